@@ -1,0 +1,3 @@
+"""kamflow: event-sourced key-account management."""
+
+__version__ = "0.1.0"

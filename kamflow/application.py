@@ -1,0 +1,352 @@
+"""The command side (load -> decide -> save) and the account queries.
+
+Storage is chosen by one locator: a SQLite file path (the default, ``./kamflow.db``) or
+a ``postgresql://`` URL. Everything else is eventsourcing 9.5.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time as dtime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import datetime_now_with_tzinfo
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    OperationalError,
+    Transcoding,
+)
+
+from kamflow.domain.account import Account, Meta
+from kamflow.domain.commands import Command
+from kamflow.domain.errors import AccountNotFound, InvalidInput, KamflowError, NotFound, StorageError
+from kamflow.domain.values import account_id, normalise_key
+
+DEFAULT_DB = "kamflow.db"
+SNAPSHOT_INTERVAL = 20
+# A conflicting writer makes us reload and decide again; a handful of attempts is plenty
+# for people typing commands, and bounded so a pathological storm fails loudly.
+MAX_ATTEMPTS = 12
+
+
+class DateAsISO(Transcoding):
+    """Business dates are stored as ISO-8601 strings."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class KamflowApplication(Application[uuid.UUID]):
+    name = "kamflow"
+    # Snapshots are taken by Kamflow.execute after a successful save, not inside
+    # Application.save: a failure there must never look like a write conflict.
+    is_snapshotting_enabled = True
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+
+# The clock that stamps record time. Only the demo swaps it (to lay a year of history);
+# no command line option reaches it.
+Clock = Callable[[], datetime]
+_clock: Clock = datetime_now_with_tzinfo
+
+
+def set_clock(clock: Clock | None) -> None:
+    global _clock
+    _clock = clock or datetime_now_with_tzinfo
+
+
+def now() -> datetime:
+    return _clock()
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. an anonymous container user
+        return "unknown"
+
+
+def storage_env(locator: str) -> dict[str, str]:
+    """eventsourcing settings for a SQLite path or a postgresql:// URL."""
+    if locator.startswith(("postgresql://", "postgres://")):
+        url = urlparse(locator)
+        query = parse_qs(url.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": "4",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        return env
+    if "://" in locator:
+        raise InvalidInput(
+            f'cannot use database "{locator}": give a SQLite file path or a postgresql:// URL'
+        )
+    path = Path(locator)
+    if path.is_dir():
+        raise InvalidInput(f'database path "{locator}" is a directory; give a file name')
+    if not path.parent.exists():
+        raise InvalidInput(f'cannot create database "{locator}": folder "{path.parent}" does not exist')
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
+def describe_locator(locator: str) -> str:
+    """The locator without its password, for messages."""
+    if "://" not in locator:
+        return locator
+    url = urlparse(locator)
+    return f"{url.scheme}://{url.username or 'postgres'}@{url.hostname}:{url.port or 5432}{url.path}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: the events it recorded (none if its id was already applied)."""
+
+    account: str
+    reference: str
+    events: list[tuple[str, int]]
+    command_id: str
+
+    @property
+    def applied(self) -> bool:
+        return bool(self.events)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One stored event as users and programs see it in `account history`."""
+
+    version: int
+    type: str
+    actor: str
+    occurred_on: date
+    recorded_at: datetime
+    command_id: str
+    summary: str
+    payload: dict[str, Any]
+
+
+class Kamflow:
+    """kamflow's application service: commands and account queries over one store."""
+
+    def __init__(self, locator: str | None = None) -> None:
+        self.locator = locator or os.environ.get("KAMFLOW_DB") or DEFAULT_DB
+        env = storage_env(self.locator)
+        try:
+            self.app = KamflowApplication(env=env)
+        except KamflowError:
+            raise
+        except Exception as exc:  # psycopg/sqlite errors from connecting or creating tables
+            raise StorageError(
+                f"cannot open database {describe_locator(self.locator)}: {_first_line(exc)}"
+            ) from None
+
+    def close(self) -> None:
+        self.app.close()
+
+    # ------------------------------------------------------------- commands
+    def execute(
+        self, command: Command, *, actor: str, command_id: str | None = None
+    ) -> Outcome:
+        """Load the account, decide, save; on a concurrent write, reload and decide again."""
+        given = command_id is not None
+        cid = command_id if command_id is not None else uuid.uuid4().hex
+        aid = account_id(command.account)
+        for attempt in range(MAX_ATTEMPTS):
+            account = self._load_or_none(aid)
+            if given and account is not None and cid in account.commands:
+                return Outcome(command.account, "", [], cid)
+            recorded_at = now()
+            meta = Meta(
+                actor=actor,
+                command_id=cid,
+                occurred_on=command.on or recorded_at.date(),
+                recorded_at=recorded_at,
+                command_id_given=given,
+            )
+            account, reference = command.decide(account, meta)
+            pending = account.collect_events()
+            try:
+                self.app.save(*pending)
+            except IntegrityError:
+                # Someone else wrote this account since we loaded it: decide again
+                # on the new state. Jitter keeps racing processes from re-colliding.
+                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+                continue
+            except OperationalError as exc:
+                if "locked" in str(exc) and attempt + 1 < MAX_ATTEMPTS:
+                    time.sleep(random.uniform(0.01, 0.05))
+                    continue
+                raise StorageError(f"cannot write: {_first_line(exc)}") from None
+            for event in pending:
+                if event.originator_version % SNAPSHOT_INTERVAL == 0:
+                    self._snapshot(aid, event.originator_version)
+            events = [(type(e).__name__, e.originator_version) for e in pending]
+            return Outcome(command.account, reference, events, cid)
+        raise StorageError(
+            f'account "{command.account}" kept changing under {MAX_ATTEMPTS} attempts; try again'
+        )
+
+    def _snapshot(self, aid: uuid.UUID, version: int) -> None:
+        # Saved events are durable already; a lost snapshot only costs replay time.
+        try:
+            self.app.take_snapshot(aid, version=version)
+        except (IntegrityError, OperationalError):
+            pass
+
+    # -------------------------------------------------------------- queries
+    def _load_or_none(self, aid: uuid.UUID, version: int | None = None) -> Account | None:
+        try:
+            account: Account = self.app.repository.get(aid, version=version)
+        except AggregateNotFoundError:
+            return None
+        return account
+
+    def load(self, key: str) -> Account:
+        key = normalise_key(key)
+        account = self._load_or_none(account_id(key))
+        if account is None:
+            raise AccountNotFound(key)
+        return account
+
+    def last_version(self, key: str) -> int:
+        key = normalise_key(key)
+        rows = self.app.recorder.select_events(account_id(key), desc=True, limit=1)
+        if not rows:
+            raise AccountNotFound(key)
+        return rows[0].originator_version
+
+    def _recorded_at(self, aid: uuid.UUID, version: int) -> datetime:
+        stored = self.app.recorder.select_events(aid, gt=version - 1, lte=version)
+        event = self.app.mapper.to_domain_event(stored[0])
+        return event.timestamp  # type: ignore[attr-defined, no-any-return]
+
+    def version_as_of(self, key: str, as_of: date) -> int:
+        """The account's last version recorded by the end of ``as_of`` (UTC), or 0.
+
+        Record time never decreases along an account's stream (the aggregate clamps
+        it), so a binary search reads about log2(n) single events instead of all n.
+        """
+        key = normalise_key(key)
+        aid = account_id(key)
+        last = self.last_version(key)
+        cutoff = datetime.combine(as_of + timedelta(days=1), dtime(0), tzinfo=UTC)
+        lo, hi = 0, last  # invariant: version lo is known (or 0) before the cutoff
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self._recorded_at(aid, mid) < cutoff:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def account_at(self, key: str, *, as_of: date | None = None, version: int | None = None) -> Account:
+        """The account now, as it stood after its Nth event, or as the log held it on a date."""
+        key = normalise_key(key)
+        if as_of is not None and version is not None:
+            raise InvalidInput("give --as-of or --version, not both")
+        if as_of is None and version is None:
+            return self.load(key)
+        last = self.last_version(key)
+        if version is not None:
+            if version < 1 or version > last:
+                raise NotFound(
+                    f'account "{key}" has {last} events; --version {version} is beyond its last'
+                    if version > last
+                    else f"--version must be at least 1 (got {version})"
+                )
+        else:
+            assert as_of is not None
+            version = self.version_as_of(key, as_of)
+            if version == 0:
+                opened = self._recorded_at(account_id(key), 1).date()
+                raise NotFound(
+                    f'account "{key}" was not yet recorded on {as_of} (first recorded {opened})'
+                )
+        account = self._load_or_none(account_id(key), version=version)
+        assert account is not None
+        return account
+
+    def history(self, key: str) -> Iterator[EventRecord]:
+        key = normalise_key(key)
+        aid = account_id(key)
+        found = False
+        for event in self.app.events.get(aid):
+            found = True
+            assert isinstance(event, Account.Event)
+            yield EventRecord(
+                version=event.originator_version,
+                type=type(event).__name__,
+                actor=event.actor,
+                occurred_on=event.occurred_on,
+                recorded_at=event.timestamp,
+                command_id=event.command_id,
+                summary=event.summary(),
+                payload=event.payload(),
+            )
+        if not found:
+            raise AccountNotFound(key)
+
+    def account_ids(self) -> list[uuid.UUID]:
+        """Every opened account, in the order they were opened."""
+        topic = f"{Account.AccountOpened.__module__}:{Account.AccountOpened.__qualname__}"
+        ids: list[uuid.UUID] = []
+        start = 0
+        while True:
+            batch = self.app.recorder.select_notifications(
+                start=start, limit=1000, topics=[topic], inclusive_of_start=False
+            )
+            if not batch:
+                return ids
+            ids.extend(n.originator_id for n in batch)  # type: ignore[misc]
+            start = batch[-1].id
+
+    def accounts(self) -> list[Account]:
+        loaded = [self._load_or_none(aid) for aid in self.account_ids()]
+        return sorted((a for a in loaded if a is not None), key=lambda a: a.key)
+
+    def event_count(self) -> int:
+        """How many events the store holds (not the highest position: PostgreSQL
+        sequences skip numbers when a conflicting insert rolls back)."""
+        recorder: Any = self.app.recorder
+        statement = f"SELECT COUNT(*) AS n FROM {recorder.events_table_name}"
+        from eventsourcing.sqlite import SQLiteDatastore
+
+        if isinstance(recorder.datastore, SQLiteDatastore):
+            with recorder.datastore.transaction(commit=False) as c:
+                c.execute(statement)
+                return int(c.fetchone()[0])
+        with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement)
+            return int(curs.fetchone()["n"])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""The domain: the Account aggregate, its events, commands and rules. No I/O here."""

@@ -1,0 +1,397 @@
+"""Commands: validated, immutable requests to change one account.
+
+Each command is a pydantic model (input validation: types, enums, lengths, amounts)
+whose ``decide`` calls the aggregate (rules that need the account's state). The CLI and
+``kamflow apply`` build the same models, so a line of a JSONL file and a typed command
+are checked by exactly the same code.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from kamflow.domain.account import Account, Meta
+from kamflow.domain.errors import AccountNotFound, Conflict, InvalidInput
+from kamflow.domain.values import (
+    MAX_NAME,
+    MAX_TEXT,
+    Attitude,
+    BuyingRole,
+    Level,
+    Personality,
+    Severity,
+    Tier,
+    normalise_key,
+)
+
+Key = Annotated[str, AfterValidator(normalise_key)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
+OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
+Currency = Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{3}$")]
+Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
+Cost = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
+Score = Annotated[Decimal, Field(ge=0, le=10, decimal_places=2, allow_inf_nan=False)]
+ShortRef = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]-\d+$")]
+
+
+class Command(BaseModel):
+    """A request to change one account; ``on`` is the business date (default: today)."""
+
+    # defer_build: a CLI process validates one command, so building the schemas of
+    # all the others at import would only slow start-up.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    name: ClassVar[str]
+    account: Key
+    on: date | None = None
+
+    def decide(self, account: Account | None, meta: Meta) -> tuple[Account, str]:
+        """Record this command's events on the account; return it and a reference."""
+        if account is None:
+            raise AccountNotFound(self.account)
+        return account, self.execute(account, meta)
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        raise NotImplementedError
+
+
+class OpenAccount(Command):
+    name = "account open"
+    display_name: Name = Field(alias="name")
+    industry: Name
+    owner: Name
+    currency: Currency = "CNY"
+    tier: Tier = "prospect"
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    def decide(self, account: Account | None, meta: Meta) -> tuple[Account, str]:
+        if account is not None:
+            raise Conflict(
+                f'account "{self.account}" already exists ("{account.profile.get("name")}");'
+                f" change it with `kamflow account update {self.account}`"
+            )
+        opened = Account.open(
+            meta,
+            key=self.account,
+            name=self.display_name,
+            industry=self.industry,
+            owner=self.owner,
+            currency=self.currency,
+            tier=self.tier,
+        )
+        return opened, self.account
+
+
+class UpdateAccount(Command):
+    name = "account update"
+    display_name: Name | None = Field(default=None, alias="name")
+    industry: Name | None = None
+    owner: Name | None = None
+    address: Text | None = None
+    size: Text | None = None
+    website: Text | None = None
+    strategy: Text | None = None
+    products: Text | None = None
+    finance: Text | None = None
+    fit: Text | None = None
+    notes: Text | None = None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        changes = self.model_dump(exclude={"account", "on"}, exclude_none=True)
+        if "display_name" in changes:
+            changes["name"] = changes.pop("display_name")
+        if not changes:
+            raise InvalidInput("nothing to update: give at least one field, e.g. --address")
+        account.update_profile(meta, changes)
+        return account.key
+
+
+class AddContact(Command):
+    name = "contact add"
+    contact: Name
+    title: Name
+    department: Name
+    roles: list[BuyingRole] = []
+    influence: Level | None = None
+    attitude: Attitude | None = None
+    personality: Personality | None = None
+    reports_to: Name | None = None
+    influenced_by: list[Name] = []
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.add_contact(
+            meta,
+            name=self.contact,
+            title=self.title,
+            department=self.department,
+            roles=list(self.roles),
+            influence=self.influence,
+            attitude=self.attitude,
+            personality=self.personality,
+            reports_to=self.reports_to,
+            influenced_by=list(self.influenced_by),
+        )
+
+
+class ChangeContact(Command):
+    name = "contact change"
+    contact: Name
+    title: Name | None = None
+    department: Name | None = None
+    roles: list[BuyingRole] | None = None
+    influence: Level | None = None
+    attitude: Attitude | None = None
+    personality: Personality | None = None
+    reports_to: Name | None = None
+    influenced_by: list[Name] | None = None
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        changes: dict[str, Any] = self.model_dump(
+            exclude={"account", "on", "contact"}, exclude_none=True
+        )
+        if not changes:
+            raise InvalidInput("nothing to change: give at least one field, e.g. --title")
+        return account.change_contact(meta, self.contact, changes)
+
+
+class ContactLeaves(Command):
+    name = "contact leave"
+    contact: Name
+    reason: Text
+    analysis: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.contact_leaves(
+            meta, self.contact, reason=self.reason, analysis=self.analysis
+        )
+
+
+class LogVisit(Command):
+    name = "visit log"
+    with_: list[Name] = Field(alias="with", min_length=1)
+    purpose: Text
+    objective: Text
+    result: Text | None = None
+    issues: list[Text] = []
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.log_visit(
+            meta,
+            with_=list(self.with_),
+            purpose=self.purpose,
+            objective=self.objective,
+            result=self.result,
+            issues=list(self.issues),
+        )
+
+
+class RecordFollowUp(Command):
+    name = "visit follow-up"
+    issue: ShortRef
+    result: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.record_follow_up(meta, self.issue, result=self.result)
+
+
+class RaiseComplaint(Command):
+    name = "complaint raise"
+    summary: Text
+    severity: Severity
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.raise_complaint(meta, summary=self.summary, severity=self.severity)
+
+
+class ResolveComplaint(Command):
+    name = "complaint resolve"
+    complaint: ShortRef
+    outcome: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.resolve_complaint(meta, self.complaint, outcome=self.outcome)
+
+
+class RejectComplaint(Command):
+    name = "complaint reject"
+    complaint: ShortRef
+    justification: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.reject_complaint(meta, self.complaint, justification=self.justification)
+
+
+class SetTier(Command):
+    name = "tier set"
+    tier: Tier
+    reason: Text
+    approved_by: Name | None = None
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.set_tier(meta, self.tier, reason=self.reason, approved_by=self.approved_by)
+        return self.tier
+
+
+class RecordSale(Command):
+    name = "sale record"
+    invoice: Name
+    product: Name
+    amount: Amount
+    cost: Cost
+    currency: Currency | None = None
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.record_sale(
+            meta,
+            invoice=self.invoice,
+            product=self.product,
+            amount=self.amount,
+            cost=self.cost,
+            currency=self.currency,
+        )
+        return self.invoice
+
+
+class RecordPayment(Command):
+    name = "payment record"
+    invoice: Name
+    amount: Amount
+    currency: Currency | None = None
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.record_payment(meta, invoice=self.invoice, amount=self.amount, currency=self.currency)
+        return self.invoice
+
+
+class RecordServiceCost(Command):
+    name = "cost record"
+    amount: Amount
+    currency: Currency | None = None
+    category: Name
+    description: OptText = ""
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.record_service_cost(
+            meta,
+            amount=self.amount,
+            currency=self.currency,
+            category=self.category,
+            description=self.description,
+        )
+        return self.category
+
+
+class MeasureSatisfaction(Command):
+    name = "satisfaction record"
+    score: Score
+    target: Score
+    note: OptText = ""
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.measure_satisfaction(meta, score=self.score, target=self.target, note=self.note)
+        return str(self.score)
+
+
+class NoteCompetitor(Command):
+    name = "competitor note"
+    competitor: Name
+    products: Text | None = None
+    satisfaction: Text | None = None
+    rep: Name | None = None
+    style: Text | None = None
+    relationship: Text | None = None
+    strengths: Text | None = None
+    weaknesses: Text | None = None
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        details = self.model_dump(exclude={"account", "on", "competitor"}, exclude_none=True)
+        account.note_competitor(meta, self.competitor, details)
+        return self.competitor
+
+
+class OpenOpportunity(Command):
+    name = "opp open"
+    title: Name
+    problem: OptText = ""
+    budget: Amount | None = None
+    currency: Currency | None = None
+    decision_maker: OptText = ""
+    timeline: OptText = ""
+    procurement: OptText = ""
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.open_opportunity(
+            meta,
+            title=self.title,
+            problem=self.problem,
+            budget=self.budget,
+            currency=self.currency,
+            decision_maker=self.decision_maker,
+            timeline=self.timeline,
+            procurement=self.procurement,
+        )
+
+
+COMMANDS: dict[str, type[Command]] = {
+    cls.name: cls
+    for cls in (
+        OpenAccount,
+        UpdateAccount,
+        AddContact,
+        ChangeContact,
+        ContactLeaves,
+        LogVisit,
+        RecordFollowUp,
+        RaiseComplaint,
+        ResolveComplaint,
+        RejectComplaint,
+        SetTier,
+        RecordSale,
+        RecordPayment,
+        RecordServiceCost,
+        MeasureSatisfaction,
+        NoteCompetitor,
+        OpenOpportunity,
+    )
+}
+
+
+def build(cls: type[Command], fields: dict[str, Any]) -> Command:
+    """Validate ``fields`` into a command, or raise InvalidInput with one clear line."""
+    try:
+        return cls.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidInput(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    """One line for the first problem pydantic found, naming the field as users type it."""
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
+    field = loc[0] if loc else "input"
+    field = {"with_": "with", "display_name": "name"}.get(field, field).replace("_", "-")
+    msg = err["msg"]
+    value = err.get("input")
+    if err["type"] == "missing":
+        return f"missing required field --{field}"
+    if err["type"] == "extra_forbidden":
+        return f"unknown field {field!r}"
+    shown = f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 60 else ""
+    return f"invalid --{field}: {msg[0].lower() + msg[1:]}{shown}"

@@ -1,0 +1,86 @@
+"""Value types and vocabularies users type. Names are the ones in design §3."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from decimal import Decimal
+from typing import Literal, get_args
+
+from kamflow.domain.errors import InvalidInput
+
+Tier = Literal["prospect", "target", "key", "strategic"]
+BuyingRole = Literal[
+    "initiator", "user", "influencer", "decider", "buyer", "approver", "gatekeeper"
+]
+Personality = Literal[
+    "opinionated",
+    "open",
+    "doubting",
+    "would-be-expert",
+    "weather-vane",
+    "flatterer",
+    "introvert",
+    "showy",
+]
+Severity = Literal["low", "medium", "high", "critical"]
+Level = Literal["low", "medium", "high"]
+Attitude = Literal["champion", "supporter", "neutral", "skeptic", "opponent"]
+
+TIERS: tuple[str, ...] = get_args(Tier)
+BUYING_ROLES: tuple[str, ...] = get_args(BuyingRole)
+PERSONALITIES: tuple[str, ...] = get_args(Personality)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+LEVELS: tuple[str, ...] = get_args(Level)
+ATTITUDES: tuple[str, ...] = get_args(Attitude)
+
+# Fields a user may change with `account update` (playbook §4, the company part).
+PROFILE_FIELDS: tuple[str, ...] = (
+    "name",
+    "industry",
+    "owner",
+    "address",
+    "size",
+    "website",
+    "strategy",
+    "products",
+    "finance",
+    "fit",
+    "notes",
+)
+
+MAX_KEY = 64
+MAX_NAME = 200
+MAX_TEXT = 2000
+
+# A fixed namespace so that the same key gives the same aggregate id on every machine.
+ACCOUNT_NAMESPACE = uuid.UUID("6f1c3c2e-8a4b-5d7e-9f10-2b3c4d5e6f70")
+
+
+def normalise_key(raw: str) -> str:
+    """The canonical form of an account key: NFC, case-folded, no surrounding space.
+
+    Letters of any script are allowed so that a key can be Chinese; spaces and
+    punctuation other than ``-_.`` are not, so that keys stay easy to type in a shell.
+    """
+    key = unicodedata.normalize("NFC", raw.strip()).casefold()
+    if not key:
+        raise InvalidInput("account key must not be empty")
+    if len(key) > MAX_KEY:
+        raise InvalidInput(f"account key is {len(key)} characters; at most {MAX_KEY}")
+    for ch in key:
+        if not (ch.isalnum() or ch in "-_."):
+            raise InvalidInput(
+                f'account key "{raw}" has "{ch}"; use letters, digits, "-", "_" or "."'
+            )
+    return key
+
+
+def account_id(key: str) -> uuid.UUID:
+    """Deterministic aggregate id of an account: uuid5 of its normalised key."""
+    return uuid.uuid5(ACCOUNT_NAMESPACE, normalise_key(key))
+
+
+def money(amount: Decimal) -> str:
+    """Render an amount with thousands separators and two decimals."""
+    return f"{amount:,.2f}"

@@ -1,0 +1,1 @@
+"""State machines for the key-account workflows (one module per workflow)."""
