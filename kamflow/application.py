@@ -6,6 +6,7 @@ a ``postgresql://`` URL. Everything else is eventsourcing 9.5.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import random
@@ -13,7 +14,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -29,7 +32,13 @@ from eventsourcing.persistence import (
 
 from kamflow.domain.account import Account, Meta
 from kamflow.domain.commands import Command
-from kamflow.domain.errors import AccountNotFound, InvalidInput, KamflowError, NotFound, StorageError
+from kamflow.domain.errors import (
+    AccountNotFound,
+    InvalidInput,
+    KamflowError,
+    NotFound,
+    StorageError,
+)
 from kamflow.domain.values import account_id, normalise_key
 
 DEFAULT_DB = "kamflow.db"
@@ -112,7 +121,9 @@ def storage_env(locator: str) -> dict[str, str]:
     if path.is_dir():
         raise InvalidInput(f'database path "{locator}" is a directory; give a file name')
     if not path.parent.exists():
-        raise InvalidInput(f'cannot create database "{locator}": folder "{path.parent}" does not exist')
+        raise InvalidInput(
+            f'cannot create database "{locator}": folder "{path.parent}" does not exist'
+        )
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
 
 
@@ -121,7 +132,9 @@ def describe_locator(locator: str) -> str:
     if "://" not in locator:
         return locator
     url = urlparse(locator)
-    return f"{url.scheme}://{url.username or 'postgres'}@{url.hostname}:{url.port or 5432}{url.path}"
+    return (
+        f"{url.scheme}://{url.username or 'postgres'}@{url.hostname}:{url.port or 5432}{url.path}"
+    )
 
 
 @dataclass(frozen=True)
@@ -171,9 +184,7 @@ class Kamflow:
         self.app.close()
 
     # ------------------------------------------------------------- commands
-    def execute(
-        self, command: Command, *, actor: str, command_id: str | None = None
-    ) -> Outcome:
+    def execute(self, command: Command, *, actor: str, command_id: str | None = None) -> Outcome:
         """Load the account, decide, save; on a concurrent write, reload and decide again."""
         given = command_id is not None
         cid = command_id if command_id is not None else uuid.uuid4().hex
@@ -215,10 +226,8 @@ class Kamflow:
 
     def _snapshot(self, aid: uuid.UUID, version: int) -> None:
         # Saved events are durable already; a lost snapshot only costs replay time.
-        try:
+        with contextlib.suppress(IntegrityError, OperationalError):
             self.app.take_snapshot(aid, version=version)
-        except (IntegrityError, OperationalError):
-            pass
 
     # -------------------------------------------------------------- queries
     def _load_or_none(self, aid: uuid.UUID, version: int | None = None) -> Account | None:
@@ -266,7 +275,9 @@ class Kamflow:
                 hi = mid - 1
         return lo
 
-    def account_at(self, key: str, *, as_of: date | None = None, version: int | None = None) -> Account:
+    def account_at(
+        self, key: str, *, as_of: date | None = None, version: int | None = None
+    ) -> Account:
         """The account now, as it stood after its Nth event, or as the log held it on a date."""
         key = normalise_key(key)
         if as_of is not None and version is not None:
@@ -335,13 +346,14 @@ class Kamflow:
         """How many events the store holds (not the highest position: PostgreSQL
         sequences skip numbers when a conflicting insert rolls back)."""
         recorder: Any = self.app.recorder
-        statement = f"SELECT COUNT(*) AS n FROM {recorder.events_table_name}"
         from eventsourcing.sqlite import SQLiteDatastore
 
         if isinstance(recorder.datastore, SQLiteDatastore):
             with recorder.datastore.transaction(commit=False) as c:
-                c.execute(statement)
+                c.execute(f"SELECT COUNT(*) FROM {recorder.events_table_name}")
                 return int(c.fetchone()[0])
+        table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
+        statement = f"SELECT COUNT(*) AS n FROM {table}"
         with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement)
             return int(curs.fetchone()["n"])
@@ -350,3 +362,47 @@ class Kamflow:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def account_view(account: Account) -> dict[str, Any]:
+    """The account as `account show --json` prints it: plain values, stable keys."""
+    currencies = sorted(set(account.revenue) | set(account.service_cost) | set(account.received))
+    zero = Decimal(0)
+    money_rows = {
+        cur: {
+            "revenue": account.revenue.get(cur, zero),
+            "cost_of_sales": account.cost_of_sales.get(cur, zero),
+            "gross_margin": account.revenue.get(cur, zero) - account.cost_of_sales.get(cur, zero),
+            "service_cost": account.service_cost.get(cur, zero),
+            "real_profit": account.revenue.get(cur, zero)
+            - account.cost_of_sales.get(cur, zero)
+            - account.service_cost.get(cur, zero),
+            "received": account.received.get(cur, zero),
+            "receivable": account.receivable().get(cur, zero),
+        }
+        for cur in currencies
+    }
+    return {
+        "key": account.key,
+        **{k: account.profile.get(k) for k in ("name", "industry", "owner")},
+        "profile": {
+            k: v for k, v in account.profile.items() if k not in ("name", "industry", "owner")
+        },
+        "tier": account.tier,
+        "lifecycle": account.lifecycle,
+        "currency": account.currency,
+        "opened_on": account.opened_on,
+        "version": account.version,
+        "recorded_at": account.modified_on,
+        "last_contact_on": account.last_contact_on,
+        "contacts": [{"id": cid, **c} for cid, c in account.contacts.items()],
+        "visits": account.visits,
+        "last_visit": account.last_visit,
+        "open_issues": [{"id": iid, **i} for iid, i in account.open_issues.items()],
+        "complaints": [{"id": cid, **c} for cid, c in account.complaints.items()],
+        "money": money_rows,
+        "invoices": [{"invoice": ref, **inv} for ref, inv in account.invoices.items()],
+        "satisfaction": account.satisfaction,
+        "competitors": [{"name": n, **d} for n, d in account.competitors.items()],
+        "opportunities": [{"id": oid, **o} for oid, o in account.opportunities.items()],
+    }

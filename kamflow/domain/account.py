@@ -98,9 +98,7 @@ class Account(Aggregate):
             account.last_contact_on = None
 
         def summary(self) -> str:
-            return (
-                f'opened "{self.name}" ({self.industry}), owner {self.owner}, tier {self.tier}'
-            )
+            return f'opened "{self.name}" ({self.industry}), owner {self.owner}, tier {self.tier}'
 
     class ProfileUpdated(Event):
         changes: dict[str, str]
@@ -141,7 +139,9 @@ class Account(Aggregate):
 
         def summary(self) -> str:
             roles = "/".join(self.roles) or "no role"
-            return f"contact {self.contact_id} {self.name}, {self.title} ({self.department}), {roles}"
+            return (
+                f"contact {self.contact_id} {self.name}, {self.title} ({self.department}), {roles}"
+            )
 
     class ContactChanged(Event):
         contact_id: str
@@ -179,10 +179,12 @@ class Account(Aggregate):
             account.counters["V"] = account.counters.get("V", 0) + 1
             account.counters["I"] = account.counters.get("I", 0) + len(self.issues)
             account.visits += 1
-            account.last_visit = {"id": self.visit_id, "on": self.occurred_on, "purpose": self.purpose}
-            account.last_contact_on = max(
-                filter(None, (account.last_contact_on, self.occurred_on))
-            )
+            account.last_visit = {
+                "id": self.visit_id,
+                "on": self.occurred_on,
+                "purpose": self.purpose,
+            }
+            account.last_contact_on = max(filter(None, (account.last_contact_on, self.occurred_on)))
             for issue_id, text in self.issues.items():
                 account.open_issues[issue_id] = {
                     "text": text,
@@ -336,7 +338,11 @@ class Account(Aggregate):
 
         def summary(self) -> str:
             detail = ", ".join(f"{k}={v}" for k, v in sorted(self.details.items()))
-            return f"competitor {self.competitor}: {detail}" if detail else f"competitor {self.competitor}"
+            return (
+                f"competitor {self.competitor}: {detail}"
+                if detail
+                else f"competitor {self.competitor}"
+            )
 
     class OpportunityOpened(Event):
         opportunity_id: str
@@ -436,12 +442,9 @@ class Account(Aggregate):
         )
 
     def _check(self, meta: Meta) -> None:
+        # Business dates may precede the account's opening in kamflow: a file is often
+        # started after the relationship. Only the future is refused.
         _check_not_future(meta)
-        if self.opened_on is not None and meta.occurred_on < self.opened_on:
-            raise InvalidInput(
-                f"date {meta.occurred_on} is before account \"{self.key}\" was opened"
-                f" ({self.opened_on})"
-            )
 
     def update_profile(self, meta: Meta, changes: dict[str, str]) -> None:
         self._check(meta)
@@ -468,7 +471,7 @@ class Account(Aggregate):
             if not matches:
                 raise NotFound(
                     f'no current contact "{ref}" on "{self.key}"; add one with'
-                    f" `kamflow contact add {self.key} \"{ref}\" ...`"
+                    f' `kamflow contact add {self.key} "{ref}" ...`'
                 )
             if len(matches) > 1:
                 raise InvalidInput(
@@ -652,7 +655,9 @@ class Account(Aggregate):
         self._check(meta)
         if invoice in self.invoices:
             raise RuleViolation(
-                "P2", f'invoice {invoice} is already recorded on "{self.key}"; each sale needs its own invoice ref'
+                "P2",
+                f'invoice {invoice} is already recorded on "{self.key}";'
+                " each sale needs its own invoice ref",
             )
         self._trigger(
             self.SaleRecorded,
@@ -677,9 +682,7 @@ class Account(Aggregate):
             )
         currency = currency or sale["currency"]
         if currency != sale["currency"]:
-            raise RuleViolation(
-                "P2", f"invoice {invoice} is in {sale['currency']}, not {currency}"
-            )
+            raise RuleViolation("P2", f"invoice {invoice} is in {sale['currency']}, not {currency}")
         outstanding = _dec(sale["amount"]) - _dec(sale["paid"])
         if amount > outstanding:
             raise RuleViolation(

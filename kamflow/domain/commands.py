@@ -276,7 +276,9 @@ class RecordPayment(Command):
     currency: Currency | None = None
 
     def execute(self, account: Account, meta: Meta) -> str:
-        account.record_payment(meta, invoice=self.invoice, amount=self.amount, currency=self.currency)
+        account.record_payment(
+            meta, invoice=self.invoice, amount=self.amount, currency=self.currency
+        )
         return self.invoice
 
 
@@ -375,6 +377,8 @@ COMMANDS: dict[str, type[Command]] = {
 
 def build(cls: type[Command], fields: dict[str, Any]) -> Command:
     """Validate ``fields`` into a command, or raise InvalidInput with one clear line."""
+    for field, value in fields.items():
+        _check_utf8(field, value)
     try:
         return cls.model_validate(fields)
     except ValidationError as exc:
@@ -393,5 +397,18 @@ def describe(exc: ValidationError) -> str:
         return f"missing required field --{field}"
     if err["type"] == "extra_forbidden":
         return f"unknown field {field!r}"
-    shown = f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 60 else ""
+    shown = (
+        f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 60 else ""
+    )
     return f"invalid --{field}: {msg[0].lower() + msg[1:]}{shown}"
+
+
+def _check_utf8(field: str, value: Any) -> None:
+    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape);
+    # they would fail only when the event is encoded, so refuse them up front.
+    if isinstance(value, str):
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise InvalidInput(f"--{field.rstrip('_').replace('_', '-')} is not valid UTF-8 text")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_utf8(field, item)

@@ -23,9 +23,7 @@ class NotFound(KamflowError):
 
 class AccountNotFound(NotFound):
     def __init__(self, key: str) -> None:
-        super().__init__(
-            f'account "{key}" not found; list accounts with `kamflow account list`'
-        )
+        super().__init__(f'account "{key}" not found; list accounts with `kamflow account list`')
         self.key = key
 
 

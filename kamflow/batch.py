@@ -1,0 +1,66 @@
+"""`kamflow apply`: a stream of commands, one JSON object a line, in one process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from kamflow.application import Kamflow
+from kamflow.domain.commands import COMMANDS, build
+from kamflow.domain.errors import InvalidInput, KamflowError
+
+
+class LineFailed(KamflowError):
+    """A line of the stream was refused; the lines before it stay applied."""
+
+    def __init__(self, number: int, applied: int, cause: KamflowError) -> None:
+        before = f"lines before it applied ({applied} commands)" if applied else "nothing applied"
+        super().__init__(f"line {number}: {cause}; {before}, nothing of line {number} or after")
+        self.exit_code = cause.exit_code
+
+
+def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
+    """The command name, its fields and its command id; None for a blank line."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"not valid UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("each line must be a JSON object")
+    name = data.pop("command", None)
+    if not isinstance(name, str):
+        raise InvalidInput('missing "command", e.g. {"command": "visit log", ...}')
+    if name not in COMMANDS:
+        raise InvalidInput(f'unknown command "{name}"; one of: {", ".join(sorted(COMMANDS))}')
+    command_id = data.pop("command_id", None)
+    if command_id is not None and (not isinstance(command_id, str) or not command_id.strip()):
+        raise InvalidInput('"command_id" must be a non-empty string')
+    return name, data, command_id
+
+
+def apply_lines(kamflow: Kamflow, lines: Iterable[bytes], *, actor: str) -> str:
+    applied = skipped = 0
+    for number, raw in enumerate(lines, start=1):
+        try:
+            parsed = parse_line(raw)
+            if parsed is None:
+                continue
+            name, fields, command_id = parsed
+            outcome = kamflow.execute(
+                build(COMMANDS[name], fields), actor=actor, command_id=command_id
+            )
+        except KamflowError as exc:
+            raise LineFailed(number, applied, exc) from None
+        if outcome.applied:
+            applied += 1
+        else:
+            skipped += 1
+    already = f", {skipped} already applied (skipped)" if skipped else ""
+    return f"applied {applied} commands{already}"
