@@ -31,7 +31,7 @@ from eventsourcing.persistence import (
 )
 
 from kamflow.domain.account import Account, Meta
-from kamflow.domain.commands import Command
+from kamflow.domain.commands import Command, GovernanceCommand
 from kamflow.domain.errors import (
     AccountNotFound,
     InvalidInput,
@@ -39,6 +39,7 @@ from kamflow.domain.errors import (
     NotFound,
     StorageError,
 )
+from kamflow.domain.governance import GOVERNANCE_ID, Governance, empty_governance
 from kamflow.domain.values import account_id, normalise_key
 
 DEFAULT_DB = "kamflow.db"
@@ -184,30 +185,54 @@ class Kamflow:
         self.app.close()
 
     # ------------------------------------------------------------- commands
-    def execute(self, command: Command, *, actor: str, command_id: str | None = None) -> Outcome:
-        """Load the account, decide, save; on a concurrent write, reload and decide again."""
+    def execute(
+        self, command: Command | GovernanceCommand, *, actor: str, command_id: str | None = None
+    ) -> Outcome:
+        """Load, decide, save; on a concurrent write, reload and decide again.
+
+        A conflict means another writer saved this aggregate since we loaded it; deciding
+        again on the new state (not re-sending the old events) is what keeps every
+        accepted command exactly once and every rule checked against what is stored.
+        """
         given = command_id is not None
         cid = command_id if command_id is not None else uuid.uuid4().hex
-        aid = account_id(command.account)
+        # Undecodable bytes in argv arrive as lone surrogates; they would only fail
+        # (with a traceback) when the event is encoded, so refuse them here.
+        for flag, text in (("--actor", actor), ("--command-id", cid)):
+            if any("\ud800" <= ch <= "\udfff" for ch in text):
+                raise InvalidInput(f"{flag} is not valid UTF-8 text")
         for attempt in range(MAX_ATTEMPTS):
-            account = self._load_or_none(aid)
-            if given and account is not None and cid in account.commands:
-                return Outcome(command.account, "", [], cid)
             recorded_at = now()
-            meta = Meta(
-                actor=actor,
-                command_id=cid,
-                occurred_on=command.on or recorded_at.date(),
-                recorded_at=recorded_at,
-                command_id_given=given,
-            )
-            account, reference = command.decide(account, meta)
-            pending = account.collect_events()
+            occurred_on = command.on or recorded_at.date()
+            if isinstance(command, GovernanceCommand):
+                subject = "governance"
+                governance = self._load_governance()
+                if given and governance is not None and cid in governance.commands:
+                    return Outcome(subject, "", [], cid)
+                meta = Meta(actor, cid, occurred_on, recorded_at, given)
+                if governance is None:
+                    governance = Governance.start(meta)
+                reference = command.apply_to(governance, meta)
+                aggregate: Account | Governance = governance
+            else:
+                subject = command.account
+                account = self._load_or_none(account_id(command.account))
+                if given and account is not None and cid in account.commands:
+                    return Outcome(subject, "", [], cid)
+                meta = Meta(
+                    actor,
+                    cid,
+                    occurred_on,
+                    recorded_at,
+                    given,
+                    governance=self.governance() if command.needs_governance else None,
+                )
+                aggregate, reference = command.decide(account, meta)
+            pending = aggregate.collect_events()
             try:
                 self.app.save(*pending)
             except IntegrityError:
-                # Someone else wrote this account since we loaded it: decide again
-                # on the new state. Jitter keeps racing processes from re-colliding.
+                # Jitter keeps racing processes from colliding again in lockstep.
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
                 continue
             except OperationalError as exc:
@@ -217,12 +242,26 @@ class Kamflow:
                 raise StorageError(f"cannot write: {_first_line(exc)}") from None
             for event in pending:
                 if event.originator_version % SNAPSHOT_INTERVAL == 0:
-                    self._snapshot(aid, event.originator_version)
+                    self._snapshot(aggregate.id, event.originator_version)
             events = [(type(e).__name__, e.originator_version) for e in pending]
-            return Outcome(command.account, reference, events, cid)
+            return Outcome(subject, reference, events, cid)
         raise StorageError(
-            f'account "{command.account}" kept changing under {MAX_ATTEMPTS} attempts; try again'
+            f'"{command.name}" kept meeting concurrent writes in {MAX_ATTEMPTS} attempts; try again'
         )
+
+    def _load_governance(self) -> Governance | None:
+        try:
+            governance: Governance = self.app.repository.get(GOVERNANCE_ID)
+        except AggregateNotFoundError:
+            return None
+        return governance
+
+    def governance(self) -> Governance:
+        """Policies and roster as recorded (defaults where nothing was ever set)."""
+        return self._load_governance() or empty_governance()
+
+    def governance_history(self) -> list[Governance.Event]:
+        return [e for e in self.app.events.get(GOVERNANCE_ID) if isinstance(e, Governance.Event)]
 
     def _snapshot(self, aid: uuid.UUID, version: int) -> None:
         # Saved events are durable already; a lost snapshot only costs replay time.
@@ -286,11 +325,11 @@ class Kamflow:
             return self.load(key)
         last = self.last_version(key)
         if version is not None:
-            if version < 1 or version > last:
+            if version < 1:
+                raise InvalidInput(f"--version must be at least 1 (got {version})")
+            if version > last:
                 raise NotFound(
                     f'account "{key}" has {last} events; --version {version} is beyond its last'
-                    if version > last
-                    else f"--version must be at least 1 (got {version})"
                 )
         else:
             assert as_of is not None
@@ -323,6 +362,16 @@ class Kamflow:
             )
         if not found:
             raise AccountNotFound(key)
+
+    def check_workflows(self, key: str) -> list[str]:
+        """Steps in the account's stored history that its workflows would refuse."""
+        from kamflow.domain.conformance import check_history
+
+        key = normalise_key(key)
+        events = [e for e in self.app.events.get(account_id(key)) if isinstance(e, Account.Event)]
+        if not events:
+            raise AccountNotFound(key)
+        return check_history(key, events)
 
     def account_ids(self) -> list[uuid.UUID]:
         """Every opened account, in the order they were opened."""

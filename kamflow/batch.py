@@ -29,7 +29,8 @@ def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
     if not text.strip():
         return None
     try:
-        data = json.loads(text)
+        # Without the line end a truncated object is reported at its real column.
+        data = json.loads(text.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
     if not isinstance(data, dict):

@@ -708,6 +708,7 @@ def sale() -> None:
 @click.option("--amount", required=True, help="Invoice amount, e.g. 120000 or 120000.50.")
 @click.option("--cost", required=True, help="Our cost of the goods sold.")
 @click.option("--currency", help="Default: the account's currency.")
+@click.option("--discount", help="Discount off list price, in percent (P1: under the ceiling).")
 @write_options
 def sale_record(key: str, on: date | None, command_id: str | None, **fields: Any) -> None:
     """Record a sale (P2: invoice ref, amount and cost).
@@ -837,6 +838,564 @@ def opp_open(key: str, on: date | None, command_id: str | None, **fields: Any) -
             --decision-maker "GM Zhao" --timeline 2027-Q1 --procurement tender
     """
     run("opp open", {"account": key, "on": on, **fields}, command_id)
+
+
+# ------------------------------------------------------------------ workflows
+@complaint.command("ack")
+@click.argument("key")
+@click.argument("complaint_id", metavar="COMPLAINT")
+@write_options
+def complaint_ack(key: str, complaint_id: str, on: date | None, command_id: str | None) -> None:
+    """Acknowledge a complaint to the customer.
+
+    \b
+    Example:
+        kamflow complaint ack acme C-1
+    """
+    run("complaint ack", {"account": key, "complaint": complaint_id, "on": on}, command_id)
+
+
+@complaint.command("investigate")
+@click.argument("key")
+@click.argument("complaint_id", metavar="COMPLAINT")
+@click.option("--note", help="What is being looked into.")
+@write_options
+def complaint_investigate(
+    key: str, complaint_id: str, on: date | None, command_id: str | None, note: str | None
+) -> None:
+    """Start investigating an acknowledged complaint.
+
+    \b
+    Example:
+        kamflow complaint investigate acme C-1 --note "carrier logs requested"
+    """
+    fields = {"account": key, "complaint": complaint_id, "on": on, "note": note}
+    run("complaint investigate", fields, command_id)
+
+
+@complaint.command("escalate")
+@click.argument("key")
+@click.argument("complaint_id", metavar="COMPLAINT")
+@click.option("--reason", required=True)
+@click.option("--to", help="Whom it is escalated to.")
+@write_options
+def complaint_escalate(
+    key: str, complaint_id: str, on: date | None, command_id: str | None, **fields: Any
+) -> None:
+    """Escalate an open complaint.
+
+    \b
+    Example:
+        kamflow complaint escalate acme C-1 --reason "line stopped twice" --to "sales director"
+    """
+    run(
+        "complaint escalate",
+        {"account": key, "complaint": complaint_id, "on": on, **fields},
+        command_id,
+    )
+
+
+@complaint.command("close")
+@click.argument("key")
+@click.argument("complaint_id", metavar="COMPLAINT")
+@click.option("--confirmation", required=True, help="How the customer confirmed the outcome.")
+@write_options
+def complaint_close(
+    key: str, complaint_id: str, on: date | None, command_id: str | None, confirmation: str
+) -> None:
+    """Close a resolved or rejected complaint (P7: never without an outcome).
+
+    \b
+    Example:
+        kamflow complaint close acme C-1 --confirmation "Wang Fang confirmed by phone"
+    """
+    fields = {"account": key, "complaint": complaint_id, "on": on, "confirmation": confirmation}
+    run("complaint close", fields, command_id)
+
+
+@account.command("lose")
+@click.argument("key")
+@click.option("--cause", required=True, help="Why the customer was lost.")
+@write_options
+def account_lose(key: str, on: date | None, command_id: str | None, cause: str) -> None:
+    """Record that a customer was lost (a post-mortem must follow, P8).
+
+    \b
+    Example:
+        kamflow account lose acme --cause "switched to DSM on price"
+    """
+    run("account lose", {"account": key, "on": on, "cause": cause}, command_id)
+
+
+@account.command("review")
+@click.argument("key")
+@click.option("--cause", required=True, help="The root cause found.")
+@click.option("--lessons", required=True, help="What we learn and change.")
+@write_options
+def account_review(key: str, on: date | None, command_id: str | None, **fields: Any) -> None:
+    """Record the post-mortem of a lost customer (P8).
+
+    \b
+    Example:
+        kamflow account review acme --cause "no contact above purchasing" \\
+            --lessons "map the decision process before renewal"
+    """
+    run("account review", {"account": key, "on": on, **fields}, command_id)
+
+
+@account.command("archive")
+@click.argument("key")
+@click.option("--note")
+@write_options
+def account_archive(key: str, on: date | None, command_id: str | None, note: str | None) -> None:
+    """Archive a lost account: only after its post-mortem (P8) and with every complaint
+    at an outcome (P7).
+
+    \b
+    Example:
+        kamflow account archive acme
+    """
+    run("account archive", {"account": key, "on": on, "note": note}, command_id)
+
+
+@account.command("reactivate")
+@click.argument("key")
+@click.option("--reason", required=True)
+@write_options
+def account_reactivate(key: str, on: date | None, command_id: str | None, reason: str) -> None:
+    """Win back a lost or reviewed account.
+
+    \b
+    Example:
+        kamflow account reactivate acme --reason "new GM invited us back"
+    """
+    run("account reactivate", {"account": key, "on": on, "reason": reason}, command_id)
+
+
+@cli.group()
+def stage() -> None:
+    """The relationship stage (playbook §8), one step at a time."""
+
+
+@stage.command("advance")
+@click.argument("key")
+@click.argument("to", metavar="STAGE")
+@click.option("--reason")
+@write_options
+def stage_advance(
+    key: str, to: str, on: date | None, command_id: str | None, reason: str | None
+) -> None:
+    """Move the relationship one stage up: early, mid, partnership, synergistic.
+
+    \b
+    Example:
+        kamflow stage advance acme mid --reason "R&D and production now meet monthly"
+    """
+    run("stage advance", {"account": key, "stage": to, "on": on, "reason": reason}, command_id)
+
+
+@stage.command("uncouple")
+@click.argument("key")
+@click.option("--reason", required=True)
+@write_options
+def stage_uncouple(key: str, on: date | None, command_id: str | None, reason: str) -> None:
+    """Record that the relationship broke down (from any stage).
+
+    \b
+    Example:
+        kamflow stage uncouple acme --reason "new owner moved purchasing to HQ"
+    """
+    run("stage uncouple", {"account": key, "on": on, "reason": reason}, command_id)
+
+
+@stage.command("re-engage")
+@click.argument("key")
+@click.option("--reason", required=True)
+@write_options
+def stage_re_engage(key: str, on: date | None, command_id: str | None, reason: str) -> None:
+    """Start again at early KAM after uncoupling.
+
+    \b
+    Example:
+        kamflow stage re-engage acme --reason "HQ purchasing agreed to a trial"
+    """
+    run("stage re-engage", {"account": key, "on": on, "reason": reason}, command_id)
+
+
+@cli.group()
+def team() -> None:
+    """The key-account team (团队)."""
+
+
+@team.command("assign")
+@click.argument("key")
+@click.argument("member")
+@click.option("--role", help="Role on the team (default: key-account manager).")
+@write_options
+def team_assign(
+    key: str, member: str, on: date | None, command_id: str | None, role: str | None
+) -> None:
+    """Assign someone to an account's team.
+
+    \b
+    Example:
+        kamflow team assign acme zhang.min --role "technical service"
+    """
+    run("team assign", {"account": key, "member": member, "on": on, "role": role}, command_id)
+
+
+@team.command("release")
+@click.argument("key")
+@click.argument("member")
+@click.option("--reason")
+@write_options
+def team_release(
+    key: str, member: str, on: date | None, command_id: str | None, reason: str | None
+) -> None:
+    """Release someone from an account's team.
+
+    \b
+    Example:
+        kamflow team release acme zhang.min --reason "moved to the south region"
+    """
+    run("team release", {"account": key, "member": member, "on": on, "reason": reason}, command_id)
+
+
+@cli.group()
+def program() -> None:
+    """The ten-step key-account management program (playbook §7)."""
+
+
+@program.command("status")
+@click.argument("key")
+@output_options(csv=False)
+def program_status(key: str, as_json: bool) -> None:
+    """Where the account stands in the program and what the next step needs.
+
+    \b
+    Example:
+        kamflow program status acme
+    """
+    from kamflow import output
+    from kamflow.workflows.program import STEPS
+
+    acct = session().kamflow.load(key)
+    nxt = acct.next_step()
+    problems = acct.step_problems(nxt)
+    done = acct.program["step"]
+    view = {
+        "key": acct.key,
+        "cycle": acct.program["cycle"],
+        "last_step": done,
+        "next_step": nxt,
+        "next_step_ready": not problems,
+        "needs": problems,
+        "steps": [
+            {
+                "step": step,
+                "done": done != "not-started" and i <= STEPS.index(done),
+            }
+            for i, step in enumerate(STEPS)
+        ],
+    }
+    if as_json:
+        click.echo(output.to_json(view))
+        return
+    lines = [f"{acct.key}: program cycle {view['cycle']}, last step {done}"]
+    for i, step in enumerate(STEPS, start=1):
+        mark = "x" if view["steps"][i - 1]["done"] else (">" if step == nxt else " ")
+        lines.append(f"  [{mark}] {i:>2}. {step}")
+    if problems:
+        lines.append(f"next: {nxt}; it needs: " + "; ".join(problems))
+    else:
+        lines.append(
+            f"next: {nxt}; ready (`kamflow program complete {acct.key} {nxt} --evidence ...`)"
+        )
+    click.echo("\n".join(lines))
+
+
+@program.command("complete")
+@click.argument("key")
+@click.argument("step")
+@click.option("--evidence", required=True, help="What shows the step was done.")
+@write_options
+def program_complete(
+    key: str, step: str, on: date | None, command_id: str | None, evidence: str
+) -> None:
+    """Complete the next program step (steps go in order; then a new cycle).
+
+    \b
+    Example:
+        kamflow program complete acme confirm --evidence "top-20% by profit"
+    """
+    run(
+        "program complete",
+        {"account": key, "step": step, "on": on, "evidence": evidence},
+        command_id,
+    )
+
+
+@opp.command("advance")
+@click.argument("key")
+@click.argument("opportunity", metavar="OPP")
+@click.argument("to", metavar="[STAGE]", required=False)
+@write_options
+def opp_advance(
+    key: str, opportunity: str, to: str | None, on: date | None, command_id: str | None
+) -> None:
+    """Move an opportunity one stage down the funnel (qualified, proposal, negotiation).
+
+    \b
+    Example:
+        kamflow opp advance acme O-1 qualified
+    """
+    fields = {"account": key, "opportunity": opportunity, "to": to, "on": on}
+    run("opp advance", fields, command_id)
+
+
+@opp.command("win")
+@click.argument("key")
+@click.argument("opportunity", metavar="OPP")
+@click.option("--note")
+@write_options
+def opp_win(
+    key: str, opportunity: str, on: date | None, command_id: str | None, note: str | None
+) -> None:
+    """Mark an opportunity in negotiation as won.
+
+    \b
+    Example:
+        kamflow opp win acme O-1 --note "3-year supply contract"
+    """
+    fields = {"account": key, "opportunity": opportunity, "on": on, "note": note}
+    run("opp win", fields, command_id)
+
+
+@opp.command("lose")
+@click.argument("key")
+@click.argument("opportunity", metavar="OPP")
+@click.option("--reason", required=True)
+@write_options
+def opp_lose(
+    key: str, opportunity: str, on: date | None, command_id: str | None, reason: str
+) -> None:
+    """Mark an open opportunity as lost, with the reason.
+
+    \b
+    Example:
+        kamflow opp lose acme O-1 --reason "budget frozen"
+    """
+    fields = {"account": key, "opportunity": opportunity, "on": on, "reason": reason}
+    run("opp lose", fields, command_id)
+
+
+# ------------------------------------------------------------------ governance
+@cli.group("exception")
+def exception_group() -> None:
+    """Exceptions to a policy, granted by an approver (P1, P4)."""
+
+
+@exception_group.command("grant")
+@click.argument("key")
+@click.option("--rule", required=True, type=click.Choice(["credit-limit", "discount-ceiling"]))
+@click.option("--reason", required=True)
+@click.option("--invoice", help="The one sale it covers (default: the next sale that needs it).")
+@write_options
+def exception_grant(key: str, on: date | None, command_id: str | None, **fields: Any) -> None:
+    """Grant a one-off exception to a policy; the acting person must hold the approver role.
+
+    \b
+    Example:
+        kamflow --actor zhao.director exception grant acme --rule credit-limit \\
+            --invoice INV-0077 --reason "harvest season; paid on time for 5 years"
+    """
+    run("exception grant", {"account": key, "on": on, **fields}, command_id)
+
+
+@cli.group()
+def policy() -> None:
+    """Business policies: recorded, with who changed them and when (P1)."""
+
+
+@policy.command("set")
+@click.argument("name")
+@click.argument("value")
+@click.option("--reason", required=True)
+@write_options
+def policy_set(name: str, value: str, on: date | None, command_id: str | None, reason: str) -> None:
+    """Set a policy, e.g. complaint-sla-days.key, credit-limit.target, discount-ceiling-pct.
+
+    \b
+    Example:
+        kamflow policy set complaint-sla-days.key 3 --reason "board decision 2026-11"
+    """
+    run("policy set", {"policy": name, "value": value, "on": on, "reason": reason}, command_id)
+
+
+@policy.command("show")
+@output_options()
+def policy_show(as_json: bool, as_csv: bool) -> None:
+    """Every policy, its value, and who set it when.
+
+    \b
+    Example:
+        kamflow policy show
+    """
+    from kamflow.domain.governance import POLICIES
+
+    kf = session().kamflow
+    governance = kf.governance()
+    last: dict[str, Any] = {}
+    for change in kf.governance_history():
+        if type(change).__name__ == "PolicySet":
+            last[vars(change)["policy"]] = change
+    records = []
+    for name, spec in POLICIES.items():
+        event = last.get(name)
+        value = governance.policy(name)
+        records.append(
+            {
+                "policy": name,
+                "value": int(value) if spec.kind == "int" else value,
+                "default": name not in governance.policies,
+                "set_by": event.actor if event else None,
+                "set_at": event.timestamp if event else None,
+                "reason": event.reason if event else None,
+                "principle": spec.principle,
+                "description": spec.description,
+            }
+        )
+    headers = ["policy", "value", "default", "set_by", "set_at", "principle", "description"]
+    rows = [
+        [r[h] if h != "default" else ("yes" if r[h] else "no") for h in headers] for r in records
+    ]
+    emit(headers, rows, records, as_json=as_json, as_csv=as_csv)
+
+
+@cli.group()
+def roster() -> None:
+    """Who holds which role (approver, director, auditor), recorded."""
+
+
+@roster.command("grant")
+@click.argument("person")
+@click.argument("role")
+@click.option("--reason", required=True)
+@write_options
+def roster_grant(
+    person: str, role: str, on: date | None, command_id: str | None, reason: str
+) -> None:
+    """Give a person a role.
+
+    \b
+    Example:
+        kamflow roster grant zhao.director approver --reason "sales director"
+    """
+    fields = {"person": person, "role": role, "on": on, "reason": reason}
+    run("roster grant", fields, command_id)
+
+
+@roster.command("revoke")
+@click.argument("person")
+@click.argument("role")
+@click.option("--reason", required=True)
+@write_options
+def roster_revoke(
+    person: str, role: str, on: date | None, command_id: str | None, reason: str
+) -> None:
+    """Take a role away from a person.
+
+    \b
+    Example:
+        kamflow roster revoke zhao.director approver --reason "left the company"
+    """
+    fields = {"person": person, "role": role, "on": on, "reason": reason}
+    run("roster revoke", fields, command_id)
+
+
+@roster.command("show")
+@output_options()
+def roster_show(as_json: bool, as_csv: bool) -> None:
+    """Every person and the roles they hold."""
+    governance = session().kamflow.governance()
+    records = [
+        {"person": person, "roles": sorted(roles)}
+        for person, roles in sorted(governance.roster.items())
+    ]
+    rows = [[r["person"], ", ".join(r["roles"])] for r in records]
+    emit(["person", "roles"], rows, records, as_json=as_json, as_csv=as_csv)
+
+
+@cli.group()
+def workflow() -> None:
+    """The state machines behind the rules."""
+
+
+@workflow.command("list")
+@output_options(csv=False)
+def workflow_list(as_json: bool) -> None:
+    """Every workflow and what it governs."""
+    from kamflow.workflows import registry
+
+    records = [
+        {"name": w.name, "states": len(w.states), "description": w.description}
+        for w in registry().values()
+    ]
+    emit(
+        ["name", "states", "description"],
+        [list(r.values()) for r in records],
+        records,
+        as_json=as_json,
+    )
+
+
+@workflow.command("show")
+@click.argument("name")
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "json"]), default="mermaid", show_default=True
+)
+def workflow_show(name: str, fmt: str) -> None:
+    """Print a workflow as a Mermaid diagram, or its states and transitions as JSON.
+
+    \b
+    Example:
+        kamflow workflow show complaint
+        kamflow workflow show program --format json
+    """
+    from kamflow import output
+    from kamflow.domain.errors import InvalidInput
+    from kamflow.workflows import registry
+
+    workflows = registry()
+    if name not in workflows:
+        raise InvalidInput(f'unknown workflow "{name}"; one of: {", ".join(workflows)}')
+    chosen = workflows[name]
+    click.echo(chosen.mermaid() if fmt == "mermaid" else output.to_json(chosen.as_json()))
+
+
+@workflow.command("check")
+@click.argument("key", required=False)
+def workflow_check(key: str | None) -> None:
+    """Replay stored history through the workflows and report any step they forbid.
+
+    Loading never consults guards (history is history); this check is how a stream
+    that a machine would not allow (an import, an old bug) gets noticed.
+
+    \b
+    Example:
+        kamflow workflow check
+        kamflow workflow check acme
+    """
+    from kamflow.domain.errors import RuleViolation
+
+    kf = session().kamflow
+    keys = [key] if key else [a.key for a in kf.accounts()]
+    problems = [p for k in keys for p in kf.check_workflows(k)]
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        raise RuleViolation("workflow", f"{len(problems)} step(s) no workflow allows")
+    click.echo(f"checked {len(keys)} account(s): every step is one the workflows allow")
 
 
 # ------------------------------------------------------------------ batch & demo

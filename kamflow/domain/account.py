@@ -13,15 +13,32 @@ Every event carries the actor, the business date (``occurred_on``), the record t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.domain import Aggregate
 
 from kamflow.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from kamflow.domain.values import PROFILE_FIELDS, account_id, money
+from kamflow.workflows.base import Workflow
+from kamflow.workflows.complaint import COMPLAINT
+from kamflow.workflows.lifecycle import LIFECYCLE
+from kamflow.workflows.opportunity import OPPORTUNITY
+from kamflow.workflows.program import PROGRAM, STEPS
+from kamflow.workflows.stage import LADDER, STAGE
+
+BIG_TIERS = ("key", "strategic")
+
+
+class Policies(Protocol):
+    """What a decision may ask of governance (policies and the roster)."""
+
+    def policy(self, name: str) -> Decimal: ...
+
+    def holds(self, person: str, role: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,8 @@ class Meta:
     # True when the client chose the command id (`--command-id`, a line of `apply`):
     # only those are remembered, so re-running the same command is a no-op.
     command_id_given: bool = False
+    # Loaded only for the commands whose rules read policies or the roster.
+    governance: Policies | None = None
 
 
 def _dec(value: Decimal | int | str) -> Decimal:
@@ -270,6 +289,9 @@ class Account(Aggregate):
         amount: Decimal
         cost: Decimal
         currency: str
+        discount_pct: Decimal | None = None
+        # Exceptions (E-n) this sale used to pass a policy (P1/P4).
+        exceptions: list[str] | None = None
 
         def evolve(self, account: Account) -> None:
             account.invoices[self.invoice] = {
@@ -281,6 +303,9 @@ class Account(Aggregate):
             _add(account.cost_of_sales, self.currency, self.cost)
             if account.lifecycle == "prospect":
                 account.lifecycle = "active"
+            account.program["evidence"] = True
+            for exception_id in self.exceptions or ():
+                account.exceptions[exception_id]["used_by"] = self.invoice
 
         def summary(self) -> str:
             return (
@@ -324,6 +349,7 @@ class Account(Aggregate):
                 "target": self.target,
                 "on": self.occurred_on,
             }
+            account.program["evidence"] = True
 
         def summary(self) -> str:
             return f"satisfaction {self.score} against target {self.target}"
@@ -368,6 +394,212 @@ class Account(Aggregate):
             budget = f", budget {money(self.budget)} {self.currency}" if self.budget else ""
             return f"opportunity {self.opportunity_id}: {self.title}{budget}"
 
+    # complaint workflow ------------------------------------------------------
+    class ComplaintAcknowledged(Event):
+        complaint_id: str
+
+        def evolve(self, account: Account) -> None:
+            account.complaints[self.complaint_id]["status"] = "acknowledged"
+
+        def summary(self) -> str:
+            return f"complaint {self.complaint_id} acknowledged"
+
+    class ComplaintInvestigationStarted(Event):
+        complaint_id: str
+        note: str
+
+        def evolve(self, account: Account) -> None:
+            account.complaints[self.complaint_id]["status"] = "investigating"
+
+        def summary(self) -> str:
+            note = f": {self.note}" if self.note else ""
+            return f"complaint {self.complaint_id} under investigation{note}"
+
+    class ComplaintEscalated(Event):
+        complaint_id: str
+        reason: str
+        to: str
+
+        def evolve(self, account: Account) -> None:
+            account.complaints[self.complaint_id]["status"] = "escalated"
+
+        def summary(self) -> str:
+            to = f" to {self.to}" if self.to else ""
+            return f"complaint {self.complaint_id} escalated{to}: {self.reason}"
+
+    class ComplaintClosed(Event):
+        complaint_id: str
+        confirmation: str
+
+        def evolve(self, account: Account) -> None:
+            account.complaints[self.complaint_id]["status"] = "closed"
+
+        def summary(self) -> str:
+            return f"complaint {self.complaint_id} closed: {self.confirmation}"
+
+    # lifecycle (P8) ----------------------------------------------------------
+    class AccountLost(Event):
+        cause: str
+
+        def evolve(self, account: Account) -> None:
+            account.lifecycle = "lost"
+            account.lost = {"cause": self.cause, "on": self.occurred_on}
+            account.post_mortem = None
+
+        def summary(self) -> str:
+            return f"account lost: {self.cause}"
+
+    class PostMortemRecorded(Event):
+        cause: str
+        lessons: str
+
+        def evolve(self, account: Account) -> None:
+            account.lifecycle = "reviewed"
+            account.post_mortem = {
+                "cause": self.cause,
+                "lessons": self.lessons,
+                "on": self.occurred_on,
+            }
+
+        def summary(self) -> str:
+            return f"post-mortem: cause {self.cause}; lessons {self.lessons}"
+
+    class AccountArchived(Event):
+        note: str
+
+        def evolve(self, account: Account) -> None:
+            account.lifecycle = "archived"
+
+        def summary(self) -> str:
+            return "account archived" + (f": {self.note}" if self.note else "")
+
+    class AccountReactivated(Event):
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.lifecycle = "active"
+            account.lost = None
+            account.post_mortem = None
+
+        def summary(self) -> str:
+            return f"account reactivated: {self.reason}"
+
+    # relationship and program ------------------------------------------------
+    class RelationshipStageChanged(Event):
+        from_stage: str
+        to_stage: str
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.stage = self.to_stage
+
+        def summary(self) -> str:
+            return f"stage {self.from_stage} -> {self.to_stage}" + (
+                f": {self.reason}" if self.reason else ""
+            )
+
+    class TeamMemberAssigned(Event):
+        member: str
+        role: str
+
+        def evolve(self, account: Account) -> None:
+            account.team[self.member] = self.role
+
+        def summary(self) -> str:
+            return f"team: {self.member} assigned as {self.role}"
+
+    class TeamMemberReleased(Event):
+        member: str
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.team.pop(self.member, None)
+
+        def summary(self) -> str:
+            return f"team: {self.member} released" + (f" ({self.reason})" if self.reason else "")
+
+    class ProgramStepCompleted(Event):
+        step: str
+        cycle: int
+        evidence: str
+
+        def evolve(self, account: Account) -> None:
+            program = account.program
+            program["step"] = self.step
+            program["cycle"] = self.cycle
+            if self.step == "confirm":
+                # A new cycle: results must be measured afresh within it.
+                program["evidence"] = False
+                program["cycle_started_on"] = self.occurred_on
+            if self.step == "publish-plan":
+                account.plan_published = True
+
+        def summary(self) -> str:
+            return f"program cycle {self.cycle}: {self.step} done ({self.evidence})"
+
+    # funnel -------------------------------------------------------------------
+    class OpportunityAdvanced(Event):
+        opportunity_id: str
+        from_stage: str
+        to_stage: str
+
+        def evolve(self, account: Account) -> None:
+            account.opportunities[self.opportunity_id]["stage"] = self.to_stage
+
+        def summary(self) -> str:
+            return f"opportunity {self.opportunity_id}: {self.from_stage} -> {self.to_stage}"
+
+    class OpportunityWon(Event):
+        opportunity_id: str
+        note: str
+
+        def evolve(self, account: Account) -> None:
+            account.opportunities[self.opportunity_id].update(
+                stage="won", closed_on=self.occurred_on
+            )
+
+        def summary(self) -> str:
+            return f"opportunity {self.opportunity_id} won" + (
+                f": {self.note}" if self.note else ""
+            )
+
+    class OpportunityLost(Event):
+        opportunity_id: str
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.opportunities[self.opportunity_id].update(
+                stage="lost", reason=self.reason, closed_on=self.occurred_on
+            )
+
+        def summary(self) -> str:
+            return f"opportunity {self.opportunity_id} lost: {self.reason}"
+
+    # policy exceptions (P1, P4) -------------------------------------------
+    class PolicyExceptionGranted(Event):
+        exception_id: str
+        rule: str
+        approver: str
+        reason: str
+        invoice: str | None
+
+        def evolve(self, account: Account) -> None:
+            account.counters["E"] = account.counters.get("E", 0) + 1
+            account.exceptions[self.exception_id] = {
+                "rule": self.rule,
+                "approver": self.approver,
+                "reason": self.reason,
+                "invoice": self.invoice,
+                "used_by": None,
+            }
+
+        def summary(self) -> str:
+            scope = f" for invoice {self.invoice}" if self.invoice else " for the next sale"
+            return (
+                f"exception {self.exception_id} to {self.rule}{scope},"
+                f" approved by {self.approver}: {self.reason}"
+            )
+
     # ------------------------------------------------------------------ state
     def __init__(self) -> None:
         # Annotated here, not on the class: class annotations would make
@@ -394,6 +626,18 @@ class Account(Aggregate):
         self.satisfaction: dict[str, Any] | None = None
         self.competitors: dict[str, dict[str, str]] = {}
         self.opportunities: dict[str, dict[str, Any]] = {}
+        self.stage: str = "pre-kam"
+        self.program: dict[str, Any] = {
+            "cycle": 0,
+            "step": "not-started",
+            "evidence": False,
+            "cycle_started_on": None,
+        }
+        self.plan_published: bool = False
+        self.team: dict[str, str] = {}
+        self.exceptions: dict[str, dict[str, Any]] = {}
+        self.lost: dict[str, Any] | None = None
+        self.post_mortem: dict[str, Any] | None = None
         # Command ids chosen by clients, and the version their command produced.
         self.commands: dict[str, int] = {}
 
@@ -445,6 +689,27 @@ class Account(Aggregate):
         # Business dates may precede the account's opening in kamflow: a file is often
         # started after the relationship. Only the future is refused.
         _check_not_future(meta)
+        if self.lifecycle == "archived":
+            raise Conflict(f'account "{self.key}" is archived; its file is closed to new facts')
+
+    def _step(
+        self, workflow: Workflow, state: str, trigger: str, subject: str, **context: Any
+    ) -> str:
+        """Ask the workflow's machine whether ``trigger`` may fire from ``state``, then
+        evaluate the transition's guards; return the state it leads to."""
+        dest = workflow.dest(state, trigger)
+        if dest is None:
+            allowed = workflow.triggers(state)
+            then = f"allowed now: {', '.join(allowed)}" if allowed else "nothing follows it"
+            raise Conflict(f'{subject} is {state}; "{trigger}" is not allowed from there ({then})')
+        for guard in workflow.guards(state, trigger):
+            principle, check = GUARDS[guard]
+            problem = check(self, context)
+            if problem:
+                if principle:
+                    raise RuleViolation(principle, problem)
+                raise Conflict(problem)
+        return dest
 
     def update_profile(self, meta: Meta, changes: dict[str, str]) -> None:
         self._check(meta)
@@ -603,28 +868,51 @@ class Account(Aggregate):
         )
         return complaint_id
 
-    def _open_complaint(self, ref: str) -> str:
+    def _complaint_step(self, meta: Meta, ref: str, trigger: str, **context: Any) -> str:
+        self._check(meta)
         complaint_id = ref.upper()
         complaint = self.complaints.get(complaint_id)
         if complaint is None:
             raise NotFound(f'no complaint {complaint_id} on "{self.key}"')
-        if complaint["outcome"] is not None:
-            raise Conflict(
-                f'complaint {complaint_id} on "{self.key}" is already {complaint["status"]}'
-            )
+        subject = f'complaint {complaint_id} on "{self.key}"'
+        self._step(COMPLAINT, complaint["status"], trigger, subject, **context)
+        return complaint_id
+
+    def acknowledge_complaint(self, meta: Meta, ref: str) -> str:
+        complaint_id = self._complaint_step(meta, ref, "ack")
+        self._trigger(self.ComplaintAcknowledged, meta, complaint_id=complaint_id)
+        return complaint_id
+
+    def investigate_complaint(self, meta: Meta, ref: str, *, note: str) -> str:
+        complaint_id = self._complaint_step(meta, ref, "investigate")
+        self._trigger(
+            self.ComplaintInvestigationStarted, meta, complaint_id=complaint_id, note=note
+        )
+        return complaint_id
+
+    def escalate_complaint(self, meta: Meta, ref: str, *, reason: str, to: str) -> str:
+        complaint_id = self._complaint_step(meta, ref, "escalate")
+        self._trigger(
+            self.ComplaintEscalated, meta, complaint_id=complaint_id, reason=reason, to=to
+        )
         return complaint_id
 
     def resolve_complaint(self, meta: Meta, ref: str, *, outcome: str) -> str:
-        self._check(meta)
-        complaint_id = self._open_complaint(ref)
+        complaint_id = self._complaint_step(meta, ref, "resolve", outcome=outcome)
         self._trigger(self.ComplaintResolved, meta, complaint_id=complaint_id, outcome=outcome)
         return complaint_id
 
     def reject_complaint(self, meta: Meta, ref: str, *, justification: str) -> str:
-        self._check(meta)
-        complaint_id = self._open_complaint(ref)
+        complaint_id = self._complaint_step(meta, ref, "reject", justification=justification)
         self._trigger(
             self.ComplaintRejected, meta, complaint_id=complaint_id, justification=justification
+        )
+        return complaint_id
+
+    def close_complaint(self, meta: Meta, ref: str, *, confirmation: str) -> str:
+        complaint_id = self._complaint_step(meta, ref, "close", complaint_id=ref.upper())
+        self._trigger(
+            self.ComplaintClosed, meta, complaint_id=complaint_id, confirmation=confirmation
         )
         return complaint_id
 
@@ -651,14 +939,43 @@ class Account(Aggregate):
         amount: Decimal,
         cost: Decimal,
         currency: str | None,
+        discount_pct: Decimal | None = None,
     ) -> None:
         self._check(meta)
+        if self.lifecycle in ("lost", "reviewed"):
+            raise Conflict(
+                f'account "{self.key}" is {self.lifecycle}; reactivate it before recording a sale'
+            )
         if invoice in self.invoices:
             raise RuleViolation(
                 "P2",
                 f'invoice {invoice} is already recorded on "{self.key}";'
                 " each sale needs its own invoice ref",
             )
+        currency = currency or self.currency
+        used: list[str] = []
+        if meta.governance is not None:
+            owed = self.receivable().get(currency, Decimal(0)) + amount
+            limit = meta.governance.policy(f"credit-limit.{self.tier}")
+            if owed > limit:
+                used.append(
+                    self._exception_or_refuse(
+                        "credit-limit",
+                        invoice,
+                        f'sale {invoice} would take what "{self.key}" owes to {money(owed)}'
+                        f" {currency}, over the {self.tier}-tier credit limit of {money(limit)}",
+                    )
+                )
+            ceiling = meta.governance.policy("discount-ceiling-pct")
+            if discount_pct is not None and discount_pct > ceiling:
+                used.append(
+                    self._exception_or_refuse(
+                        "discount-ceiling",
+                        invoice,
+                        f"a discount of {discount_pct}% on sale {invoice} is over the"
+                        f" {ceiling}% ceiling",
+                    )
+                )
         self._trigger(
             self.SaleRecorded,
             meta,
@@ -666,8 +983,29 @@ class Account(Aggregate):
             product=product,
             amount=amount,
             cost=cost,
-            currency=currency or self.currency,
+            currency=currency,
+            discount_pct=discount_pct,
+            exceptions=used or None,
         )
+
+    def _exception_or_refuse(self, rule: str, invoice: str, problem: str) -> str:
+        """An unused exception granted for this rule (and invoice), or a P1/P4 refusal.
+
+        The rule is the same for every tier (P1); for the biggest tiers the refusal names
+        P4, because a big customer does not buy an exception by being big.
+        """
+        for exception_id, exc in self.exceptions.items():
+            if exc["rule"] == rule and exc["used_by"] is None and exc["invoice"] in (None, invoice):
+                return exception_id
+        fix = (
+            f"an approver can grant one with `kamflow exception grant {self.key} --rule {rule}"
+            f" --invoice {invoice} --reason ...`"
+        )
+        if self.tier in BIG_TIERS:
+            raise RuleViolation(
+                "P4", f"{problem}; {self.tier} accounts get no automatic exception; {fix}"
+            )
+        raise RuleViolation("P1", f"{problem}; {fix}")
 
     def record_payment(
         self, meta: Meta, *, invoice: str, amount: Decimal, currency: str | None
@@ -744,7 +1082,183 @@ class Account(Aggregate):
         )
         return opportunity_id
 
+    # funnel -----------------------------------------------------------------
+    def _opportunity(self, ref: str) -> tuple[str, dict[str, Any]]:
+        opportunity_id = ref.upper()
+        opportunity = self.opportunities.get(opportunity_id)
+        if opportunity is None:
+            raise NotFound(f'no opportunity {opportunity_id} on "{self.key}"')
+        return opportunity_id, opportunity
+
+    def advance_opportunity(self, meta: Meta, ref: str, *, to: str | None) -> str:
+        self._check(meta)
+        opportunity_id, opportunity = self._opportunity(ref)
+        subject = f'opportunity {opportunity_id} on "{self.key}"'
+        dest = self._step(OPPORTUNITY, opportunity["stage"], "advance", subject)
+        if to is not None and to != dest:
+            raise Conflict(
+                f"{subject} is {opportunity['stage']}; the funnel moves one stage at a time,"
+                f" so the next is {dest}, not {to}"
+            )
+        self._trigger(
+            self.OpportunityAdvanced,
+            meta,
+            opportunity_id=opportunity_id,
+            from_stage=opportunity["stage"],
+            to_stage=dest,
+        )
+        return dest
+
+    def win_opportunity(self, meta: Meta, ref: str, *, note: str) -> str:
+        self._check(meta)
+        opportunity_id, opportunity = self._opportunity(ref)
+        self._step(
+            OPPORTUNITY,
+            opportunity["stage"],
+            "win",
+            f'opportunity {opportunity_id} on "{self.key}"',
+        )
+        self._trigger(self.OpportunityWon, meta, opportunity_id=opportunity_id, note=note)
+        return opportunity_id
+
+    def lose_opportunity(self, meta: Meta, ref: str, *, reason: str) -> str:
+        self._check(meta)
+        opportunity_id, opportunity = self._opportunity(ref)
+        self._step(
+            OPPORTUNITY,
+            opportunity["stage"],
+            "lose",
+            f'opportunity {opportunity_id} on "{self.key}"',
+            reason=reason,
+        )
+        self._trigger(self.OpportunityLost, meta, opportunity_id=opportunity_id, reason=reason)
+        return opportunity_id
+
+    # lifecycle (P7, P8) -------------------------------------------------------
+    def lose(self, meta: Meta, *, cause: str) -> None:
+        self._check(meta)
+        self._step(LIFECYCLE, self.lifecycle, "lose", f'account "{self.key}"')
+        self._trigger(self.AccountLost, meta, cause=cause)
+
+    def review(self, meta: Meta, *, cause: str, lessons: str) -> None:
+        self._check(meta)
+        self._step(LIFECYCLE, self.lifecycle, "review", f'account "{self.key}"')
+        self._trigger(self.PostMortemRecorded, meta, cause=cause, lessons=lessons)
+
+    def archive(self, meta: Meta, *, note: str) -> None:
+        self._check(meta)
+        self._step(LIFECYCLE, self.lifecycle, "archive", f'account "{self.key}"')
+        self._trigger(self.AccountArchived, meta, note=note)
+
+    def reactivate(self, meta: Meta, *, reason: str) -> None:
+        self._check(meta)
+        self._step(LIFECYCLE, self.lifecycle, "reactivate", f'account "{self.key}"')
+        self._trigger(self.AccountReactivated, meta, reason=reason)
+
+    # relationship stage -------------------------------------------------------
+    def advance_stage(self, meta: Meta, to: str, *, reason: str) -> None:
+        self._check(meta)
+        subject = f'account "{self.key}"\'s relationship'
+        if to == self.stage:
+            raise Conflict(f"{subject} is already {to}")
+        dest = self._step(STAGE, self.stage, "advance", subject)
+        if to != dest:
+            raise Conflict(
+                f"{subject} is {self.stage}; stages go one at a time, so the next is {dest},"
+                f" not {to}"
+            )
+        self._trigger(
+            self.RelationshipStageChanged, meta, from_stage=self.stage, to_stage=dest, reason=reason
+        )
+
+    def uncouple(self, meta: Meta, *, reason: str) -> None:
+        self._check(meta)
+        dest = self._step(STAGE, self.stage, "uncouple", f'account "{self.key}"\'s relationship')
+        self._trigger(
+            self.RelationshipStageChanged, meta, from_stage=self.stage, to_stage=dest, reason=reason
+        )
+
+    def re_engage(self, meta: Meta, *, reason: str) -> None:
+        self._check(meta)
+        dest = self._step(STAGE, self.stage, "re-engage", f'account "{self.key}"\'s relationship')
+        self._trigger(
+            self.RelationshipStageChanged, meta, from_stage=self.stage, to_stage=dest, reason=reason
+        )
+
+    # team and program ---------------------------------------------------------
+    def assign(self, meta: Meta, member: str, *, role: str) -> None:
+        self._check(meta)
+        if self.team.get(member) == role:
+            raise Conflict(f'{member} is already on the "{self.key}" team as {role}')
+        self._trigger(self.TeamMemberAssigned, meta, member=member, role=role)
+
+    def release(self, meta: Meta, member: str, *, reason: str) -> None:
+        self._check(meta)
+        if member not in self.team:
+            raise NotFound(f'{member} is not on the "{self.key}" team')
+        self._trigger(self.TeamMemberReleased, meta, member=member, reason=reason)
+
+    def next_step(self) -> str:
+        """The program step to complete next."""
+        step = self.program["step"]
+        return "confirm" if step in ("not-started", STEPS[-1]) else STEPS[STEPS.index(step) + 1]
+
+    def step_problems(self, step: str) -> list[str]:
+        """What stops ``step`` from being completed now (empty: it may be)."""
+        state = self.program["step"]
+        if PROGRAM.dest(state, step) is None:
+            return [f'the next step is "{self.next_step()}"']
+        return [
+            problem
+            for guard in PROGRAM.guards(state, step)
+            if (problem := GUARDS[guard][1](self, {}))
+        ]
+
+    def complete_step(self, meta: Meta, step: str, *, evidence: str) -> int:
+        self._check(meta)
+        subject = f'the program of "{self.key}"'
+        state = self.program["step"]
+        if PROGRAM.dest(state, step) is None:
+            last = "not started" if state == "not-started" else f'at "{state}"'
+            raise Conflict(
+                f'{subject} is {last}; steps go in order, so the next is "{self.next_step()}",'
+                f' not "{step}"'
+            )
+        self._step(PROGRAM, state, step, subject)
+        cycle = int(self.program["cycle"]) + (1 if step == "confirm" else 0)
+        self._trigger(self.ProgramStepCompleted, meta, step=step, cycle=cycle, evidence=evidence)
+        return cycle
+
+    # exceptions (P1, P4) ------------------------------------------------------
+    def grant_exception(self, meta: Meta, *, rule: str, reason: str, invoice: str | None) -> str:
+        self._check(meta)
+        governance = meta.governance
+        if governance is None or not governance.holds(meta.actor, "approver"):
+            principle = "P4" if self.tier in BIG_TIERS else "P1"
+            raise RuleViolation(
+                principle,
+                f"{meta.actor} does not hold the approver role; only an approver can grant an"
+                f" exception (see `kamflow roster show`)",
+            )
+        exception_id = f"E-{self.counters.get('E', 0) + 1}"
+        self._trigger(
+            self.PolicyExceptionGranted,
+            meta,
+            exception_id=exception_id,
+            rule=rule,
+            approver=meta.actor,
+            reason=reason,
+            invoice=invoice,
+        )
+        return exception_id
+
     # ---------------------------------------------------------------- queries
+    def departments(self) -> set[str]:
+        return {c["department"].casefold() for c in self.contacts.values() if c["current"]}
+
+    def has_current_decider(self) -> bool:
+        return any(c["current"] and "decider" in c["roles"] for c in self.contacts.values())
+
     def receivable(self) -> dict[str, Decimal]:
         """Sales minus payments, per currency (P2: the ledger reconciles)."""
         owed: dict[str, Decimal] = {}
@@ -763,3 +1277,119 @@ def _check_not_future(meta: Meta) -> None:
         raise InvalidInput(
             f"date {meta.occurred_on} is in the future; today is {meta.recorded_at.date()}"
         )
+
+
+Guard = Callable[[Account, dict[str, Any]], str | None]
+
+
+def _needs(count: int, what: str) -> Guard:
+    def check(account: Account, _: dict[str, Any]) -> str | None:
+        have = len(account.departments())
+        if have >= count:
+            return None
+        return (
+            f'"{account.key}" has current contacts in {have} department(s); {what} needs'
+            f" {count}: add contacts in other departments (`kamflow contact add`)"
+        )
+
+    return check
+
+
+def _decider(account: Account, _: dict[str, Any]) -> str | None:
+    if account.has_current_decider():
+        return None
+    return (
+        f'no current contact on "{account.key}" has the decider role; add or change one'
+        " with --role decider"
+    )
+
+
+def _outcome(what: str) -> Guard:
+    def check(_: Account, context: dict[str, Any]) -> str | None:
+        return None if str(context.get(what) or "").strip() else f"a {what} is required"
+
+    return check
+
+
+def _complaints_have_outcomes(account: Account, _: dict[str, Any]) -> str | None:
+    for complaint_id, complaint in account.complaints.items():
+        if complaint["outcome"] is None:
+            return (
+                f'complaint {complaint_id} on "{account.key}" has no outcome;'
+                " resolve or reject it first"
+            )
+    return None
+
+
+def _post_mortem(account: Account, _: dict[str, Any]) -> str | None:
+    if account.post_mortem is not None:
+        return None
+    return (
+        f'account "{account.key}" was lost without a post-mortem; record one with'
+        f" `kamflow account review {account.key} --cause ... --lessons ...`"
+    )
+
+
+# Guard name (as the workflow tables list it) -> (principle it enforces, check).
+GUARDS: dict[str, tuple[str | None, Guard]] = {
+    "outcome_given": ("P7", _outcome("outcome")),
+    "justification_given": ("P7", _outcome("justification")),
+    "has_outcome": (
+        "P7",
+        lambda a, c: (
+            None
+            if a.complaints[c["complaint_id"]]["outcome"]
+            else f"complaint {c['complaint_id']} has no outcome"
+        ),
+    ),
+    "reason_given": (None, _outcome("reason")),
+    "team_assigned": (
+        None,
+        lambda a, _: (
+            None
+            if a.team
+            else f'no team member is assigned to "{a.key}"; assign one with `kamflow team assign`'
+        ),
+    ),
+    "decider_known": (None, _decider),
+    "results_in_cycle": (
+        None,
+        lambda a, _: (
+            None
+            if a.program["evidence"]
+            else f'no satisfaction measurement or sale on "{a.key}" in program cycle'
+            f" {a.program['cycle']}; record one first"
+        ),
+    ),
+    "one_current_contact": (
+        None,
+        lambda a, _: (
+            None
+            if any(c["current"] for c in a.contacts.values())
+            else f'"{a.key}" has no current contact; early KAM needs one'
+        ),
+    ),
+    "two_departments": (None, _needs(2, "mid KAM (more than one thread)")),
+    "three_departments": (None, _needs(3, "partnership KAM")),
+    "four_departments": (None, _needs(4, "synergistic KAM")),
+    "plan_published": (
+        None,
+        lambda a, _: (
+            None
+            if a.plan_published
+            else f'"{a.key}" has no published account plan; complete the program step publish-plan'
+        ),
+    ),
+    "two_team_members": (
+        None,
+        lambda a, _: (
+            None
+            if len(a.team) >= 2
+            else f'"{a.key}" has {len(a.team)} team member(s); synergistic KAM needs 2'
+        ),
+    ),
+    "post_mortem": ("P8", _post_mortem),
+    "complaints_have_outcomes": ("P7", _complaints_have_outcomes),
+}
+
+assert LADDER  # the stage ladder is part of the stage workflow's table

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -22,7 +22,8 @@ from pydantic import (
 )
 
 from kamflow.domain.account import Account, Meta
-from kamflow.domain.errors import AccountNotFound, Conflict, InvalidInput
+from kamflow.domain.errors import Conflict, InvalidInput, RuleViolation
+from kamflow.domain.governance import ROLES, Governance, parse_policy_value
 from kamflow.domain.values import (
     MAX_NAME,
     MAX_TEXT,
@@ -34,6 +35,8 @@ from kamflow.domain.values import (
     Tier,
     normalise_key,
 )
+from kamflow.workflows.program import STEPS
+from kamflow.workflows.stage import LADDER
 
 Key = Annotated[str, AfterValidator(normalise_key)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
@@ -43,6 +46,7 @@ Currency = Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{3
 Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
 Cost = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
 Score = Annotated[Decimal, Field(ge=0, le=10, decimal_places=2, allow_inf_nan=False)]
+Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
 ShortRef = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]-\d+$")]
 
 
@@ -54,13 +58,19 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: ClassVar[str]
+    # True for commands whose rules read policies or the roster (P1, P4).
+    needs_governance: ClassVar[bool] = False
     account: Key
     on: date | None = None
 
     def decide(self, account: Account | None, meta: Meta) -> tuple[Account, str]:
         """Record this command's events on the account; return it and a reference."""
         if account is None:
-            raise AccountNotFound(self.account)
+            raise RuleViolation(
+                "P3",
+                f'account "{self.account}" has no file; open it first with'
+                f" `kamflow account open {self.account} --name ... --industry ... --owner ...`",
+            )
         return account, self.execute(account, meta)
 
     def execute(self, account: Account, meta: Meta) -> str:
@@ -251,11 +261,13 @@ class SetTier(Command):
 
 class RecordSale(Command):
     name = "sale record"
+    needs_governance = True
     invoice: Name
     product: Name
     amount: Amount
     cost: Cost
     currency: Currency | None = None
+    discount: Percent | None = None
 
     def execute(self, account: Account, meta: Meta) -> str:
         account.record_sale(
@@ -265,6 +277,7 @@ class RecordSale(Command):
             amount=self.amount,
             cost=self.cost,
             currency=self.currency,
+            discount_pct=self.discount,
         )
         return self.invoice
 
@@ -351,7 +364,235 @@ class OpenOpportunity(Command):
         )
 
 
-COMMANDS: dict[str, type[Command]] = {
+# ---------------------------------------------------------------- workflows
+class AcknowledgeComplaint(Command):
+    name = "complaint ack"
+    complaint: ShortRef
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.acknowledge_complaint(meta, self.complaint)
+
+
+class InvestigateComplaint(Command):
+    name = "complaint investigate"
+    complaint: ShortRef
+    note: OptText = ""
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.investigate_complaint(meta, self.complaint, note=self.note)
+
+
+class EscalateComplaint(Command):
+    name = "complaint escalate"
+    complaint: ShortRef
+    reason: Text
+    to: OptText = ""
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.escalate_complaint(meta, self.complaint, reason=self.reason, to=self.to)
+
+
+class CloseComplaint(Command):
+    name = "complaint close"
+    complaint: ShortRef
+    confirmation: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.close_complaint(meta, self.complaint, confirmation=self.confirmation)
+
+
+class LoseAccount(Command):
+    name = "account lose"
+    cause: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.lose(meta, cause=self.cause)
+        return "lost"
+
+
+class ReviewAccount(Command):
+    name = "account review"
+    cause: Text
+    lessons: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.review(meta, cause=self.cause, lessons=self.lessons)
+        return "reviewed"
+
+
+class ArchiveAccount(Command):
+    name = "account archive"
+    note: OptText = ""
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.archive(meta, note=self.note)
+        return "archived"
+
+
+class ReactivateAccount(Command):
+    name = "account reactivate"
+    reason: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.reactivate(meta, reason=self.reason)
+        return "active"
+
+
+StageName = Literal[LADDER]  # type: ignore[valid-type]
+StepName = Literal[STEPS]  # type: ignore[valid-type]
+OppStage = Literal["qualified", "proposal", "negotiation"]
+
+
+class AdvanceStage(Command):
+    name = "stage advance"
+    stage: StageName
+    reason: OptText = ""
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.advance_stage(meta, self.stage, reason=self.reason)
+        return str(self.stage)
+
+
+class Uncouple(Command):
+    name = "stage uncouple"
+    reason: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.uncouple(meta, reason=self.reason)
+        return "uncoupling"
+
+
+class ReEngage(Command):
+    name = "stage re-engage"
+    reason: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.re_engage(meta, reason=self.reason)
+        return "early"
+
+
+class AssignTeamMember(Command):
+    name = "team assign"
+    member: Name
+    role: Name = "key-account manager"
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.assign(meta, self.member, role=self.role)
+        return self.member
+
+
+class ReleaseTeamMember(Command):
+    name = "team release"
+    member: Name
+    reason: OptText = ""
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.release(meta, self.member, reason=self.reason)
+        return self.member
+
+
+class CompleteProgramStep(Command):
+    name = "program complete"
+    step: StepName
+    evidence: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        cycle = account.complete_step(meta, str(self.step), evidence=self.evidence)
+        return f"{self.step} (cycle {cycle})"
+
+
+class AdvanceOpportunity(Command):
+    name = "opp advance"
+    opportunity: ShortRef
+    to: OppStage | None = None
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        dest = account.advance_opportunity(meta, self.opportunity, to=self.to)
+        return f"{self.opportunity.upper()} {dest}"
+
+
+class WinOpportunity(Command):
+    name = "opp win"
+    opportunity: ShortRef
+    note: OptText = ""
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.win_opportunity(meta, self.opportunity, note=self.note)
+
+
+class LoseOpportunity(Command):
+    name = "opp lose"
+    opportunity: ShortRef
+    reason: Text
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.lose_opportunity(meta, self.opportunity, reason=self.reason)
+
+
+class GrantException(Command):
+    name = "exception grant"
+    needs_governance = True
+    rule: Literal["credit-limit", "discount-ceiling"]
+    reason: Text
+    invoice: Name | None = None
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        return account.grant_exception(
+            meta, rule=self.rule, reason=self.reason, invoice=self.invoice
+        )
+
+
+# ---------------------------------------------------------------- governance
+class GovernanceCommand(BaseModel):
+    """A change to the store's policies or roster (not to one account)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    name: ClassVar[str]
+    on: date | None = None
+
+    def apply_to(self, governance: Governance, meta: Meta) -> str:
+        raise NotImplementedError
+
+
+class SetPolicy(GovernanceCommand):
+    name = "policy set"
+    policy: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    reason: Text
+
+    def apply_to(self, governance: Governance, meta: Meta) -> str:
+        value = parse_policy_value(self.policy, self.value)
+        governance.set_policy(meta, self.policy, value, self.reason)
+        return f"{self.policy} = {value}"
+
+
+Role = Literal[ROLES]  # type: ignore[valid-type]
+
+
+class GrantRole(GovernanceCommand):
+    name = "roster grant"
+    person: Name
+    role: Role
+    reason: Text
+
+    def apply_to(self, governance: Governance, meta: Meta) -> str:
+        governance.grant(meta, self.person, str(self.role), self.reason)
+        return f"{self.person} {self.role}"
+
+
+class RevokeRole(GovernanceCommand):
+    name = "roster revoke"
+    person: Name
+    role: Role
+    reason: Text
+
+    def apply_to(self, governance: Governance, meta: Meta) -> str:
+        governance.revoke(meta, self.person, str(self.role), self.reason)
+        return f"{self.person} {self.role}"
+
+
+COMMANDS: dict[str, type[Command] | type[GovernanceCommand]] = {
     cls.name: cls
     for cls in (
         OpenAccount,
@@ -371,11 +612,34 @@ COMMANDS: dict[str, type[Command]] = {
         MeasureSatisfaction,
         NoteCompetitor,
         OpenOpportunity,
+        AcknowledgeComplaint,
+        InvestigateComplaint,
+        EscalateComplaint,
+        CloseComplaint,
+        LoseAccount,
+        ReviewAccount,
+        ArchiveAccount,
+        ReactivateAccount,
+        AdvanceStage,
+        Uncouple,
+        ReEngage,
+        AssignTeamMember,
+        ReleaseTeamMember,
+        CompleteProgramStep,
+        AdvanceOpportunity,
+        WinOpportunity,
+        LoseOpportunity,
+        GrantException,
+        SetPolicy,
+        GrantRole,
+        RevokeRole,
     )
 }
 
 
-def build(cls: type[Command], fields: dict[str, Any]) -> Command:
+def build(
+    cls: type[Command] | type[GovernanceCommand], fields: dict[str, Any]
+) -> Command | GovernanceCommand:
     """Validate ``fields`` into a command, or raise InvalidInput with one clear line."""
     for field, value in fields.items():
         _check_utf8(field, value)

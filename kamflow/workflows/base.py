@@ -1,0 +1,129 @@
+"""A workflow is a table: states, transitions and the names of their guards.
+
+Each table builds one shared ``transitions.Machine`` (``model=None``, no auto
+transitions) at import. The machine answers "may this trigger fire from that state,
+and where does it lead"; the aggregate keeps the state as a plain string and evaluates
+the named guards itself, so the machine never holds a reference to an account (design
+§1, stack facts). Diagrams and structural checks are computed from the same machine.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions import Machine
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    source: tuple[str, ...]
+    dest: str
+    # Names of guards the domain evaluates before the event is recorded.
+    guards: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    description: str
+    states: tuple[str, ...]
+    initial: str
+    finals: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+    machine: Machine = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        machine = Machine(
+            model=None,
+            states=list(self.states),
+            initial=self.initial,
+            auto_transitions=False,
+            transitions=[
+                {
+                    "trigger": t.trigger,
+                    "source": list(t.source),
+                    "dest": t.dest,
+                    # Kept on the machine so diagrams show them; never called, since
+                    # no model is ever attached to the machine.
+                    "conditions": list(t.guards),
+                }
+                for t in self.transitions
+            ],
+        )
+        object.__setattr__(self, "machine", machine)
+
+    # ---------------------------------------------------------------- queries
+    def dest(self, state: str, trigger: str) -> str | None:
+        """Where ``trigger`` leads from ``state``, or None if the machine forbids it."""
+        if trigger not in self.machine.events:
+            return None
+        found = self.machine.get_transitions(trigger=trigger, source=state)
+        return str(found[0].dest) if found else None
+
+    def guards(self, state: str, trigger: str) -> tuple[str, ...]:
+        found = self.machine.get_transitions(trigger=trigger, source=state)
+        if not found:
+            return ()
+        return tuple(str(c.func) for c in found[0].conditions)
+
+    def triggers(self, state: str) -> list[str]:
+        """Triggers allowed from ``state``, in table order."""
+        allowed = set(self.machine.get_triggers(state))
+        return [t for t in self.trigger_names() if t in allowed]
+
+    def trigger_names(self) -> list[str]:
+        return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def edges(self) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """(source, dest, trigger, guards) for every transition the machine holds."""
+        out: list[tuple[str, str, str, tuple[str, ...]]] = []
+        for trigger, event in self.machine.events.items():
+            for source, transitions in event.transitions.items():
+                for t in transitions:
+                    guards = tuple(str(c.func) for c in t.conditions)
+                    out.append((source, str(t.dest), trigger, guards))
+        return out
+
+    def reachable(self, start: str | None = None) -> set[str]:
+        seen = {start or self.initial}
+        queue = deque(seen)
+        while queue:
+            state = queue.popleft()
+            for source, dest, _, _ in self.edges():
+                if source == state and dest not in seen:
+                    seen.add(dest)
+                    queue.append(dest)
+        return seen
+
+    # ---------------------------------------------------------------- exports
+    def mermaid(self) -> str:
+        lines = ["stateDiagram-v2", "  direction LR", f"  [*] --> {_mid(self.initial)}"]
+        for state in self.states:
+            lines.append(f'  state "{state}" as {_mid(state)}')
+        for source, dest, trigger, guards in self.edges():
+            label = trigger + (f" [{', '.join(guards)}]" if guards else "")
+            lines.append(f"  {_mid(source)} --> {_mid(dest)}: {label}")
+        for final in self.finals:
+            lines.append(f"  {_mid(final)} --> [*]")
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "initial": self.initial,
+            "finals": list(self.finals),
+            "states": list(self.states),
+            "transitions": [
+                {"trigger": trigger, "source": source, "dest": dest, "guards": list(guards)}
+                for source, dest, trigger, guards in self.edges()
+            ],
+        }
+
+
+def _mid(state: str) -> str:
+    """A Mermaid identifier for a state name (hyphens are not allowed there)."""
+    return state.replace("-", "_")
