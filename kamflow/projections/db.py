@@ -1,0 +1,135 @@
+"""A plain connection to the database that holds the events, for the views.
+
+Views are ordinary SQL tables next to the event tables, so a BI tool, psql or sqlite3
+can read them without kamflow. This module deliberately avoids importing
+eventsourcing: a report on caught-up views should cost little more than start-up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from kamflow.domain.errors import StorageError
+
+Statement = tuple[str, Sequence[Any]]
+
+
+class ViewDB:
+    """One connection, SQLite or PostgreSQL, with `?` placeholders on both."""
+
+    def __init__(self, locator: str) -> None:
+        self.locator = locator
+        self.postgres = locator.startswith(("postgresql://", "postgres://"))
+        if self.postgres:
+            self._conn: Any = _connect_postgres(locator)
+            self.events_table = "kamflow_events"
+            self.position_column = "notification_id"
+        else:
+            self._conn = sqlite3.connect(
+                locator if locator != ":memory:" else ":memory:",
+                isolation_level=None,  # we issue BEGIN ourselves
+                timeout=30,
+            )
+            if locator != ":memory:":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+            self.events_table = "stored_events"
+            self.position_column = "rowid"
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.postgres else statement
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A write transaction; SQLite takes its write lock up front (BEGIN IMMEDIATE) so
+        two catch-ups cannot both read the same tracking position."""
+        if self.postgres:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                yield cur
+            return
+        cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur
+        except BaseException:
+            self._conn.rollback()
+            raise
+        else:
+            self._conn.commit()
+
+    def run(self, cur: Any, statements: Sequence[Statement]) -> None:
+        """Execute statements in order, batching runs of the same SQL."""
+        i = 0
+        while i < len(statements):
+            sql, params = statements[i]
+            j = i + 1
+            while j < len(statements) and statements[j][0] == sql:
+                j += 1
+            if j - i == 1:
+                cur.execute(self.sql(sql), params)
+            else:
+                cur.executemany(self.sql(sql), [p for _, p in statements[i:j]])
+            i = j
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        if self.postgres:
+            with self._conn.cursor() as cur:
+                cur.execute(self.sql(statement), params)
+                names = [d.name for d in cur.description or ()]
+                rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            self._conn.commit()
+            return rows
+        cur = self._conn.execute(statement, params)
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def scalar(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        rows = self.query(statement, params)
+        return next(iter(rows[0].values())) if rows else None
+
+    def table_exists(self, name: str) -> bool:
+        if self.postgres:
+            found = self.scalar("SELECT to_regclass(?) IS NOT NULL AS e", (name,))
+            return bool(found)
+        found = self.scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name=?", (name,)
+        )
+        return bool(found)
+
+    def max_position(self) -> int:
+        """The newest notification id in the event log (0 for an empty store)."""
+        if not self.table_exists(self.events_table):
+            return 0
+        found = self.scalar(f"SELECT MAX({self.position_column}) FROM {self.events_table}")
+        return int(found or 0)
+
+
+def _connect_postgres(locator: str) -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise StorageError("PostgreSQL needs psycopg: pip install 'kamflow[postgres]'") from None
+    url = urlparse(locator)
+    query = parse_qs(url.query)
+    try:
+        conn = psycopg.connect(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or 5432,
+            user=url.username or "postgres",
+            password=url.password or None,
+            dbname=url.path.lstrip("/") or "postgres",
+            connect_timeout=int(query.get("connect_timeout", ["5"])[0]),
+        )
+    except psycopg.Error as exc:
+        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StorageError(f"cannot reach PostgreSQL for the views: {line}") from None
+    if "schema" in query:
+        conn.execute(f'SET search_path TO "{query["schema"][0]}"')
+        conn.commit()
+    return conn
