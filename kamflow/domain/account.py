@@ -910,6 +910,15 @@ class Account(Aggregate):
         return complaint_id
 
     def close_complaint(self, meta: Meta, ref: str, *, confirmation: str) -> str:
+        self._check(meta)
+        open_one = self.complaints.get(ref.upper())
+        if open_one is not None and not open_one["outcome"]:
+            # Name the principle, not only the workflow: nothing closes without an outcome.
+            raise RuleViolation(
+                "P7",
+                f'complaint {ref.upper()} on "{self.key}" has no outcome;'
+                " resolve or reject it first",
+            )
         complaint_id = self._complaint_step(meta, ref, "close", complaint_id=ref.upper())
         self._trigger(
             self.ComplaintClosed, meta, complaint_id=complaint_id, confirmation=confirmation
@@ -1161,6 +1170,13 @@ class Account(Aggregate):
         subject = f'account "{self.key}"\'s relationship'
         if to == self.stage:
             raise Conflict(f"{subject} is already {to}")
+        # A skipped stage is refused as such, before the next stage's guards are asked.
+        following = STAGE.dest(self.stage, "advance")
+        if following is not None and to != following:
+            raise Conflict(
+                f"{subject} is {self.stage}; stages go one at a time, so the next is"
+                f" {following}, not {to}"
+            )
         dest = self._step(STAGE, self.stage, "advance", subject)
         if to != dest:
             raise Conflict(
@@ -1306,7 +1322,8 @@ def _decider(account: Account, _: dict[str, Any]) -> str | None:
 
 def _outcome(what: str) -> Guard:
     def check(_: Account, context: dict[str, Any]) -> str | None:
-        return None if str(context.get(what) or "").strip() else f"a {what} is required"
+        article = "an" if what[0] in "aeiou" else "a"
+        return None if str(context.get(what) or "").strip() else f"{article} {what} is required"
 
     return check
 

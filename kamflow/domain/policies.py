@@ -1,0 +1,157 @@
+"""Policies kamflow knows: names, types, ranges, defaults (no I/O, cheap to import).
+
+Reports read these defaults without loading the event store; the Governance aggregate
+records every change to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from kamflow.domain.errors import InvalidInput, RuleViolation
+from kamflow.domain.values import TIERS
+
+ROLES = ("approver", "director", "auditor")
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    description: str
+    kind: str  # "int" or "decimal"
+    low: Decimal
+    high: Decimal
+    default: Decimal
+    principle: str
+
+
+def _per_tier(
+    stem: str,
+    description: str,
+    kind: str,
+    low: str,
+    high: str,
+    defaults: tuple[str, ...],
+    principle: str,
+) -> dict[str, PolicySpec]:
+    return {
+        f"{stem}.{tier}": PolicySpec(
+            f"{description} ({tier} tier)", kind, Decimal(low), Decimal(high), Decimal(d), principle
+        )
+        for tier, d in zip(TIERS, defaults, strict=True)
+    }
+
+
+# Every policy kamflow knows, with its type, range and default. Defaults apply until a
+# policy is set; `policy show` marks which values are defaults.
+POLICIES: dict[str, PolicySpec] = {
+    **_per_tier(
+        "complaint-sla-days",
+        "days a complaint may stay open before it is overdue",
+        "int",
+        "1",
+        "90",
+        ("10", "7", "5", "3"),
+        "P7",
+    ),
+    **_per_tier(
+        "credit-limit",
+        "most a customer may owe (sales minus payments), in the invoice currency",
+        "decimal",
+        "0",
+        "1000000000",
+        ("50000", "200000", "1000000", "5000000"),
+        "P1",
+    ),
+    **_per_tier(
+        "contact-cadence-days",
+        "days without contact before an active account counts as neglected",
+        "int",
+        "1",
+        "365",
+        ("90", "60", "30", "14"),
+        "P5",
+    ),
+    "discount-ceiling-pct": PolicySpec(
+        "largest discount off list price on a sale, for every tier",
+        "decimal",
+        Decimal(0),
+        Decimal(100),
+        Decimal(15),
+        "P1",
+    ),
+    # Value classes and the key-account zone (playbook §3); see README "Portfolio rules".
+    "mvc-profit-share-pct": PolicySpec(
+        "MVC: the most profitable accounts that together bring this share of real profit",
+        "decimal",
+        Decimal(1),
+        Decimal(100),
+        Decimal(80),
+        "-",
+    ),
+    "mgc-growth-pct": PolicySpec(
+        "MGC: revenue growth, last 6 months over the 6 before, at least this",
+        "decimal",
+        Decimal(0),
+        Decimal(1000),
+        Decimal(20),
+        "-",
+    ),
+    "bz-profit-floor": PolicySpec(
+        "BZ: real profit (gross margin minus service cost) below this",
+        "decimal",
+        Decimal(-1000000000),
+        Decimal(1000000000),
+        Decimal(0),
+        "-",
+    ),
+    "zone-min-revenue": PolicySpec(
+        "key-account zone: revenue at least this",
+        "decimal",
+        Decimal(0),
+        Decimal(1000000000),
+        Decimal(1000000),
+        "-",
+    ),
+    "zone-max-cost-to-serve-pct": PolicySpec(
+        "key-account zone: service cost at most this share of revenue",
+        "decimal",
+        Decimal(0),
+        Decimal(100),
+        Decimal(10),
+        "-",
+    ),
+    "zone-min-margin-pct": PolicySpec(
+        "key-account zone: gross margin at least this share of revenue",
+        "decimal",
+        Decimal(0),
+        Decimal(100),
+        Decimal(15),
+        "-",
+    ),
+}
+
+
+def parse_policy_value(name: str, raw: str) -> Decimal:
+    """Validate a policy value typed by a user: known name, right type, in range."""
+    spec = POLICIES.get(name)
+    if spec is None:
+        raise InvalidInput(f'unknown policy "{name}"; see `kamflow policy show` for the names')
+    if name.startswith("contact-cadence-days.") and raw.strip().lower() in ("0", "none", "off"):
+        tier = name.split(".", 1)[1]
+        raise RuleViolation(
+            "P5",
+            f"every active account has a contact cadence, however small; the {tier} tier"
+            f" cannot be exempted (give 1-{spec.high} days)",
+        )
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise InvalidInput(f'policy {name} needs a number, got "{raw}"') from None
+    if not value.is_finite():
+        raise InvalidInput(f'policy {name} needs a number, got "{raw}"')
+    if spec.kind == "int" and value != value.to_integral_value():
+        raise InvalidInput(f"policy {name} needs a whole number of days, got {raw}")
+    if not spec.low <= value <= spec.high:
+        raise InvalidInput(f"policy {name} must be between {spec.low} and {spec.high}, got {raw}")
+    return value if spec.kind == "decimal" else Decimal(int(value))
