@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import os
 import random
 import time
 import uuid
@@ -17,9 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import datetime_now_with_tzinfo
@@ -41,8 +38,10 @@ from kamflow.domain.errors import (
 )
 from kamflow.domain.governance import GOVERNANCE_ID, Governance, empty_governance
 from kamflow.domain.values import account_id, normalise_key
+from kamflow.storage import DEFAULT_DB, describe_locator, resolve, storage_env
 
-DEFAULT_DB = "kamflow.db"
+__all__ = ["DEFAULT_DB", "Kamflow", "describe_locator", "storage_env"]
+
 SNAPSHOT_INTERVAL = 20
 # A conflicting writer makes us reload and decide again; a handful of attempts is plenty
 # for people typing commands, and bounded so a pathological storm fails loudly.
@@ -95,49 +94,6 @@ def default_actor() -> str:
         return "unknown"
 
 
-def storage_env(locator: str) -> dict[str, str]:
-    """eventsourcing settings for a SQLite path or a postgresql:// URL."""
-    if locator.startswith(("postgresql://", "postgres://")):
-        url = urlparse(locator)
-        query = parse_qs(url.query)
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
-            "POSTGRES_HOST": url.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(url.port or 5432),
-            "POSTGRES_USER": unquote(url.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
-            "POSTGRES_POOL_SIZE": "2",
-            "POSTGRES_MAX_OVERFLOW": "4",
-        }
-        if "schema" in query:
-            env["POSTGRES_SCHEMA"] = query["schema"][0]
-        return env
-    if "://" in locator:
-        raise InvalidInput(
-            f'cannot use database "{locator}": give a SQLite file path or a postgresql:// URL'
-        )
-    path = Path(locator)
-    if path.is_dir():
-        raise InvalidInput(f'database path "{locator}" is a directory; give a file name')
-    if not path.parent.exists():
-        raise InvalidInput(
-            f'cannot create database "{locator}": folder "{path.parent}" does not exist'
-        )
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
-
-
-def describe_locator(locator: str) -> str:
-    """The locator without its password, for messages."""
-    if "://" not in locator:
-        return locator
-    url = urlparse(locator)
-    return (
-        f"{url.scheme}://{url.username or 'postgres'}@{url.hostname}:{url.port or 5432}{url.path}"
-    )
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What a command did: the events it recorded (none if its id was already applied)."""
@@ -170,7 +126,7 @@ class Kamflow:
     """kamflow's application service: commands and account queries over one store."""
 
     def __init__(self, locator: str | None = None) -> None:
-        self.locator = locator or os.environ.get("KAMFLOW_DB") or DEFAULT_DB
+        self.locator = resolve(locator)
         env = storage_env(self.locator)
         try:
             self.app = KamflowApplication(env=env)
@@ -201,6 +157,9 @@ class Kamflow:
         for flag, text in (("--actor", actor), ("--command-id", cid)):
             if any("\ud800" <= ch <= "\udfff" for ch in text):
                 raise InvalidInput(f"{flag} is not valid UTF-8 text")
+        # An empty id (`--command-id "$UNSET"`) would make every later command a no-op.
+        if given and not cid.strip():
+            raise InvalidInput("--command-id must not be empty")
         for attempt in range(MAX_ATTEMPTS):
             recorded_at = now()
             occurred_on = command.on or recorded_at.date()

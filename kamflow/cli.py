@@ -6,6 +6,7 @@ that need them, so `kamflow --help` and a single write stay quick to start.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -110,6 +111,20 @@ class KamflowGroup(click.Group):
         except KamflowError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            # A bug, not bad input: still one line for the user, the whole traceback
+            # for whoever sets KAMFLOW_DEBUG to investigate it.
+            if os.environ.get("KAMFLOW_DEBUG"):
+                raise
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {exc}); nothing more was"
+                " written. Set KAMFLOW_DEBUG=1 for details and please report it.",
+                err=True,
+            )
+            sys.exit(70)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -1396,6 +1411,280 @@ def workflow_check(key: str | None) -> None:
     if problems:
         raise RuleViolation("workflow", f"{len(problems)} step(s) no workflow allows")
     click.echo(f"checked {len(keys)} account(s): every step is one the workflows allow")
+
+
+# ------------------------------------------------------------------ reports
+@cli.group()
+def report() -> None:
+    """Reports from the read models (caught up with the log before each query)."""
+
+
+def report_options(func: F) -> F:
+    func = click.option("--csv", "as_csv", is_flag=True, help="CSV of the rows.")(func)
+    func = click.option("--json", "as_json", is_flag=True, help="JSON for programs.")(func)
+    return click.option(
+        "--as-of", type=DATE, help="From what the log held at the end of this date (UTC)."
+    )(func)
+
+
+def show_report(name: str, as_of: date | None, as_json: bool, as_csv: bool, **params: Any) -> None:
+    from datetime import UTC, datetime, time, timedelta
+
+    from kamflow import output
+    from kamflow.domain.errors import InvalidInput
+    from kamflow.projections.reports import builder
+    from kamflow.projections.reports.base import ReportParams
+    from kamflow.storage import resolve, storage_env
+
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
+    sess = session()
+    locator = resolve(sess.db)
+    storage_env(locator)  # refuse a bad locator before creating anything
+    if as_of is not None:
+        from kamflow.projections.engine import views_as_of
+
+        cutoff = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
+        db = views_as_of(sess.kamflow, cutoff)
+        today = as_of
+    else:
+        from kamflow.projections.engine import caught_up_views
+
+        db = caught_up_views(locator, lambda: sess.kamflow)
+        today = datetime.now(UTC).date()
+    try:
+        result = builder(name)(db, ReportParams(today=today, **params))
+    finally:
+        db.close()
+    if as_json:
+        click.echo(output.to_json(result.as_json()))
+        return
+    if as_csv:
+        if not result.flat:
+            raise InvalidInput(f"report {name} is a document, not flat rows; use --json")
+        rows = [[r.get(c) for c in result.columns] for r in result.rows]
+        click.echo(output.to_csv(result.columns, rows))
+        return
+    click.echo(render_report(result))
+
+
+def render_report(result: Any) -> str:
+    from kamflow import output
+
+    lines = [result.title, ""]
+    if result.rows:
+        lines.append(
+            output.table(result.columns, [[r.get(c) for c in result.columns] for r in result.rows])
+        )
+    else:
+        lines.append("(nothing to report)")
+    for title, section in result.sections.items():
+        lines += ["", title.replace("_", " ")]
+        if isinstance(section, dict):
+            for k, v in section.items():
+                lines.append(f"  {k.replace('_', ' ')}: {output.cell(v)}")
+        elif isinstance(section, list) and section and isinstance(section[0], dict):
+            headers = list(section[0].keys())
+            lines.append(output.table(headers, [[row.get(h) for h in headers] for row in section]))
+        elif isinstance(section, list):
+            lines.append("  (none)" if not section else "  " + output.cell(section))
+        else:
+            lines.append(f"  {output.cell(section)}")
+    for note in result.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+@report.command("file")
+@click.argument("key")
+@report_options
+def report_file(key: str, as_of: date | None, as_json: bool, as_csv: bool) -> None:
+    """The whole customer file (客户档案) of an account, with its completeness (P3).
+
+    \b
+    Example:
+        kamflow report file acme --as-of 2026-06-30
+    """
+    from kamflow.domain.values import normalise_key
+
+    show_report("file", as_of, as_json, as_csv, key=normalise_key(key))
+
+
+@report.command("portfolio")
+@click.option("--currency", default="CNY", show_default=True, help="Report currency.")
+@report_options
+def report_portfolio(currency: str, as_of: date | None, as_json: bool, as_csv: bool) -> None:
+    """Revenue and profit concentration (80/20), top and bottom 10 by real profit,
+    value class (MVC/MGC/BZ) with the rule that set it, key-account zone, months to profit.
+
+    \b
+    Example:
+        kamflow report portfolio --json
+    """
+    show_report("portfolio", as_of, as_json, as_csv, currency=currency.upper())
+
+
+@report.command("complaints")
+@click.argument("key", required=False)
+@report_options
+def report_complaints(key: str | None, as_of: date | None, as_json: bool, as_csv: bool) -> None:
+    """Open complaints by age against their tier's SLA, overdue first (P7)."""
+    show_report("complaints", as_of, as_json, as_csv, key=_key(key))
+
+
+@report.command("cadence")
+@report_options
+def report_cadence(as_of: date | None, as_json: bool, as_csv: bool) -> None:
+    """Last contact per account, neglected accounts (P5), open follow-ups (P6)."""
+    show_report("cadence", as_of, as_json, as_csv)
+
+
+@report.command("buying-centre")
+@click.argument("key", required=False)
+@report_options
+def report_buying_centre(key: str | None, as_of: date | None, as_json: bool, as_csv: bool) -> None:
+    """Buying-centre roles covered and missing; single point of contact flagged."""
+    show_report("buying-centre", as_of, as_json, as_csv, key=_key(key))
+
+
+@report.command("funnel")
+@report_options
+def report_funnel(as_of: date | None, as_json: bool, as_csv: bool) -> None:
+    """Opportunities by stage and value."""
+    show_report("funnel", as_of, as_json, as_csv)
+
+
+@report.command("satisfaction")
+@report_options
+def report_satisfaction(as_of: date | None, as_json: bool, as_csv: bool) -> None:
+    """Measured satisfaction against target per account, worst gap first (playbook §9)."""
+    show_report("satisfaction", as_of, as_json, as_csv)
+
+
+@report.command("principles")
+@report_options
+def report_principles(as_of: date | None, as_json: bool, as_csv: bool) -> None:
+    """Every violation or risk of P1-P8 across the portfolio."""
+    show_report("principles", as_of, as_json, as_csv)
+
+
+@report.command("audit")
+@click.option("--actor", help="Only events by this actor.")
+@click.option("--account", "key", help="Only events of this account.")
+@click.option("--type", "event_type", help="Only events of this type, e.g. TierChanged.")
+@click.option("--since", type=DATE, help="Business date from (inclusive).")
+@click.option("--until", type=DATE, help="Business date to (inclusive).")
+@report_options
+def report_audit(
+    as_of: date | None, as_json: bool, as_csv: bool, key: str | None, **filters: Any
+) -> None:
+    """Who did what, when, to which account.
+
+    \b
+    Example:
+        kamflow report audit --actor li.wei --since 2026-01-01 --csv
+    """
+    show_report("audit", as_of, as_json, as_csv, key=_key(key), **filters)
+
+
+def _key(key: str | None) -> str | None:
+    from kamflow.domain.values import normalise_key
+
+    return normalise_key(key) if key else None
+
+
+# ------------------------------------------------------------------ projections
+@cli.group()
+def projections() -> None:
+    """The read models: status, rebuild, follow."""
+
+
+def _projector() -> Any:
+    from kamflow.projections.db import ViewDB
+    from kamflow.projections.engine import Projector
+    from kamflow.storage import resolve, storage_env
+
+    locator = resolve(session().db)
+    storage_env(locator)
+    projector = Projector(ViewDB(locator))
+    projector.ensure_schema()
+    click.get_current_context().call_on_close(projector.db.close)
+    return projector
+
+
+@projections.command("status")
+@output_options(csv=False)
+def projections_status(as_json: bool) -> None:
+    """Each view's position in the event log and how far behind it is."""
+    statuses = _projector().status()
+    records = [
+        {"view": s.name, "position": s.position, "behind": s.behind, "description": s.description}
+        for s in statuses
+    ]
+    emit(
+        ["view", "position", "behind", "description"],
+        [list(r.values()) for r in records],
+        records,
+        as_json=as_json,
+    )
+
+
+@projections.command("rebuild")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+def projections_rebuild(names: tuple[str, ...]) -> None:
+    """Rebuild views from zero (all, or the named ones), with a progress bar.
+
+    \b
+    Example:
+        kamflow projections rebuild
+        kamflow projections rebuild complaints
+    """
+    from rich.progress import Progress
+
+    from kamflow.projections.engine import StoreSource
+
+    projector = _projector()
+    chosen = list(names) or [v.name for v in projector.views]
+    projector.reset(chosen)
+    source = StoreSource(session().kamflow)
+    total = source.max_position()
+    with Progress(transient=True, console=_stderr_console()) as bar:
+        task = bar.add_task("rebuilding", total=total or 1)
+        read = projector.catch_up(source, batch=5000, progress=lambda n: bar.advance(task, n))
+    click.echo(f"rebuilt {', '.join(chosen)} from {read} events")
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@projections.command("follow")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between pulls.")
+@click.option("--for", "duration", type=float, help="Stop after this many seconds.")
+def projections_follow(interval: float, duration: float | None) -> None:
+    """Keep the views caught up until stopped (Ctrl-C), e.g. for a team on PostgreSQL."""
+    import time
+
+    from kamflow.projections.engine import StoreSource
+
+    projector = _projector()
+    source = StoreSource(session().kamflow)
+    deadline = None if duration is None else time.monotonic() + duration
+    applied = 0
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            got = projector.catch_up(source)
+            if got:
+                applied += got
+                click.echo(
+                    f"caught up {got} events (position {max(projector.positions().values())})"
+                )
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    click.echo(f"stopped; {applied} events applied")
 
 
 # ------------------------------------------------------------------ batch & demo

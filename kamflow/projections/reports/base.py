@@ -1,0 +1,79 @@
+"""What every report shares: parameters, the result shape, policy lookup, money."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from kamflow.domain.policies import POLICIES
+from kamflow.projections.db import ViewDB
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    """What a report is asked: ``today`` is the as-of date when one is given."""
+
+    today: date
+    key: str | None = None
+    currency: str = "CNY"
+    actor: str | None = None
+    event_type: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass
+class Report:
+    """A report: flat ``rows`` (table, CSV, JSON) plus optional non-flat ``sections``.
+
+    ``flat`` is False when the rows alone would misrepresent the report in CSV (the
+    customer file is a document, not a table).
+    """
+
+    title: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    sections: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    flat: bool = True
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"report": self.title, "rows": self.rows}
+        out.update(self.sections)
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+
+def policy(db: ViewDB, name: str) -> Decimal:
+    """A policy as recorded in the views, or its default."""
+    if db.table_exists("kf_policies"):
+        value = db.scalar("SELECT value FROM kf_policies WHERE policy=?", (name,))
+        if value is not None:
+            return Decimal(value)
+    return POLICIES[name].default
+
+
+def money(cents: int | None) -> Decimal:
+    return (Decimal(cents or 0) / 100).quantize(Decimal("0.01"))
+
+
+def pct(part: Decimal, whole: Decimal) -> Decimal | None:
+    if whole == 0:
+        return None
+    return (part * 100 / whole).quantize(Decimal("0.1"))
+
+
+def months_between(first: str, last: str) -> int:
+    """Whole calendar months from month ``first`` to month ``last`` (YYYY-MM...)."""
+    y1, m1 = int(first[:4]), int(first[5:7])
+    y2, m2 = int(last[:4]), int(last[5:7])
+    return (y2 - y1) * 12 + (m2 - m1)
+
+
+def month_add(month: str, delta: int) -> str:
+    y, m = int(month[:4]), int(month[5:7])
+    index = y * 12 + (m - 1) + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
