@@ -1,0 +1,37 @@
+"""The README is part of the interface: what it documents must exist, and vice versa."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from kamflow.cli import cli
+from kamflow.projections.views import VIEWS
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_documents_every_view_table_and_column() -> None:
+    for view in VIEWS.values():
+        for table, ddl in view.tables.items():
+            row = next((line for line in README.splitlines() if f"`{table}`" in line), None)
+            assert row is not None, f"{table} is not documented"
+            columns = [
+                part.split()[0]
+                for part in re.split(r",\s*(?![^()]*\))", " ".join(ddl.split()))
+                if not part.strip().upper().startswith("PRIMARY KEY")
+            ]
+            for column in columns:
+                assert re.search(rf"\b{column}\b", row), f"{table}.{column} is not documented"
+
+
+def test_every_command_in_the_readme_table_exists() -> None:
+    runner = CliRunner()
+    table = README.split("The commands:", 1)[1].split("\n\n", 2)[1]
+    commands = set(re.findall(r"`([a-z]+ [a-z][a-z-]*)(?: [A-Z][^`]*)?`", table))
+    assert len(commands) > 40
+    for command in sorted(commands):
+        result = runner.invoke(cli, [*command.split(), "--help"])
+        assert result.exit_code == 0, f"kamflow {command}: {result.output}"
