@@ -23,7 +23,8 @@ class LineFailed(KamflowError):
 def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
     """The command name, its fields and its command id; None for a blank line."""
     try:
-        text = raw.decode("utf-8")
+        # utf-8-sig: files saved by Windows editors start with a byte-order mark.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"not valid UTF-8 (byte {exc.start})") from None
     if not text.strip():

@@ -1,0 +1,570 @@
+"""Bad input (design §9): one clear line on stderr, the right exit code, nothing written.
+
+Exit codes: 2 for bad usage or input, 1 for something not found or refused by a rule.
+Every test counts the stored events before and after: a refusal never writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kamflow.application import Kamflow, set_clock
+from kamflow.cli import cli
+
+ACTOR = "li.wei"
+Kam = Callable[..., Result]
+UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nope"
+
+
+class FakeClock:
+    """Record time under the test's control: today is 2 March 2026 whenever tests run."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        self.current += timedelta(seconds=1)
+        return self.current
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[FakeClock]:
+    fake = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    set_clock(fake)
+    yield fake
+    set_clock(None)
+
+
+def invoker(db: str, actor: str = ACTOR) -> Kam:
+    def kam(*args: str, input: str | bytes | None = None) -> Result:
+        # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
+        return CliRunner().invoke(
+            cli, ["--db", db, "--actor", actor, *args], input=input, catch_exceptions=False
+        )
+
+    return kam
+
+
+def event_count(db: str) -> int:
+    kamflow = Kamflow(db)
+    try:
+        return kamflow.event_count()
+    finally:
+        kamflow.close()
+
+
+@pytest.fixture
+def db(sqlite_locator: str) -> str:
+    """A store holding acme: opened, Wang Fang, a visit with issue I-1, complaint C-1, INV-1."""
+    kam = invoker(sqlite_locator)
+    for args in (
+        ["account", "open", "acme", "--name", "Acme Feed", "--industry", "feed", "--owner", ACTOR],
+        [
+            "contact", "add", "acme", "Wang Fang", "--title", "Purchasing Manager",
+            "--department", "procurement",
+        ],
+        [
+            "visit", "log", "acme", "--with", "Wang Fang", "--purpose", "trial",
+            "--objective", "size", "--result", "2 t", "--issue", "price",
+        ],
+        ["complaint", "raise", "acme", "--summary", "late delivery", "--severity", "high"],
+        [
+            "sale", "record", "acme", "--invoice", "INV-1", "--product", "phytase",
+            "--amount", "12000", "--cost", "8400",
+        ],
+    ):  # fmt: skip
+        assert kam(*args).exit_code == 0, args
+    assert event_count(sqlite_locator) == 5
+    return sqlite_locator
+
+
+@pytest.fixture
+def kam(db: str) -> Kam:
+    return invoker(db)
+
+
+def assert_refused(result: Result, db: str, *, code: int, line: str) -> None:
+    """Exactly one line on stderr, nothing on stdout, the exit code, and no event written."""
+    assert result.stderr == f"Error: {line}\n"
+    assert result.stdout == ""
+    assert result.exit_code == code
+    assert event_count(db) == 5
+
+
+# ------------------------------------------------------------------ not found, refused
+def test_showing_an_unknown_account_is_not_found(kam: Kam, db: str) -> None:
+    result = kam("account", "show", "nope")
+
+    assert_refused(
+        result,
+        db,
+        code=1,
+        line='account "nope" not found; list accounts with `kamflow account list`',
+    )
+
+
+def test_the_history_of_an_unknown_account_is_not_found(kam: Kam, db: str) -> None:
+    result = kam("account", "history", "nope", "--json")
+
+    assert_refused(
+        result,
+        db,
+        code=1,
+        line='account "nope" not found; list accounts with `kamflow account list`',
+    )
+
+
+def test_writing_to_an_unknown_account_is_refused_under_P3(kam: Kam, db: str) -> None:
+    result = kam("complaint", "raise", "nope", "--summary", "late", "--severity", "low")
+
+    assert_refused(
+        result,
+        db,
+        code=1,
+        line='P3: account "nope" has no file; open it first with'
+        " `kamflow account open nope --name ... --industry ... --owner ...`",
+    )
+
+
+def test_opening_an_account_that_exists_is_refused(kam: Kam, db: str) -> None:
+    result = kam("account", "open", "ACME", "--name", "Acme 2", "--industry", "x", "--owner", "y")
+
+    assert_refused(
+        result,
+        db,
+        code=1,
+        line='account "acme" already exists ("Acme Feed");'
+        " change it with `kamflow account update acme`",
+    )
+
+
+def test_a_step_out_of_order_is_refused(kam: Kam, db: str) -> None:
+    kam("visit", "follow-up", "acme", "I-1", "--result", "matched")
+
+    result = kam("visit", "follow-up", "acme", "I-1", "--result", "matched again")
+
+    assert result.stderr == 'Error: issue I-1 on "acme" already has a follow-up result\n'
+    assert (result.stdout, result.exit_code) == ("", 1)
+    assert event_count(db) == 6
+
+
+def test_a_visit_without_a_result_is_refused_under_P6(kam: Kam, db: str) -> None:
+    result = kam("visit", "log", "acme", "--with", "P-1", "--purpose", "p", "--objective", "o")
+
+    assert_refused(
+        result,
+        db,
+        code=1,
+        line='P6: a visit to "acme" needs a result as well as a purpose and an objective;'
+        " add --result",
+    )
+
+
+# ------------------------------------------------------------------ dates
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("2026/03/01", "Invalid isoformat string: '2026/03/01'"),
+        ("yesterday", "Invalid isoformat string: 'yesterday'"),
+        ("2026-02-30", "day is out of range for month"),
+        ("2026-13-01", "month must be in 1..12"),
+    ],
+)
+def test_a_malformed_or_impossible_date_is_bad_input(
+    kam: Kam, db: str, value: str, why: str
+) -> None:
+    result = kam("complaint", "raise", "acme", "--summary", "s", "--severity", "low", "--on", value)
+
+    assert_refused(
+        result,
+        db,
+        code=2,
+        line=f"Invalid value for '--on': '{value}' is not a valid date (YYYY-MM-DD): {why}",
+    )
+
+
+def test_an_impossible_as_of_date_is_bad_input(kam: Kam, db: str) -> None:
+    result = kam("account", "show", "acme", "--as-of", "2026-02-30")
+
+    assert_refused(
+        result,
+        db,
+        code=2,
+        line="Invalid value for '--as-of': '2026-02-30' is not a valid date (YYYY-MM-DD):"
+        " day is out of range for month",
+    )
+
+
+def test_a_business_date_in_the_future_is_bad_input(kam: Kam, db: str) -> None:
+    result = kam(
+        "cost", "record", "acme", "--amount", "10", "--category", "x", "--on", "2026-03-03"
+    )
+
+    assert_refused(result, db, code=2, line="date 2026-03-03 is in the future; today is 2026-03-02")
+
+
+# ------------------------------------------------------------------ amounts
+@pytest.mark.parametrize(
+    ("amount", "line"),
+    [
+        ("-5", "invalid --amount: input should be greater than 0 (got '-5')"),
+        ("0", "invalid --amount: input should be greater than 0 (got '0')"),
+        ("abc", "invalid --amount: input should be a valid decimal (got 'abc')"),
+        ("1,000", "invalid --amount: input should be a valid decimal (got '1,000')"),
+        ("NaN", "invalid --amount: input should be a finite number (got 'NaN')"),
+        (
+            "10.001",
+            "invalid --amount: decimal input should have no more than 2 decimal places"
+            " (got '10.001')",
+        ),
+    ],
+)
+def test_a_negative_zero_or_non_numeric_amount_is_bad_input(
+    kam: Kam, db: str, amount: str, line: str
+) -> None:
+    result = kam("payment", "record", "acme", "--invoice", "INV-1", "--amount", amount)
+
+    assert_refused(result, db, code=2, line=line)
+
+
+def test_a_negative_cost_is_bad_input(kam: Kam, db: str) -> None:
+    result = kam(
+        "sale", "record", "acme", "--invoice", "INV-2", "--product", "p",
+        "--amount", "100", "--cost", "-1",
+    )  # fmt: skip
+
+    assert_refused(
+        result,
+        db,
+        code=2,
+        line="invalid --cost: input should be greater than or equal to 0 (got '-1')",
+    )
+
+
+# ------------------------------------------------------------------ vocabularies
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["tier", "set", "acme", "gold", "--reason", "x"],
+            "Invalid value for 'TIER': 'gold' is not one of 'prospect', 'target', 'key',"
+            " 'strategic'.",
+        ),
+        (
+            [
+                "contact", "add", "acme", "Bob", "--title", "t", "--department", "d",
+                "--role", "boss",
+            ],
+            "Invalid value for '--role': 'boss' is not one of 'initiator', 'user', 'influencer',"
+            " 'decider', 'buyer', 'approver', 'gatekeeper'.",
+        ),
+        (
+            ["complaint", "raise", "acme", "--summary", "s", "--severity", "huge"],
+            "Invalid value for '--severity': 'huge' is not one of 'low', 'medium', 'high',"
+            " 'critical'.",
+        ),
+        (
+            [
+                "contact", "add", "acme", "Bob", "--title", "t", "--department", "d",
+                "--personality", "grumpy",
+            ],
+            "Invalid value for '--personality': 'grumpy' is not one of 'opinionated', 'open',"
+            " 'doubting', 'would-be-expert', 'weather-vane', 'flatterer', 'introvert', 'showy'.",
+        ),
+    ],
+    ids=["tier", "role", "severity", "personality"],
+)  # fmt: skip
+def test_an_unknown_enum_value_is_bad_input(kam: Kam, db: str, args: list[str], line: str) -> None:
+    result = kam(*args)
+
+    assert_refused(result, db, code=2, line=line)
+
+
+# ------------------------------------------------------------------ required and too long
+@pytest.mark.parametrize("missing", ["--purpose", "--objective", "--with"])
+def test_a_visit_without_a_required_field_is_bad_input(kam: Kam, db: str, missing: str) -> None:
+    fields = {"--with": "P-1", "--purpose": "trial", "--objective": "size", "--result": "ok"}
+    del fields[missing]
+
+    result = kam("visit", "log", "acme", *[part for item in fields.items() for part in item])
+
+    assert_refused(result, db, code=2, line=f"Missing option '{missing}'.")
+
+
+def test_a_blank_required_field_is_bad_input(kam: Kam, db: str) -> None:
+    result = kam("complaint", "raise", "acme", "--summary", "   ", "--severity", "low")
+
+    assert_refused(
+        result,
+        db,
+        code=2,
+        line="invalid --summary: string should have at least 1 character (got '   ')",
+    )
+
+
+def test_a_summary_of_2001_characters_is_too_long(kam: Kam, db: str) -> None:
+    result = kam("complaint", "raise", "acme", "--summary", "x" * 2001, "--severity", "low")
+
+    assert_refused(
+        result, db, code=2, line="invalid --summary: string should have at most 2000 characters"
+    )
+
+
+def test_a_name_of_201_characters_is_too_long(kam: Kam, db: str) -> None:
+    result = kam("account", "open", "beta", "--name", "名" * 201, "--industry", "x", "--owner", "y")
+
+    assert_refused(
+        result, db, code=2, line="invalid --name: string should have at most 200 characters"
+    )
+
+
+def test_text_of_exactly_the_limit_is_accepted(kam: Kam, db: str) -> None:
+    result = kam("complaint", "raise", "acme", "--summary", "x" * 2000, "--severity", "low")
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert event_count(db) == 6
+
+
+def test_an_account_key_with_spaces_is_bad_input(kam: Kam, db: str) -> None:
+    result = kam("account", "open", "acme feed", "--name", "x", "--industry", "y", "--owner", "z")
+
+    assert_refused(
+        result,
+        db,
+        code=2,
+        line='account key "acme feed" has " "; use letters, digits, "-", "_" or "."',
+    )
+
+
+# ------------------------------------------------------------------ versions
+def test_a_version_beyond_the_last_is_not_found(kam: Kam, db: str) -> None:
+    result = kam("account", "show", "acme", "--version", "6")
+
+    assert_refused(
+        result, db, code=1, line='account "acme" has 5 events; --version 6 is beyond its last'
+    )
+
+
+def test_a_version_below_one_is_bad_input(kam: Kam, db: str) -> None:
+    result = kam("account", "show", "acme", "--version", "0")
+
+    assert_refused(result, db, code=2, line="--version must be at least 1 (got 0)")
+
+
+def test_a_non_numeric_version_is_bad_input(kam: Kam, db: str) -> None:
+    result = kam("account", "show", "acme", "--version", "latest")
+
+    assert_refused(
+        result, db, code=2, line="Invalid value for '--version': 'latest' is not a valid integer."
+    )
+
+
+def test_an_as_of_date_before_the_account_is_not_found(kam: Kam, db: str) -> None:
+    result = kam("account", "show", "acme", "--as-of", "2026-03-01")
+
+    assert_refused(
+        result,
+        db,
+        code=1,
+        line='account "acme" was not yet recorded on 2026-03-01 (first recorded 2026-03-02)',
+    )
+
+
+# ------------------------------------------------------------------ apply
+GOOD_LINE = json.dumps(
+    {"command": "cost record", "account": "acme", "amount": "10", "category": "logistics"}
+)
+
+
+def jsonl(command: str, **fields: str) -> str:
+    return json.dumps({"command": command, "account": "acme", **fields})
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "code", "why"),
+    [
+        pytest.param(
+            '{"command": "cost record", "account": "acme"',
+            2,
+            "not valid JSON: Expecting ',' delimiter at column 45",
+            id="bad-json",
+        ),
+        pytest.param("[1, 2]", 2, "each line must be a JSON object", id="not-an-object"),
+        pytest.param(
+            '{"account": "acme"}',
+            2,
+            'missing "command", e.g. {"command": "visit log", ...}',
+            id="no-command",
+        ),
+        pytest.param(
+            jsonl("visit delete"),
+            2,
+            'unknown command "visit delete"; one of: ',
+            id="unknown-command",
+        ),
+        pytest.param(
+            jsonl("cost record", amount="-1", category="x"),
+            2,
+            "invalid --amount: input should be greater than 0 (got '-1')",
+            id="invalid-field",
+        ),
+        pytest.param(
+            jsonl("cost record", amount="1", category="x", colour="red"),
+            2,
+            "unknown field 'colour'",
+            id="unknown-field",
+        ),
+        pytest.param(
+            jsonl("complaint resolve", complaint="C-9", outcome="x"),
+            1,
+            'no complaint C-9 on "acme"',
+            id="refused-by-the-account",
+        ),
+    ],
+)
+def test_a_bad_line_in_apply_names_its_line_number_and_keeps_the_lines_before(
+    kam: Kam, db: str, tmp_path: Path, bad_line: str, code: int, why: str
+) -> None:
+    path = tmp_path / "batch.jsonl"
+    path.write_text(f"{GOOD_LINE}\n\n{bad_line}\n{GOOD_LINE}\n", encoding="utf-8")
+
+    result = kam("apply", str(path))
+
+    assert result.exit_code == code
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Error: line 3: {why}")
+    assert line.endswith("; lines before it applied (1 commands), nothing of line 3 or after")
+    assert event_count(db) == 6
+
+
+def test_a_line_of_invalid_utf8_in_apply_is_bad_input(kam: Kam, db: str) -> None:
+    result = kam("apply", "-", input=GOOD_LINE.encode() + b"\n" + b'{"command": "\xff"}\n')
+
+    assert result.stderr == (
+        "Error: line 2: not valid UTF-8 (byte 13); lines before it applied (1 commands),"
+        " nothing of line 2 or after\n"
+    )
+    assert (result.stdout, result.exit_code) == ("", 2)
+    assert event_count(db) == 6
+
+
+def test_apply_of_a_missing_file_is_bad_usage(kam: Kam, db: str, tmp_path: Path) -> None:
+    result = kam("apply", str(tmp_path / "nope.jsonl"))
+
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: Invalid value for 'FILE': ")
+    assert "nope.jsonl" in line
+    assert event_count(db) == 5
+
+
+# ------------------------------------------------------------------ invalid UTF-8
+# Bytes that are not UTF-8 reach Python's argv as lone surrogates (PEP 383); CliRunner
+# takes them that way, and a real process gets the raw bytes.
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["account", "update", "acme", "--name", "Acme \udcff Feed"],
+            "--name is not valid UTF-8 text",
+        ),
+        (
+            ["contact", "add", "acme", "Wang \udcff", "--title", "t", "--department", "d"],
+            "--contact is not valid UTF-8 text",
+        ),
+        (
+            ["account", "show", "ac\udcffme"],
+            'account key "ac\\udcffme" has "\\udcff"; use letters, digits, "-", "_" or "."',
+        ),
+        (
+            [
+                "cost", "record", "acme", "--amount", "1", "--category", "x",
+                "--command-id", "\udcff",
+            ],
+            "--command-id is not valid UTF-8 text",
+        ),
+    ],
+    ids=["option", "argument", "key", "command-id"],
+)  # fmt: skip
+def test_invalid_utf8_in_an_argument_is_bad_input(
+    kam: Kam, db: str, args: list[str], line: str
+) -> None:
+    result = kam(*args)
+
+    assert_refused(result, db, code=2, line=line)
+
+
+def test_an_empty_command_id_is_bad_input(kam: Kam, db: str) -> None:
+    result = kam("cost", "record", "acme", "--amount", "1", "--category", "x", "--command-id", "")
+
+    assert_refused(result, db, code=2, line="--command-id must not be empty")
+
+
+def test_invalid_utf8_in_the_actor_is_bad_input(db: str) -> None:
+    kam = invoker(db, actor="li.\udcffwei")
+
+    result = kam("cost", "record", "acme", "--amount", "1", "--category", "x")
+
+    assert_refused(result, db, code=2, line="--actor is not valid UTF-8 text")
+
+
+def test_invalid_utf8_bytes_in_a_real_command_line_are_bad_input(db: str) -> None:
+    argv: list[str | bytes] = [
+        sys.executable, "-m", "kamflow", "--db", db, "--actor", ACTOR,
+        "complaint", "raise", "acme", "--summary", b"late \xff delivery", "--severity", "low",
+    ]  # fmt: skip
+
+    done = subprocess.run(argv, capture_output=True, env={**os.environ, "PYTHONUTF8": "1"})
+
+    assert done.stderr.decode() == "Error: --summary is not valid UTF-8 text\n"
+    assert (done.stdout, done.returncode) == (b"", 2)
+    assert event_count(db) == 5
+
+
+# ------------------------------------------------------------------ storage
+def test_an_unreachable_postgresql_is_one_clear_line(tmp_path: Path) -> None:
+    kam = invoker(UNREACHABLE)
+    started = time.monotonic()
+
+    result = kam("account", "list")
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: cannot open database postgresql://postgres@127.0.0.1:1/nope: ")
+    assert time.monotonic() - started < 10
+
+
+def test_a_database_in_a_missing_folder_is_bad_usage(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "kamflow.db"
+    kam = invoker(str(missing))
+
+    result = kam("account", "list")
+
+    assert result.stderr == (
+        f'Error: cannot create database "{missing}": folder "{missing.parent}" does not exist\n'
+    )
+    assert (result.stdout, result.exit_code) == ("", 2)
+    assert not missing.parent.exists()
+
+
+def test_an_unknown_command_is_bad_usage(kam: Kam, db: str) -> None:
+    result = kam("acount", "list")
+
+    assert_refused(
+        result,
+        db,
+        code=2,
+        line="No such command 'acount'. (Did you mean one of: 'account', 'contact', 'cost'?)",
+    )
