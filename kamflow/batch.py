@@ -15,7 +15,7 @@ class LineFailed(KamflowError):
     """A line of the stream was refused; the lines before it stay applied."""
 
     def __init__(self, number: int, applied: int, cause: KamflowError) -> None:
-        before = f"lines before it applied ({applied} commands)" if applied else "nothing applied"
+        before = f"lines before it applied ({_n(applied)})" if applied else "nothing applied"
         super().__init__(f"line {number}: {cause}; {before}, nothing of line {number} or after")
         self.exit_code = cause.exit_code
 
@@ -65,4 +65,8 @@ def apply_lines(kamflow: Kamflow, lines: Iterable[bytes], *, actor: str) -> str:
         else:
             skipped += 1
     already = f", {skipped} already applied (skipped)" if skipped else ""
-    return f"applied {applied} commands{already}"
+    return f"applied {_n(applied)}{already}"
+
+
+def _n(count: int) -> str:
+    return f"{count} command" if count == 1 else f"{count} commands"

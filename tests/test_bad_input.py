@@ -444,7 +444,7 @@ def test_a_bad_line_in_apply_names_its_line_number_and_keeps_the_lines_before(
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"Error: line 3: {why}")
-    assert line.endswith("; lines before it applied (1 commands), nothing of line 3 or after")
+    assert line.endswith("; lines before it applied (1 command), nothing of line 3 or after")
     assert event_count(db) == 6
 
 
@@ -452,7 +452,7 @@ def test_a_line_of_invalid_utf8_in_apply_is_bad_input(kam: Kam, db: str) -> None
     result = kam("apply", "-", input=GOOD_LINE.encode() + b"\n" + b'{"command": "\xff"}\n')
 
     assert result.stderr == (
-        "Error: line 2: not valid UTF-8 (byte 13); lines before it applied (1 commands),"
+        "Error: line 2: not valid UTF-8 (byte 13); lines before it applied (1 command),"
         " nothing of line 2 or after\n"
     )
     assert (result.stdout, result.exit_code) == ("", 2)

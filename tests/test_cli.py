@@ -446,7 +446,7 @@ def test_re_applying_a_file_with_command_ids_applies_nothing_twice(
     extended = kam("apply", str(longer))
 
     assert ok(again) == ["applied 0 commands, 3 already applied (skipped)"]
-    assert ok(extended) == ["applied 1 commands, 3 already applied (skipped)"]
+    assert ok(extended) == ["applied 1 command, 3 already applied (skipped)"]
     assert event_count(sqlite_locator) == 4
 
 
@@ -485,7 +485,7 @@ def test_after_a_failed_apply_the_corrected_file_resumes_where_it_stopped(
 
     result = kam("apply", str(good))
 
-    assert ok(result) == ["applied 1 commands, 2 already applied (skipped)"]
+    assert ok(result) == ["applied 1 command, 2 already applied (skipped)"]
     assert event_count(sqlite_locator) == 3
 
 

@@ -672,7 +672,12 @@ def _check_utf8(field: str, value: Any) -> None:
     # they would fail only when the event is encoded, so refuse them up front.
     if isinstance(value, str):
         if any("\ud800" <= ch <= "\udfff" for ch in value):
-            raise InvalidInput(f"--{field.rstrip('_').replace('_', '-')} is not valid UTF-8 text")
+            what = (
+                "the account key"
+                if field == "account"
+                else f"--{field.rstrip('_').replace('_', '-')}"
+            )
+            raise InvalidInput(f"{what} is not valid UTF-8 text")
     elif isinstance(value, list | tuple):
         for item in value:
             _check_utf8(field, item)
