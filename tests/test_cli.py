@@ -97,7 +97,7 @@ DESIGN_EXAMPLES: list[tuple[list[str], str]] = [
             "--objective", "agree trial size", "--result", "trial of 2 t agreed",
             "--issue", "price vs DSM", "--on", "2026-11-20",
         ],
-        'recorded VisitLogged (version 3) on "acme": V-1',
+        'recorded VisitLogged (version 3) on "acme": V-1 with issues I-1',
     ),
     (
         ["visit", "follow-up", "acme", "I-1", "--result", "price matched for trial volume"],

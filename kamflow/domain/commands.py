@@ -202,7 +202,7 @@ class LogVisit(Command):
     model_config = ConfigDict(populate_by_name=True)
 
     def execute(self, account: Account, meta: Meta) -> str:
-        return account.log_visit(
+        visit_id = account.log_visit(
             meta,
             with_=list(self.with_),
             purpose=self.purpose,
@@ -210,6 +210,9 @@ class LogVisit(Command):
             result=self.result,
             issues=list(self.issues),
         )
+        # Say which issue ids the visit opened: users type them in `visit follow-up`.
+        opened = [iid for iid, issue in account.open_issues.items() if issue["visit"] == visit_id]
+        return f"{visit_id} with issues {', '.join(opened)}" if opened else visit_id
 
 
 class RecordFollowUp(Command):
