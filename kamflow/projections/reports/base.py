@@ -77,3 +77,29 @@ def month_add(month: str, delta: int) -> str:
     y, m = int(month[:4]), int(month[5:7])
     index = y * 12 + (m - 1) + delta
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def days_since(iso_day: str, today: date) -> int:
+    """Whole days from an ISO date as the views store it to ``today`` (never negative).
+
+    Date arithmetic is done here, in Python, because SQLite and PostgreSQL disagree on it.
+    """
+    return max(0, (today - date.fromisoformat(iso_day[:10])).days)
+
+
+def id_order(short_id: str) -> tuple[int, str]:
+    """Sort key for per-account short ids, so that C-2 comes before C-10."""
+    _, _, number = short_id.partition("-")
+    return (int(number) if number.isdigit() else 0, short_id)
+
+
+def split_list(text: str | None) -> list[str]:
+    """A comma-joined list column (roles, contact ids) back into a list."""
+    return [part for part in (text or "").split(",") if part]
+
+
+def account_exists(db: ViewDB, key: str) -> bool:
+    """Whether the views know the account (False on a store with no views yet)."""
+    if not db.table_exists("kf_accounts"):
+        return False
+    return bool(db.scalar("SELECT COUNT(*) FROM kf_accounts WHERE key=?", (key,)))
