@@ -1330,7 +1330,7 @@ def _outcome(what: str) -> Guard:
 
 def _complaints_have_outcomes(account: Account, _: dict[str, Any]) -> str | None:
     for complaint_id, complaint in account.complaints.items():
-        if complaint["outcome"] is None:
+        if not complaint["outcome"]:
             return (
                 f'complaint {complaint_id} on "{account.key}" has no outcome;'
                 " resolve or reject it first"

@@ -23,6 +23,8 @@ class Transition:
     dest: str
     # Names of guards the domain evaluates before the event is recorded.
     guards: tuple[str, ...] = ()
+    # Fired by kamflow itself as a side effect of another command, never typed by users.
+    internal: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,10 @@ class Workflow:
         return tuple(str(c.func) for c in found[0].conditions)
 
     def triggers(self, state: str) -> list[str]:
-        """Triggers allowed from ``state``, in table order."""
+        """Triggers a user may fire from ``state``, in table order."""
         allowed = set(self.machine.get_triggers(state))
-        return [t for t in self.trigger_names() if t in allowed]
+        internal = {t.trigger for t in self.transitions if t.internal}
+        return [t for t in self.trigger_names() if t in allowed and t not in internal]
 
     def trigger_names(self) -> list[str]:
         return list(dict.fromkeys(t.trigger for t in self.transitions))

@@ -11,7 +11,7 @@ LIFECYCLE = Workflow(
     finals=("archived",),
     transitions=(
         # Fired by the account's first sale or its promotion out of the prospect tier.
-        Transition("activate", ("prospect",), "active"),
+        Transition("activate", ("prospect",), "active", internal=True),
         Transition("lose", ("prospect", "active"), "lost"),
         Transition("review", ("lost",), "reviewed"),
         Transition(
