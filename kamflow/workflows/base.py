@@ -1,19 +1,21 @@
 """A workflow is a table: states, transitions and the names of their guards.
 
 Each table builds one shared ``transitions.Machine`` (``model=None``, no auto
-transitions) at import. The machine answers "may this trigger fire from that state,
-and where does it lead"; the aggregate keeps the state as a plain string and evaluates
-the named guards itself, so the machine never holds a reference to an account (design
-§1, stack facts). Diagrams and structural checks are computed from the same machine.
+transitions), once, the first time a command needs it. The machine answers "may this
+trigger fire from that state, and where does it lead"; the aggregate keeps the state as
+a plain string and evaluates the named guards itself, so the machine never holds a
+reference to an account (design §1, stack facts). Diagrams and structural checks are
+computed from the same machine.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from transitions import Machine
+if TYPE_CHECKING:
+    from transitions import Machine
 
 
 @dataclass(frozen=True)
@@ -35,27 +37,35 @@ class Workflow:
     initial: str
     finals: tuple[str, ...]
     transitions: tuple[Transition, ...]
-    machine: Machine = field(init=False, repr=False, compare=False)
+    _machine: list[Machine] = field(default_factory=list, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        machine = Machine(
-            model=None,
-            states=list(self.states),
-            initial=self.initial,
-            auto_transitions=False,
-            transitions=[
-                {
-                    "trigger": t.trigger,
-                    "source": list(t.source),
-                    "dest": t.dest,
-                    # Kept on the machine so diagrams show them; never called, since
-                    # no model is ever attached to the machine.
-                    "conditions": list(t.guards),
-                }
-                for t in self.transitions
-            ],
-        )
-        object.__setattr__(self, "machine", machine)
+    @property
+    def machine(self) -> Machine:
+        """The shared machine, built on first use: most commands touch no workflow, and
+        importing transitions would only slow their start-up."""
+        if not self._machine:
+            import transitions
+
+            self._machine.append(
+                transitions.Machine(
+                    model=None,
+                    states=list(self.states),
+                    initial=self.initial,
+                    auto_transitions=False,
+                    transitions=[
+                        {
+                            "trigger": t.trigger,
+                            "source": list(t.source),
+                            "dest": t.dest,
+                            # Kept on the machine so diagrams show them; never called,
+                            # since no model is ever attached to the machine.
+                            "conditions": list(t.guards),
+                        }
+                        for t in self.transitions
+                    ],
+                )
+            )
+        return self._machine[0]
 
     # ---------------------------------------------------------------- queries
     def dest(self, state: str, trigger: str) -> str | None:
