@@ -128,14 +128,26 @@ class Kamflow:
     def __init__(self, locator: str | None = None) -> None:
         self.locator = resolve(locator)
         env = storage_env(self.locator)
-        try:
-            self.app = KamflowApplication(env=env)
-        except KamflowError:
-            raise
-        except Exception as exc:  # psycopg/sqlite errors from connecting or creating tables
-            raise StorageError(
-                f"cannot open database {describe_locator(self.locator)}: {_first_line(exc)}"
-            ) from None
+        for attempt in range(5):
+            try:
+                self.app = KamflowApplication(env=env)
+                break
+            except KamflowError:
+                raise
+            except Exception as exc:  # psycopg/sqlite errors from connecting or creating tables
+                # Processes opening an empty PostgreSQL schema at once race to create its
+                # tables (CREATE ... IF NOT EXISTS is not atomic there): the losers see a
+                # duplicate type or relation, or a catalog row "concurrently updated",
+                # and opening again finds the tables made.
+                lost_race = isinstance(exc, IntegrityError) or any(
+                    sign in str(exc) for sign in ("already exists", "concurrently updated")
+                )
+                if lost_race and attempt < 4:
+                    time.sleep(random.uniform(0.01, 0.1))
+                    continue
+                raise StorageError(
+                    f"cannot open database {describe_locator(self.locator)}: {_first_line(exc)}"
+                ) from None
 
     def close(self) -> None:
         self.app.close()
