@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kamflow.domain.errors import InvalidInput
 from kamflow.projections.db import Statement, ViewDB
-from kamflow.projections.views import VIEWS, View, iso
+from kamflow.projections.views import VIEWS, Handler, View, iso
 
 if TYPE_CHECKING:
     from kamflow.application import Kamflow
@@ -148,6 +148,12 @@ class Projector:
     ) -> int:
         """Apply every event not yet in each view; return how many events were read."""
         keys = self._key_map()
+        # Per event type, the handlers of every view in view order: one lookup per event
+        # instead of one per view, for the events that every view has still to see.
+        dispatch: dict[str, list[Handler]] = {}
+        for view in self.views:
+            for event_type, handles in view.handlers.items():
+                dispatch.setdefault(event_type, []).append(handles)
         read = 0
         while True:
             with self.db.transaction() as cur:
@@ -158,9 +164,14 @@ class Projector:
                 events = source.read(start, batch)
                 if not events:
                     return read
+                if any(e is not None and e.originator_id.hex not in keys for _, e in events):
+                    # Another catch-up may have recorded accounts since this one read them.
+                    cur.execute("SELECT account_id, key FROM kf_keys")
+                    keys.update({row[0]: row[1] for row in cur.fetchall()})
                 statements: list[Statement] = []
                 audit_rows: list[tuple[Any, ...]] = []
                 audit_from = mine.get("audit")
+                newest = max(mine.values(), default=0)
                 for position, event in events:
                     if event is None:
                         continue
@@ -177,11 +188,16 @@ class Projector:
                             )
                         )
                     key = keys.get(aid, GOVERNANCE_KEY)
-                    for view in self.views:
-                        if position > mine[view.name]:
-                            handler = view.handlers.get(kind)
-                            if handler is not None:
-                                statements.extend(handler(event, key))
+                    if position > newest:
+                        # Past every view's position: all views apply it (same order).
+                        for apply in dispatch.get(kind, ()):
+                            statements.extend(apply(event, key))
+                    else:
+                        for view in self.views:
+                            if position > mine[view.name]:
+                                handler = view.handlers.get(kind)
+                                if handler is not None:
+                                    statements.extend(handler(event, key))
                     if audit_from is not None and position > audit_from:
                         audit_rows.append(
                             (
