@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import datetime_now_with_tzinfo
@@ -29,6 +29,9 @@ from eventsourcing.persistence import (
 
 from kamflow.domain.account import Account, Meta
 from kamflow.domain.commands import Command, GovernanceCommand
+
+if TYPE_CHECKING:
+    from kamflow.domain.governance import Governance
 from kamflow.domain.errors import (
     AccountNotFound,
     InvalidInput,
@@ -36,7 +39,6 @@ from kamflow.domain.errors import (
     NotFound,
     StorageError,
 )
-from kamflow.domain.governance import GOVERNANCE_ID, Governance, empty_governance
 from kamflow.domain.values import account_id, normalise_key
 from kamflow.storage import DEFAULT_DB, describe_locator, resolve, storage_env
 
@@ -125,8 +127,12 @@ class EventRecord:
 class Kamflow:
     """kamflow's application service: commands and account queries over one store."""
 
-    def __init__(self, locator: str | None = None) -> None:
+    def __init__(self, locator: str | None = None, *, keep_loaded: bool = False) -> None:
         self.locator = resolve(locator)
+        # With keep_loaded (batch mode), accounts stay in memory between commands and
+        # are only fast-forwarded by the events saved since: most lines of a script
+        # touch an account a previous line loaded.
+        self._loaded: dict[uuid.UUID, Account] | None = {} if keep_loaded else None
         env = storage_env(self.locator)
         for attempt in range(5):
             try:
@@ -172,13 +178,17 @@ class Kamflow:
         # An empty id (`--command-id "$UNSET"`) would make every later command a no-op.
         if given and not cid.strip():
             raise InvalidInput("--command-id must not be empty")
+        if given and (len(cid) > 200 or "\n" in cid or "\r" in cid):
+            raise InvalidInput("--command-id must be one line of at most 200 characters")
         for attempt in range(MAX_ATTEMPTS):
             recorded_at = now()
             occurred_on = command.on or recorded_at.date()
             if isinstance(command, GovernanceCommand):
                 subject = "governance"
+                from kamflow.domain.governance import Governance
+
                 governance = self._load_governance()
-                if given and governance is not None and cid in governance.commands:
+                if given and governance is not None and governance.has_command(cid):
                     return Outcome(subject, "", [], cid)
                 meta = Meta(actor, cid, occurred_on, recorded_at, given)
                 if governance is None:
@@ -187,8 +197,8 @@ class Kamflow:
                 aggregate: Account | Governance = governance
             else:
                 subject = command.account
-                account = self._load_or_none(account_id(command.account))
-                if given and account is not None and cid in account.commands:
+                account = self._load_current(account_id(command.account))
+                if given and account is not None and account.has_command(cid):
                     return Outcome(subject, "", [], cid)
                 meta = Meta(
                     actor,
@@ -198,22 +208,30 @@ class Kamflow:
                     given,
                     governance=self.governance() if command.needs_governance else None,
                 )
-                aggregate, reference = command.decide(account, meta)
+                try:
+                    aggregate, reference = command.decide(account, meta)
+                except BaseException:
+                    # decide may have changed the loaded account before refusing.
+                    self._forget(account_id(command.account))
+                    raise
             pending = aggregate.collect_events()
             try:
                 self.app.save(*pending)
             except IntegrityError:
+                self._forget(aggregate.id)
                 # Jitter keeps racing processes from colliding again in lockstep.
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
                 continue
             except OperationalError as exc:
+                self._forget(aggregate.id)
                 if "locked" in str(exc) and attempt + 1 < MAX_ATTEMPTS:
                     time.sleep(random.uniform(0.01, 0.05))
                     continue
                 raise StorageError(f"cannot write: {_first_line(exc)}") from None
-            for event in pending:
-                if event.originator_version % SNAPSHOT_INTERVAL == 0:
-                    self._snapshot(aggregate.id, event.originator_version)
+            if isinstance(aggregate, Account) and self._loaded is not None:
+                self._loaded[aggregate.id] = aggregate
+            if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in pending):
+                self._snapshot(aggregate)
             events = [(type(e).__name__, e.originator_version) for e in pending]
             return Outcome(subject, reference, events, cid)
         raise StorageError(
@@ -221,6 +239,8 @@ class Kamflow:
         )
 
     def _load_governance(self) -> Governance | None:
+        from kamflow.domain.governance import GOVERNANCE_ID
+
         try:
             governance: Governance = self.app.repository.get(GOVERNANCE_ID)
         except AggregateNotFoundError:
@@ -229,15 +249,43 @@ class Kamflow:
 
     def governance(self) -> Governance:
         """Policies and roster as recorded (defaults where nothing was ever set)."""
+        from kamflow.domain.governance import empty_governance
+
         return self._load_governance() or empty_governance()
 
     def governance_history(self) -> list[Governance.Event]:
+        from kamflow.domain.governance import GOVERNANCE_ID, Governance
+
         return [e for e in self.app.events.get(GOVERNANCE_ID) if isinstance(e, Governance.Event)]
 
-    def _snapshot(self, aid: uuid.UUID, version: int) -> None:
+    def _snapshot(self, aggregate: Account | Governance) -> None:
+        """Snapshot the aggregate just saved, from memory (no reload)."""
         # Saved events are durable already; a lost snapshot only costs replay time.
         with contextlib.suppress(IntegrityError, OperationalError):
-            self.app.take_snapshot(aid, version=version)
+            assert self.app.snapshots is not None
+            self.app.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
+
+    def keep_loaded(self) -> None:
+        """Keep accounts in memory between commands (batch mode; see __init__)."""
+        if self._loaded is None:
+            self._loaded = {}
+
+    def _forget(self, aid: uuid.UUID) -> None:
+        if self._loaded is not None:
+            self._loaded.pop(aid, None)
+
+    def _load_current(self, aid: uuid.UUID) -> Account | None:
+        """The account now: from memory fast-forwarded by newer events, or loaded."""
+        if self._loaded is None or aid not in self._loaded:
+            account = self._load_or_none(aid)
+            if account is not None and self._loaded is not None:
+                self._loaded[aid] = account
+            return account
+        account = self._loaded[aid]
+        for event in self.app.events.get(aid, gt=account.version):
+            assert isinstance(event, Account.Event)
+            event.mutate(account)
+        return account
 
     # -------------------------------------------------------------- queries
     def _load_or_none(self, aid: uuid.UUID, version: int | None = None) -> Account | None:

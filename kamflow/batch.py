@@ -48,6 +48,7 @@ def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
 
 
 def apply_lines(kamflow: Kamflow, lines: Iterable[bytes], *, actor: str) -> str:
+    kamflow.keep_loaded()
     applied = skipped = 0
     for number, raw in enumerate(lines, start=1):
         try:

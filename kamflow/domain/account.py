@@ -76,7 +76,7 @@ class Account(Aggregate):
 
         def apply(self, aggregate: Account) -> None:
             if self.command_id_given:
-                aggregate.commands[self.command_id] = self.originator_version
+                aggregate.command_log += f"{self.command_id}\n"
             self.evolve(aggregate)
 
         def evolve(self, account: Account) -> None:
@@ -299,6 +299,7 @@ class Account(Aggregate):
                 "amount": self.amount,
                 "paid": Decimal(0),
             }
+            account.invoice_refs += f"{self.invoice}\n"
             _add(account.revenue, self.currency, self.amount)
             _add(account.cost_of_sales, self.currency, self.cost)
             if account.lifecycle == "prospect":
@@ -321,6 +322,9 @@ class Account(Aggregate):
         def evolve(self, account: Account) -> None:
             invoice = account.invoices[self.invoice]
             invoice["paid"] = _dec(invoice["paid"]) + self.amount
+            if invoice["paid"] >= _dec(invoice["amount"]):
+                # Settled: nothing more can happen to it but a refusal (decision 1).
+                del account.invoices[self.invoice]
             _add(account.received, self.currency, self.amount)
 
         def summary(self) -> str:
@@ -618,7 +622,11 @@ class Account(Aggregate):
         self.last_visit: dict[str, Any] | None = None
         self.open_issues: dict[str, dict[str, Any]] = {}
         self.complaints: dict[str, dict[str, Any]] = {}
+        # Invoices with something still owed; every invoice ref ever used, one per line
+        # (one string decodes far faster than a structure per invoice, and P2 only
+        # needs to know a ref was used).
         self.invoices: dict[str, dict[str, Any]] = {}
+        self.invoice_refs: str = "\n"
         self.revenue: dict[str, Decimal] = {}
         self.cost_of_sales: dict[str, Decimal] = {}
         self.service_cost: dict[str, Decimal] = {}
@@ -638,8 +646,9 @@ class Account(Aggregate):
         self.exceptions: dict[str, dict[str, Any]] = {}
         self.lost: dict[str, Any] | None = None
         self.post_mortem: dict[str, Any] | None = None
-        # Command ids chosen by clients, and the version their command produced.
-        self.commands: dict[str, int] = {}
+        # Command ids chosen by clients, one per line: a single string keeps snapshots
+        # cheap to decode however many commands a script has sent.
+        self.command_log: str = "\n"
 
     # --------------------------------------------------------------- commands
     def _trigger(self, event_class: type[Account.Event], meta: Meta, **payload: Any) -> None:
@@ -955,7 +964,7 @@ class Account(Aggregate):
             raise Conflict(
                 f'account "{self.key}" is {self.lifecycle}; reactivate it before recording a sale'
             )
-        if invoice in self.invoices:
+        if self.used_invoice(invoice):
             raise RuleViolation(
                 "P2",
                 f'invoice {invoice} is already recorded on "{self.key}";'
@@ -1021,6 +1030,12 @@ class Account(Aggregate):
     ) -> None:
         self._check(meta)
         sale = self.invoices.get(invoice)
+        if sale is None and self.used_invoice(invoice):
+            raise RuleViolation(
+                "P2",
+                f"payment of {money(amount)} {currency or self.currency} exceeds the"
+                f" {money(Decimal(0))} still owed on invoice {invoice}",
+            )
         if sale is None:
             raise RuleViolation(
                 "P2",
@@ -1274,6 +1289,13 @@ class Account(Aggregate):
 
     def has_current_decider(self) -> bool:
         return any(c["current"] and "decider" in c["roles"] for c in self.contacts.values())
+
+    def used_invoice(self, invoice: str) -> bool:
+        return f"\n{invoice}\n" in self.invoice_refs
+
+    def has_command(self, command_id: str) -> bool:
+        """Whether a client-chosen command id was already applied to this account."""
+        return f"\n{command_id}\n" in self.command_log
 
     def receivable(self) -> dict[str, Decimal]:
         """Sales minus payments, per currency (P2: the ledger reconciles)."""

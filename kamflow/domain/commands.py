@@ -47,6 +47,11 @@ Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, allow_i
 Cost = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
 Score = Annotated[Decimal, Field(ge=0, le=10, decimal_places=2, allow_inf_nan=False)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
+# Invoice refs are matched line by line in the account's state: no line breaks.
+Ref = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\r\n]+$"),
+]
 ShortRef = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]-\d+$")]
 
 
@@ -265,7 +270,7 @@ class SetTier(Command):
 class RecordSale(Command):
     name = "sale record"
     needs_governance = True
-    invoice: Name
+    invoice: Ref
     product: Name
     amount: Amount
     cost: Cost
@@ -287,7 +292,7 @@ class RecordSale(Command):
 
 class RecordPayment(Command):
     name = "payment record"
-    invoice: Name
+    invoice: Ref
     amount: Amount
     currency: Currency | None = None
 
@@ -537,7 +542,7 @@ class GrantException(Command):
     needs_governance = True
     rule: Literal["credit-limit", "discount-ceiling"]
     reason: Text
-    invoice: Name | None = None
+    invoice: Ref | None = None
 
     def execute(self, account: Account, meta: Meta) -> str:
         return account.grant_exception(

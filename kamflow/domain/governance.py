@@ -38,7 +38,7 @@ class Governance(Aggregate):
 
         def apply(self, aggregate: Governance) -> None:
             if self.command_id_given:
-                aggregate.commands[self.command_id] = self.originator_version
+                aggregate.command_log += f"{self.command_id}\n"
             self.evolve(aggregate)
 
         def evolve(self, governance: Governance) -> None:
@@ -93,7 +93,7 @@ class Governance(Aggregate):
     def __init__(self) -> None:
         self.policies: dict[str, Decimal] = {}
         self.roster: dict[str, list[str]] = {}
-        self.commands: dict[str, int] = {}
+        self.command_log: str = "\n"
 
     @classmethod
     def start(cls, meta: Meta) -> Governance:
@@ -117,6 +117,9 @@ class Governance(Aggregate):
             command_id_given=meta.command_id_given,
             **payload,
         )
+
+    def has_command(self, command_id: str) -> bool:
+        return f"\n{command_id}\n" in self.command_log
 
     def policy(self, name: str) -> Decimal:
         return self.policies.get(name, POLICIES[name].default)
