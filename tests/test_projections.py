@@ -44,8 +44,8 @@ from kamflow.projections.engine import (
     fingerprint,
     views_as_of,
 )
+from kamflow.projections.reports import MODULES, builder
 from kamflow.projections.reports.base import ReportParams
-from kamflow.projections.reports.portfolio import build as portfolio
 from kamflow.projections.views import VIEWS
 
 ACTOR = "li.wei"
@@ -145,6 +145,17 @@ def snapshot_views(kf: Kamflow) -> ViewDB:
     projector.ensure_schema()
     projector.catch_up(StoreSource(kf))
     return db
+
+
+def every_report(db: ViewDB, today: date) -> dict[str, Any]:
+    """Every report over the views as programs get it (--json), the customer file of
+    every account included."""
+    params = ReportParams(today=today)
+    out = {name: builder(name)(db, params).as_json() for name in MODULES if name != "file"}
+    for r in db.query("SELECT key FROM kf_accounts"):
+        file_params = ReportParams(today=today, key=r["key"])
+        out[f"file {r['key']}"] = builder("file")(db, file_params).as_json()
+    return out
 
 
 def run(kf: Kamflow, name: str, fields: dict[str, Any]) -> Outcome:
@@ -595,8 +606,8 @@ def test_views_caught_up_in_any_batch_split_equal_a_rebuild_and_the_fold_of_the_
                     # The day ends here: what every view said then, and what the model said.
                     day = clock.current.date()
                     with contextlib.closing(snapshot_views(kf)) as then:
-                        report = portfolio(then, ReportParams(today=day)).as_json()
-                        snapshot = (day, rows(then), copy.deepcopy(model), report)
+                        reported = every_report(then, day)
+                        snapshot = (day, rows(then), copy.deepcopy(model), reported)
                     clock.next_morning()
                 else:
                     clock.current += timedelta(hours=data.draw(st.integers(1, 30), label="gap"))
@@ -605,6 +616,7 @@ def test_views_caught_up_in_any_batch_split_equal_a_rebuild_and_the_fold_of_the_
             projector.catch_up(source, batch=data.draw(st.integers(1, 9), label="last batch"))
             incremental = rows(db)
             positions = projector.positions()
+            reported = every_report(db, clock.current.date())
 
             # Then they hold what the accepted commands say, every event once
             assert set(positions.values()) == {source.max_position()}
@@ -622,6 +634,7 @@ def test_views_caught_up_in_any_batch_split_equal_a_rebuild_and_the_fold_of_the_
             projector.catch_up(source, batch=data.draw(st.integers(1, 50), label="rebuild batch"))
             assert rows(db) == incremental
             assert projector.positions() == positions
+            assert every_report(db, clock.current.date()) == reported
 
             # and the views as of the snapshot's day are the views as they stood then
             assert snapshot is not None
@@ -629,10 +642,71 @@ def test_views_caught_up_in_any_batch_split_equal_a_rebuild_and_the_fold_of_the_
             with contextlib.closing(views_as_of(kf, end_of(day))) as as_of:
                 assert rows(as_of) == then_rows
                 assert_views_hold(as_of, then_model)
-                assert portfolio(as_of, ReportParams(today=day)).as_json() == then_report
+                assert every_report(as_of, day) == then_report
         finally:
             db.close()
             kf.close()
+
+
+# ----------------------------------------------------------------- examples
+def test_views_keep_the_latest_visit_and_promote_prospects_on_a_tier_or_a_sale(
+    locator: str,
+) -> None:
+    kf = Kamflow(locator)
+    day = datetime.now(UTC).date()
+    try:
+        # Given a visit entered late (before the one already logged), three prospects
+        # of which one changes tier and one buys, and two part payments
+        for key in ("acme", "papa", "sierra", "tango"):
+            run(kf, "account open", {"account": key, "name": key, "industry": "f", "owner": "o"})
+        run(kf, "contact add", {"account": "acme", "contact": "Wang", "title": "PM",
+                                "department": "p"})  # fmt: skip
+        for back in (2, 5):
+            run(kf, "visit log", {"account": "acme", "with": ["Wang"], "purpose": "p",
+                                  "objective": "o", "result": "r", "issues": ["bags"],
+                                  "on": day - timedelta(days=back)})  # fmt: skip
+        run(kf, "visit follow-up", {"account": "acme", "issue": "I-2", "result": "new bags"})
+        run(kf, "tier set", {"account": "tango", "tier": "target", "reason": "volume"})
+        run(kf, "sale record", {"account": "sierra", "invoice": "S-1", "product": "p",
+                                "amount": "1000", "cost": "600"})  # fmt: skip
+        for amount in ("300", "200.50"):
+            run(kf, "payment record", {"account": "sierra", "invoice": "S-1", "amount": amount})
+
+        # When a report opens the views
+        db = caught_up_views(locator, lambda: kf)
+
+        # Then they hold the fold of those facts
+        try:
+            accounts = {
+                r["key"]: (r["tier"], r["lifecycle"], r["visits"], r["last_contact_on"])
+                for r in db.query("SELECT * FROM kf_accounts")
+            }
+            assert accounts == {
+                "acme": ("prospect", "prospect", 2, (day - timedelta(days=2)).isoformat()),
+                "papa": ("prospect", "prospect", 0, None),
+                "sierra": ("prospect", "active", 0, None),
+                "tango": ("target", "active", 0, None),
+            }
+            issues = db.query("SELECT issue_id, followed_up_on, result FROM kf_issues")
+            assert sorted((i["issue_id"], i["followed_up_on"], i["result"]) for i in issues) == [
+                ("I-1", None, None),
+                ("I-2", day.isoformat(), "new bags"),
+            ]
+            (sale,) = db.query("SELECT amount_cents, cost_cents, paid_cents FROM kf_sales")
+            assert sale == {"amount_cents": 100000, "cost_cents": 60000, "paid_cents": 50050}
+            (money,) = db.query("SELECT * FROM kf_account_money")
+            assert money == {
+                "key": "sierra",
+                "currency": "CNY",
+                "revenue_cents": 100000,
+                "cost_of_sales_cents": 60000,
+                "service_cost_cents": 0,
+                "received_cents": 50050,
+            }
+        finally:
+            db.close()
+    finally:
+        kf.close()
 
 
 # -------------------------------------------------------------- concurrency
