@@ -197,9 +197,15 @@ class Kamflow:
                 aggregate: Account | Governance = governance
             else:
                 subject = command.account
-                account = self._load_current(account_id(command.account))
+                aid = account_id(command.account)
+                kept = self._loaded is not None and aid in self._loaded
+                account = self._load_current(aid)
                 if given and account is not None and account.has_command(cid):
-                    return Outcome(subject, "", [], cid)
+                    if not kept:
+                        return Outcome(subject, "", [], cid)
+                    # A kept account may be stale; only what is stored may say "done".
+                    self._forget(aid)
+                    continue
                 meta = Meta(
                     actor,
                     cid,
@@ -210,9 +216,15 @@ class Kamflow:
                 )
                 try:
                     aggregate, reference = command.decide(account, meta)
+                except KamflowError:
+                    # decide may have changed the account before refusing; and a kept
+                    # account may be stale, so a refusal is only final on a fresh load.
+                    self._forget(aid)
+                    if kept:
+                        continue
+                    raise
                 except BaseException:
-                    # decide may have changed the loaded account before refusing.
-                    self._forget(account_id(command.account))
+                    self._forget(aid)
                     raise
             pending = aggregate.collect_events()
             try:
@@ -275,17 +287,16 @@ class Kamflow:
             self._loaded.pop(aid, None)
 
     def _load_current(self, aid: uuid.UUID) -> Account | None:
-        """The account now: from memory fast-forwarded by newer events, or loaded."""
+        """The account as last loaded or saved by this process, or loaded now."""
         if self._loaded is None or aid not in self._loaded:
             account = self._load_or_none(aid)
             if account is not None and self._loaded is not None:
                 self._loaded[aid] = account
             return account
-        account = self._loaded[aid]
-        for event in self.app.events.get(aid, gt=account.version):
-            assert isinstance(event, Account.Event)
-            event.mutate(account)
-        return account
+        # No read to fast-forward it: if another writer has saved since, our save of the
+        # next event fails on the version, the account is forgotten, and the command is
+        # decided again on a fresh load. Optimistic concurrency already checks staleness.
+        return self._loaded[aid]
 
     # -------------------------------------------------------------- queries
     def _load_or_none(self, aid: uuid.UUID, version: int | None = None) -> Account | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -23,7 +23,7 @@ from pydantic import (
 
 from kamflow.domain.account import Account, Meta
 from kamflow.domain.errors import Conflict, InvalidInput, RuleViolation
-from kamflow.domain.governance import ROLES, Governance, parse_policy_value
+from kamflow.domain.policies import ROLES, parse_policy_value
 from kamflow.domain.values import (
     MAX_NAME,
     MAX_TEXT,
@@ -37,6 +37,10 @@ from kamflow.domain.values import (
 )
 from kamflow.workflows.program import STEPS
 from kamflow.workflows.stage import LADDER
+
+if TYPE_CHECKING:
+    # Only governance commands touch the aggregate; the rest need not import it.
+    from kamflow.domain.governance import Governance
 
 Key = Annotated[str, AfterValidator(normalise_key)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
