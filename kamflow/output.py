@@ -63,7 +63,9 @@ def _default(value: Any) -> Any:
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_default)
+    # One line, no indent: only then does the json module use its C encoder, which is
+    # several times faster on a 10,000-account report. Pipe to `jq` to read it.
+    return json.dumps(data, ensure_ascii=False, default=_default)
 
 
 def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

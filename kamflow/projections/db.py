@@ -94,6 +94,16 @@ class ViewDB:
         names = [d[0] for d in cur.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Plain tuples: for reports over thousands of rows, dicts per row cost too much."""
+        if self.postgres:
+            with self._conn.cursor() as cur:
+                cur.execute(self.sql(statement), params)
+                found = [tuple(row) for row in cur.fetchall()]
+            self._conn.commit()
+            return found
+        return [tuple(row) for row in self._conn.execute(statement, params).fetchall()]
+
     def scalar(self, statement: str, params: Sequence[Any] = ()) -> Any:
         rows = self.query(statement, params)
         return next(iter(rows[0].values())) if rows else None

@@ -57,7 +57,8 @@ def policy(db: ViewDB, name: str) -> Decimal:
 
 
 def money(cents: int | None) -> Decimal:
-    return (Decimal(cents or 0) / 100).quantize(Decimal("0.01"))
+    # scaleb is exact and several times faster than dividing and quantizing.
+    return Decimal(int(cents or 0)).scaleb(-2)
 
 
 def pct(part: Decimal, whole: Decimal) -> Decimal | None:
