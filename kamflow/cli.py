@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -175,8 +175,6 @@ def output_options(*, csv: bool = True) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         if csv:
             func = click.option("--csv", "as_csv", is_flag=True, help="CSV for spreadsheets.")(func)
-        else:
-            func.__dict__.setdefault("_no_csv", True)
         return click.option("--json", "as_json", is_flag=True, help="JSON for programs.")(func)
 
     return decorate
@@ -1705,12 +1703,8 @@ def apply_file(file: IO[bytes]) -> None:
     from kamflow.batch import apply_lines
 
     sess = session()
-    report = apply_lines(sess.kamflow, iter_lines(file), actor=sess.actor)
+    report = apply_lines(sess.kamflow, file, actor=sess.actor)
     click.echo(report)
-
-
-def iter_lines(file: IO[bytes]) -> Iterator[bytes]:
-    yield from file
 
 
 @cli.command("demo")

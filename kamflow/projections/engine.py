@@ -12,7 +12,6 @@ batches (design §5); `projections follow` repeats the pull until stopped.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -266,13 +265,3 @@ def views_as_of(kamflow: Kamflow, before: datetime) -> ViewDB:
     projector.ensure_schema()
     projector.catch_up(StoreSource(kamflow, before=before), batch=5000)
     return db
-
-
-def follow(
-    projector: Projector, source: EventSource, *, interval: float, stop: Callable[[], bool]
-) -> int:
-    total = 0
-    while not stop():
-        total += projector.catch_up(source)
-        time.sleep(interval)
-    return total
