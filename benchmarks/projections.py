@@ -35,18 +35,19 @@ import pstats
 import random
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+# The harness pieces both benchmark scripts share live in run.py.
+from run import Row, kamflow_script, median, ms, remove_db
 
 if TYPE_CHECKING:
     from kamflow.domain.account import Account
@@ -110,24 +111,6 @@ QUICK = Config(
 
 
 @dataclass
-class Row:
-    """One line of the printed table and of the JSON ``rows``."""
-
-    name: str
-    figure: str
-    baseline: str = ""
-    ratio: float | None = None
-    target: str = ""
-    passed: bool | None = None  # None: informational
-
-    @property
-    def verdict(self) -> str:
-        if self.passed is None:
-            return "info"
-        return "PASS" if self.passed else "FAIL"
-
-
-@dataclass
 class Report:
     config: Config
     rows: list[Row] = field(default_factory=list)
@@ -138,31 +121,12 @@ def log(message: str) -> None:
     print(f"[projections {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def median(values: Iterable[float]) -> float:
-    return statistics.median(list(values))
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
 def rate(events: int, seconds: float) -> str:
     return f"{events / seconds:,.0f} ev/s"
 
 
 def mb(kb: int) -> str:
     return f"{kb / 1024:.1f} MB"
-
-
-def kamflow_script() -> str:
-    """The console script installed next to this interpreter (same venv)."""
-    candidate = Path(PYTHON).with_name("kamflow")
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("kamflow")
-    if found is None:
-        raise SystemExit("kamflow console script not found; pip install -e . first")
-    return found
 
 
 def child_env() -> dict[str, str]:
@@ -202,11 +166,6 @@ def run_child(argv: list[str]) -> Child:
             f"stdout: {proc.stdout[-2000:]}\nstderr: {proc.stderr[-3000:]}"
         )
     return Child(proc.stdout, proc.stderr, seconds)
-
-
-def remove_db(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def sql_scalar(path: Path, statement: str) -> Any:
