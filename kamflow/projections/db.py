@@ -7,6 +7,7 @@ eventsourcing: a report on caught-up views should cost little more than start-up
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,17 @@ from urllib.parse import parse_qs, urlparse
 from kamflow.domain.errors import StorageError
 
 Statement = tuple[str, Sequence[Any]]
+
+# SQL text -> (reads another table?, table written), for ViewDB.run's ordering.
+_TABLE_ORDER: dict[str, tuple[bool, str]] = {}
+_WRITES = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
+
+
+def _rank(sql: str) -> tuple[bool, str]:
+    found = _WRITES.match(sql)
+    rank = ("SELECT" in sql.upper(), found.group(1) if found else "")
+    _TABLE_ORDER[sql] = rank
+    return rank
 
 
 class ViewDB:
@@ -49,6 +61,30 @@ class ViewDB:
     def close(self) -> None:
         self._conn.close()
 
+    def ddl(self, columns: str) -> str:
+        """A CREATE TABLE body for this database. On SQLite a BIGINT primary key becomes
+        INTEGER, the rowid itself: rows are then stored in key order with no second
+        B-tree to keep (PostgreSQL needs BIGINT for 64 bits)."""
+        return (
+            columns
+            if self.postgres
+            else columns.replace("BIGINT PRIMARY KEY", "INTEGER PRIMARY KEY")
+        )
+
+    def missing(self, indexes: Sequence[str]) -> bool:
+        """Whether any of these indexes is absent (a rebuild stopped before building it)."""
+        if not indexes:
+            return False
+        marks = ", ".join("?" for _ in indexes)
+        if self.postgres:
+            sql = (
+                "SELECT COUNT(*) FROM pg_indexes"
+                f" WHERE schemaname = current_schema() AND indexname IN ({marks})"
+            )
+        else:
+            sql = f"SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND name IN ({marks})"
+        return int(self.scalar(sql, tuple(indexes)) or 0) < len(indexes)
+
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.postgres else statement
 
@@ -74,13 +110,23 @@ class ViewDB:
             self._conn.commit()
 
     def run(self, cur: Any, statements: Sequence[Statement]) -> None:
-        """Execute statements in order, batching runs of the same SQL."""
-        for sql, same in groupby(statements, key=itemgetter(0)):
+        """Execute a batch's statements, table by table, each table's in their order.
+
+        Statements on different tables commute, so grouping them by table keeps every
+        row's history intact while turning the runs of identical inserts (a visit, a
+        payment...) into one ``executemany``. A statement that reads another table (a
+        sub-select, such as a team size) sets a figure derived from the batch's final
+        state, so those run last, after every table they may read has been written.
+        """
+        order = _TABLE_ORDER
+        ranked = sorted(statements, key=lambda s: order.get(s[0]) or _rank(s[0]))
+        sql = self.sql
+        for text, same in groupby(ranked, key=itemgetter(0)):
             params = [p for _, p in same]
             if len(params) == 1:
-                cur.execute(self.sql(sql), params[0])
+                cur.execute(sql(text), params[0])
             else:
-                cur.executemany(self.sql(sql), params)
+                cur.executemany(sql(text), params)
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         if self.postgres:

@@ -35,6 +35,9 @@ class View:
     description: str
     tables: dict[str, str]  # table name -> CREATE TABLE body (columns)
     handlers: dict[str, Handler] = field(default_factory=dict)
+    # Secondary indexes, name -> "table (columns)". Only what no handler needs to find
+    # a row: a rebuild from zero drops them and builds them once at the end.
+    indexes: dict[str, str] = field(default_factory=dict)
 
     def on(self, *event_types: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -669,6 +672,7 @@ AUDIT = View(
             type TEXT NOT NULL, actor TEXT NOT NULL, occurred_on TEXT NOT NULL,
             recorded_at TEXT NOT NULL, command_id TEXT NOT NULL, summary TEXT NOT NULL""",
     },
+    indexes={"kf_audit_key": "kf_audit (key, version)"},
 )
 
 
