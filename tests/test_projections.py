@@ -703,6 +703,7 @@ def test_views_keep_the_latest_visit_and_promote_prospects_on_a_tier_or_a_sale(
                 "cost_of_sales_cents": 60000,
                 "service_cost_cents": 0,
                 "received_cents": 50050,
+                "first_profit_month": day.isoformat()[:7],  # 400.00 profit in the month of the sale
             }
         finally:
             db.close()
@@ -938,12 +939,34 @@ def test_a_large_rebuild_builds_secondary_indexes_at_the_end_even_after_a_crash(
     kf = Kamflow(locator)
     db = ViewDB(locator)
     try:
-        # Given views caught up the ordinary way
+        # Given views caught up the ordinary way, with figures derived from several rows:
+        # team sizes, and the first month in which cumulative profit was above zero
+        today = datetime.now(UTC).date()
+        this_month, earlier = today.isoformat()[:7], today.replace(day=1) - timedelta(days=62)
         for key in ("acme", "beta", "gamma"):
-            write_history(kf, key, sales=3)
+            write_history(kf, key, sales=3)  # +40 - 5 = +35 a sale, this month
+            run(kf, "team assign", {"account": key, "member": "zhou", "role": "service"})
+            run(kf, "team assign", {"account": key, "member": "wu", "role": "logistics"})
+            run(
+                kf,
+                "sale record",
+                {"account": key, "on": earlier, "invoice": "OLD", "product": "p",
+                 "amount": 100, "cost": 60},
+            )  # fmt: skip
         db.close()
         db = caught_up_views(locator, lambda: kf)
+        first = "SELECT key, first_profit_month FROM kf_account_money ORDER BY key"
+        old = earlier.isoformat()[:7]
+        assert db.rows(first) == [("acme", old), ("beta", old), ("gamma", old)]
+
+        # and a cost entered late, for that earlier month, that moves it on for beta
+        run(kf, "cost record", {"account": "beta", "on": earlier, "amount": 90,
+                                "category": "late claim"})  # fmt: skip
+        db.close()
+        db = caught_up_views(locator, lambda: kf)
+        assert db.rows(first) == [("acme", old), ("beta", this_month), ("gamma", old)]
         expected = rows(db)
+        assert db.rows("SELECT DISTINCT team_size FROM kf_accounts") == [(2,)]
         indexes = [name for view in VIEWS.values() for name in view.indexes]
         assert indexes and not db.missing(indexes)
 

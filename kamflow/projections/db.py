@@ -120,6 +120,9 @@ class ViewDB:
         """
         order = _TABLE_ORDER
         ranked = sorted(statements, key=lambda s: order.get(s[0]) or _rank(s[0]))
+        derived = next((i for i, s in enumerate(ranked) if order[s[0]][0]), len(ranked))
+        # A derived figure depends only on the batch's final rows: once per account.
+        ranked[derived:] = dict.fromkeys((sql, tuple(p)) for sql, p in ranked[derived:])
         sql = self.sql
         for text, same in groupby(ranked, key=itemgetter(0)):
             params = [p for _, p in same]

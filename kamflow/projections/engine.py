@@ -182,9 +182,10 @@ class Projector:
             rows = self.db.query("SELECT view, fingerprint FROM kf_tracking")
             have = {r["view"]: r["fingerprint"] for r in rows}
             if all(have.get(name) == fp for name, fp in wanted.items()) and not self.db.missing(
-                self._index_names()
+                [name for view in self.views for name in view.indexes]
             ):
                 return
+        unfinished = [v for v in self.views if self.db.missing(list(v.indexes))]
         with self.db.transaction() as cur:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS kf_tracking (view TEXT PRIMARY KEY,"
@@ -211,15 +212,20 @@ class Projector:
                         ),
                         (view.name, wanted[view.name]),
                     )
-            self._create_indexes(cur)
+            self._finish_bulk(cur, unfinished)
 
-    def _index_names(self) -> list[str]:
-        return [name for view in self.views for name in view.indexes]
+    def _finish_bulk(self, cur: Any, views: Iterable[View]) -> None:
+        """Complete views filled in bulk: their indexes, then their derived figures.
 
-    def _create_indexes(self, cur: Any) -> None:
-        for view in self.views:
+        A view is in bulk mode exactly while its indexes are missing, so a rebuild that
+        stopped part-way is completed here by the next ensure_schema; the catch-up that
+        follows keeps the derived figures up to date account by account."""
+        for view in views:
             for name, on in view.indexes.items():
                 cur.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+            for every_account in view.derived.values():
+                for statement in every_account:
+                    cur.execute(statement)
 
     def positions(self) -> dict[str, int]:
         rows = self.db.query("SELECT view, position FROM kf_tracking")
@@ -268,7 +274,7 @@ class Projector:
             for event_type, handles in view.handlers.items():
                 dispatch.setdefault(event_type, []).append(handles)
         read = 0
-        bulk = False
+        bulk: list[View] = []
         while True:
             with self.db.transaction() as cur:
                 until = time.monotonic() + hold
@@ -276,18 +282,19 @@ class Projector:
                 positions = {row[0]: int(row[1]) for row in cur.fetchall()}
                 mine = {v.name: positions.get(v.name, 0) for v in self.views}
                 if not read and source.max_position() >= self.bulk_from:
-                    for view in self.views:
-                        if mine[view.name] == 0:
-                            for name in view.indexes:
-                                cur.execute(f"DROP INDEX IF EXISTS {name}")
-                                bulk = True
+                    # A rebuild from zero: views with indexes fill their tables without
+                    # them and leave their derived figures to the end (_finish_bulk).
+                    bulk = [v for v in self.views if mine[v.name] == 0 and v.indexes]
+                    for view in bulk:
+                        for name in view.indexes:
+                            cur.execute(f"DROP INDEX IF EXISTS {name}")
+                deferred = {sql for view in bulk for sql in view.derived}
                 while True:
                     events = source.read(min(mine.values(), default=0), batch)
                     if not events:
-                        if bulk:
-                            self._create_indexes(cur)
+                        self._finish_bulk(cur, bulk)
                         return read
-                    self._apply(cur, events, mine, keys, dispatch)
+                    self._apply(cur, events, mine, keys, dispatch, deferred)
                     read += len(events)
                     if progress is not None:
                         progress(len(events))
@@ -301,9 +308,11 @@ class Projector:
         mine: dict[str, int],
         keys: dict[str, str],
         dispatch: dict[str, list[Handler]],
+        deferred: set[str],
     ) -> None:
         """Write one batch into every view that has not seen it and move the positions
-        in ``mine`` (and in kf_tracking) past it."""
+        in ``mine`` (and in kf_tracking) past it. Statements in ``deferred`` (derived
+        figures of views being filled in bulk) are left out."""
         statements: list[Statement] = []
         audit_rows: list[tuple[Any, ...]] = []
         audit_from = mine.get("audit")
@@ -357,6 +366,8 @@ class Projector:
                         event.summary(),
                     )
                 )
+        if deferred:
+            statements = [s for s in statements if s[0] not in deferred]
         self.db.run(cur, statements)
         if audit_rows:
             cur.executemany(

@@ -38,6 +38,12 @@ class View:
     # Secondary indexes, name -> "table (columns)". Only what no handler needs to find
     # a row: a rebuild from zero drops them and builds them once at the end.
     indexes: dict[str, str] = field(default_factory=dict)
+    # Figures computed from several rows rather than from one event: the statement a
+    # handler emits for one account -> statements doing it for every account. A handler's
+    # statement runs once per batch and account, after the batch's other writes
+    # (ViewDB.run); a rebuild from zero skips it and runs the every-account form once
+    # at the end, with the indexes.
+    derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def on(self, *event_types: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -66,7 +72,8 @@ ACCOUNTS = View(
         "kf_account_money": """
             key TEXT NOT NULL, currency TEXT NOT NULL, revenue_cents BIGINT NOT NULL,
             cost_of_sales_cents BIGINT NOT NULL, service_cost_cents BIGINT NOT NULL,
-            received_cents BIGINT NOT NULL, PRIMARY KEY (key, currency)""",
+            received_cents BIGINT NOT NULL, first_profit_month TEXT,
+            PRIMARY KEY (key, currency)""",
         "kf_account_months": """
             key TEXT NOT NULL, month TEXT NOT NULL, currency TEXT NOT NULL,
             revenue_cents BIGINT NOT NULL, cost_of_sales_cents BIGINT NOT NULL,
@@ -114,7 +121,36 @@ def _money(
     out: list[Statement] = [(_MONEY_UPSERT, (key, e.currency, revenue, cost, service, received))]
     if revenue or cost or service:
         out.append((_MONTH_UPSERT, (key, month, e.currency, revenue, cost, service)))
+        out.append((_FIRST_PROFIT, (key, e.currency, key, e.currency)))
     return out
+
+
+# The first business month by whose end the account's cumulative real profit (revenue -
+# cost of sales - service cost) was above zero: the portfolio's "months to profit".
+# Kept here because a payment or cost entered late can move it, and computing it for
+# every account at report time took most of the portfolio report's time.
+_FIRST_PROFIT = (
+    "UPDATE kf_account_money SET first_profit_month = ("
+    "SELECT MIN(month) FROM (SELECT month, SUM(revenue_cents - cost_of_sales_cents"
+    " - service_cost_cents) OVER (ORDER BY month) AS cumulative"
+    " FROM kf_account_months WHERE key = ? AND currency = ?) t"
+    " WHERE cumulative > 0) WHERE key = ? AND currency = ?"
+)
+ACCOUNTS.derived[_FIRST_PROFIT] = (
+    "UPDATE kf_account_money SET first_profit_month = NULL",
+    # One pass over all months (a correlated sub-select would scan them per account).
+    "UPDATE kf_account_money SET first_profit_month = f.first FROM ("
+    " SELECT key, currency, MIN(month) AS first FROM ("
+    "  SELECT key, currency, month, SUM(revenue_cents - cost_of_sales_cents"
+    "  - service_cost_cents) OVER (PARTITION BY key, currency ORDER BY month) AS cumulative"
+    "  FROM kf_account_months) t"
+    " WHERE cumulative > 0 GROUP BY key, currency) f"
+    " WHERE f.key = kf_account_money.key AND f.currency = kf_account_money.currency",
+)
+# The portfolio sums each account's revenue over the last twelve months.
+ACCOUNTS.indexes["kf_account_months_recent"] = (
+    "kf_account_months (currency, key, month, revenue_cents)"
+)
 
 
 @ACCOUNTS.on("AccountOpened")
@@ -259,6 +295,10 @@ def _program(e: Any, key: str) -> list[Statement]:
 
 _TEAM_SIZE = (
     "UPDATE kf_accounts SET team_size = (SELECT COUNT(*) FROM kf_team WHERE key=?) WHERE key=?"
+)
+ACCOUNTS.derived[_TEAM_SIZE] = (
+    "UPDATE kf_accounts SET team_size ="
+    " (SELECT COUNT(*) FROM kf_team t WHERE t.key = kf_accounts.key)",
 )
 
 

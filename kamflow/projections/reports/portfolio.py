@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from statistics import median
-from typing import Any
+from typing import Any, NamedTuple
 
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
@@ -28,7 +28,6 @@ from kamflow.projections.reports.base import (
     ReportParams,
     money,
     month_add,
-    months_between,
     pct,
     policy,
 )
@@ -51,74 +50,73 @@ COLUMNS = [
 NEW_ACCOUNT_MONTHS = 24  # "new" key accounts: opened within two years of the report date
 
 
-# One pass in SQL: money per account, revenue of the two half-years, and the first month
-# in which cumulative real profit is above zero (a window function, on SQLite and
-# PostgreSQL alike). 10,000 accounts then cost one query, not one row per month.
-_ROWS = """
-SELECT a.key, a.name, a.tier, a.opened_on,
+# Money and the first profitable month per account come from kf_account_money (the
+# projector keeps first_profit_month up to date); revenue of the two half-years is one
+# scan of the covering index kf_account_months_recent, in key order. Month arithmetic is done
+# in SQL (as month numbers, year * 12 + month) so that Python touches each row once.
+_MONTH = "(CAST(SUBSTR({0}, 1, 4) AS INTEGER) * 12 + CAST(SUBSTR({0}, 6, 2) AS INTEGER))"
+_ROWS = f"""
+SELECT a.key, a.name, a.tier,
        COALESCE(m.revenue_cents, 0), COALESCE(m.cost_of_sales_cents, 0),
        COALESCE(m.service_cost_cents, 0),
-       COALESCE(g.recent, 0), COALESCE(g.prior, 0), p.first_month
+       COALESCE(g.recent, 0), COALESCE(g.prior, 0),
+       {_MONTH.format("m.first_profit_month")} - {_MONTH.format("a.opened_on")},
+       ? - {_MONTH.format("a.opened_on")}
 FROM kf_accounts a
 LEFT JOIN kf_account_money m ON m.key = a.key AND m.currency = ?
 LEFT JOIN (
     SELECT key,
-           SUM(CASE WHEN month BETWEEN ? AND ? THEN revenue_cents ELSE 0 END) AS recent,
-           SUM(CASE WHEN month BETWEEN ? AND ? THEN revenue_cents ELSE 0 END) AS prior
-    FROM kf_account_months WHERE currency = ? GROUP BY key
+           SUM(CASE WHEN month >= ? THEN revenue_cents ELSE 0 END) AS recent,
+           SUM(CASE WHEN month < ? THEN revenue_cents ELSE 0 END) AS prior
+    FROM kf_account_months WHERE currency = ? AND month BETWEEN ? AND ? GROUP BY key
 ) g ON g.key = a.key
-LEFT JOIN (
-    SELECT key, MIN(month) AS first_month FROM (
-        SELECT key, month, SUM(revenue_cents - cost_of_sales_cents - service_cost_cents)
-               OVER (PARTITION BY key ORDER BY month) AS cumulative
-        FROM kf_account_months WHERE currency = ?
-    ) t WHERE cumulative > 0 GROUP BY key
-) p ON p.key = a.key
-ORDER BY a.key
 """
 
 
 def build(db: ViewDB, params: ReportParams) -> Report:
     cur = params.currency
     this = params.today.isoformat()[:7]
-    halves = (month_add(this, -5), this, month_add(this, -11), month_add(this, -6))
-    other = db.query(
-        "SELECT DISTINCT currency FROM kf_account_money WHERE currency<>? ORDER BY currency", (cur,)
-    )
+    since = month_add(this, -5)  # the last six months, this one included
+    now = params.today.year * 12 + params.today.month
+    found = db.rows(_ROWS, (now, cur, since, since, cur, month_add(this, -11), this))
+    # Best real profit first (then key): the order of the table, of the top and bottom
+    # 10, and in which MVC accumulates profit.
+    found.sort(key=lambda f: (-(f[3] - f[4] - f[5]), f[0]))
     rows: list[dict[str, Any]] = []
-    for key, name, tier, opened_on, revenue, cost, service, recent, prior, first in db.rows(
-        _ROWS, (cur, *halves, cur, cur)
-    ):
+    facts: list[Facts] = []
+    cents = Decimal  # money(), inlined: this loop runs once per account
+    for key, name, tier, revenue, cost, service, recent, prior, to_profit, age in found:
         gross = revenue - cost
+        profit = gross - service
         rows.append(
             {
                 "key": key,
                 "name": name,
                 "tier": tier,
-                "opened_on": opened_on,
-                "revenue": money(revenue),
-                "gross_margin": money(gross),
-                "service_cost": money(service),
-                "real_profit": money(gross - service),
-                "margin_pct": pct(Decimal(gross), Decimal(revenue)),
-                "cost_to_serve_pct": pct(Decimal(service), Decimal(revenue)),
-                "months_to_profit": None
-                if first is None
-                else max(0, months_between(opened_on, first)),
-                "recent": money(recent),
-                "prior": money(prior),
+                "value_class": "",
+                "rule": "",
+                "zone": "",
+                "revenue": cents(revenue).scaleb(-2),
+                "gross_margin": cents(gross).scaleb(-2),
+                "service_cost": cents(service).scaleb(-2),
+                "real_profit": cents(profit).scaleb(-2),
+                "margin_pct": percent(gross, revenue),
+                "cost_to_serve_pct": percent(service, revenue),
+                "months_to_profit": None if to_profit is None else max(0, to_profit),
             }
         )
-
-    _classify(db, rows)
-    _zone(db, rows)
-    rows.sort(key=lambda r: (-r["real_profit"], r["key"]))
+        facts.append(Facts(revenue, profit, recent, prior, age))
+    _classify(db, rows, facts)
+    _zone(db, rows, facts)
+    other = db.query(
+        "SELECT DISTINCT currency FROM kf_account_money WHERE currency<>? ORDER BY currency", (cur,)
+    )
     return Report(
         title=f"portfolio ({cur}, as of {params.today})",
         columns=COLUMNS,
-        rows=[{c: r[c] for c in COLUMNS} for r in rows],
+        rows=rows,
         sections={
-            "summary": _summary(rows, params),
+            "summary": _summary(rows, facts),
             "top_10": _brief(rows[:10]),
             "bottom_10": _brief(rows[-10:][::-1]),
         },
@@ -129,21 +127,42 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     )
 
 
-def _classify(db: ViewDB, rows: list[dict[str, Any]]) -> None:
+class Facts(NamedTuple):
+    """What the rules need of an account, in cents and months."""
+
+    revenue: int
+    profit: int
+    recent: int  # revenue of the last six months
+    prior: int  # revenue of the six months before
+    age: int  # calendar months from opening to the report date
+
+
+def percent(part: int, whole: int) -> Decimal | None:
+    """``pct`` of two cent amounts, exactly: part/whole in percent, to 0.1, half-even."""
+    if whole == 0:
+        return None
+    tenths, rest = divmod(part * 1000, whole)  # whole > 0: money in is never negative
+    if rest * 2 > whole or (rest * 2 == whole and tenths % 2):
+        tenths += 1
+    return Decimal(tenths).scaleb(-1)
+
+
+def _classify(db: ViewDB, rows: list[dict[str, Any]], facts: list[Facts]) -> None:
     floor = policy(db, "bz-profit-floor")
     share = policy(db, "mvc-profit-share-pct")
     growth = policy(db, "mgc-growth-pct")
-    positive = sum((r["real_profit"] for r in rows if r["real_profit"] > 0), Decimal(0))
-    ranked = sorted(rows, key=lambda r: (-r["real_profit"], r["key"]))
-    before = Decimal(0)
-    for r in ranked:
-        profit = r["real_profit"]
-        if profit < floor:
+    positive = sum(f.profit for f in facts if f.profit > 0)
+    before = 0  # positive real profit of the accounts ranked above this one, in cents
+    for r, f in zip(rows, facts, strict=True):  # best real profit first
+        profit = f.profit
+        if profit < floor * 100:
             r["value_class"] = "BZ"
-            r["rule"] = f"real profit {profit} is below bz-profit-floor {floor}"
+            r["rule"] = f"real profit {r['real_profit']} is below bz-profit-floor {floor}"
             continue
-        reached = before * 100 / positive if positive else Decimal(100)
-        if profit > 0 and reached < share:
+        # MVC while the profit of the accounts before it is under share% of the total
+        # (positive > 0 here: it includes this account's profit).
+        if profit > 0 and before * 100 < share * positive:
+            reached = Decimal(before * 100) / positive
             r["value_class"] = "MVC"
             r["rule"] = (
                 f"among the accounts bringing the first {share}% of real profit"
@@ -151,32 +170,33 @@ def _classify(db: ViewDB, rows: list[dict[str, Any]]) -> None:
             )
             before += profit
             continue
-        before += max(profit, Decimal(0))
-        recent, prior = r["recent"], r["prior"]
+        before += max(profit, 0)
+        recent, prior = f.recent, f.prior
         if recent > 0 and prior == 0:
             r["value_class"] = "MGC"
-            r["rule"] = f"new revenue: {recent} in the last 6 months, none in the 6 before"
-        elif prior > 0 and (recent - prior) * 100 / prior >= growth:
-            grew = ((recent - prior) * 100 / prior).quantize(Decimal("0.1"))
+            r["rule"] = f"new revenue: {money(recent)} in the last 6 months, none in the 6 before"
+        elif prior > 0 and (recent - prior) * 100 >= growth * prior:
+            grew = (Decimal((recent - prior) * 100) / prior).quantize(Decimal("0.1"))
             r["value_class"] = "MGC"
             r["rule"] = (
-                f"revenue grew {grew}% (last 6 months {recent} vs {prior}); mgc-growth-pct {growth}"
+                f"revenue grew {grew}% (last 6 months {money(recent)} vs {money(prior)});"
+                f" mgc-growth-pct {growth}"
             )
         else:
             r["value_class"] = "standard"
             r["rule"] = "none of BZ, MVC, MGC applies"
 
 
-def _zone(db: ViewDB, rows: list[dict[str, Any]]) -> None:
-    size = policy(db, "zone-min-revenue")
+def _zone(db: ViewDB, rows: list[dict[str, Any]], facts: list[Facts]) -> None:
+    size = policy(db, "zone-min-revenue") * 100
     max_cost = policy(db, "zone-max-cost-to-serve-pct")
     min_margin = policy(db, "zone-min-margin-pct")
-    for r in rows:
-        if r["revenue"] < size:
+    for r, f in zip(rows, facts, strict=True):
+        if f.revenue < size:
             r["zone"] = "small"
             continue
-        costly = (r["cost_to_serve_pct"] or Decimal(0)) > max_cost
-        thin = (r["margin_pct"] or Decimal(0)) < min_margin
+        costly = (r["cost_to_serve_pct"] or 0) > max_cost
+        thin = (r["margin_pct"] or 0) < min_margin
         r["zone"] = (
             "large, costly and thin"
             if costly and thin
@@ -188,51 +208,44 @@ def _zone(db: ViewDB, rows: list[dict[str, Any]]) -> None:
         )
 
 
-def _summary(rows: list[dict[str, Any]], params: ReportParams) -> dict[str, Any]:
+def _summary(rows: list[dict[str, Any]], facts: list[Facts]) -> dict[str, Any]:
     n = len(rows)
     head = math.ceil(n * 0.2)
-    revenue = sum((r["revenue"] for r in rows), Decimal(0))
-    profit = sum((r["real_profit"] for r in rows), Decimal(0))
-    by_revenue = sorted(rows, key=lambda r: (-r["revenue"], r["key"]))[:head]
-    by_profit = sorted(rows, key=lambda r: (-r["real_profit"], r["key"]))[:head]
-    big = [r for r in rows if r["tier"] in ("key", "strategic")]
-    today = params.today.isoformat()
-    new_big = [
-        r["months_to_profit"]
-        for r in big
-        if months_between(r["opened_on"], today) < NEW_ACCOUNT_MONTHS
-        and r["months_to_profit"] is not None
-    ]
+    revenue = sum(f.revenue for f in facts)
+    profit = sum(f.profit for f in facts)
+    by_revenue = sorted(
+        zip(rows, facts, strict=True), key=lambda rf: (-rf[1].revenue, rf[0]["key"])
+    )
+    big = [(r, f) for r, f in zip(rows, facts, strict=True) if r["tier"] in ("key", "strategic")]
+    new_big = [r["months_to_profit"] for r, f in big if f.age < NEW_ACCOUNT_MONTHS]
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["value_class"]] = counts.get(r["value_class"], 0) + 1
-    top_rev_share = pct(sum((r["revenue"] for r in by_revenue), Decimal(0)), revenue)
-    top_profit_share = pct(sum((r["real_profit"] for r in by_profit), Decimal(0)), profit)
+    top_rev_share = percent(sum(f.revenue for _, f in by_revenue[:head]), revenue)
+    top_profit_share = _signed_percent(sum(f.profit for f in facts[:head]), profit)
     return {
         "accounts": n,
         "top_20pct_accounts": head,
-        "revenue": revenue,
-        "real_profit": profit,
+        "revenue": money(revenue),
+        "real_profit": money(profit),
         "top_20pct_revenue_share_pct": top_rev_share,
         "top_20pct_profit_share_pct": top_profit_share,
         "pareto_80_20": (None if top_rev_share is None else bool(top_rev_share >= 80)),
-        "key_strategic_revenue_share_pct": pct(
-            sum((r["revenue"] for r in big), Decimal(0)), revenue
-        ),
-        "key_strategic_profit_share_pct": pct(
-            sum((r["real_profit"] for r in big), Decimal(0)), profit
-        ),
+        "key_strategic_revenue_share_pct": percent(sum(f.revenue for _, f in big), revenue),
+        "key_strategic_profit_share_pct": _signed_percent(sum(f.profit for _, f in big), profit),
         "value_classes": counts,
         "median_months_to_profit_new_key_accounts": (
-            Decimal(str(median(new_big))) if new_big else None
+            Decimal(str(median(m for m in new_big if m is not None)))
+            if any(m is not None for m in new_big)
+            else None
         ),
-        "new_key_accounts_not_yet_profitable": sum(
-            1
-            for r in big
-            if months_between(r["opened_on"], today) < NEW_ACCOUNT_MONTHS
-            and r["months_to_profit"] is None
-        ),
+        "new_key_accounts_not_yet_profitable": sum(1 for m in new_big if m is None),
     }
+
+
+def _signed_percent(part: int, whole: int) -> Decimal | None:
+    """A share of a total that may be negative (profit): as ``pct`` computes it."""
+    return pct(Decimal(part), Decimal(whole))
 
 
 def _brief(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
