@@ -222,7 +222,8 @@ class Projector:
         follows keeps the derived figures up to date account by account."""
         for view in views:
             for name, on in view.indexes.items():
-                cur.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+                with self.db.small_sorter():
+                    cur.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
             for every_account in view.derived.values():
                 for statement in every_account:
                     cur.execute(statement)
