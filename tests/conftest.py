@@ -2,16 +2,52 @@
 
 `locator` runs a test once per backend. PostgreSQL tests get a schema of their own,
 dropped afterwards; without a server they skip with the reason shown in the summary.
+`fake_clock` puts record time under a test's control.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from kamflow.application import set_clock
+
+
+class FakeClock:
+    """Record time under the test's control: one second per reading, days on demand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        self.current += timedelta(seconds=1)
+        return self.current
+
+    def next_day(self, days: int = 1) -> None:
+        day = self.current.date() + timedelta(days=days)
+        self.current = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
+
+    @property
+    def today(self) -> date:
+        return self.current.date()
+
+
+@contextlib.contextmanager
+def fake_clock(day: date) -> Iterator[FakeClock]:
+    """kamflow's clock at 09:00 UTC on ``day``, for the length of the block."""
+    fake = FakeClock(datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC))
+    set_clock(fake)
+    try:
+        yield fake
+    finally:
+        set_clock(None)
+
 
 POSTGRES_URL = os.environ.get(
     "KAMFLOW_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from conftest import FakeClock, fake_clock
 from eventsourcing.application import project_aggregate
 
-from kamflow.application import Kamflow, Outcome, set_clock
+from kamflow.application import Kamflow, Outcome
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import (
     AccountNotFound,
@@ -30,31 +31,10 @@ ACTOR = "li.wei"
 DAY_ONE = date(2026, 3, 2)
 
 
-class FakeClock:
-    """Record time under the test's control: one second per reading, days on demand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        self.current += timedelta(seconds=1)
-        return self.current
-
-    def next_day(self, days: int = 1) -> None:
-        day = self.current.date() + timedelta(days=days)
-        self.current = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
-
-    @property
-    def today(self) -> date:
-        return self.current.date()
-
-
 @pytest.fixture(autouse=True)
 def clock() -> Iterator[FakeClock]:
-    fake = FakeClock(datetime(DAY_ONE.year, DAY_ONE.month, DAY_ONE.day, 9, 0, tzinfo=UTC))
-    set_clock(fake)
-    yield fake
-    set_clock(None)
+    with fake_clock(DAY_ONE) as fake:
+        yield fake
 
 
 @pytest.fixture

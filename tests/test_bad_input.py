@@ -12,13 +12,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import FakeClock, fake_clock
 
-from kamflow.application import Kamflow, set_clock
+from kamflow.application import Kamflow
 from kamflow.cli import cli
 
 ACTOR = "li.wei"
@@ -26,23 +27,10 @@ Kam = Callable[..., Result]
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nope"
 
 
-class FakeClock:
-    """Record time under the test's control: today is 2 March 2026 whenever tests run."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        self.current += timedelta(seconds=1)
-        return self.current
-
-
 @pytest.fixture(autouse=True)
 def clock() -> Iterator[FakeClock]:
-    fake = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    set_clock(fake)
-    yield fake
-    set_clock(None)
+    with fake_clock(date(2026, 3, 2)) as fake:
+        yield fake
 
 
 def invoker(db: str, actor: str = ACTOR) -> Kam:

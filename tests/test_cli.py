@@ -8,40 +8,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import FakeClock, fake_clock
 
-from kamflow.application import Kamflow, set_clock
+from kamflow.application import Kamflow
 from kamflow.cli import cli
 
 ACTOR = "li.wei"
 Kam = Callable[..., Result]
 
 
-class FakeClock:
-    """Record time under the test's control: one second per reading, days on demand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        self.current += timedelta(seconds=1)
-        return self.current
-
-    def next_day(self, days: int = 1) -> None:
-        day = self.current.date() + timedelta(days=days)
-        self.current = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
-
-
 @pytest.fixture(autouse=True)
 def clock() -> Iterator[FakeClock]:
-    fake = FakeClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-    set_clock(fake)
-    yield fake
-    set_clock(None)
+    with fake_clock(date(2026, 12, 1)) as fake:
+        yield fake
 
 
 def invoker(db: str) -> Kam:
