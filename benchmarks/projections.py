@@ -46,20 +46,27 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# The harness pieces both benchmark scripts share live in run.py.
-from run import Row, kamflow_script, median, ms, remove_db
+from harness import (
+    HERE,
+    PYTHON,
+    RESULTS,
+    Row,
+    child_env,
+    import_times,
+    kamflow_script,
+    log,
+    median,
+    ms,
+    remove_db,
+)
 
 if TYPE_CHECKING:
     from kamflow.domain.account import Account
 
-HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-RESULTS = HERE / "results"
 
 # Bump when the generated store changes shape, so cached stores are built again.
 STORE_VERSION = "p3"  # p3: compact invoice refs and command log in the state
-PYTHON = sys.executable
-ACTOR = "bench"
 MB = 1024 * 1024
 
 Json = dict[str, Any]
@@ -117,28 +124,12 @@ class Report:
     details: Json = field(default_factory=dict)
 
 
-def log(message: str) -> None:
-    print(f"[projections {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 def rate(events: int, seconds: float) -> str:
     return f"{events / seconds:,.0f} ev/s"
 
 
 def mb(kb: int) -> str:
     return f"{kb / 1024:.1f} MB"
-
-
-def child_env() -> dict[str, str]:
-    """The environment of every measured process (same convention as benchmarks/run.py):
-    byte-code always written, under results/pycache, so start-up never measures the
-    compiler; no KAMFLOW_DB from the caller."""
-    env = dict(os.environ)
-    env.pop("KAMFLOW_DB", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(RESULTS / "pycache")
-    env["KAMFLOW_ACTOR"] = ACTOR
-    return env
 
 
 @dataclass(frozen=True)
@@ -944,40 +935,10 @@ def bench_report(cfg: Config, report: Report, db: Path) -> None:
 
 def importtime(argv: list[str], cfg: Config) -> Json:
     """`python -X importtime` of the report command: medians of per-module times."""
-    selfs: dict[str, list[int]] = {}
-    cumuls: dict[str, list[int]] = {}
-    depth: dict[str, int] = {}
-    totals: list[int] = []
-    for _ in range(cfg.importtime_reps):
-        proc = subprocess.run(
-            [PYTHON, "-X", "importtime", *argv],
-            capture_output=True,
-            text=True,
-            env=child_env(),
-            check=True,
-        )
-        total = 0
-        for raw in proc.stderr.splitlines():
-            if not raw.startswith("import time:") or "imported package" in raw:
-                continue
-            self_us, cumul_us, name = raw[len("import time:") :].split("|", 2)
-            stripped = name.lstrip(" ")
-            depth[stripped] = (len(name) - len(stripped) - 1) // 2
-            selfs.setdefault(stripped, []).append(int(self_us))
-            cumuls.setdefault(stripped, []).append(int(cumul_us))
-            total += int(self_us)
-        totals.append(total)
-    cum = {n: median(v) for n, v in cumuls.items()}
-    own = {n: median(v) for n, v in selfs.items()}
-    top_level = sorted((n for n in cum if depth[n] == 0), key=lambda n: -cum[n])
+    found = import_times([argv] * cfg.importtime_reps)
     return {
-        "runs": cfg.importtime_reps,
-        "total_import_ms": round(median(totals) / 1000, 1),
-        "top_level_cumulative_ms": {n: round(cum[n] / 1000, 1) for n in top_level[:15]},
-        "top_self_ms": {
-            n: round(own[n] / 1000, 1) for n in sorted(own, key=lambda n: -own[n])[:15]
-        },
-        "eventsourcing_imported": any(n.startswith("eventsourcing") for n in cum),
+        **found.summary(heaviest=15),
+        "eventsourcing_imported": any(n.startswith("eventsourcing") for n in found.cumulative),
     }
 
 

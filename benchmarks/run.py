@@ -26,11 +26,10 @@ import random
 import resource
 import shutil
 import sqlite3
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -39,18 +38,28 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from harness import (
+    ACTOR,
+    HERE,
+    PYTHON,
+    RESULTS,
+    Row,
+    child_env,
+    import_times,
+    kamflow_script,
+    log,
+    median,
+    ms,
+    remove_db,
+)
+
 if TYPE_CHECKING:
     from kamflow.application import Kamflow
 
-HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-RESULTS = HERE / "results"
 
 # Bump when the generated store changes shape, so cached stores are rebuilt.
 STORE_VERSION = "s2"  # s2: compact invoice refs and command log in the state
-
-PYTHON = sys.executable
-ACTOR = "bench"
 
 Json = dict[str, Any]
 
@@ -102,71 +111,14 @@ LOAD_MAX_RATIO = 3.0
 
 
 @dataclass
-class Row:
-    """One line of the printed table and of the JSON ``rows``."""
-
-    name: str
-    figure: str
-    baseline: str = ""
-    ratio: float | None = None
-    target: str = ""
-    passed: bool | None = None  # None: informational
-
-    @property
-    def verdict(self) -> str:
-        if self.passed is None:
-            return "info"
-        return "PASS" if self.passed else "FAIL"
-
-
-@dataclass
 class Report:
     config: Config
     rows: list[Row] = field(default_factory=list)
     details: Json = field(default_factory=dict)
 
 
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def median(values: Iterable[float]) -> float:
-    return statistics.median(list(values))
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
 def us(seconds: float) -> str:
     return f"{seconds * 1e6:.0f} us"
-
-
-def kamflow_script() -> str:
-    """The console script installed next to this interpreter (same venv)."""
-    candidate = Path(PYTHON).with_name("kamflow")
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("kamflow")
-    if found is None:
-        raise SystemExit("kamflow console script not found; pip install -e . first")
-    return found
-
-
-def child_env() -> dict[str, str]:
-    """The environment of every timed process.
-
-    Byte-code is cached under results/pycache (PYTHONPYCACHEPREFIX) and always written,
-    even if the caller set PYTHONDONTWRITEBYTECODE: otherwise a module edited since its
-    .pyc was written is compiled again in every process, which no installed kamflow does,
-    and start-up figures would measure the compiler. Warm-up runs fill the cache.
-    """
-    env = dict(os.environ)
-    env.pop("KAMFLOW_DB", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(RESULTS / "pycache")
-    env["KAMFLOW_ACTOR"] = ACTOR
-    return env
 
 
 class Timing(NamedTuple):
@@ -192,11 +144,6 @@ def timed_run(argv: list[str], *, expect: str | None = None) -> Timing:
             f"stdout: {proc.stdout[-2000:]}\nstderr: {proc.stderr[-2000:]}"
         )
     return elapsed
-
-
-def remove_db(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def copy_store(source: Path, target: Path) -> None:
@@ -646,37 +593,15 @@ def bench_write(cfg: Config, report: Report, store: Path, work: Path) -> None:
 def importtime(kamflow: str, db: Path, cfg: Config) -> Json:
     """`python -X importtime` of the write command: per-module self and cumulative time
     (medians over a few runs), the top-level imports and the heaviest modules."""
-    selfs: dict[str, list[int]] = {}
-    cumuls: dict[str, list[int]] = {}
-    depth: dict[str, int] = {}
-    totals: list[int] = []
-    for i in range(cfg.importtime_reps):
-        argv = [PYTHON, "-X", "importtime", *write_argv(kamflow, db, 1000 + i, cfg.store_accounts)]
-        proc = subprocess.run(argv, capture_output=True, text=True, env=child_env(), check=True)
-        total = 0
-        for raw in proc.stderr.splitlines():
-            if not raw.startswith("import time:") or "imported package" in raw:
-                continue
-            self_us, cumul_us, name = raw[len("import time:") :].split("|", 2)
-            stripped = name.lstrip(" ")
-            depth[stripped] = (len(name) - len(stripped) - 1) // 2
-            selfs.setdefault(stripped, []).append(int(self_us))
-            cumuls.setdefault(stripped, []).append(int(cumul_us))
-            total += int(self_us)
-        totals.append(total)
-    cum = {name: median(v) for name, v in cumuls.items()}
-    own = {name: median(v) for name, v in selfs.items()}
-    top_level = sorted((n for n in cum if depth[n] == 0), key=lambda n: -cum[n])
+    runs = [
+        write_argv(kamflow, db, 1000 + i, cfg.store_accounts) for i in range(cfg.importtime_reps)
+    ]
+    found = import_times(runs)
     return {
-        "runs": cfg.importtime_reps,
-        "total_import_ms": round(median(totals) / 1000, 1),
-        "top_level_cumulative_ms": {n: round(cum[n] / 1000, 1) for n in top_level[:15]},
-        "top_self_ms": {
-            n: round(own[n] / 1000, 1) for n in sorted(own, key=lambda n: -own[n])[:20]
-        },
+        **found.summary(heaviest=20),
         "kamflow_modules_ms": {
-            n: {"self": round(own[n] / 1000, 1), "cumulative": round(cum[n] / 1000, 1)}
-            for n in sorted(own)
+            n: {"self": found.own[n], "cumulative": found.cumulative[n]}
+            for n in sorted(found.own)
             if n.startswith("kamflow")
         },
     }
