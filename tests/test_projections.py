@@ -995,3 +995,27 @@ def test_a_large_rebuild_builds_secondary_indexes_at_the_end_even_after_a_crash(
     finally:
         db.close()
         kf.close()
+
+
+def test_a_view_rebuilt_for_a_new_definition_gets_its_indexes_at_once(locator: str) -> None:
+    kf = Kamflow(locator)
+    db = ViewDB(locator)
+    try:
+        # Given caught-up views, and an audit view written by older code
+        write_history(kf, "acme", sales=2)
+        db.close()
+        db = caught_up_views(locator, lambda: kf)
+        expected = rows(db)
+        with db.transaction() as cur:
+            cur.execute("UPDATE kf_tracking SET fingerprint='0ld' WHERE view='audit'")
+        db.close()
+
+        # When a report opens the views (a small log: no bulk rebuild)
+        db = caught_up_views(locator, lambda: kf)
+
+        # Then the audit view is rebuilt with its index in place, not at the next report
+        assert not db.missing(list(VIEWS["audit"].indexes))
+        assert rows(db) == expected
+    finally:
+        db.close()
+        kf.close()

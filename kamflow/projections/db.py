@@ -89,8 +89,9 @@ class ViewDB:
             else columns.replace("BIGINT PRIMARY KEY", "INTEGER PRIMARY KEY")
         )
 
-    def missing(self, indexes: Sequence[str]) -> bool:
-        """Whether any of these indexes is absent (a rebuild stopped before building it)."""
+    def missing(self, indexes: Sequence[str], cur: Any = None) -> bool:
+        """Whether any of these indexes is absent (a rebuild stopped before building
+        it, or its table was just created). ``cur``: inside that cursor's transaction."""
         if not indexes:
             return False
         marks = ", ".join("?" for _ in indexes)
@@ -101,7 +102,12 @@ class ViewDB:
             )
         else:
             sql = f"SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND name IN ({marks})"
-        return int(self.scalar(sql, tuple(indexes)) or 0) < len(indexes)
+        if cur is None:
+            found = self.scalar(sql, tuple(indexes))
+        else:
+            cur.execute(self.sql(sql), tuple(indexes))
+            found = cur.fetchone()[0]
+        return int(found or 0) < len(indexes)
 
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.postgres else statement

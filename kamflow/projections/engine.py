@@ -185,7 +185,6 @@ class Projector:
                 [name for view in self.views for name in view.indexes]
             ):
                 return
-        unfinished = [v for v in self.views if self.db.missing(list(v.indexes))]
         with self.db.transaction() as cur:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS kf_tracking (view TEXT PRIMARY KEY,"
@@ -212,7 +211,9 @@ class Projector:
                         ),
                         (view.name, wanted[view.name]),
                     )
-            self._finish_bulk(cur, unfinished)
+            # Views whose indexes are missing: a bulk rebuild stopped part-way, or tables
+            # (re)created just now.
+            self._finish_bulk(cur, [v for v in self.views if self.db.missing(list(v.indexes), cur)])
 
     def _finish_bulk(self, cur: Any, views: Iterable[View]) -> None:
         """Complete views filled in bulk: their indexes, then their derived figures.
