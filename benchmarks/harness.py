@@ -4,7 +4,9 @@ helpers and the `python -X importtime` reader. Standard library only."""
 from __future__ import annotations
 
 import os
+import platform
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,6 +38,60 @@ class Row:
         if self.passed is None:
             return "info"
         return "PASS" if self.passed else "FAIL"
+
+
+def render_rows(rows: Sequence[Row], title: str) -> str:
+    """The printed table: a title line, then one aligned line per row."""
+    headers = ["benchmark", "figure", "baseline", "ratio", "target", "result"]
+    cells = [
+        [
+            r.name,
+            r.figure,
+            r.baseline,
+            f"{r.ratio:.2f}x" if r.ratio is not None else "",
+            r.target,
+            r.verdict,
+        ]
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *cells, strict=True)]
+    out = [
+        title,
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+        *("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells),
+    ]
+    return "\n".join(out)
+
+
+def environment() -> dict[str, Any]:
+    """What the figures were measured with: interpreter, machine, versions, commit."""
+    from importlib import metadata
+
+    from kamflow import __version__
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=HERE.parent, capture_output=True, text=True, check=False
+            ).stdout.strip()
+        except OSError:
+            return ""
+
+    return {
+        "python": sys.version.split()[0],
+        "executable": PYTHON,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "sqlite": sqlite3.sqlite_version,
+        "kamflow": __version__,
+        "eventsourcing": metadata.version("eventsourcing"),
+        "pydantic": metadata.version("pydantic"),
+        "click": metadata.version("click"),
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--", "kamflow")),
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 def log(message: str) -> None:

@@ -30,7 +30,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import pstats
 import random
 import shutil
@@ -52,12 +51,14 @@ from harness import (
     RESULTS,
     Row,
     child_env,
+    environment,
     import_times,
     kamflow_script,
     log,
     median,
     ms,
     remove_db,
+    render_rows,
 )
 
 if TYPE_CHECKING:
@@ -1009,31 +1010,13 @@ def profile_rebuild(cfg: Config, small: Path) -> Json:
 
 # ------------------------------------------------------------------ output
 def render(report: Report) -> str:
-    headers = ["benchmark", "figure", "baseline", "ratio", "target", "result"]
-    rows = [
-        [
-            r.name,
-            r.figure,
-            r.baseline,
-            f"{r.ratio:.2f}x" if r.ratio is not None else "",
-            r.target,
-            r.verdict,
-        ]
-        for r in report.rows
-    ]
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-    out = [
-        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
-        "  ".join("-" * w for w in widths),
-        *("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows),
-    ]
     cfg = report.config
     mode = (
         "QUICK (smoke run: smaller sizes, NOT the targets)"
         if cfg.quick
         else f"full ({cfg.events:,} events, {cfg.accounts:,} accounts, batch {cfg.batch:,})"
     )
-    return f"kamflow projection benchmarks — {mode}\n" + "\n".join(out)
+    return render_rows(report.rows, f"kamflow projection benchmarks — {mode}")
 
 
 def render_details(report: Report) -> str:
@@ -1057,31 +1040,6 @@ def render_details(report: Report) -> str:
         for name, value in list(it["top_level_cumulative_ms"].items())[:8]:
             lines.append(f"    {value:7.1f}  {name}")
     return "\n".join(lines)
-
-
-def environment() -> Json:
-    from kamflow import __version__
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-            ).stdout.strip()
-        except OSError:
-            return ""
-
-    return {
-        "python": sys.version.split()[0],
-        "executable": PYTHON,
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "sqlite": sqlite3.sqlite_version,
-        "kamflow": __version__,
-        "eventsourcing": metadata.version("eventsourcing"),
-        "git_commit": git("rev-parse", "HEAD"),
-        "git_dirty": bool(git("status", "--porcelain", "--", "kamflow")),
-        "load_average_at_start": os.getloadavg(),
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,6 @@ import gc
 import io
 import json
 import os
-import platform
 import pstats
 import random
 import resource
@@ -45,12 +44,14 @@ from harness import (
     RESULTS,
     Row,
     child_env,
+    environment,
     import_times,
     kamflow_script,
     log,
     median,
     ms,
     remove_db,
+    render_rows,
 )
 
 if TYPE_CHECKING:
@@ -1022,27 +1023,8 @@ def profile_all(cfg: Config, store: Path, folder: Path) -> Json:
 
 # ------------------------------------------------------------------ output
 def render(report: Report) -> str:
-    headers = ["benchmark", "figure", "baseline", "ratio", "target", "result"]
-    rows = [
-        [
-            r.name,
-            r.figure,
-            r.baseline,
-            f"{r.ratio:.2f}x" if r.ratio is not None else "",
-            r.target,
-            r.verdict,
-        ]
-        for r in report.rows
-    ]
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-    line = "  ".join("-" * w for w in widths)
-    out = [
-        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)),
-        line,
-        *("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows),
-    ]
     mode = "QUICK (smoke run: smaller sizes, NOT the targets)" if report.config.quick else "full"
-    return f"kamflow benchmarks — {mode}\n" + "\n".join(out)
+    return render_rows(report.rows, f"kamflow benchmarks — {mode}")
 
 
 def render_imports(info: Json) -> str:
@@ -1062,32 +1044,6 @@ def cpu_pressure() -> str:
         return Path("/proc/pressure/cpu").read_text(encoding="ascii").splitlines()[0]
     except (OSError, IndexError):
         return ""
-
-
-def environment() -> Json:
-    from kamflow import __version__
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-            ).stdout.strip()
-        except OSError:
-            return ""
-
-    return {
-        "python": sys.version.split()[0],
-        "executable": PYTHON,
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "sqlite": sqlite3.sqlite_version,
-        "kamflow": __version__,
-        "eventsourcing": metadata.version("eventsourcing"),
-        "pydantic": metadata.version("pydantic"),
-        "click": metadata.version("click"),
-        "git_commit": git("rev-parse", "HEAD"),
-        "git_dirty": bool(git("status", "--porcelain", "--", "kamflow")),
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
