@@ -67,13 +67,6 @@ def pct(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part * 100 / whole).quantize(Decimal("0.1"))
 
 
-def months_between(first: str, last: str) -> int:
-    """Whole calendar months from month ``first`` to month ``last`` (YYYY-MM...)."""
-    y1, m1 = int(first[:4]), int(first[5:7])
-    y2, m2 = int(last[:4]), int(last[5:7])
-    return (y2 - y1) * 12 + (m2 - m1)
-
-
 def month_add(month: str, delta: int) -> str:
     y, m = int(month[:4]), int(month[5:7])
     index = y * 12 + (m - 1) + delta

@@ -28,7 +28,6 @@ from kamflow.projections.reports.base import (
     ReportParams,
     money,
     month_add,
-    pct,
     policy,
 )
 
@@ -141,7 +140,9 @@ def percent(part: int, whole: int) -> Decimal | None:
     """``pct`` of two cent amounts, exactly: part/whole in percent, to 0.1, half-even."""
     if whole == 0:
         return None
-    tenths, rest = divmod(part * 1000, whole)  # whole > 0: money in is never negative
+    if whole < 0:  # a total loss: the same ratio with both signs turned
+        part, whole = -part, -whole
+    tenths, rest = divmod(part * 1000, whole)
     if rest * 2 > whole or (rest * 2 == whole and tenths % 2):
         tenths += 1
     return Decimal(tenths).scaleb(-1)
@@ -222,7 +223,7 @@ def _summary(rows: list[dict[str, Any]], facts: list[Facts]) -> dict[str, Any]:
     for r in rows:
         counts[r["value_class"]] = counts.get(r["value_class"], 0) + 1
     top_rev_share = percent(sum(f.revenue for _, f in by_revenue[:head]), revenue)
-    top_profit_share = _signed_percent(sum(f.profit for f in facts[:head]), profit)
+    top_profit_share = percent(sum(f.profit for f in facts[:head]), profit)
     return {
         "accounts": n,
         "top_20pct_accounts": head,
@@ -232,7 +233,7 @@ def _summary(rows: list[dict[str, Any]], facts: list[Facts]) -> dict[str, Any]:
         "top_20pct_profit_share_pct": top_profit_share,
         "pareto_80_20": (None if top_rev_share is None else bool(top_rev_share >= 80)),
         "key_strategic_revenue_share_pct": percent(sum(f.revenue for _, f in big), revenue),
-        "key_strategic_profit_share_pct": _signed_percent(sum(f.profit for _, f in big), profit),
+        "key_strategic_profit_share_pct": percent(sum(f.profit for _, f in big), profit),
         "value_classes": counts,
         "median_months_to_profit_new_key_accounts": (
             Decimal(str(median(m for m in new_big if m is not None)))
@@ -241,11 +242,6 @@ def _summary(rows: list[dict[str, Any]], facts: list[Facts]) -> dict[str, Any]:
         ),
         "new_key_accounts_not_yet_profitable": sum(1 for m in new_big if m is None),
     }
-
-
-def _signed_percent(part: int, whole: int) -> Decimal | None:
-    """A share of a total that may be negative (profit): as ``pct`` computes it."""
-    return pct(Decimal(part), Decimal(whole))
 
 
 def _brief(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
