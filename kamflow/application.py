@@ -127,12 +127,9 @@ class EventRecord:
 class Kamflow:
     """kamflow's application service: commands and account queries over one store."""
 
-    def __init__(self, locator: str | None = None, *, keep_loaded: bool = False) -> None:
+    def __init__(self, locator: str | None = None) -> None:
         self.locator = resolve(locator)
-        # With keep_loaded (batch mode), accounts stay in memory between commands and
-        # are only fast-forwarded by the events saved since: most lines of a script
-        # touch an account a previous line loaded.
-        self._loaded: dict[uuid.UUID, Account] | None = {} if keep_loaded else None
+        self._loaded: dict[uuid.UUID, Account] | None = None  # see keep_loaded()
         env = storage_env(self.locator)
         for attempt in range(5):
             try:
@@ -278,7 +275,9 @@ class Kamflow:
             self.app.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
 
     def keep_loaded(self) -> None:
-        """Keep accounts in memory between commands (batch mode; see __init__)."""
+        """Keep accounts in memory between commands (batch mode): most lines of a script
+        touch an account a previous line loaded, and reloading it each time would cost
+        more than deciding the command. Staleness is caught on save (_load_current)."""
         if self._loaded is None:
             self._loaded = {}
 
