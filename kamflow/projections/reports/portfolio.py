@@ -83,7 +83,6 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     found.sort(key=lambda f: (-(f[3] - f[4] - f[5]), f[0]))
     rows: list[dict[str, Any]] = []
     facts: list[Facts] = []
-    cents = Decimal  # money(), inlined: this loop runs once per account
     for key, name, tier, revenue, cost, service, recent, prior, to_profit, age in found:
         gross = revenue - cost
         profit = gross - service
@@ -95,10 +94,10 @@ def build(db: ViewDB, params: ReportParams) -> Report:
                 "value_class": "",
                 "rule": "",
                 "zone": "",
-                "revenue": cents(revenue).scaleb(-2),
-                "gross_margin": cents(gross).scaleb(-2),
-                "service_cost": cents(service).scaleb(-2),
-                "real_profit": cents(profit).scaleb(-2),
+                "revenue": money(revenue),
+                "gross_margin": money(gross),
+                "service_cost": money(service),
+                "real_profit": money(profit),
                 "margin_pct": percent(gross, revenue),
                 "cost_to_serve_pct": percent(service, revenue),
                 "months_to_profit": None if to_profit is None else max(0, to_profit),
