@@ -1644,10 +1644,11 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
     projector = _projector()
     chosen = list(names) or [v.name for v in projector.views]
     projector.reset(chosen)
-    source = StoreSource(session().kamflow)
-    total = source.max_position()
-    with Progress(transient=True, console=_stderr_console()) as bar:
-        task = bar.add_task("rebuilding", total=total or 1)
+    with (
+        StoreSource(session().kamflow) as source,
+        Progress(transient=True, console=_stderr_console()) as bar,
+    ):
+        task = bar.add_task("rebuilding", total=source.max_position() or 1)
         read = projector.catch_up(source, batch=5000, progress=lambda n: bar.advance(task, n))
     click.echo(f"rebuilt {', '.join(chosen)} from {read} events")
 
@@ -1668,20 +1669,20 @@ def projections_follow(interval: float, duration: float | None) -> None:
     from kamflow.projections.engine import StoreSource
 
     projector = _projector()
-    source = StoreSource(session().kamflow)
     deadline = None if duration is None else time.monotonic() + duration
     applied = 0
-    try:
-        while deadline is None or time.monotonic() < deadline:
-            got = projector.catch_up(source)
-            if got:
-                applied += got
-                click.echo(
-                    f"caught up {got} events (position {max(projector.positions().values())})"
-                )
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        pass
+    with StoreSource(session().kamflow) as source:
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                got = projector.catch_up(source)
+                if got:
+                    applied += got
+                    click.echo(
+                        f"caught up {got} events (position {max(projector.positions().values())})"
+                    )
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            pass
     click.echo(f"stopped; {applied} events applied")
 
 

@@ -831,7 +831,7 @@ def test_a_view_whose_definition_changed_is_rebuilt_by_the_next_catch_up(locator
             r["view"]: (r["position"], r["fingerprint"])
             for r in db.query("SELECT view, position, fingerprint FROM kf_tracking")
         }
-        assert tracking == {v.name: (newest, fingerprint(v)) for v in VIEWS.values()}
+        assert tracking == {v.name: (newest, fingerprint(v, db)) for v in VIEWS.values()}
     finally:
         db.close()
         kf.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import groupby
 from operator import itemgetter
@@ -23,16 +23,15 @@ Statement = tuple[str, Sequence[Any]]
 CACHE_KIB = 32 * 1024  # the views' page cache (see ViewDB.__init__)
 SORTER_KIB = 4 * 1024  # memory for sorting while an index is built (small_sorter)
 
-# SQL text -> (reads another table?, table written), for ViewDB.run's ordering.
-_TABLE_ORDER: dict[str, tuple[bool, str]] = {}
+# SQL text -> the table it writes, for ViewDB.run's ordering.
+_TABLES: dict[str, str] = {}
 _WRITES = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.IGNORECASE)
 
 
-def _rank(sql: str) -> tuple[bool, str]:
+def _table(sql: str) -> str:
     found = _WRITES.match(sql)
-    rank = ("SELECT" in sql.upper(), found.group(1) if found else "")
-    _TABLE_ORDER[sql] = rank
-    return rank
+    table = _TABLES[sql] = found.group(1) if found else ""
+    return table
 
 
 class ViewDB:
@@ -133,22 +132,22 @@ class ViewDB:
         else:
             self._conn.commit()
 
-    def run(self, cur: Any, statements: Sequence[Statement]) -> None:
+    def run(self, cur: Any, statements: Sequence[Statement], derived: Container[str] = ()) -> None:
         """Execute a batch's statements, table by table, each table's in their order.
 
         Statements on different tables commute, so grouping them by table keeps every
         row's history intact while turning the runs of identical inserts (a visit, a
-        payment...) into one ``executemany``. A statement that reads another table (a
-        sub-select, such as a team size) sets a figure derived from the batch's final
-        state, so those run last, after every table they may read has been written.
+        payment...) into one ``executemany``. Statements whose SQL is in ``derived``
+        (View.derived: a figure computed from the batch's final rows, such as a team
+        size) run last, after every table they may read has been written, and once
+        for each set of parameters.
         """
-        order = _TABLE_ORDER
-        ranked = sorted(statements, key=lambda s: order.get(s[0]) or _rank(s[0]))
-        derived = next((i for i, s in enumerate(ranked) if order[s[0]][0]), len(ranked))
-        # A derived figure depends only on the batch's final rows: once per account.
-        ranked[derived:] = dict.fromkeys((sql, tuple(p)) for sql, p in ranked[derived:])
+        tables = _TABLES
+        writes = [s for s in statements if s[0] not in derived]
+        writes.sort(key=lambda s: tables.get(s[0]) or _table(s[0]))
+        last = dict.fromkeys((sql, tuple(p)) for sql, p in statements if sql in derived)
         sql = self.sql
-        for text, same in groupby(ranked, key=itemgetter(0)):
+        for text, same in groupby([*writes, *last], key=itemgetter(0)):
             params = [p for _, p in same]
             if len(params) == 1:
                 cur.execute(sql(text), params[0])

@@ -1,9 +1,10 @@
 """Catching views up with the event log, exactly once.
 
-Each view has a tracking row (its position in the notification log). A batch of events
-is applied to every view that has not seen it, and the tracking rows move, in ONE
-transaction: a crash loses the whole batch or nothing, and a second catch-up running at
-the same time waits for the write lock, then reads the moved positions.
+Each view has a tracking row (its position in the notification log). Batches of events
+are applied to every view that has not seen them, and the tracking rows move, in ONE
+transaction (a few batches, up to HOLD_SECONDS): a crash loses all of it or nothing, and
+a second catch-up running at the same time waits for the write lock, then reads the
+moved positions.
 
 SQLite has no push subscription in eventsourcing 9.5, so catch-up pulls the log in
 batches (design §5); `projections follow` repeats the pull until stopped.
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 # Bump when a handler changes what it writes: views whose fingerprint differs are
 # rebuilt from zero on the next catch-up, so no one reads rows built by older code.
-HANDLERS_VERSION = "2"  # 2: kf_audit.position is the rowid on SQLite
+HANDLERS_VERSION = "1"
 GOVERNANCE_KEY = "(governance)"
 # How long one catch-up transaction may hold the views' write lock (see catch_up).
 HOLD_SECONDS = 1.0
@@ -41,8 +42,11 @@ HOLD_SECONDS = 1.0
 BULK_REBUILD_EVENTS = 50_000
 
 
-def fingerprint(view: View) -> str:
-    text = HANDLERS_VERSION + "".join(f"{t}:{ddl}" for t, ddl in sorted(view.tables.items()))
+def fingerprint(view: View, db: ViewDB) -> str:
+    """The view's definition as this database creates it (ViewDB.ddl), with the handlers'
+    version: a table that changes on one database only is rebuilt there only."""
+    tables = sorted(view.tables.items())
+    text = HANDLERS_VERSION + "".join(f"{t}:{db.ddl(columns)}" for t, columns in tables)
     text += "".join(f"{n}:{on}" for n, on in sorted(view.indexes.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -152,6 +156,12 @@ class StoreSource:
             self._log.close()
             self._log = None
 
+    def __enter__(self) -> StoreSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 @dataclass(frozen=True)
 class ViewStatus:
@@ -172,12 +182,13 @@ class Projector:
         self.db = db
         self.views = list(views)
         self.bulk_from = bulk_from
+        self.derived = frozenset(sql for view in self.views for sql in view.derived)
         self._keys: dict[str, str] | None = None
 
     # ------------------------------------------------------------ schema
     def ensure_schema(self) -> None:
         """Create missing tables and tracking rows; rebuild views whose definition changed."""
-        wanted = {v.name: fingerprint(v) for v in self.views}
+        wanted = {v.name: fingerprint(v, self.db) for v in self.views}
         if self.db.table_exists("kf_tracking"):
             rows = self.db.query("SELECT view, fingerprint FROM kf_tracking")
             have = {r["view"]: r["fingerprint"] for r in rows}
@@ -283,10 +294,11 @@ class Projector:
                 cur.execute("SELECT view, position FROM kf_tracking")
                 positions = {row[0]: int(row[1]) for row in cur.fetchall()}
                 mine = {v.name: positions.get(v.name, 0) for v in self.views}
-                if not read and source.max_position() >= self.bulk_from:
+                fresh = [v for v in self.views if mine[v.name] == 0 and v.indexes]
+                if not read and fresh and source.max_position() >= self.bulk_from:
                     # A rebuild from zero: views with indexes fill their tables without
                     # them and leave their derived figures to the end (_finish_bulk).
-                    bulk = [v for v in self.views if mine[v.name] == 0 and v.indexes]
+                    bulk = fresh
                     for view in bulk:
                         for name in view.indexes:
                             cur.execute(f"DROP INDEX IF EXISTS {name}")
@@ -370,7 +382,7 @@ class Projector:
                 )
         if deferred:
             statements = [s for s in statements if s[0] not in deferred]
-        self.db.run(cur, statements)
+        self.db.run(cur, statements, self.derived)
         if audit_rows:
             cur.executemany(
                 self.db.sql(
@@ -412,7 +424,8 @@ def caught_up_views(kamflow_locator: str, open_store: Callable[[], Kamflow]) -> 
     projector = Projector(db)
     projector.ensure_schema()
     if projector.behind():
-        projector.catch_up(StoreSource(open_store()))
+        with StoreSource(open_store()) as source:
+            projector.catch_up(source)
     return db
 
 
@@ -421,5 +434,6 @@ def views_as_of(kamflow: Kamflow, before: datetime) -> ViewDB:
     db = ViewDB(":memory:")
     projector = Projector(db)
     projector.ensure_schema()
-    projector.catch_up(StoreSource(kamflow, before=before), batch=5000)
+    with StoreSource(kamflow, before=before) as source:
+        projector.catch_up(source, batch=5000)
     return db
