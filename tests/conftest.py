@@ -12,11 +12,34 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kamflow.application import set_clock
+from kamflow.application import Kamflow, set_clock
+
+
+def event_count(locator: str) -> int:
+    """Events in the store, read by a Kamflow of its own."""
+    kamflow = Kamflow(locator)
+    try:
+        return kamflow.event_count()
+    finally:
+        kamflow.close()
+
+
+def typed(value: Any) -> Any:
+    """A value with the type of every part made visible, so that a Decimal that came
+    back as a float, a list as a tuple or a date as a string compares unequal."""
+    if isinstance(value, dict):
+        return ("dict", {(type(k).__name__, k): typed(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, [typed(v) for v in value])
+    if isinstance(value, Decimal):
+        return ("Decimal", str(value))
+    return (type(value).__name__, value)
 
 
 class FakeClock:

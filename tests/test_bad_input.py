@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeClock, fake_clock
+from conftest import FakeClock, event_count, fake_clock
 
-from kamflow.application import Kamflow
 from kamflow.cli import cli
 
 ACTOR = "li.wei"
@@ -41,14 +40,6 @@ def invoker(db: str, actor: str = ACTOR) -> Kam:
         )
 
     return kam
-
-
-def event_count(db: str) -> int:
-    kamflow = Kamflow(db)
-    try:
-        return kamflow.event_count()
-    finally:
-        kamflow.close()
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeClock, fake_clock
+from conftest import FakeClock, event_count, fake_clock
 
-from kamflow.application import Kamflow
 from kamflow.cli import cli
 
 ACTOR = "li.wei"
@@ -47,14 +46,6 @@ def ok(result: Result) -> list[str]:
     """The stdout lines of a command that must have succeeded quietly on stderr."""
     assert (result.exit_code, result.stderr) == (0, ""), result.stderr
     return result.stdout.splitlines()
-
-
-def event_count(db: str) -> int:
-    kamflow = Kamflow(db)
-    try:
-        return kamflow.event_count()
-    finally:
-        kamflow.close()
 
 
 # The examples of design §8, in the order a key-account manager would type them, each

@@ -11,20 +11,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import event_count
 
-from kamflow.application import Kamflow
 from kamflow.cli import cli
 
 ACTOR = "li.wei"
 APPROVER = "zhao.director"
-
-
-def event_count(db: str) -> int:
-    kamflow = Kamflow(db)
-    try:
-        return kamflow.event_count()
-    finally:
-        kamflow.close()
 
 
 def kam(db: str, *args: str, actor: str = ACTOR) -> Result:

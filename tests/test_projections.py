@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import POSTGRES_URL, postgres_problem
+from conftest import POSTGRES_URL, postgres_problem, typed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -863,15 +863,6 @@ def test_resetting_an_unknown_view_is_refused_and_resets_nothing(sqlite_locator:
 
 
 # ------------------------------------------------------------ reading the log
-def typed(value: Any) -> Any:
-    """A value with the type of every part visible (a Decimal back as a str differs)."""
-    if isinstance(value, dict):
-        return ("dict", {k: typed(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return (type(value).__name__, [typed(v) for v in value])
-    return (type(value).__name__, str(value))
-
-
 def test_the_views_read_every_event_exactly_as_the_application_mapper_decodes_it(
     locator: str,
 ) -> None:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from conftest import typed
 from eventsourcing.application import project_aggregate
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -299,18 +300,6 @@ def saved_events(kf: Kamflow) -> Iterator[list[Account.Event]]:
         yield captured
     finally:
         del kf.app.save  # back to the class's method
-
-
-def typed(value: Any) -> Any:
-    """A value with the type of every part made visible, so that a Decimal that came
-    back as a float, a list as a tuple or a date as a string compares unequal."""
-    if isinstance(value, dict):
-        return ("dict", {(type(k).__name__, k): typed(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return (type(value).__name__, [typed(v) for v in value])
-    if isinstance(value, Decimal):
-        return ("Decimal", str(value))
-    return (type(value).__name__, value)
 
 
 def account_event_types() -> set[str]:
