@@ -112,6 +112,13 @@ def postgres_locator() -> Iterator[str]:
     problem = postgres_problem()
     if problem:
         pytest.skip(problem)
+    with postgres_schema() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A locator for a fresh PostgreSQL schema, dropped with everything in it after."""
     import psycopg
 
     schema = f"kf_{uuid.uuid4().hex[:12]}"

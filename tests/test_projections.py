@@ -18,7 +18,6 @@ import copy
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import POSTGRES_URL, postgres_problem, typed
+from conftest import postgres_problem, postgres_schema, typed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -79,17 +78,8 @@ def fresh_store(backend: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="kamflow-views-") as folder:
             yield str(Path(folder) / "kamflow.db")
         return
-    import psycopg
-
-    schema = f"kf_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}schema={schema}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with postgres_schema() as url:
+        yield url
 
 
 class Clock:

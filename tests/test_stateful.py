@@ -8,14 +8,14 @@ machine runs on SQLite and on PostgreSQL (design §6: same commands, same tests)
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
-from conftest import POSTGRES_URL, postgres_problem
+from conftest import postgres_problem, postgres_schema
 from eventsourcing.application import project_aggregate
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -377,19 +377,11 @@ class PostgresAccountMachine(AccountMachine):
     """A schema of its own per example, as conftest's postgres_locator gives each test."""
 
     def make_store(self) -> str:
-        import psycopg
-
-        self.schema = f"kf_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {self.schema}")
-        sep = "&" if "?" in POSTGRES_URL else "?"
-        return f"{POSTGRES_URL}{sep}schema={self.schema}"
+        self.schema = contextlib.ExitStack()
+        return self.schema.enter_context(postgres_schema())
 
     def drop_store(self) -> None:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+        self.schema.close()
 
 
 class TestRandomCommandsOnSQLite(SQLiteAccountMachine.TestCase):  # type: ignore[valid-type, misc]
