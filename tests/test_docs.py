@@ -27,6 +27,13 @@ def test_the_readme_documents_every_view_table_and_column() -> None:
                 assert re.search(rf"\b{column}\b", row), f"{table}.{column} is not documented"
 
 
+def test_the_readme_names_every_view_index_with_its_columns() -> None:
+    paragraph = README.split("Besides each table's primary key", 1)[1].split("\n\n", 1)[0]
+    named = dict(re.findall(r"`(kf_\w+)` on\s+`([^`]+)`", " ".join(paragraph.split())))
+    declared = {name: on for view in VIEWS.values() for name, on in view.indexes.items()}
+    assert named == declared
+
+
 def test_every_command_in_the_readme_table_exists() -> None:
     runner = CliRunner()
     table = README.split("The commands:", 1)[1].split("\n\n", 2)[1]
