@@ -11,7 +11,8 @@ computed from the same machine.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,35 +38,30 @@ class Workflow:
     initial: str
     finals: tuple[str, ...]
     transitions: tuple[Transition, ...]
-    _machine: list[Machine] = field(default_factory=list, init=False, repr=False, compare=False)
 
-    @property
+    @cached_property
     def machine(self) -> Machine:
         """The shared machine, built on first use: most commands touch no workflow, and
         importing transitions would only slow their start-up."""
-        if not self._machine:
-            import transitions
+        import transitions
 
-            self._machine.append(
-                transitions.Machine(
-                    model=None,
-                    states=list(self.states),
-                    initial=self.initial,
-                    auto_transitions=False,
-                    transitions=[
-                        {
-                            "trigger": t.trigger,
-                            "source": list(t.source),
-                            "dest": t.dest,
-                            # Kept on the machine so diagrams show them; never called,
-                            # since no model is ever attached to the machine.
-                            "conditions": list(t.guards),
-                        }
-                        for t in self.transitions
-                    ],
-                )
-            )
-        return self._machine[0]
+        return transitions.Machine(
+            model=None,
+            states=list(self.states),
+            initial=self.initial,
+            auto_transitions=False,
+            transitions=[
+                {
+                    "trigger": t.trigger,
+                    "source": list(t.source),
+                    "dest": t.dest,
+                    # Kept on the machine so diagrams show them; never called, since no
+                    # model is ever attached to the machine.
+                    "conditions": list(t.guards),
+                }
+                for t in self.transitions
+            ],
+        )
 
     # ---------------------------------------------------------------- queries
     def dest(self, state: str, trigger: str) -> str | None:
