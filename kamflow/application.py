@@ -27,8 +27,9 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
-from kamflow.domain.account import Account, Meta
+from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, GovernanceCommand
+from kamflow.domain.envelope import Meta
 
 if TYPE_CHECKING:
     from kamflow.domain.governance import Governance

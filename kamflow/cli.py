@@ -1096,7 +1096,7 @@ def program_status(key: str, as_json: bool) -> None:
     nxt = acct.next_step()
     problems = acct.step_problems(nxt)
     done = acct.program["step"]
-    view = {
+    view: dict[str, Any] = {
         "key": acct.key,
         "cycle": acct.program["cycle"],
         "last_step": done,

@@ -4,100 +4,74 @@ The aggregate holds the *decision state*: what a command needs to know to be acc
 or refused (current contacts, open issues, complaints, invoices and their receivables,
 totals). The full narrative (every visit, every follow-up) stays in the events, so the
 state and its snapshots stay small however long the history grows; read models build
-the rest (design §5).
+the rest (ADR 0001). Its shapes are in ``state.py``.
 
-Every event carries the actor, the business date (``occurred_on``), the record time
-(``timestamp``, set by kamflow's clock and never by a user) and the command id.
-``apply`` never checks rules: replaying history must always succeed (design §3).
+Every event class of the stream is nested here because eventsourcing names stored
+events by module and qualified name (``kamflow.domain.account:Account.VisitLogged``):
+moving one would orphan the events already stored (ADR 0011). The decisions (which
+command records which event, and what it refuses) are in ``kamflow/domain/commands/``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from functools import cache
+from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from kamflow.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from kamflow.domain.values import PROFILE_FIELDS, account_id, money
+from kamflow.domain import envelope
+from kamflow.domain.envelope import Meta, Recorder
+from kamflow.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    Suggest,
+    render,
+)
+from kamflow.domain.guards import GUARDS
+from kamflow.domain.state import (
+    ComplaintState,
+    ContactState,
+    ExceptionState,
+    InvoiceState,
+    IssueState,
+    Lost,
+    OpportunityState,
+    PostMortem,
+    ProgramState,
+    Satisfaction,
+    VisitRef,
+)
+from kamflow.domain.values import account_id, format_money
 from kamflow.workflows.base import Workflow
 from kamflow.workflows.complaint import COMPLAINT
 from kamflow.workflows.lifecycle import LIFECYCLE
 from kamflow.workflows.opportunity import OPPORTUNITY
 from kamflow.workflows.program import PROGRAM, STEPS
-from kamflow.workflows.stage import STAGE
 
-BIG_TIERS = ("key", "strategic")
-
-
-class Policies(Protocol):
-    """What a decision may ask of governance (policies and the roster)."""
-
-    def policy(self, name: str) -> Decimal: ...
-
-    def holds(self, person: str, role: str) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Meta:
-    """Who caused an event, when it happened in business terms, and which command."""
-
-    actor: str
-    command_id: str
-    occurred_on: date
-    recorded_at: datetime
-    # True when the client chose the command id (`--command-id`, a line of `apply`):
-    # only those are remembered, so re-running the same command is a no-op.
-    command_id_given: bool = False
-    # Loaded only for the commands whose rules read policies or the roster.
-    governance: Policies | None = None
-
-
-def _dec(value: Decimal | int | str) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(value)
+__all__ = ["Account", "Meta"]
 
 
 def _add(totals: dict[str, Decimal], currency: str, amount: Decimal) -> None:
     totals[currency] = totals.get(currency, Decimal(0)) + amount
 
 
-class Account(Aggregate):
+@cache
+def _after(workflow: Workflow, event: str) -> str:
+    """The state an event leaves its subject in, read from the workflow's table."""
+    return workflow.state_after(event)
+
+
+class Account(Recorder, Aggregate):
     """A key account (大客户) and its file."""
 
     # ------------------------------------------------------------------ events
-    class Event(Aggregate.Event):
-        actor: str
-        occurred_on: date
-        command_id: str
-        command_id_given: bool
-
-        def apply(self, aggregate: Account) -> None:
-            if self.command_id_given:
-                aggregate.command_log += f"{self.command_id}\n"
-            self.evolve(aggregate)
-
+    class Event(envelope.Event):
         def evolve(self, account: Account) -> None:
             """Change the account's state; overridden by every event type."""
-
-        def summary(self) -> str:
-            return type(self).__name__
-
-        def payload(self) -> dict[str, Any]:
-            """The event's own fields, without the envelope every event carries."""
-            skip = {
-                "originator_id",
-                "originator_version",
-                "timestamp",
-                "originator_topic",
-                "actor",
-                "occurred_on",
-                "command_id",
-                "command_id_given",
-            }
-            return {k: v for k, v in vars(self).items() if k not in skip}
 
     class AccountOpened(Event, Aggregate.Created):
         key: str
@@ -112,7 +86,11 @@ class Account(Aggregate):
             account.profile = {"name": self.name, "industry": self.industry, "owner": self.owner}
             account.currency = self.currency
             account.tier = self.tier
-            account.lifecycle = "prospect" if self.tier == "prospect" else "active"
+            account.lifecycle = (
+                LIFECYCLE.initial
+                if self.tier == "prospect"
+                else LIFECYCLE.fire(LIFECYCLE.initial, "activate")
+            )
             account.opened_on = self.occurred_on
             account.last_contact_on = None
 
@@ -141,7 +119,7 @@ class Account(Aggregate):
         influenced_by: list[str]
 
         def evolve(self, account: Account) -> None:
-            account.counters["P"] = account.counters.get("P", 0) + 1
+            account.count("P")
             account.contacts[self.contact_id] = {
                 "name": self.name,
                 "title": self.title,
@@ -167,7 +145,7 @@ class Account(Aggregate):
         changes: dict[str, Any]
 
         def evolve(self, account: Account) -> None:
-            account.contacts[self.contact_id].update(self.changes)
+            account.contacts[self.contact_id].update(self.changes)  # type: ignore[typeddict-item]
 
         def summary(self) -> str:
             parts = ", ".join(f"{k}={v}" for k, v in sorted(self.changes.items()))
@@ -195,8 +173,8 @@ class Account(Aggregate):
         issues: dict[str, str]
 
         def evolve(self, account: Account) -> None:
-            account.counters["V"] = account.counters.get("V", 0) + 1
-            account.counters["I"] = account.counters.get("I", 0) + len(self.issues)
+            account.count("V")
+            account.count("I", len(self.issues))
             account.visits += 1
             account.last_visit = {
                 "id": self.visit_id,
@@ -215,6 +193,9 @@ class Account(Aggregate):
             issues = f"; issues {', '.join(self.issues)}" if self.issues else ""
             return f"visit {self.visit_id}: {self.purpose} -> {self.result}{issues}"
 
+        def ids(self) -> dict[str, str | list[str]]:
+            return {"visit": self.visit_id, "issues": list(self.issues)}
+
     class FollowUpRecorded(Event):
         issue_id: str
         result: str
@@ -226,18 +207,19 @@ class Account(Aggregate):
         def summary(self) -> str:
             return f"follow-up {self.issue_id}: {self.result}"
 
+    # complaints (P7); each step's status is the complaint workflow's row ------------
     class ComplaintRaised(Event):
         complaint_id: str
         summary_text: str
         severity: str
 
         def evolve(self, account: Account) -> None:
-            account.counters["C"] = account.counters.get("C", 0) + 1
+            account.count("C")
             account.complaints[self.complaint_id] = {
                 "summary": self.summary_text,
                 "severity": self.severity,
                 "raised_on": self.occurred_on,
-                "status": "raised",
+                "status": COMPLAINT.initial,
                 "outcome": None,
             }
 
@@ -249,8 +231,8 @@ class Account(Aggregate):
         outcome: str
 
         def evolve(self, account: Account) -> None:
-            complaint = account.complaints[self.complaint_id]
-            complaint.update(status="resolved", outcome=self.outcome, ended_on=self.occurred_on)
+            complaint = account.complaint_stepped(self)
+            complaint.update({"outcome": self.outcome, "ended_on": self.occurred_on})
 
         def summary(self) -> str:
             return f"complaint {self.complaint_id} resolved: {self.outcome}"
@@ -260,14 +242,55 @@ class Account(Aggregate):
         justification: str
 
         def evolve(self, account: Account) -> None:
-            complaint = account.complaints[self.complaint_id]
-            complaint.update(
-                status="rejected", outcome=self.justification, ended_on=self.occurred_on
-            )
+            complaint = account.complaint_stepped(self)
+            complaint.update({"outcome": self.justification, "ended_on": self.occurred_on})
 
         def summary(self) -> str:
             return f"complaint {self.complaint_id} rejected: {self.justification}"
 
+    class ComplaintAcknowledged(Event):
+        complaint_id: str
+
+        def evolve(self, account: Account) -> None:
+            account.complaint_stepped(self)
+
+        def summary(self) -> str:
+            return f"complaint {self.complaint_id} acknowledged"
+
+    class ComplaintInvestigationStarted(Event):
+        complaint_id: str
+        note: str
+
+        def evolve(self, account: Account) -> None:
+            account.complaint_stepped(self)
+
+        def summary(self) -> str:
+            note = f": {self.note}" if self.note else ""
+            return f"complaint {self.complaint_id} under investigation{note}"
+
+    class ComplaintEscalated(Event):
+        complaint_id: str
+        reason: str
+        to: str
+
+        def evolve(self, account: Account) -> None:
+            account.complaint_stepped(self)
+
+        def summary(self) -> str:
+            to = f" to {self.to}" if self.to else ""
+            return f"complaint {self.complaint_id} escalated{to}: {self.reason}"
+
+    class ComplaintClosed(Event):
+        complaint_id: str
+        confirmation: str
+
+        def evolve(self, account: Account) -> None:
+            account.complaint_stepped(self)
+
+        def summary(self) -> str:
+            return f"complaint {self.complaint_id} closed: {self.confirmation}"
+
+    # value ------------------------------------------------------------------
     class TierChanged(Event):
         from_tier: str
         to_tier: str
@@ -276,8 +299,8 @@ class Account(Aggregate):
 
         def evolve(self, account: Account) -> None:
             account.tier = self.to_tier
-            if account.lifecycle == "prospect" and self.to_tier != "prospect":
-                account.lifecycle = "active"
+            if self.to_tier != "prospect":
+                account.lifecycle = LIFECYCLE.fire(account.lifecycle, "activate")
 
         def summary(self) -> str:
             by = f", approved by {self.approved_by}" if self.approved_by else ""
@@ -302,16 +325,15 @@ class Account(Aggregate):
             account.invoice_refs += f"{self.invoice}\n"
             _add(account.revenue, self.currency, self.amount)
             _add(account.cost_of_sales, self.currency, self.cost)
-            if account.lifecycle == "prospect":
-                account.lifecycle = "active"
+            account.lifecycle = LIFECYCLE.fire(account.lifecycle, "activate")
             account.program["evidence"] = True
             for exception_id in self.exceptions or ():
                 account.exceptions[exception_id]["used_by"] = self.invoice
 
         def summary(self) -> str:
             return (
-                f"sale {self.invoice} {self.product}: {money(self.amount)} {self.currency}"
-                f" (cost {money(self.cost)})"
+                f"sale {self.invoice} {self.product}: {format_money(self.amount)} {self.currency}"
+                f" (cost {format_money(self.cost)})"
             )
 
     class PaymentReceived(Event):
@@ -321,14 +343,14 @@ class Account(Aggregate):
 
         def evolve(self, account: Account) -> None:
             invoice = account.invoices[self.invoice]
-            invoice["paid"] = _dec(invoice["paid"]) + self.amount
-            if invoice["paid"] >= _dec(invoice["amount"]):
-                # Settled: nothing more can happen to it but a refusal (decision 1).
+            invoice["paid"] = Decimal(invoice["paid"]) + self.amount
+            if invoice["paid"] >= Decimal(invoice["amount"]):
+                # Settled: nothing more can happen to it but a refusal (ADR 0001).
                 del account.invoices[self.invoice]
             _add(account.received, self.currency, self.amount)
 
         def summary(self) -> str:
-            return f"payment for {self.invoice}: {money(self.amount)} {self.currency}"
+            return f"payment for {self.invoice}: {format_money(self.amount)} {self.currency}"
 
     class ServiceCostRecorded(Event):
         amount: Decimal
@@ -340,7 +362,7 @@ class Account(Aggregate):
             _add(account.service_cost, self.currency, self.amount)
 
         def summary(self) -> str:
-            return f"service cost {self.category}: {money(self.amount)} {self.currency}"
+            return f"service cost {self.category}: {format_money(self.amount)} {self.currency}"
 
     class SatisfactionMeasured(Event):
         score: Decimal
@@ -358,6 +380,7 @@ class Account(Aggregate):
         def summary(self) -> str:
             return f"satisfaction {self.score} against target {self.target}"
 
+    # market -----------------------------------------------------------------
     class CompetitorNoted(Event):
         competitor: str
         details: dict[str, str]
@@ -385,68 +408,68 @@ class Account(Aggregate):
         procurement: str
 
         def evolve(self, account: Account) -> None:
-            account.counters["O"] = account.counters.get("O", 0) + 1
+            account.count("O")
             account.opportunities[self.opportunity_id] = {
                 "title": self.title,
                 "budget": self.budget,
                 "currency": self.currency,
-                "stage": "lead",
+                "stage": OPPORTUNITY.initial,
                 "opened_on": self.occurred_on,
             }
 
         def summary(self) -> str:
-            budget = f", budget {money(self.budget)} {self.currency}" if self.budget else ""
+            budget = f", budget {format_money(self.budget)} {self.currency}" if self.budget else ""
             return f"opportunity {self.opportunity_id}: {self.title}{budget}"
 
-    # complaint workflow ------------------------------------------------------
-    class ComplaintAcknowledged(Event):
-        complaint_id: str
+    class OpportunityAdvanced(Event):
+        opportunity_id: str
+        from_stage: str
+        to_stage: str
 
         def evolve(self, account: Account) -> None:
-            account.complaints[self.complaint_id]["status"] = "acknowledged"
+            account.opportunities[self.opportunity_id]["stage"] = self.to_stage
 
         def summary(self) -> str:
-            return f"complaint {self.complaint_id} acknowledged"
+            return f"opportunity {self.opportunity_id}: {self.from_stage} -> {self.to_stage}"
 
-    class ComplaintInvestigationStarted(Event):
-        complaint_id: str
+    class OpportunityWon(Event):
+        opportunity_id: str
         note: str
 
         def evolve(self, account: Account) -> None:
-            account.complaints[self.complaint_id]["status"] = "investigating"
+            opportunity = account.opportunities[self.opportunity_id]
+            opportunity.update(
+                {"stage": _after(OPPORTUNITY, "OpportunityWon"), "closed_on": self.occurred_on}
+            )
 
         def summary(self) -> str:
-            note = f": {self.note}" if self.note else ""
-            return f"complaint {self.complaint_id} under investigation{note}"
+            return f"opportunity {self.opportunity_id} won" + (
+                f": {self.note}" if self.note else ""
+            )
 
-    class ComplaintEscalated(Event):
-        complaint_id: str
+    class OpportunityLost(Event):
+        opportunity_id: str
         reason: str
-        to: str
 
         def evolve(self, account: Account) -> None:
-            account.complaints[self.complaint_id]["status"] = "escalated"
+            opportunity = account.opportunities[self.opportunity_id]
+            opportunity.update(
+                {
+                    "stage": _after(OPPORTUNITY, "OpportunityLost"),
+                    "reason": self.reason,
+                    "closed_on": self.occurred_on,
+                }
+            )
 
         def summary(self) -> str:
-            to = f" to {self.to}" if self.to else ""
-            return f"complaint {self.complaint_id} escalated{to}: {self.reason}"
+            return f"opportunity {self.opportunity_id} lost: {self.reason}"
 
-    class ComplaintClosed(Event):
-        complaint_id: str
-        confirmation: str
-
-        def evolve(self, account: Account) -> None:
-            account.complaints[self.complaint_id]["status"] = "closed"
-
-        def summary(self) -> str:
-            return f"complaint {self.complaint_id} closed: {self.confirmation}"
-
-    # lifecycle (P8) ----------------------------------------------------------
+    # lifecycle (P8); each step's state is the lifecycle workflow's row ------------
     class AccountLost(Event):
         cause: str
 
         def evolve(self, account: Account) -> None:
-            account.lifecycle = "lost"
+            account.lifecycle = _after(LIFECYCLE, "AccountLost")
             account.lost = {"cause": self.cause, "on": self.occurred_on}
             account.post_mortem = None
 
@@ -458,7 +481,7 @@ class Account(Aggregate):
         lessons: str
 
         def evolve(self, account: Account) -> None:
-            account.lifecycle = "reviewed"
+            account.lifecycle = _after(LIFECYCLE, "PostMortemRecorded")
             account.post_mortem = {
                 "cause": self.cause,
                 "lessons": self.lessons,
@@ -472,7 +495,7 @@ class Account(Aggregate):
         note: str
 
         def evolve(self, account: Account) -> None:
-            account.lifecycle = "archived"
+            account.lifecycle = _after(LIFECYCLE, "AccountArchived")
 
         def summary(self) -> str:
             return "account archived" + (f": {self.note}" if self.note else "")
@@ -481,7 +504,7 @@ class Account(Aggregate):
         reason: str
 
         def evolve(self, account: Account) -> None:
-            account.lifecycle = "active"
+            account.lifecycle = _after(LIFECYCLE, "AccountReactivated")
             account.lost = None
             account.post_mortem = None
 
@@ -541,44 +564,6 @@ class Account(Aggregate):
         def summary(self) -> str:
             return f"program cycle {self.cycle}: {self.step} done ({self.evidence})"
 
-    # funnel -------------------------------------------------------------------
-    class OpportunityAdvanced(Event):
-        opportunity_id: str
-        from_stage: str
-        to_stage: str
-
-        def evolve(self, account: Account) -> None:
-            account.opportunities[self.opportunity_id]["stage"] = self.to_stage
-
-        def summary(self) -> str:
-            return f"opportunity {self.opportunity_id}: {self.from_stage} -> {self.to_stage}"
-
-    class OpportunityWon(Event):
-        opportunity_id: str
-        note: str
-
-        def evolve(self, account: Account) -> None:
-            account.opportunities[self.opportunity_id].update(
-                stage="won", closed_on=self.occurred_on
-            )
-
-        def summary(self) -> str:
-            return f"opportunity {self.opportunity_id} won" + (
-                f": {self.note}" if self.note else ""
-            )
-
-    class OpportunityLost(Event):
-        opportunity_id: str
-        reason: str
-
-        def evolve(self, account: Account) -> None:
-            account.opportunities[self.opportunity_id].update(
-                stage="lost", reason=self.reason, closed_on=self.occurred_on
-            )
-
-        def summary(self) -> str:
-            return f"opportunity {self.opportunity_id} lost: {self.reason}"
-
     # policy exceptions (P1, P4) -------------------------------------------
     class PolicyExceptionGranted(Event):
         exception_id: str
@@ -588,7 +573,7 @@ class Account(Aggregate):
         invoice: str | None
 
         def evolve(self, account: Account) -> None:
-            account.counters["E"] = account.counters.get("E", 0) + 1
+            account.count("E")
             account.exceptions[self.exception_id] = {
                 "rule": self.rule,
                 "approver": self.approver,
@@ -612,30 +597,32 @@ class Account(Aggregate):
         self.profile: dict[str, str] = {}
         self.currency: str = "CNY"
         self.tier: str = "prospect"
-        self.lifecycle: str = "prospect"
+        self.lifecycle: str = LIFECYCLE.initial
         self.opened_on: date | None = None
         self.last_contact_on: date | None = None
+        # The last short id given out per kind: P(eople), V(isits), I(ssues),
+        # C(omplaints), O(pportunities), E(xceptions).
         self.counters: dict[str, int] = {}
-        self.contacts: dict[str, dict[str, Any]] = {}
+        self.contacts: dict[str, ContactState] = {}
         self.visits: int = 0
         self.followed_up: int = 0
-        self.last_visit: dict[str, Any] | None = None
-        self.open_issues: dict[str, dict[str, Any]] = {}
-        self.complaints: dict[str, dict[str, Any]] = {}
+        self.last_visit: VisitRef | None = None
+        self.open_issues: dict[str, IssueState] = {}
+        self.complaints: dict[str, ComplaintState] = {}
         # Invoices with something still owed; every invoice ref ever used, one per line
         # (one string decodes far faster than a structure per invoice, and P2 only
         # needs to know a ref was used).
-        self.invoices: dict[str, dict[str, Any]] = {}
+        self.invoices: dict[str, InvoiceState] = {}
         self.invoice_refs: str = "\n"
         self.revenue: dict[str, Decimal] = {}
         self.cost_of_sales: dict[str, Decimal] = {}
         self.service_cost: dict[str, Decimal] = {}
         self.received: dict[str, Decimal] = {}
-        self.satisfaction: dict[str, Any] | None = None
+        self.satisfaction: Satisfaction | None = None
         self.competitors: dict[str, dict[str, str]] = {}
-        self.opportunities: dict[str, dict[str, Any]] = {}
+        self.opportunities: dict[str, OpportunityState] = {}
         self.stage: str = "pre-kam"
-        self.program: dict[str, Any] = {
+        self.program: ProgramState = {
             "cycle": 0,
             "step": "not-started",
             "evidence": False,
@@ -643,65 +630,45 @@ class Account(Aggregate):
         }
         self.plan_published: bool = False
         self.team: dict[str, str] = {}
-        self.exceptions: dict[str, dict[str, Any]] = {}
-        self.lost: dict[str, Any] | None = None
-        self.post_mortem: dict[str, Any] | None = None
+        self.exceptions: dict[str, ExceptionState] = {}
+        self.lost: Lost | None = None
+        self.post_mortem: PostMortem | None = None
         # Command ids chosen by clients, one per line: a single string keeps snapshots
         # cheap to decode however many commands a script has sent.
         self.command_log: str = "\n"
 
-    # --------------------------------------------------------------- commands
-    def _trigger(self, event_class: type[Account.Event], meta: Meta, **payload: Any) -> None:
-        # Record time never goes backwards within an account, even across machines
-        # with skewed clocks: "as of" searches rely on it being monotonic.
-        recorded_at = max(meta.recorded_at, self.modified_on)
-        self.trigger_event(
-            event_class,
-            timestamp=recorded_at,
-            actor=meta.actor,
-            occurred_on=meta.occurred_on,
-            command_id=meta.command_id,
-            command_id_given=meta.command_id_given,
-            **payload,
-        )
+    def complaint_stepped(self, event: Any) -> ComplaintState:
+        """The complaint an event of the complaint workflow moved, in its new status
+        (the destination of the event's row in the workflow table)."""
+        complaint = self.complaints[event.complaint_id]
+        complaint["status"] = _after(COMPLAINT, type(event).__name__)
+        return complaint
+
+    def count(self, kind: str, by: int = 1) -> None:
+        self.counters[kind] = self.counters.get(kind, 0) + by
+
+    def next_id(self, kind: str) -> str:
+        """The short id the next item of a kind gets: ``P-3``, ``C-12``..."""
+        return f"{kind}-{self.counters.get(kind, 0) + 1}"
 
     @classmethod
-    def open(
-        cls,
-        meta: Meta,
-        *,
-        key: str,
-        name: str,
-        industry: str,
-        owner: str,
-        currency: str,
-        tier: str,
-    ) -> Account:
-        _check_not_future(meta)
+    def open(cls, meta: Meta, **fields: Any) -> Account:
+        """A new account: its first event, AccountOpened (``fields`` are its own)."""
+        check_not_future(meta)
         return cls._create(
-            cls.AccountOpened,
-            id=account_id(key),
-            timestamp=meta.recorded_at,
-            actor=meta.actor,
-            occurred_on=meta.occurred_on,
-            command_id=meta.command_id,
-            command_id_given=meta.command_id_given,
-            key=key,
-            name=name,
-            industry=industry,
-            owner=owner,
-            currency=currency,
-            tier=tier,
+            cls.AccountOpened, id=account_id(fields["key"]), **envelope.created(meta), **fields
         )
 
-    def _check(self, meta: Meta) -> None:
+    # ------------------------------------------------------------- shared rules
+    def check_open(self, meta: Meta) -> None:
+        """What every command on an opened account must pass first."""
         # Business dates may precede the account's opening in kamflow: a file is often
         # started after the relationship. Only the future is refused.
-        _check_not_future(meta)
+        check_not_future(meta)
         if self.lifecycle == "archived":
             raise Conflict(f'account "{self.key}" is archived; its file is closed to new facts')
 
-    def _step(
+    def step(
         self, workflow: Workflow, state: str, trigger: str, subject: str, **context: Any
     ) -> str:
         """Ask the workflow's machine whether ``trigger`` may fire from ``state``, then
@@ -716,21 +683,10 @@ class Account(Aggregate):
             problem = check(self, context)
             if problem:
                 if principle:
-                    raise RuleViolation(principle, problem)
-                raise Conflict(problem)
+                    raise RuleViolation(principle, *problem)
+                raise Conflict(*problem)
         return dest
 
-    def update_profile(self, meta: Meta, changes: dict[str, str]) -> None:
-        self._check(meta)
-        unknown = set(changes) - set(PROFILE_FIELDS)
-        if unknown:
-            raise InvalidInput(f"unknown profile field: {', '.join(sorted(unknown))}")
-        real = {k: v for k, v in changes.items() if self.profile.get(k) != v}
-        if not real:
-            raise Conflict(f'account "{self.key}": nothing to update; the values are unchanged')
-        self._trigger(self.ProfileUpdated, meta, changes=real)
-
-    # people -----------------------------------------------------------------
     def find_contact(self, ref: str, *, current: bool = True) -> str:
         """The id of a contact given its id (``P-3``) or its name (case-insensitive)."""
         if ref.upper() in self.contacts:
@@ -744,8 +700,8 @@ class Account(Aggregate):
             ]
             if not matches:
                 raise NotFound(
-                    f'no current contact "{ref}" on "{self.key}"; add one with'
-                    f' `kamflow contact add {self.key} "{ref}" ...`'
+                    f'no current contact "{ref}" on "{self.key}"; add one with ',
+                    Suggest("contact add", (self.key, ref), {}, ("account", "contact"), etc=True),
                 )
             if len(matches) > 1:
                 raise InvalidInput(
@@ -757,472 +713,29 @@ class Account(Aggregate):
             raise Conflict(f'contact {cid} "{self.contacts[cid]["name"]}" has left "{self.key}"')
         return cid
 
-    def add_contact(
-        self,
-        meta: Meta,
-        *,
-        name: str,
-        title: str,
-        department: str,
-        roles: list[str],
-        influence: str | None,
-        attitude: str | None,
-        personality: str | None,
-        reports_to: str | None,
-        influenced_by: list[str],
-    ) -> str:
-        self._check(meta)
-        wanted = name.casefold()
-        for cid, c in self.contacts.items():
-            if c["current"] and c["name"].casefold() == wanted:
-                raise Conflict(f'contact "{name}" already exists on "{self.key}" as {cid}')
-        boss = self.find_contact(reports_to) if reports_to else None
-        influencers = [self.find_contact(n) for n in influenced_by]
-        contact_id = f"P-{self.counters.get('P', 0) + 1}"
-        self._trigger(
-            self.ContactAdded,
-            meta,
-            contact_id=contact_id,
-            name=name,
-            title=title,
-            department=department,
-            roles=sorted(set(roles)),
-            influence=influence,
-            attitude=attitude,
-            personality=personality,
-            reports_to=boss,
-            influenced_by=influencers,
-        )
-        return contact_id
-
-    def change_contact(self, meta: Meta, ref: str, changes: dict[str, Any]) -> str:
-        self._check(meta)
-        cid = self.find_contact(ref)
-        if "reports_to" in changes and changes["reports_to"] is not None:
-            changes["reports_to"] = self.find_contact(changes["reports_to"])
-            if changes["reports_to"] == cid:
-                raise InvalidInput(f"contact {cid} cannot report to themself")
-        if "influenced_by" in changes:
-            changes["influenced_by"] = [self.find_contact(n) for n in changes["influenced_by"]]
-        if "roles" in changes:
-            changes["roles"] = sorted(set(changes["roles"]))
-        current = self.contacts[cid]
-        real = {k: v for k, v in changes.items() if current.get(k) != v}
-        if not real:
-            raise Conflict(f"contact {cid}: nothing to change; the values are unchanged")
-        self._trigger(self.ContactChanged, meta, contact_id=cid, changes=real)
-        return cid
-
-    def contact_leaves(self, meta: Meta, ref: str, *, reason: str, analysis: str) -> str:
-        self._check(meta)
-        cid = self.find_contact(ref)
-        self._trigger(self.ContactLeft, meta, contact_id=cid, reason=reason, analysis=analysis)
-        return cid
-
-    # visits -----------------------------------------------------------------
-    def log_visit(
-        self,
-        meta: Meta,
-        *,
-        with_: list[str],
-        purpose: str,
-        objective: str,
-        result: str | None,
-        issues: list[str],
-    ) -> str:
-        self._check(meta)
-        if not result:
-            raise RuleViolation(
-                "P6",
-                f'a visit to "{self.key}" needs a result as well as a purpose and an'
-                " objective; add --result",
-            )
-        contacts = sorted({self.find_contact(ref) for ref in with_})
-        first = self.counters.get("I", 0) + 1
-        numbered = {f"I-{first + i}": text for i, text in enumerate(issues)}
-        visit_id = f"V-{self.counters.get('V', 0) + 1}"
-        self._trigger(
-            self.VisitLogged,
-            meta,
-            visit_id=visit_id,
-            contacts=contacts,
-            purpose=purpose,
-            objective=objective,
-            result=result,
-            issues=numbered,
-        )
-        return visit_id
-
-    def record_follow_up(self, meta: Meta, issue_ref: str, *, result: str) -> str:
-        self._check(meta)
-        issue_id = issue_ref.upper()
-        if issue_id not in self.open_issues:
-            raised = self.counters.get("I", 0)
-            if _short_number(issue_id, "I") in range(1, raised + 1):
-                raise Conflict(f'issue {issue_id} on "{self.key}" already has a follow-up result')
-            raise NotFound(f'no issue {issue_id} on "{self.key}"')
-        self._trigger(self.FollowUpRecorded, meta, issue_id=issue_id, result=result)
-        return issue_id
-
-    # complaints -------------------------------------------------------------
-    def raise_complaint(self, meta: Meta, *, summary: str, severity: str) -> str:
-        self._check(meta)
-        complaint_id = f"C-{self.counters.get('C', 0) + 1}"
-        self._trigger(
-            self.ComplaintRaised,
-            meta,
-            complaint_id=complaint_id,
-            summary_text=summary,
-            severity=severity,
-        )
-        return complaint_id
-
-    def _complaint_step(self, meta: Meta, ref: str, trigger: str, **context: Any) -> str:
-        self._check(meta)
+    def complaint(self, ref: str) -> tuple[str, ComplaintState]:
         complaint_id = ref.upper()
-        complaint = self.complaints.get(complaint_id)
-        if complaint is None:
+        found = self.complaints.get(complaint_id)
+        if found is None:
             raise NotFound(f'no complaint {complaint_id} on "{self.key}"')
-        subject = f'complaint {complaint_id} on "{self.key}"'
-        self._step(COMPLAINT, complaint["status"], trigger, subject, **context)
-        return complaint_id
+        return complaint_id, found
 
-    def acknowledge_complaint(self, meta: Meta, ref: str) -> str:
-        complaint_id = self._complaint_step(meta, ref, "ack")
-        self._trigger(self.ComplaintAcknowledged, meta, complaint_id=complaint_id)
-        return complaint_id
-
-    def investigate_complaint(self, meta: Meta, ref: str, *, note: str) -> str:
-        complaint_id = self._complaint_step(meta, ref, "investigate")
-        self._trigger(
-            self.ComplaintInvestigationStarted, meta, complaint_id=complaint_id, note=note
-        )
-        return complaint_id
-
-    def escalate_complaint(self, meta: Meta, ref: str, *, reason: str, to: str) -> str:
-        complaint_id = self._complaint_step(meta, ref, "escalate")
-        self._trigger(
-            self.ComplaintEscalated, meta, complaint_id=complaint_id, reason=reason, to=to
-        )
-        return complaint_id
-
-    def resolve_complaint(self, meta: Meta, ref: str, *, outcome: str) -> str:
-        complaint_id = self._complaint_step(meta, ref, "resolve", outcome=outcome)
-        self._trigger(self.ComplaintResolved, meta, complaint_id=complaint_id, outcome=outcome)
-        return complaint_id
-
-    def reject_complaint(self, meta: Meta, ref: str, *, justification: str) -> str:
-        complaint_id = self._complaint_step(meta, ref, "reject", justification=justification)
-        self._trigger(
-            self.ComplaintRejected, meta, complaint_id=complaint_id, justification=justification
-        )
-        return complaint_id
-
-    def close_complaint(self, meta: Meta, ref: str, *, confirmation: str) -> str:
-        self._check(meta)
-        open_one = self.complaints.get(ref.upper())
-        if open_one is not None and not open_one["outcome"]:
-            # Name the principle, not only the workflow: nothing closes without an outcome.
-            raise RuleViolation(
-                "P7",
-                f'complaint {ref.upper()} on "{self.key}" has no outcome;'
-                " resolve or reject it first",
-            )
-        complaint_id = self._complaint_step(meta, ref, "close", complaint_id=ref.upper())
-        self._trigger(
-            self.ComplaintClosed, meta, complaint_id=complaint_id, confirmation=confirmation
-        )
-        return complaint_id
-
-    # value ------------------------------------------------------------------
-    def set_tier(self, meta: Meta, tier: str, *, reason: str, approved_by: str | None) -> None:
-        self._check(meta)
-        if tier == self.tier:
-            raise Conflict(f'account "{self.key}" is already tier {tier}')
-        self._trigger(
-            self.TierChanged,
-            meta,
-            from_tier=self.tier,
-            to_tier=tier,
-            reason=reason,
-            approved_by=approved_by,
-        )
-
-    def record_sale(
-        self,
-        meta: Meta,
-        *,
-        invoice: str,
-        product: str,
-        amount: Decimal,
-        cost: Decimal,
-        currency: str | None,
-        discount_pct: Decimal | None = None,
-    ) -> None:
-        self._check(meta)
-        if self.lifecycle in ("lost", "reviewed"):
-            raise Conflict(
-                f'account "{self.key}" is {self.lifecycle}; reactivate it before recording a sale'
-            )
-        if self.used_invoice(invoice):
-            raise RuleViolation(
-                "P2",
-                f'invoice {invoice} is already recorded on "{self.key}";'
-                " each sale needs its own invoice ref",
-            )
-        currency = currency or self.currency
-        used: list[str] = []
-        if meta.governance is not None:
-            owed = self.receivable().get(currency, Decimal(0)) + amount
-            limit = meta.governance.policy(f"credit-limit.{self.tier}")
-            if owed > limit:
-                used.append(
-                    self._exception_or_refuse(
-                        "credit-limit",
-                        invoice,
-                        f'sale {invoice} would take what "{self.key}" owes to {money(owed)}'
-                        f" {currency}, over the {self.tier}-tier credit limit of {money(limit)}",
-                    )
-                )
-            ceiling = meta.governance.policy("discount-ceiling-pct")
-            if discount_pct is not None and discount_pct > ceiling:
-                used.append(
-                    self._exception_or_refuse(
-                        "discount-ceiling",
-                        invoice,
-                        f"a discount of {discount_pct}% on sale {invoice} is over the"
-                        f" {ceiling}% ceiling",
-                    )
-                )
-        self._trigger(
-            self.SaleRecorded,
-            meta,
-            invoice=invoice,
-            product=product,
-            amount=amount,
-            cost=cost,
-            currency=currency,
-            discount_pct=discount_pct,
-            exceptions=used or None,
-        )
-
-    def _exception_or_refuse(self, rule: str, invoice: str, problem: str) -> str:
-        """An unused exception granted for this rule (and invoice), or a P1/P4 refusal.
-
-        The rule is the same for every tier (P1); for the biggest tiers the refusal names
-        P4, because a big customer does not buy an exception by being big.
-        """
-        for exception_id, exc in self.exceptions.items():
-            if exc["rule"] == rule and exc["used_by"] is None and exc["invoice"] in (None, invoice):
-                return exception_id
-        fix = (
-            f"an approver can grant one with `kamflow exception grant {self.key} --rule {rule}"
-            f" --invoice {invoice} --reason ...`"
-        )
-        if self.tier in BIG_TIERS:
-            raise RuleViolation(
-                "P4", f"{problem}; {self.tier} accounts get no automatic exception; {fix}"
-            )
-        raise RuleViolation("P1", f"{problem}; {fix}")
-
-    def record_payment(
-        self, meta: Meta, *, invoice: str, amount: Decimal, currency: str | None
-    ) -> None:
-        self._check(meta)
-        sale = self.invoices.get(invoice)
-        if sale is None and self.used_invoice(invoice):
-            raise RuleViolation(
-                "P2",
-                f"payment of {money(amount)} {currency or self.currency} exceeds the"
-                f" {money(Decimal(0))} still owed on invoice {invoice}",
-            )
-        if sale is None:
-            raise RuleViolation(
-                "P2",
-                f'payment references invoice {invoice}, which is not a sale on "{self.key}";'
-                " record the sale first",
-            )
-        currency = currency or sale["currency"]
-        if currency != sale["currency"]:
-            raise RuleViolation("P2", f"invoice {invoice} is in {sale['currency']}, not {currency}")
-        outstanding = _dec(sale["amount"]) - _dec(sale["paid"])
-        if amount > outstanding:
-            raise RuleViolation(
-                "P2",
-                f"payment of {money(amount)} {currency} exceeds the {money(outstanding)}"
-                f" still owed on invoice {invoice}",
-            )
-        self._trigger(self.PaymentReceived, meta, invoice=invoice, amount=amount, currency=currency)
-
-    def record_service_cost(
-        self, meta: Meta, *, amount: Decimal, currency: str | None, category: str, description: str
-    ) -> None:
-        self._check(meta)
-        self._trigger(
-            self.ServiceCostRecorded,
-            meta,
-            amount=amount,
-            currency=currency or self.currency,
-            category=category,
-            description=description,
-        )
-
-    def measure_satisfaction(
-        self, meta: Meta, *, score: Decimal, target: Decimal, note: str
-    ) -> None:
-        self._check(meta)
-        self._trigger(self.SatisfactionMeasured, meta, score=score, target=target, note=note)
-
-    # market -----------------------------------------------------------------
-    def note_competitor(self, meta: Meta, competitor: str, details: dict[str, str]) -> None:
-        self._check(meta)
-        self._trigger(self.CompetitorNoted, meta, competitor=competitor, details=details)
-
-    def open_opportunity(
-        self,
-        meta: Meta,
-        *,
-        title: str,
-        problem: str,
-        budget: Decimal | None,
-        currency: str | None,
-        decision_maker: str,
-        timeline: str,
-        procurement: str,
-    ) -> str:
-        self._check(meta)
-        opportunity_id = f"O-{self.counters.get('O', 0) + 1}"
-        self._trigger(
-            self.OpportunityOpened,
-            meta,
-            opportunity_id=opportunity_id,
-            title=title,
-            problem=problem,
-            budget=budget,
-            currency=currency or self.currency,
-            decision_maker=decision_maker,
-            timeline=timeline,
-            procurement=procurement,
-        )
-        return opportunity_id
-
-    # funnel -----------------------------------------------------------------
-    def _opportunity(self, ref: str) -> tuple[str, dict[str, Any]]:
+    def opportunity(self, ref: str) -> tuple[str, OpportunityState]:
         opportunity_id = ref.upper()
-        opportunity = self.opportunities.get(opportunity_id)
-        if opportunity is None:
+        found = self.opportunities.get(opportunity_id)
+        if found is None:
             raise NotFound(f'no opportunity {opportunity_id} on "{self.key}"')
-        return opportunity_id, opportunity
+        return opportunity_id, found
 
-    def advance_opportunity(self, meta: Meta, ref: str, *, to: str | None) -> str:
-        self._check(meta)
-        opportunity_id, opportunity = self._opportunity(ref)
-        subject = f'opportunity {opportunity_id} on "{self.key}"'
-        dest = self._step(OPPORTUNITY, opportunity["stage"], "advance", subject)
-        if to is not None and to != dest:
-            raise Conflict(
-                f"{subject} is {opportunity['stage']}; the funnel moves one stage at a time,"
-                f" so the next is {dest}, not {to}"
-            )
-        self._trigger(
-            self.OpportunityAdvanced,
-            meta,
-            opportunity_id=opportunity_id,
-            from_stage=opportunity["stage"],
-            to_stage=dest,
-        )
-        return dest
+    def used_invoice(self, invoice: str) -> bool:
+        return f"\n{invoice}\n" in self.invoice_refs
 
-    def win_opportunity(self, meta: Meta, ref: str, *, note: str) -> str:
-        self._check(meta)
-        opportunity_id, opportunity = self._opportunity(ref)
-        self._step(
-            OPPORTUNITY,
-            opportunity["stage"],
-            "win",
-            f'opportunity {opportunity_id} on "{self.key}"',
-        )
-        self._trigger(self.OpportunityWon, meta, opportunity_id=opportunity_id, note=note)
-        return opportunity_id
-
-    def lose_opportunity(self, meta: Meta, ref: str, *, reason: str) -> str:
-        self._check(meta)
-        opportunity_id, opportunity = self._opportunity(ref)
-        self._step(
-            OPPORTUNITY,
-            opportunity["stage"],
-            "lose",
-            f'opportunity {opportunity_id} on "{self.key}"',
-            reason=reason,
-        )
-        self._trigger(self.OpportunityLost, meta, opportunity_id=opportunity_id, reason=reason)
-        return opportunity_id
-
-    # lifecycle (P7, P8) -------------------------------------------------------
-    def lose(self, meta: Meta, *, cause: str) -> None:
-        self._check(meta)
-        self._step(LIFECYCLE, self.lifecycle, "lose", f'account "{self.key}"')
-        self._trigger(self.AccountLost, meta, cause=cause)
-
-    def review(self, meta: Meta, *, cause: str, lessons: str) -> None:
-        self._check(meta)
-        self._step(LIFECYCLE, self.lifecycle, "review", f'account "{self.key}"')
-        self._trigger(self.PostMortemRecorded, meta, cause=cause, lessons=lessons)
-
-    def archive(self, meta: Meta, *, note: str) -> None:
-        self._check(meta)
-        self._step(LIFECYCLE, self.lifecycle, "archive", f'account "{self.key}"')
-        self._trigger(self.AccountArchived, meta, note=note)
-
-    def reactivate(self, meta: Meta, *, reason: str) -> None:
-        self._check(meta)
-        self._step(LIFECYCLE, self.lifecycle, "reactivate", f'account "{self.key}"')
-        self._trigger(self.AccountReactivated, meta, reason=reason)
-
-    # relationship stage -------------------------------------------------------
-    def advance_stage(self, meta: Meta, to: str, *, reason: str) -> None:
-        self._check(meta)
-        subject = f'account "{self.key}"\'s relationship'
-        if to == self.stage:
-            raise Conflict(f"{subject} is already {to}")
-        # A skipped stage is refused as such, before the next stage's guards are asked.
-        following = STAGE.dest(self.stage, "advance")
-        if following is not None and to != following:
-            raise Conflict(
-                f"{subject} is {self.stage}; stages go one at a time, so the next is"
-                f" {following}, not {to}"
-            )
-        dest = self._step(STAGE, self.stage, "advance", subject)
-        self._trigger(
-            self.RelationshipStageChanged, meta, from_stage=self.stage, to_stage=dest, reason=reason
-        )
-
-    def uncouple(self, meta: Meta, *, reason: str) -> None:
-        self._check(meta)
-        dest = self._step(STAGE, self.stage, "uncouple", f'account "{self.key}"\'s relationship')
-        self._trigger(
-            self.RelationshipStageChanged, meta, from_stage=self.stage, to_stage=dest, reason=reason
-        )
-
-    def re_engage(self, meta: Meta, *, reason: str) -> None:
-        self._check(meta)
-        dest = self._step(STAGE, self.stage, "re-engage", f'account "{self.key}"\'s relationship')
-        self._trigger(
-            self.RelationshipStageChanged, meta, from_stage=self.stage, to_stage=dest, reason=reason
-        )
-
-    # team and program ---------------------------------------------------------
-    def assign(self, meta: Meta, member: str, *, role: str) -> None:
-        self._check(meta)
-        if self.team.get(member) == role:
-            raise Conflict(f'{member} is already on the "{self.key}" team as {role}')
-        self._trigger(self.TeamMemberAssigned, meta, member=member, role=role)
-
-    def release(self, meta: Meta, member: str, *, reason: str) -> None:
-        self._check(meta)
-        if member not in self.team:
-            raise NotFound(f'{member} is not on the "{self.key}" team')
-        self._trigger(self.TeamMemberReleased, meta, member=member, reason=reason)
+    def receivable(self) -> dict[str, Decimal]:
+        """Sales minus payments, per currency (P2: the ledger reconciles)."""
+        owed: dict[str, Decimal] = {}
+        for sale in self.invoices.values():
+            _add(owed, sale["currency"], Decimal(sale["amount"]) - Decimal(sale["paid"]))
+        return owed
 
     def next_step(self) -> str:
         """The program step to complete next."""
@@ -1230,198 +743,47 @@ class Account(Aggregate):
         return "confirm" if step in ("not-started", STEPS[-1]) else STEPS[STEPS.index(step) + 1]
 
     def step_problems(self, step: str) -> list[str]:
-        """What stops ``step`` from being completed now (empty: it may be)."""
+        """What stops program ``step`` from being completed now (empty: it may be)."""
         state = self.program["step"]
         if PROGRAM.dest(state, step) is None:
             return [f'the next step is "{self.next_step()}"']
         return [
-            problem
+            render(problem)
             for guard in PROGRAM.guards(state, step)
             if (problem := GUARDS[guard][1](self, {}))
         ]
 
-    def complete_step(self, meta: Meta, step: str, *, evidence: str) -> int:
-        self._check(meta)
-        subject = f'the program of "{self.key}"'
-        state = self.program["step"]
-        if PROGRAM.dest(state, step) is None:
-            last = "not started" if state == "not-started" else f'at "{state}"'
-            raise Conflict(
-                f'{subject} is {last}; steps go in order, so the next is "{self.next_step()}",'
-                f' not "{step}"'
-            )
-        self._step(PROGRAM, state, step, subject)
-        cycle = int(self.program["cycle"]) + (1 if step == "confirm" else 0)
-        self._trigger(self.ProgramStepCompleted, meta, step=step, cycle=cycle, evidence=evidence)
-        return cycle
+    # ------------------------------------------ facts the guards read (guards.py)
+    def current_contacts(self) -> int:
+        return sum(1 for c in self.contacts.values() if c["current"])
 
-    # exceptions (P1, P4) ------------------------------------------------------
-    def grant_exception(self, meta: Meta, *, rule: str, reason: str, invoice: str | None) -> str:
-        self._check(meta)
-        governance = meta.governance
-        if governance is None or not governance.holds(meta.actor, "approver"):
-            principle = "P4" if self.tier in BIG_TIERS else "P1"
-            raise RuleViolation(
-                principle,
-                f"{meta.actor} does not hold the approver role; only an approver can grant an"
-                f" exception (see `kamflow roster show`)",
-            )
-        exception_id = f"E-{self.counters.get('E', 0) + 1}"
-        self._trigger(
-            self.PolicyExceptionGranted,
-            meta,
-            exception_id=exception_id,
-            rule=rule,
-            approver=meta.actor,
-            reason=reason,
-            invoice=invoice,
-        )
-        return exception_id
-
-    # ---------------------------------------------------------------- queries
     def departments(self) -> set[str]:
         return {c["department"].casefold() for c in self.contacts.values() if c["current"]}
 
     def has_current_decider(self) -> bool:
         return any(c["current"] and "decider" in c["roles"] for c in self.contacts.values())
 
-    def used_invoice(self, invoice: str) -> bool:
-        return f"\n{invoice}\n" in self.invoice_refs
+    def team_size(self) -> int:
+        return len(self.team)
 
-    def has_command(self, command_id: str) -> bool:
-        """Whether a client-chosen command id was already applied to this account."""
-        return f"\n{command_id}\n" in self.command_log
+    def has_published_plan(self) -> bool:
+        return self.plan_published
 
-    def receivable(self) -> dict[str, Decimal]:
-        """Sales minus payments, per currency (P2: the ledger reconciles)."""
-        owed: dict[str, Decimal] = {}
-        for sale in self.invoices.values():
-            _add(owed, sale["currency"], _dec(sale["amount"]) - _dec(sale["paid"]))
-        return owed
+    def cycle_has_results(self) -> bool:
+        return self.program["evidence"]
+
+    def program_cycle(self) -> int:
+        return int(self.program["cycle"])
+
+    def complaints_without_outcome(self) -> list[str]:
+        return [cid for cid, c in self.complaints.items() if not c["outcome"]]
+
+    def has_post_mortem(self) -> bool:
+        return self.post_mortem is not None
 
 
-def _short_number(short_id: str, prefix: str) -> int:
-    head, _, tail = short_id.partition("-")
-    return int(tail) if head == prefix and tail.isdigit() else 0
-
-
-def _check_not_future(meta: Meta) -> None:
+def check_not_future(meta: Meta) -> None:
     if meta.occurred_on > meta.recorded_at.date():
         raise InvalidInput(
             f"date {meta.occurred_on} is in the future; today is {meta.recorded_at.date()}"
         )
-
-
-Guard = Callable[[Account, dict[str, Any]], str | None]
-
-
-def _needs(count: int, what: str) -> Guard:
-    def check(account: Account, _: dict[str, Any]) -> str | None:
-        have = len(account.departments())
-        if have >= count:
-            return None
-        return (
-            f'"{account.key}" has current contacts in {have} department(s); {what} needs'
-            f" {count}: add contacts in other departments (`kamflow contact add`)"
-        )
-
-    return check
-
-
-def _decider(account: Account, _: dict[str, Any]) -> str | None:
-    if account.has_current_decider():
-        return None
-    return (
-        f'no current contact on "{account.key}" has the decider role; add or change one'
-        " with --role decider"
-    )
-
-
-def _outcome(what: str) -> Guard:
-    def check(_: Account, context: dict[str, Any]) -> str | None:
-        article = "an" if what[0] in "aeiou" else "a"
-        return None if str(context.get(what) or "").strip() else f"{article} {what} is required"
-
-    return check
-
-
-def _complaints_have_outcomes(account: Account, _: dict[str, Any]) -> str | None:
-    for complaint_id, complaint in account.complaints.items():
-        if not complaint["outcome"]:
-            return (
-                f'complaint {complaint_id} on "{account.key}" has no outcome;'
-                " resolve or reject it first"
-            )
-    return None
-
-
-def _post_mortem(account: Account, _: dict[str, Any]) -> str | None:
-    if account.post_mortem is not None:
-        return None
-    return (
-        f'account "{account.key}" was lost without a post-mortem; record one with'
-        f" `kamflow account review {account.key} --cause ... --lessons ...`"
-    )
-
-
-# Guard name (as the workflow tables list it) -> (principle it enforces, check).
-GUARDS: dict[str, tuple[str | None, Guard]] = {
-    "outcome_given": ("P7", _outcome("outcome")),
-    "justification_given": ("P7", _outcome("justification")),
-    "has_outcome": (
-        "P7",
-        lambda a, c: (
-            None
-            if a.complaints[c["complaint_id"]]["outcome"]
-            else f"complaint {c['complaint_id']} has no outcome"
-        ),
-    ),
-    "reason_given": (None, _outcome("reason")),
-    "team_assigned": (
-        None,
-        lambda a, _: (
-            None
-            if a.team
-            else f'no team member is assigned to "{a.key}"; assign one with `kamflow team assign`'
-        ),
-    ),
-    "decider_known": (None, _decider),
-    "results_in_cycle": (
-        None,
-        lambda a, _: (
-            None
-            if a.program["evidence"]
-            else f'no satisfaction measurement or sale on "{a.key}" in program cycle'
-            f" {a.program['cycle']}; record one first"
-        ),
-    ),
-    "one_current_contact": (
-        None,
-        lambda a, _: (
-            None
-            if any(c["current"] for c in a.contacts.values())
-            else f'"{a.key}" has no current contact; early KAM needs one'
-        ),
-    ),
-    "two_departments": (None, _needs(2, "mid KAM (more than one thread)")),
-    "three_departments": (None, _needs(3, "partnership KAM")),
-    "four_departments": (None, _needs(4, "synergistic KAM")),
-    "plan_published": (
-        None,
-        lambda a, _: (
-            None
-            if a.plan_published
-            else f'"{a.key}" has no published account plan; complete the program step publish-plan'
-        ),
-    ),
-    "two_team_members": (
-        None,
-        lambda a, _: (
-            None
-            if len(a.team) >= 2
-            else f'"{a.key}" has {len(a.team)} team member(s); synergistic KAM needs 2'
-        ),
-    ),
-    "post_mortem": ("P8", _post_mortem),
-    "complaints_have_outcomes": ("P7", _complaints_have_outcomes),
-}

@@ -2,13 +2,15 @@
 
 Loading an account replays its events without consulting any guard: history is
 history. This module replays the same events through the same decision code
-(`Account._step`), so an event stream that a machine would not allow, an import or
-the trace of an old bug, is reported instead of silently accepted.
+(`Account.step`), so an event stream that a machine would not allow, an import or
+the trace of an old bug, is reported instead of silently accepted. Which event records
+which step is read from the workflow tables (each row names its events).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from kamflow.domain.account import Account
@@ -20,61 +22,63 @@ from kamflow.workflows.opportunity import OPPORTUNITY
 from kamflow.workflows.program import PROGRAM
 from kamflow.workflows.stage import STAGE
 
-Step = tuple[Workflow, str, str, str, dict[str, Any]]
 
-COMPLAINT_TRIGGERS = {
-    "ComplaintAcknowledged": "ack",
-    "ComplaintInvestigationStarted": "investigate",
-    "ComplaintEscalated": "escalate",
-    "ComplaintResolved": "resolve",
-    "ComplaintRejected": "reject",
-    "ComplaintClosed": "close",
-}
-LIFECYCLE_TRIGGERS = {
-    "AccountLost": "lose",
-    "PostMortemRecorded": "review",
-    "AccountArchived": "archive",
-    "AccountReactivated": "reactivate",
-}
-OPPORTUNITY_TRIGGERS = {
-    "OpportunityAdvanced": "advance",
-    "OpportunityWon": "win",
-    "OpportunityLost": "lose",
-}
+@dataclass(frozen=True)
+class Subject:
+    """Where a workflow's state lives on the account, for one event."""
+
+    state: str
+    name: str
+    context: dict[str, Any]
+    # The state the event says it led to, for events that carry it (to_stage).
+    target: str | None = None
 
 
-def step_of(account: Account, event: Account.Event) -> Step | None:
-    """The workflow step an event records, given the account just before it."""
+def _complaint(account: Account, data: dict[str, Any]) -> Subject:
+    cid = data["complaint_id"]
+    found = account.complaints.get(cid)
+    context = {
+        "outcome": data.get("outcome"),
+        "justification": data.get("justification"),
+        "complaint_id": cid,
+        "outcome_recorded": bool(found and found["outcome"]),
+    }
+    return Subject(found["status"] if found else "missing", f"complaint {cid}", context)
+
+
+def _opportunity(account: Account, data: dict[str, Any]) -> Subject:
+    oid = data["opportunity_id"]
+    found = account.opportunities.get(oid)
+    state = found["stage"] if found else "missing"
+    return Subject(
+        state, f"opportunity {oid}", {"reason": data.get("reason")}, data.get("to_stage")
+    )
+
+
+# Each workflow, and where its subject's state is kept on the account.
+SUBJECTS: dict[Workflow, Callable[[Account, dict[str, Any]], Subject]] = {
+    COMPLAINT: _complaint,
+    OPPORTUNITY: _opportunity,
+    LIFECYCLE: lambda a, _: Subject(a.lifecycle, "account", {}),
+    STAGE: lambda a, d: Subject(a.stage, "relationship", {}, d["to_stage"]),
+    PROGRAM: lambda a, d: Subject(a.program["step"], "program", {}, d["step"]),
+}
+
+
+def step_of(account: Account, event: Account.Event) -> tuple[Workflow, Subject, str] | None:
+    """The workflow step an event records (workflow, subject, trigger), given the
+    account just before it; None for events that record no user step."""
     kind = type(event).__name__
-    data = vars(event)
-    if kind in COMPLAINT_TRIGGERS:
-        cid = data["complaint_id"]
-        state = account.complaints.get(cid, {}).get("status", "missing")
-        context = {
-            "outcome": data.get("outcome"),
-            "justification": data.get("justification"),
-            "complaint_id": cid,
-        }
-        return COMPLAINT, state, COMPLAINT_TRIGGERS[kind], f"complaint {cid}", context
-    if kind in LIFECYCLE_TRIGGERS:
-        return LIFECYCLE, account.lifecycle, LIFECYCLE_TRIGGERS[kind], "account", {}
-    if kind in OPPORTUNITY_TRIGGERS:
-        oid = data["opportunity_id"]
-        state = account.opportunities.get(oid, {}).get("stage", "missing")
-        context = {"reason": data.get("reason")}
-        return OPPORTUNITY, state, OPPORTUNITY_TRIGGERS[kind], f"opportunity {oid}", context
-    if kind == "RelationshipStageChanged":
-        to = data["to_stage"]
-        trigger = (
-            "uncouple"
-            if to == "uncoupling"
-            else "re-engage"
-            if account.stage == "uncoupling"
-            else "advance"
-        )
-        return STAGE, account.stage, trigger, "relationship", {"to": to}
-    if kind == "ProgramStepCompleted":
-        return PROGRAM, account.program["step"], data["step"], "program", {}
+    for workflow, subject_of in SUBJECTS.items():
+        rows = [t for t in workflow.recorded_by(kind) if not t.internal]
+        if not rows:
+            continue
+        subject = subject_of(account, vars(event))
+        # Several rows record the same event (a stage change, a program step): the
+        # one that leads where the event says it went, from where the subject is.
+        fits = [t for t in rows if subject.target in (None, t.dest)]
+        here = [t for t in fits if subject.state in t.source] or fits or rows
+        return workflow, subject, here[0].trigger
     return None
 
 
@@ -87,18 +91,19 @@ def check_history(key: str, events: Iterable[Account.Event]) -> list[str]:
         if account is not None:
             if account.lifecycle == "archived":
                 problems.append(f"{where}: recorded after the account was archived")
-            step = step_of(account, event)
-            if step is not None:
-                workflow, state, trigger, subject, context = step
+            found = step_of(account, event)
+            if found is not None:
+                workflow, subject, trigger = found
                 try:
-                    dest = account._step(workflow, state, trigger, subject, **context)
+                    dest = account.step(
+                        workflow, subject.state, trigger, subject.name, **subject.context
+                    )
                 except KamflowError as exc:
                     problems.append(f"{where}: {exc}")
                 else:
-                    expected = context.get("to") or vars(event).get("to_stage")
-                    if expected and expected != dest:
+                    if subject.target and subject.target != dest:
                         problems.append(
-                            f"{where}: {subject} went {state} -> {expected};"
+                            f"{where}: {subject.name} went {subject.state} -> {subject.target};"
                             f" the workflow leads to {dest}"
                         )
         account = event.mutate(account)

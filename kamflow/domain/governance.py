@@ -7,13 +7,12 @@ event with its actor and time, never a file edited silently (design §4, P1).
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from kamflow.domain.account import Meta
+from kamflow.domain import envelope
+from kamflow.domain.envelope import Meta, Recorder
 from kamflow.domain.errors import Conflict
 from kamflow.domain.policies import POLICIES, ROLES, parse_policy_value
 
@@ -29,23 +28,10 @@ __all__ = [
 GOVERNANCE_ID = uuid.UUID("0b6a2f0e-1c1d-5d8e-8f3a-6b5c4d3e2f10")
 
 
-class Governance(Aggregate):
-    class Event(Aggregate.Event):
-        actor: str
-        occurred_on: date
-        command_id: str
-        command_id_given: bool
-
-        def apply(self, aggregate: Governance) -> None:
-            if self.command_id_given:
-                aggregate.command_log += f"{self.command_id}\n"
-            self.evolve(aggregate)
-
+class Governance(Recorder, Aggregate):
+    class Event(envelope.Event):
         def evolve(self, governance: Governance) -> None:
             """Change the state; overridden by every event type."""
-
-        def summary(self) -> str:
-            return type(self).__name__
 
     class Started(Event, Aggregate.Created):
         def summary(self) -> str:
@@ -97,29 +83,7 @@ class Governance(Aggregate):
 
     @classmethod
     def start(cls, meta: Meta) -> Governance:
-        return cls._create(
-            cls.Started,
-            id=GOVERNANCE_ID,
-            timestamp=meta.recorded_at,
-            actor=meta.actor,
-            occurred_on=meta.occurred_on,
-            command_id=meta.command_id,
-            command_id_given=meta.command_id_given,
-        )
-
-    def _trigger(self, event_class: type[Governance.Event], meta: Meta, **payload: Any) -> None:
-        self.trigger_event(
-            event_class,
-            timestamp=max(meta.recorded_at, self.modified_on),
-            actor=meta.actor,
-            occurred_on=meta.occurred_on,
-            command_id=meta.command_id,
-            command_id_given=meta.command_id_given,
-            **payload,
-        )
-
-    def has_command(self, command_id: str) -> bool:
-        return f"\n{command_id}\n" in self.command_log
+        return cls._create(cls.Started, id=GOVERNANCE_ID, **envelope.created(meta))
 
     def policy(self, name: str) -> Decimal:
         return self.policies.get(name, POLICIES[name].default)
@@ -128,7 +92,7 @@ class Governance(Aggregate):
         previous = self.policy(name)
         if previous == value and name in self.policies:
             raise Conflict(f"policy {name} is already {value}")
-        self._trigger(
+        self.record(
             self.PolicySet, meta, policy=name, value=value, previous=previous, reason=reason
         )
 
@@ -138,12 +102,12 @@ class Governance(Aggregate):
     def grant(self, meta: Meta, person: str, role: str, reason: str) -> None:
         if self.holds(person, role):
             raise Conflict(f"{person} already holds the {role} role")
-        self._trigger(self.RoleGranted, meta, person=person, role=role, reason=reason)
+        self.record(self.RoleGranted, meta, person=person, role=role, reason=reason)
 
     def revoke(self, meta: Meta, person: str, role: str, reason: str) -> None:
         if not self.holds(person, role):
             raise Conflict(f"{person} does not hold the {role} role")
-        self._trigger(self.RoleRevoked, meta, person=person, role=role, reason=reason)
+        self.record(self.RoleRevoked, meta, person=person, role=role, reason=reason)
 
 
 def empty_governance() -> Governance:

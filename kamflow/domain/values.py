@@ -1,4 +1,4 @@
-"""Value types and vocabularies users type. Names are the ones in design §3."""
+"""Value types, vocabularies and constants: the one home of each (docs/domain.md)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ Level = Literal["low", "medium", "high"]
 Attitude = Literal["champion", "supporter", "neutral", "skeptic", "opponent"]
 
 TIERS: tuple[str, ...] = get_args(Tier)
+# The tiers of key accounts proper: P4 names their refusals ("no lost principles however
+# big"), and reports single them out.
+BIG_TIERS: tuple[str, ...] = ("key", "strategic")
 BUYING_ROLES: tuple[str, ...] = get_args(BuyingRole)
 PERSONALITIES: tuple[str, ...] = get_args(Personality)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
@@ -81,6 +84,6 @@ def account_id(key: str) -> uuid.UUID:
     return uuid.uuid5(ACCOUNT_NAMESPACE, normalise_key(key))
 
 
-def money(amount: Decimal) -> str:
-    """Render an amount with thousands separators and two decimals."""
+def format_money(amount: Decimal) -> str:
+    """An amount for people: thousands separators and two decimals (``1,234.50``)."""
     return f"{amount:,.2f}"

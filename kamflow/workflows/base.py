@@ -28,6 +28,9 @@ class Transition:
     guards: tuple[str, ...] = ()
     # Fired by kamflow itself as a side effect of another command, never typed by users.
     internal: bool = False
+    # The event(s) that record this step: the aggregate's state change, the views'
+    # status columns and the history check (domain/conformance.py) all read this row.
+    events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,32 @@ class Workflow:
                 for t in self.transitions
             ],
         )
+
+    # ---------------------------------------------------------------- events
+    def recorded_by(self, event: str) -> tuple[Transition, ...]:
+        """The rows whose step ``event`` records, in table order."""
+        return tuple(t for t in self.transitions if event in t.events)
+
+    def events(self) -> set[str]:
+        """Every event that records a step of this workflow."""
+        return {e for t in self.transitions for e in t.events}
+
+    def state_after(self, event: str) -> str:
+        """The state ``event`` leaves a subject in, for workflows where each event has one
+        destination (complaint, lifecycle steps other than activate)."""
+        dests = {t.dest for t in self.recorded_by(event)}
+        if len(dests) != 1:
+            raise LookupError(f"{event} leads to {sorted(dests)} in workflow {self.name}")
+        return dests.pop()
+
+    def fire(self, state: str, trigger: str) -> str:
+        """Where an internal ``trigger`` takes ``state``; ``state`` itself where the row
+        does not apply (e.g. `activate` of an account that is already active). Read from
+        the table, not the machine: replaying history never builds a machine."""
+        for t in self.transitions:
+            if t.trigger == trigger and state in t.source:
+                return t.dest
+        return state
 
     # ---------------------------------------------------------------- queries
     def dest(self, state: str, trigger: str) -> str | None:

@@ -12,13 +12,31 @@ COMPLAINT = Workflow(
     initial="raised",
     finals=("closed",),
     transitions=(
-        Transition("ack", ("raised",), "acknowledged"),
-        Transition("investigate", ("acknowledged", "escalated"), "investigating"),
-        Transition("escalate", ("raised", "acknowledged", "investigating"), "escalated"),
+        Transition("ack", ("raised",), "acknowledged", events=("ComplaintAcknowledged",)),
+        Transition(
+            "investigate",
+            ("acknowledged", "escalated"),
+            "investigating",
+            events=("ComplaintInvestigationStarted",),
+        ),
+        Transition(
+            "escalate",
+            ("raised", "acknowledged", "investigating"),
+            "escalated",
+            events=("ComplaintEscalated",),
+        ),
         # An outcome may come at any open state: a complaint settled on first contact
         # needs no investigation, and P7 asks for an outcome, not for ceremony.
-        Transition("resolve", OPEN, "resolved", ("outcome_given",)),
-        Transition("reject", OPEN, "rejected", ("justification_given",)),
-        Transition("close", ("resolved", "rejected"), "closed", ("has_outcome",)),
+        Transition("resolve", OPEN, "resolved", ("outcome_given",), events=("ComplaintResolved",)),
+        Transition(
+            "reject", OPEN, "rejected", ("justification_given",), events=("ComplaintRejected",)
+        ),
+        Transition(
+            "close",
+            ("resolved", "rejected"),
+            "closed",
+            ("has_outcome",),
+            events=("ComplaintClosed",),
+        ),
     ),
 )

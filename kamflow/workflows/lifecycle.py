@@ -10,13 +10,24 @@ LIFECYCLE = Workflow(
     initial="prospect",
     finals=("archived",),
     transitions=(
-        # Fired by the account's first sale or its promotion out of the prospect tier.
-        Transition("activate", ("prospect",), "active", internal=True),
-        Transition("lose", ("prospect", "active"), "lost"),
-        Transition("review", ("lost",), "reviewed"),
+        # Fired by the account's first sale or its promotion out of the prospect tier
+        # (an account opened above the prospect tier starts active).
         Transition(
-            "archive", ("lost", "reviewed"), "archived", ("post_mortem", "complaints_have_outcomes")
+            "activate",
+            ("prospect",),
+            "active",
+            internal=True,
+            events=("AccountOpened", "SaleRecorded", "TierChanged"),
         ),
-        Transition("reactivate", ("lost", "reviewed"), "active"),
+        Transition("lose", ("prospect", "active"), "lost", events=("AccountLost",)),
+        Transition("review", ("lost",), "reviewed", events=("PostMortemRecorded",)),
+        Transition(
+            "archive",
+            ("lost", "reviewed"),
+            "archived",
+            ("post_mortem", "complaints_have_outcomes"),
+            events=("AccountArchived",),
+        ),
+        Transition("reactivate", ("lost", "reviewed"), "active", events=("AccountReactivated",)),
     ),
 )

@@ -3,6 +3,7 @@
 from kamflow.workflows.base import Transition, Workflow
 
 OPEN = ("lead", "qualified", "proposal", "negotiation")
+ADVANCED = ("OpportunityAdvanced",)  # carries its destination (to_stage)
 
 OPPORTUNITY = Workflow(
     name="opportunity",
@@ -11,10 +12,10 @@ OPPORTUNITY = Workflow(
     initial="lead",
     finals=("won", "lost"),
     transitions=(
-        Transition("advance", ("lead",), "qualified"),
-        Transition("advance", ("qualified",), "proposal"),
-        Transition("advance", ("proposal",), "negotiation"),
-        Transition("win", ("negotiation",), "won"),
-        Transition("lose", OPEN, "lost", ("reason_given",)),
+        Transition("advance", ("lead",), "qualified", events=ADVANCED),
+        Transition("advance", ("qualified",), "proposal", events=ADVANCED),
+        Transition("advance", ("proposal",), "negotiation", events=ADVANCED),
+        Transition("win", ("negotiation",), "won", events=("OpportunityWon",)),
+        Transition("lose", OPEN, "lost", ("reason_given",), events=("OpportunityLost",)),
     ),
 )

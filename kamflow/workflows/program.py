@@ -17,6 +17,8 @@ STEPS = (
     "measure-results",
 )
 
+COMPLETED = ("ProgramStepCompleted",)  # carries the step, which is the trigger
+
 # A step's guard, by step: what the account must show before the step can be completed.
 GUARDS = {
     "deploy-team": ("team_assigned",),
@@ -32,9 +34,9 @@ PROGRAM = Workflow(
     initial="not-started",
     finals=(),
     transitions=(
-        Transition("confirm", ("not-started", "measure-results"), "confirm"),
+        Transition("confirm", ("not-started", "measure-results"), "confirm", events=COMPLETED),
         *(
-            Transition(step, (previous,), step, GUARDS.get(step, ()))
+            Transition(step, (previous,), step, GUARDS.get(step, ()), events=COMPLETED)
             for previous, step in itertools.pairwise(STEPS)
         ),
     ),

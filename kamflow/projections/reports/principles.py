@@ -38,7 +38,7 @@ from decimal import Decimal
 from typing import Any
 
 from kamflow.domain.values import TIERS
-from kamflow.domain.values import money as fmt
+from kamflow.domain.values import format_money as fmt
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
     Report,

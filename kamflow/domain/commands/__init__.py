@@ -1,0 +1,176 @@
+"""Commands: validated, immutable requests, each one class that declares everything.
+
+A command is a pydantic model. The class says what the command line and ``kamflow
+apply`` need (its name as users type it, which fields are positional, each field's help
+and metavar, the help text with an ``Example:`` in its docstring) and what the domain
+needs (``execute``: the decision, which records events on the account or refuses). The
+command line is built from these classes (``kamflow/cli/factory.py``), and a line of a
+JSONL file and a typed command are checked by exactly the same code.
+
+The commands of one noun live in one module (``accounts``, ``people``, ``visits``...);
+``COMMANDS`` maps every name to its class, importing the modules on first use.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field as PydanticField
+
+from kamflow.domain.commands.fields import Key
+from kamflow.domain.errors import Field, InvalidInput, Part, RuleViolation, Suggest
+
+if TYPE_CHECKING:
+    from kamflow.domain.account import Account, Meta
+    from kamflow.domain.governance import Governance
+
+# The modules holding the commands, by noun, in the order `kamflow --help` lists them.
+MODULES = (
+    "accounts",
+    "people",
+    "visits",
+    "complaints",
+    "value",
+    "market",
+    "relationship",
+    "governing",
+)
+
+
+def option(
+    description: str | None = None,
+    *,
+    default: Any = ...,
+    metavar: str | None = None,
+    alias: str | None = None,
+    **constraints: Any,
+) -> Any:
+    """A command field with the help the command line shows for it (``--help``) and,
+    where it helps, a metavar (``NAME|ID``). ``default=...`` means required."""
+    return PydanticField(
+        default,
+        description=description,
+        alias=alias,
+        json_schema_extra={"metavar": metavar} if metavar else None,
+        **constraints,
+    )
+
+
+class Command(BaseModel):
+    """A request to change one account; ``on`` is the business date (default: today)."""
+
+    # defer_build: a CLI process validates one command, so building the schemas of
+    # all the others at import would only slow start-up.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, populate_by_name=True)
+
+    name: ClassVar[str]
+    # Fields typed as positional arguments on the command line, in order.
+    arguments: ClassVar[tuple[str, ...]] = ("account",)
+    # True for commands whose rules read policies or the roster (P1, P4).
+    needs_governance: ClassVar[bool] = False
+    account: Key = option(metavar="KEY")
+    on: date | None = None
+
+    def decide(self, account: Account | None, meta: Meta) -> tuple[Account, str]:
+        """Record this command's events on the account; return it and a reference
+        for people (the id it gave out, the new state...)."""
+        if account is None:
+            raise RuleViolation(
+                "P3",
+                f'account "{self.account}" has no file; open it first with ',
+                Suggest(
+                    "account open",
+                    (self.account,),
+                    {"display_name": None, "industry": None, "owner": None},
+                ),
+            )
+        account.check_open(meta)
+        return account, self.execute(account, meta)
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        """The decision on an opened account: record events, or raise a KamflowError."""
+        raise NotImplementedError
+
+
+class GovernanceCommand(BaseModel):
+    """A change to the store's policies or roster (not to one account)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True, populate_by_name=True)
+
+    name: ClassVar[str]
+    arguments: ClassVar[tuple[str, ...]] = ()
+    on: date | None = None
+
+    def apply_to(self, governance: Governance, meta: Meta) -> str:
+        raise NotImplementedError
+
+
+CommandClass = type[Command] | type[GovernanceCommand]
+_REGISTRY: dict[str, CommandClass] = {}
+
+
+def all_commands() -> dict[str, CommandClass]:
+    """Every command by the name users type (``"visit log"``), in --help order."""
+    if not _REGISTRY:
+        for module in MODULES:
+            found = import_module(f"kamflow.domain.commands.{module}")
+            for value in vars(found).values():
+                if (
+                    isinstance(value, type)
+                    and issubclass(value, Command | GovernanceCommand)
+                    and value.__module__ == found.__name__
+                    and "name" in vars(value)
+                ):
+                    _REGISTRY[value.name] = value
+    return _REGISTRY
+
+
+def __getattr__(name: str) -> Any:
+    # `COMMANDS` is computed on first use: a single CLI write imports only its own
+    # noun's module, while `kamflow apply` and the tests want every command.
+    if name == "COMMANDS":
+        return all_commands()
+    raise AttributeError(name)
+
+
+def build(cls: CommandClass, fields: dict[str, Any]) -> Command | GovernanceCommand:
+    """Validate ``fields`` into a command, or raise InvalidInput with one clear line."""
+    for field, value in fields.items():
+        _check_utf8(field, value)
+    try:
+        return cls.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidInput(*describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> tuple[Part, ...]:
+    """The first problem pydantic found, naming the field as the user typed it."""
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
+    field = Field(loc[0] if loc else "input")
+    msg = err["msg"]
+    value = err.get("input")
+    if err["type"] == "missing":
+        return ("missing required field ", field)
+    if err["type"] == "extra_forbidden":
+        return (f"unknown field {field.name!r}",)
+    shown = (
+        f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 60 else ""
+    )
+    return ("invalid ", field, f": {msg[0].lower() + msg[1:]}{shown}")
+
+
+def _check_utf8(field: str, value: Any) -> None:
+    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape);
+    # they would fail only when the event is encoded, so refuse them up front.
+    if isinstance(value, str):
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            if field == "account":
+                raise InvalidInput("the account key is not valid UTF-8 text")
+            raise InvalidInput(Field(field), " is not valid UTF-8 text")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_utf8(field, item)

@@ -1,0 +1,163 @@
+"""The account's file and lifecycle: open, update, lose, review, archive, reactivate."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kamflow.domain.account import Account
+from kamflow.domain.commands import Command, option
+from kamflow.domain.commands.fields import Currency, Name, OptText, Text
+from kamflow.domain.errors import Conflict, Field, InvalidInput, Suggest
+from kamflow.domain.values import PROFILE_FIELDS, Tier
+from kamflow.workflows.lifecycle import LIFECYCLE
+
+if TYPE_CHECKING:
+    from kamflow.domain.envelope import Meta
+
+
+class OpenAccount(Command):
+    """Open a key account with its minimum file (P3: name, industry, owner).
+
+    \b
+    Example:
+        kamflow account open acme --name "正大饲料 Acme Feed" --industry feed --owner li.wei
+    """
+
+    name = "account open"
+    display_name: Name = option("Company name (any language).", alias="name")
+    industry: Name = option()
+    owner: Name = option("The key-account manager responsible.")
+    currency: Currency = option("Default currency of its sales (default CNY).", default="CNY")
+    tier: Tier = option("Starting tier (default prospect).", default="prospect")
+
+    def decide(self, account: Account | None, meta: Meta) -> tuple[Account, str]:
+        if account is not None:
+            raise Conflict(
+                f'account "{self.account}" already exists ("{account.profile.get("name")}");'
+                " change it with ",
+                Suggest("account update", (self.account,)),
+            )
+        opened = Account.open(
+            meta,
+            key=self.account,
+            name=self.display_name,
+            industry=self.industry,
+            owner=self.owner,
+            currency=self.currency,
+            tier=self.tier,
+        )
+        return opened, self.account
+
+
+class UpdateAccount(Command):
+    """Change the company part of the file (playbook §4).
+
+    \b
+    Example:
+        kamflow account update acme --address "Chengdu, Sichuan" --size "12 mills"
+    """
+
+    name = "account update"
+    display_name: Name | None = option(default=None, alias="name")
+    industry: Name | None = option(default=None)
+    owner: Name | None = option(default=None)
+    address: Text | None = option(default=None)
+    size: Text | None = option(default=None)
+    website: Text | None = option(default=None)
+    strategy: Text | None = option(default=None)
+    products: Text | None = option("The customer's product structure.", default=None)
+    finance: Text | None = option("Its financial situation.", default=None)
+    fit: Text | None = option("How well its needs fit our products.", default=None)
+    notes: Text | None = option(default=None)
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        changes = self.model_dump(exclude={"account", "on"}, exclude_none=True)
+        if "display_name" in changes:
+            changes["name"] = changes.pop("display_name")
+        if not changes:
+            raise InvalidInput(
+                "nothing to update: give at least one field, e.g. ", Field("address")
+            )
+        unknown = set(changes) - set(PROFILE_FIELDS)
+        if unknown:
+            raise InvalidInput(f"unknown profile field: {', '.join(sorted(unknown))}")
+        real = {k: v for k, v in changes.items() if account.profile.get(k) != v}
+        if not real:
+            raise Conflict(f'account "{account.key}": nothing to update; the values are unchanged')
+        account.record(Account.ProfileUpdated, meta, changes=real)
+        return account.key
+
+
+def _lifecycle(account: Account, trigger: str) -> None:
+    account.step(LIFECYCLE, account.lifecycle, trigger, f'account "{account.key}"')
+
+
+class LoseAccount(Command):
+    """Record that a customer was lost (a post-mortem must follow, P8).
+
+    \b
+    Example:
+        kamflow account lose acme --cause "switched to DSM on price"
+    """
+
+    name = "account lose"
+    cause: Text = option("Why the customer was lost.")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        _lifecycle(account, "lose")
+        account.record(Account.AccountLost, meta, cause=self.cause)
+        return "lost"
+
+
+class ReviewAccount(Command):
+    """Record the post-mortem of a lost customer (P8).
+
+    \b
+    Example:
+        kamflow account review acme --cause "no contact above purchasing" \\
+            --lessons "map the decision process before renewal"
+    """
+
+    name = "account review"
+    cause: Text = option("The root cause found.")
+    lessons: Text = option("What we learn and change.")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        _lifecycle(account, "review")
+        account.record(Account.PostMortemRecorded, meta, cause=self.cause, lessons=self.lessons)
+        return "reviewed"
+
+
+class ArchiveAccount(Command):
+    """Archive a lost account: only after its post-mortem (P8) and with every complaint
+    at an outcome (P7).
+
+    \b
+    Example:
+        kamflow account archive acme
+    """
+
+    name = "account archive"
+    note: OptText = option(default="")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        _lifecycle(account, "archive")
+        account.record(Account.AccountArchived, meta, note=self.note)
+        return "archived"
+
+
+class ReactivateAccount(Command):
+    """Win back a lost or reviewed account.
+
+    \b
+    Example:
+        kamflow account reactivate acme --reason "new GM invited us back"
+    """
+
+    name = "account reactivate"
+    reason: Text = option()
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        _lifecycle(account, "reactivate")
+        account.record(Account.AccountReactivated, meta, reason=self.reason)
+        return "active"

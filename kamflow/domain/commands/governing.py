@@ -1,0 +1,77 @@
+"""Governance: business policies (P1) and the roster of who holds which role."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import StringConstraints
+
+from kamflow.domain.commands import GovernanceCommand, option
+from kamflow.domain.commands.fields import Name, Text
+from kamflow.domain.policies import ROLES, parse_policy_value
+
+if TYPE_CHECKING:
+    from kamflow.domain.envelope import Meta
+    from kamflow.domain.governance import Governance
+
+PolicyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+PolicyValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+
+
+class SetPolicy(GovernanceCommand):
+    """Set a policy, e.g. complaint-sla-days.key, credit-limit.target, discount-ceiling-pct.
+
+    \b
+    Example:
+        kamflow policy set complaint-sla-days.key 3 --reason "board decision 2026-11"
+    """
+
+    name = "policy set"
+    arguments = ("policy", "value")
+    policy: PolicyName = option(metavar="NAME")
+    value: PolicyValue = option(metavar="VALUE")
+    reason: Text = option()
+
+    def apply_to(self, governance: Governance, meta: Meta) -> str:
+        value = parse_policy_value(self.policy, self.value)
+        governance.set_policy(meta, self.policy, value, self.reason)
+        return f"{self.policy} = {value}"
+
+
+class GrantRole(GovernanceCommand):
+    """Give a person a role.
+
+    \b
+    Example:
+        kamflow roster grant zhao.director approver --reason "sales director"
+    """
+
+    name = "roster grant"
+    arguments = ("person", "role")
+    person: Name = option(metavar="PERSON")
+    role: Role = option(metavar="ROLE")
+    reason: Text = option()
+
+    def apply_to(self, governance: Governance, meta: Meta) -> str:
+        governance.grant(meta, self.person, str(self.role), self.reason)
+        return f"{self.person} {self.role}"
+
+
+class RevokeRole(GovernanceCommand):
+    """Take a role away from a person.
+
+    \b
+    Example:
+        kamflow roster revoke zhao.director approver --reason "left the company"
+    """
+
+    name = "roster revoke"
+    arguments = ("person", "role")
+    person: Name = option(metavar="PERSON")
+    role: Role = option(metavar="ROLE")
+    reason: Text = option()
+
+    def apply_to(self, governance: Governance, meta: Meta) -> str:
+        governance.revoke(meta, self.person, str(self.role), self.reason)
+        return f"{self.person} {self.role}"

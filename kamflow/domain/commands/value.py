@@ -1,0 +1,285 @@
+"""Value: the tier, the ledger (sales, payments, service costs; P2), satisfaction, and
+exceptions to a policy granted by an approver (P1, P4)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+from kamflow.domain.account import Account
+from kamflow.domain.commands import Command, option
+from kamflow.domain.commands.fields import (
+    Amount,
+    Cost,
+    Currency,
+    Name,
+    OptText,
+    Percent,
+    Ref,
+    Score,
+    Text,
+)
+from kamflow.domain.errors import Conflict, RuleViolation, Suggest
+from kamflow.domain.values import BIG_TIERS, Tier, format_money
+
+if TYPE_CHECKING:
+    from kamflow.domain.envelope import Meta
+
+Rule = Literal["credit-limit", "discount-ceiling"]
+
+
+def _principle(account: Account) -> str:
+    # P1 for every tier; P4 names the same rule for the biggest ones, because a big
+    # customer does not buy an exception by being big.
+    return "P4" if account.tier in BIG_TIERS else "P1"
+
+
+class SetTier(Command):
+    """Move an account to another tier (prospect, target, key, strategic).
+
+    \b
+    Example:
+        kamflow tier set acme key --reason "top-20% by profit two quarters running"
+    """
+
+    name = "tier set"
+    arguments = ("account", "tier")
+    tier: Tier = option(metavar="TIER")
+    reason: Text = option()
+    approved_by: Name | None = option(default=None, metavar="NAME")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        if self.tier == account.tier:
+            raise Conflict(f'account "{account.key}" is already tier {self.tier}')
+        account.record(
+            Account.TierChanged,
+            meta,
+            from_tier=account.tier,
+            to_tier=self.tier,
+            reason=self.reason,
+            approved_by=self.approved_by,
+        )
+        return self.tier
+
+
+class RecordSale(Command):
+    """Record a sale (P2: invoice ref, amount and cost).
+
+    \b
+    Example:
+        kamflow sale record acme --invoice INV-0042 --product phytase \\
+            --amount 120000 --cost 84000 --currency CNY
+    """
+
+    name = "sale record"
+    needs_governance = True
+    invoice: Ref = option()
+    product: Name = option()
+    amount: Amount = option("Invoice amount, e.g. 120000 or 120000.50.")
+    cost: Cost = option("Our cost of the goods sold.")
+    currency: Currency | None = option("Default: the account's currency.", default=None)
+    discount: Percent | None = option(
+        "Discount off list price, in percent (P1: under the ceiling).", default=None
+    )
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        if account.lifecycle in ("lost", "reviewed"):
+            raise Conflict(
+                f'account "{account.key}" is {account.lifecycle};'
+                " reactivate it before recording a sale"
+            )
+        invoice = self.invoice
+        if account.used_invoice(invoice):
+            raise RuleViolation(
+                "P2",
+                f'invoice {invoice} is already recorded on "{account.key}";'
+                " each sale needs its own invoice ref",
+            )
+        currency = self.currency or account.currency
+        used: list[str] = []
+        if meta.governance is not None:
+            owed = account.receivable().get(currency, Decimal(0)) + self.amount
+            limit = meta.governance.policy(f"credit-limit.{account.tier}")
+            if owed > limit:
+                used.append(
+                    _exception_or_refuse(
+                        account,
+                        "credit-limit",
+                        invoice,
+                        f'sale {invoice} would take what "{account.key}" owes to'
+                        f" {format_money(owed)} {currency}, over the {account.tier}-tier"
+                        f" credit limit of {format_money(limit)}",
+                    )
+                )
+            ceiling = meta.governance.policy("discount-ceiling-pct")
+            if self.discount is not None and self.discount > ceiling:
+                used.append(
+                    _exception_or_refuse(
+                        account,
+                        "discount-ceiling",
+                        invoice,
+                        f"a discount of {self.discount}% on sale {invoice} is over the"
+                        f" {ceiling}% ceiling",
+                    )
+                )
+        account.record(
+            Account.SaleRecorded,
+            meta,
+            invoice=invoice,
+            product=self.product,
+            amount=self.amount,
+            cost=self.cost,
+            currency=currency,
+            discount_pct=self.discount,
+            exceptions=used or None,
+        )
+        return invoice
+
+
+def _exception_or_refuse(account: Account, rule: str, invoice: str, problem: str) -> str:
+    """An unused exception granted for this rule (and invoice), or a P1/P4 refusal."""
+    for exception_id, exc in account.exceptions.items():
+        if exc["rule"] == rule and exc["used_by"] is None and exc["invoice"] in (None, invoice):
+            return exception_id
+    fix = Suggest(
+        "exception grant", (account.key,), {"rule": rule, "invoice": invoice, "reason": None}
+    )
+    if account.tier in BIG_TIERS:
+        raise RuleViolation(
+            "P4",
+            f"{problem}; {account.tier} accounts get no automatic exception;"
+            " an approver can grant one with ",
+            fix,
+        )
+    raise RuleViolation("P1", f"{problem}; an approver can grant one with ", fix)
+
+
+class RecordPayment(Command):
+    """Record a payment received against an invoice.
+
+    \b
+    Example:
+        kamflow payment record acme --invoice INV-0042 --amount 60000
+    """
+
+    name = "payment record"
+    invoice: Ref = option("The sale it pays (P2).")
+    amount: Amount = option()
+    currency: Currency | None = option(default=None)
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        invoice, amount = self.invoice, self.amount
+        sale = account.invoices.get(invoice)
+        if sale is None and account.used_invoice(invoice):
+            # Settled invoices leave the state (ADR 0001): nothing is owed on them.
+            raise RuleViolation(
+                "P2",
+                f"payment of {format_money(amount)} {self.currency or account.currency} exceeds"
+                f" the {format_money(Decimal(0))} still owed on invoice {invoice}",
+            )
+        if sale is None:
+            raise RuleViolation(
+                "P2",
+                f'payment references invoice {invoice}, which is not a sale on "{account.key}";'
+                " record the sale first",
+            )
+        currency = self.currency or sale["currency"]
+        if currency != sale["currency"]:
+            raise RuleViolation("P2", f"invoice {invoice} is in {sale['currency']}, not {currency}")
+        outstanding = Decimal(sale["amount"]) - Decimal(sale["paid"])
+        if amount > outstanding:
+            raise RuleViolation(
+                "P2",
+                f"payment of {format_money(amount)} {currency} exceeds the"
+                f" {format_money(outstanding)} still owed on invoice {invoice}",
+            )
+        account.record(
+            Account.PaymentReceived, meta, invoice=invoice, amount=amount, currency=currency
+        )
+        return invoice
+
+
+class RecordServiceCost(Command):
+    """Record a service cost.
+
+    \b
+    Example:
+        kamflow cost record acme --amount 3500 --category "technical service"
+    """
+
+    name = "cost record"
+    amount: Amount = option()
+    category: Name = option("e.g. logistics, technical service, entertainment.")
+    description: OptText = option(default="")
+    currency: Currency | None = option(default=None)
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.record(
+            Account.ServiceCostRecorded,
+            meta,
+            amount=self.amount,
+            currency=self.currency or account.currency,
+            category=self.category,
+            description=self.description,
+        )
+        return self.category
+
+
+class MeasureSatisfaction(Command):
+    """Record a satisfaction measurement.
+
+    \b
+    Example:
+        kamflow satisfaction record acme --score 7.5 --target 8.5
+    """
+
+    name = "satisfaction record"
+    score: Score = option("0 to 10.")
+    target: Score = option("0 to 10.")
+    note: OptText = option(default="")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        account.record(
+            Account.SatisfactionMeasured, meta, score=self.score, target=self.target, note=self.note
+        )
+        return str(self.score)
+
+
+class GrantException(Command):
+    """Grant a one-off exception to a policy; the acting person must hold the approver role.
+
+    \b
+    Example:
+        kamflow --actor zhao.director exception grant acme --rule credit-limit \\
+            --invoice INV-0077 --reason "harvest season; paid on time for 5 years"
+    """
+
+    name = "exception grant"
+    needs_governance = True
+    rule: Rule = option()
+    reason: Text = option()
+    invoice: Ref | None = option(
+        "The one sale it covers (default: the next sale that needs it).", default=None
+    )
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        governance = meta.governance
+        if governance is None or not governance.holds(meta.actor, "approver"):
+            raise RuleViolation(
+                _principle(account),
+                f"{meta.actor} does not hold the approver role; only an approver can grant an"
+                " exception (see ",
+                Suggest("roster show"),
+                ")",
+            )
+        exception_id = account.next_id("E")
+        account.record(
+            Account.PolicyExceptionGranted,
+            meta,
+            exception_id=exception_id,
+            rule=self.rule,
+            approver=meta.actor,
+            reason=self.reason,
+            invoice=self.invoice,
+        )
+        return exception_id
