@@ -16,7 +16,9 @@ class LineFailed(KamflowError):
 
     def __init__(self, number: int, applied: int, cause: KamflowError) -> None:
         before = f"lines before it applied ({_n(applied)})" if applied else "nothing applied"
-        super().__init__(f"line {number}: {cause}; {before}, nothing of line {number} or after")
+        # The line's author wrote JSON keys, not options: name fields as keys.
+        why = cause.render("apply")
+        super().__init__(f"line {number}: {why}; {before}, nothing of line {number} or after")
         self.exit_code = cause.exit_code
 
 

@@ -394,7 +394,7 @@ def jsonl(command: str, **fields: str) -> str:
         pytest.param(
             jsonl("cost record", amount="-1", category="x"),
             2,
-            "invalid --amount: input should be greater than 0 (got '-1')",
+            "invalid \"amount\": input should be greater than 0 (got '-1')",
             id="invalid-field",
         ),
         pytest.param(

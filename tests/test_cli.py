@@ -443,7 +443,7 @@ def test_a_malformed_line_stops_apply_keeping_the_lines_before_it(
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
-        "Error: line 3: invalid --severity: input should be 'low', 'medium', 'high' or"
+        "Error: line 3: invalid \"severity\": input should be 'low', 'medium', 'high' or"
         " 'critical' (got 'huge'); lines before it applied (2 commands), nothing of line 3"
         " or after\n"
     )
