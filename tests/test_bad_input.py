@@ -464,7 +464,7 @@ def test_apply_of_a_missing_file_is_bad_usage(kam: Kam, db: str, tmp_path: Path)
         ),
         (
             ["account", "show", "ac\udcffme"],
-            'account key "ac\\udcffme" has "\\udcff"; use letters, digits, "-", "_" or "."',
+            'account key "ac\\udcffme" has U+DCFF; use letters, digits, "-", "_" or "."',
         ),
         (
             [

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from eventsourcing.domain import Aggregate
 
 from kamflow.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from kamflow.domain.values import PROFILE_FIELDS, account_id, money
+from kamflow.domain.values import MAX_TOTAL, PROFILE_FIELDS, account_id, money
 from kamflow.workflows.base import Workflow
 from kamflow.workflows.complaint import COMPLAINT
 from kamflow.workflows.lifecycle import LIFECYCLE
@@ -971,6 +971,8 @@ class Account(Aggregate):
                 " each sale needs its own invoice ref",
             )
         currency = currency or self.currency
+        self._within_total(self.revenue, "revenue", currency, amount, f"sale {invoice}")
+        self._within_total(self.cost_of_sales, "cost of sales", currency, cost, f"sale {invoice}")
         used: list[str] = []
         if meta.governance is not None:
             owed = self.receivable().get(currency, Decimal(0)) + amount
@@ -1005,6 +1007,22 @@ class Account(Aggregate):
             discount_pct=discount_pct,
             exceptions=used or None,
         )
+
+    def _within_total(
+        self, totals: dict[str, Decimal], measure: str, currency: str, amount: Decimal, what: str
+    ) -> None:
+        """Refuse an amount that would take one of the account's totals past MAX_TOTAL.
+
+        The amount is valid on its own (exit 2 is for that); it is this account's
+        history that makes it too much, as with a credit limit, hence a refusal (exit 1).
+        """
+        total = totals.get(currency, Decimal(0)) + amount
+        if total > MAX_TOTAL:
+            raise Conflict(
+                f'{what} would take the {measure} of "{self.key}" to {money(total)} {currency};'
+                f" kamflow keeps at most {money(MAX_TOTAL)} per account and currency"
+                " (its views hold totals as 64-bit cents)"
+            )
 
     def _exception_or_refuse(self, rule: str, invoice: str, problem: str) -> str:
         """An unused exception granted for this rule (and invoice), or a P1/P4 refusal.
@@ -1058,11 +1076,14 @@ class Account(Aggregate):
         self, meta: Meta, *, amount: Decimal, currency: str | None, category: str, description: str
     ) -> None:
         self._check(meta)
+        currency = currency or self.currency
+        what = f"a service cost of {money(amount)}"
+        self._within_total(self.service_cost, "service cost", currency, amount, what)
         self._trigger(
             self.ServiceCostRecorded,
             meta,
             amount=amount,
-            currency=currency or self.currency,
+            currency=currency,
             category=category,
             description=description,
         )

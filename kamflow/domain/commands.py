@@ -15,16 +15,20 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
 )
+from pydantic_core import PydanticCustomError
 
 from kamflow.domain.account import Account, Meta
 from kamflow.domain.errors import Conflict, InvalidInput, RuleViolation
 from kamflow.domain.policies import ROLES, parse_policy_value
+from kamflow.domain.text import explain, is_surrogate, refused_character
 from kamflow.domain.values import (
+    MAX_AMOUNT,
     MAX_NAME,
     MAX_TEXT,
     Attitude,
@@ -42,21 +46,82 @@ if TYPE_CHECKING:
     # Only governance commands touch the aggregate; the rest need not import it.
     from kamflow.domain.governance import Governance
 
-Key = Annotated[str, AfterValidator(normalise_key)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
-OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
-Currency = Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{3}$")]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
-Cost = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2, allow_inf_nan=False)]
-Score = Annotated[Decimal, Field(ge=0, le=10, decimal_places=2, allow_inf_nan=False)]
-Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
-# Invoice refs are matched line by line in the account's state: no line breaks.
-Ref = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\r\n]+$"),
+
+def _text_rule(*, multiline: bool) -> BeforeValidator:
+    """The text rule of kamflow.domain.text as a pydantic validator. It runs before
+    stripping and length checks, so a refused character is refused wherever it is."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            found = refused_character(value, multiline=multiline)
+            if found is not None:
+                index, ch = found
+                if is_surrogate(ch):
+                    raise PydanticCustomError("kamflow_utf8", "not valid UTF-8 text")
+                reason = explain(index, ch, multiline=multiline)
+                raise PydanticCustomError("kamflow_text", "{reason}", {"reason": reason})
+        return value
+
+    return BeforeValidator(check)
+
+
+ONE_LINE = _text_rule(multiline=False)
+MULTI_LINE = _text_rule(multiline=True)
+
+
+def _plain(value: Decimal) -> Decimal:
+    # 1E+2 and -0 are valid decimals; store them as 100 and 0, so that events, views
+    # (scores and discounts are text there) and reports all show the digits users expect.
+    plain = Decimal(format(value, "f"))
+    return plain if plain else abs(plain)
+
+
+# One-line text: identifiers, names and list items, matched and shown in table cells.
+Key = Annotated[str, AfterValidator(normalise_key), ONE_LINE]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME), ONE_LINE
 ]
-ShortRef = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]-\d+$")]
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT), ONE_LINE
+]
+OptLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT), ONE_LINE]
+# Multi-line text: prose (notes, results, reasons, analysis, outcomes, descriptions).
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT), MULTI_LINE
+]
+OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT), MULTI_LINE]
+Currency = Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{3}$"), ONE_LINE]
+Amount = Annotated[
+    Decimal,
+    Field(gt=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False),
+    AfterValidator(_plain),
+]
+Cost = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False),
+    AfterValidator(_plain),
+]
+Score = Annotated[
+    Decimal, Field(ge=0, le=10, decimal_places=2, allow_inf_nan=False), AfterValidator(_plain)
+]
+Percent = Annotated[
+    Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False), AfterValidator(_plain)
+]
+# Invoice refs are matched in the account's state and are a view's primary key.
+Ref = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), ONE_LINE
+]
+ShortRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]-\d+$"), ONE_LINE
+]
+PolicyName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), ONE_LINE
+]
+PolicyValue = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), ONE_LINE
+]
+# A visit with more people or issues than this is a mistake, not a visit.
+MAX_ITEMS = 100
 
 
 class Command(BaseModel):
@@ -120,8 +185,8 @@ class UpdateAccount(Command):
     industry: Name | None = None
     owner: Name | None = None
     address: Text | None = None
-    size: Text | None = None
-    website: Text | None = None
+    size: Line | None = None
+    website: Line | None = None
     strategy: Text | None = None
     products: Text | None = None
     finance: Text | None = None
@@ -145,12 +210,12 @@ class AddContact(Command):
     contact: Name
     title: Name
     department: Name
-    roles: list[BuyingRole] = []
+    roles: list[BuyingRole] = Field(default=[], max_length=MAX_ITEMS)
     influence: Level | None = None
     attitude: Attitude | None = None
     personality: Personality | None = None
     reports_to: Name | None = None
-    influenced_by: list[Name] = []
+    influenced_by: list[Name] = Field(default=[], max_length=MAX_ITEMS)
 
     def execute(self, account: Account, meta: Meta) -> str:
         return account.add_contact(
@@ -172,12 +237,12 @@ class ChangeContact(Command):
     contact: Name
     title: Name | None = None
     department: Name | None = None
-    roles: list[BuyingRole] | None = None
+    roles: list[BuyingRole] | None = Field(default=None, max_length=MAX_ITEMS)
     influence: Level | None = None
     attitude: Attitude | None = None
     personality: Personality | None = None
     reports_to: Name | None = None
-    influenced_by: list[Name] | None = None
+    influenced_by: list[Name] | None = Field(default=None, max_length=MAX_ITEMS)
 
     def execute(self, account: Account, meta: Meta) -> str:
         changes: dict[str, Any] = self.model_dump(
@@ -202,11 +267,11 @@ class ContactLeaves(Command):
 
 class LogVisit(Command):
     name = "visit log"
-    with_: list[Name] = Field(alias="with", min_length=1)
+    with_: list[Name] = Field(alias="with", min_length=1, max_length=MAX_ITEMS)
     purpose: Text
     objective: Text
     result: Text | None = None
-    issues: list[Text] = []
+    issues: list[Line] = Field(default=[], max_length=MAX_ITEMS)
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -359,9 +424,9 @@ class OpenOpportunity(Command):
     problem: OptText = ""
     budget: Amount | None = None
     currency: Currency | None = None
-    decision_maker: OptText = ""
-    timeline: OptText = ""
-    procurement: OptText = ""
+    decision_maker: OptLine = ""
+    timeline: OptLine = ""
+    procurement: OptLine = ""
 
     def execute(self, account: Account, meta: Meta) -> str:
         return account.open_opportunity(
@@ -398,7 +463,7 @@ class EscalateComplaint(Command):
     name = "complaint escalate"
     complaint: ShortRef
     reason: Text
-    to: OptText = ""
+    to: OptLine = ""
 
     def execute(self, account: Account, meta: Meta) -> str:
         return account.escalate_complaint(meta, self.complaint, reason=self.reason, to=self.to)
@@ -569,8 +634,8 @@ class GovernanceCommand(BaseModel):
 
 class SetPolicy(GovernanceCommand):
     name = "policy set"
-    policy: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    policy: PolicyName
+    value: PolicyValue
     reason: Text
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
@@ -652,13 +717,25 @@ COMMANDS: dict[str, type[Command] | type[GovernanceCommand]] = {
 def build(
     cls: type[Command] | type[GovernanceCommand], fields: dict[str, Any]
 ) -> Command | GovernanceCommand:
-    """Validate ``fields`` into a command, or raise InvalidInput with one clear line."""
-    for field, value in fields.items():
-        _check_utf8(field, value)
+    """Validate ``fields`` into a command, or raise InvalidInput with one clear line.
+
+    Every text field is checked by the rule of kamflow.domain.text (its type carries
+    it), so a typed option and a line of `kamflow apply` are refused alike.
+    """
     try:
         return cls.model_validate(fields)
     except ValidationError as exc:
         raise InvalidInput(describe(exc)) from None
+
+
+# Model field names that users type differently (options, or the key argument).
+_AS_TYPED = {
+    "with_": "--with",
+    "display_name": "--name",
+    "issues": "--issue",
+    "roles": "--role",
+    "account": "account key",
+}
 
 
 def describe(exc: ValidationError) -> str:
@@ -666,30 +743,22 @@ def describe(exc: ValidationError) -> str:
     err = exc.errors(include_url=False)[0]
     loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
     field = loc[0] if loc else "input"
-    field = {"with_": "with", "display_name": "name"}.get(field, field).replace("_", "-")
+    what = _AS_TYPED.get(field, "--" + field.replace("_", "-"))
     msg = err["msg"]
     value = err.get("input")
-    if err["type"] == "missing":
-        return f"missing required field --{field}"
-    if err["type"] == "extra_forbidden":
+    kind = err["type"]
+    if kind == "missing":
+        return f"missing required field {what if what.startswith('--') else '--' + field}"
+    if kind == "extra_forbidden":
         return f"unknown field {field!r}"
+    if kind in ("kamflow_utf8", "string_unicode"):
+        return f"{'the ' if what == 'account key' else ''}{what} is not valid UTF-8 text"
+    if kind == "kamflow_text":
+        # The message names the character; the value itself is never echoed.
+        return f"invalid {what}: {msg}"
+    if isinstance(value, Decimal):
+        value = str(value)
     shown = (
         f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 60 else ""
     )
-    return f"invalid --{field}: {msg[0].lower() + msg[1:]}{shown}"
-
-
-def _check_utf8(field: str, value: Any) -> None:
-    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape);
-    # they would fail only when the event is encoded, so refuse them up front.
-    if isinstance(value, str):
-        if any("\ud800" <= ch <= "\udfff" for ch in value):
-            what = (
-                "the account key"
-                if field == "account"
-                else f"--{field.rstrip('_').replace('_', '-')}"
-            )
-            raise InvalidInput(f"{what} is not valid UTF-8 text")
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _check_utf8(field, item)
+    return f"invalid {what}: {msg[0].lower() + msg[1:]}{shown}"
