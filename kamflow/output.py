@@ -17,23 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from kamflow.domain.text import BIDI_CONTROLS, LINE_SEPARATORS, SURROGATES
-
-# What a terminal could obey or reorder, or that breaks a line: C0 (line feeds and tabs
-# too: a table cell is one line), DEL, C1, bidirectional controls, line separators, and
-# lone surrogates. The write side refuses them all (kamflow.domain.text) but events
-# stored by older versions may hold them.
-_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}{LINE_SEPARATORS}{SURROGATES}]")
-_UNSAFE_BUT_LINES = re.compile(
-    f"[\x00-\x09\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}{LINE_SEPARATORS}{SURROGATES}]"
-)
-# What json.dumps(ensure_ascii=False) leaves raw: it escapes C0 itself.
-_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{BIDI_CONTROLS}{LINE_SEPARATORS}{SURROGATES}]")
-# CSV quotes line breaks and tabs (multi-line text may hold them); nothing else passes.
-_CSV_UNSAFE = re.compile(
-    f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}{LINE_SEPARATORS}{SURROGATES}]"
-)
-
+from kamflow.domain.text import REFUSED_IN_ONE_LINE, REFUSED_IN_PROSE, first_surrogate
 
 _SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
@@ -48,17 +32,25 @@ def _json_code(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
+def _escape_surrogates(text: str) -> str:
+    # Only text stored by older versions or read from a broken store can hold them.
+    if first_surrogate(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def escape(text: str, *, keep_newlines: bool = False) -> str:
-    """``text`` with every control character, bidirectional control, line separator
-    and lone surrogate written as a Python-style escape (``\\x1b``, ``\\u202e``), so that
-    printing stored text can never move the cursor, clear the screen, reorder a line or
-    break one. ``keep_newlines`` leaves U+000A as it is, for text already laid out in
-    lines whose cells were escaped. Escaped text is printable ASCII: escaping twice
-    changes nothing.
+    """``text`` with every character the write side refuses (kamflow.domain.text:
+    control characters, bidirectional controls, line separators, lone surrogates)
+    written as a Python-style escape (``\\x1b``, ``\\n``, ``\\u202e``), so that printing
+    stored text can never move the cursor, clear the screen, reorder a line or break
+    one. ``keep_newlines`` leaves line breaks and tabs as they are, for text already laid
+    out in lines. Escaped text is printable ASCII: escaping twice changes nothing.
     """
     if text.isprintable():  # the common case, and C speed
         return text
-    return (_UNSAFE_BUT_LINES if keep_newlines else _UNSAFE).sub(_code, text)
+    pattern = REFUSED_IN_PROSE if keep_newlines else REFUSED_IN_ONE_LINE
+    return _escape_surrogates(pattern.sub(_code, text))
 
 
 def width(text: str) -> int:
@@ -109,8 +101,10 @@ def _default(value: Any) -> Any:
 def to_json(data: Any) -> str:
     # One line, no indent: only then does the json module use its C encoder, which is
     # several times faster on a 10,000-account report. Pipe to `jq` to read it.
-    # Characters a terminal could obey become \\uXXXX: the same text to a JSON reader.
-    return _JSON_UNSAFE.sub(_json_code, json.dumps(data, ensure_ascii=False, default=_default))
+    # Characters a terminal could obey become \uXXXX escapes, the same text to a JSON
+    # reader: json escapes C0 itself; this catches DEL, C1, bidi controls, separators.
+    text = json.dumps(data, ensure_ascii=False, default=_default)
+    return _escape_surrogates(REFUSED_IN_ONE_LINE.sub(_json_code, text))
 
 
 def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -126,4 +120,4 @@ def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         )
     # CSV has no escapes of its own: control characters other than the line breaks and
     # tabs it quotes are shown as in tables, so that a CSV printed to a terminal is safe.
-    return _CSV_UNSAFE.sub(_code, buffer.getvalue().rstrip("\n"))
+    return _escape_surrogates(REFUSED_IN_PROSE.sub(_code, buffer.getvalue().rstrip("\n")))

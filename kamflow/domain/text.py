@@ -24,22 +24,36 @@ import re
 
 from kamflow.domain.errors import InvalidInput
 
-# Shared with kamflow.output, which escapes the same characters when it prints.
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 LINE_SEPARATORS = "\u2028\u2029"
-SURROGATES = "\ud800-\udfff"
 
-_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}{LINE_SEPARATORS}{SURROGATES}]")
-_MULTI_LINE = re.compile(
-    f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}{LINE_SEPARATORS}{SURROGATES}]"
-)
+# Shared with kamflow.output, which escapes what they match when it prints. Lone
+# surrogates are found by encoding instead (first_surrogate): a surrogate range makes
+# the patterns slow to compile, and every command compiles them.
+REFUSED_IN_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}{LINE_SEPARATORS}]")
+REFUSED_IN_PROSE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}{LINE_SEPARATORS}]")
+
+
+def first_surrogate(value: str) -> int | None:
+    """The index of the first lone surrogate in ``value``, or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
 
 
 def refused_character(value: str, *, multiline: bool = False) -> tuple[int, str] | None:
     """The first character the rule refuses in ``value`` (0-based index, character),
     or None when the whole value may be stored."""
-    found = (_MULTI_LINE if multiline else _ONE_LINE).search(value)
-    return None if found is None else (found.start(), found.group())
+    if value.isprintable():  # every refused character is unprintable; C speed
+        return None
+    found = (REFUSED_IN_PROSE if multiline else REFUSED_IN_ONE_LINE).search(value)
+    index = None if found is None else found.start()
+    surrogate = first_surrogate(value)
+    if surrogate is not None and (index is None or surrogate < index):
+        index = surrogate
+    return None if index is None else (index, value[index])
 
 
 def is_surrogate(ch: str) -> bool:
