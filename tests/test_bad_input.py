@@ -875,6 +875,12 @@ def test_a_cost_that_would_take_an_accounts_total_past_the_bound_is_refused(
             "invalid account key: character 2 is NUL (U+0000), which kamflow never stores",
             id="nul-in-the-key",
         ),
+        pytest.param(
+            '{"command": "cost record", "account": "acme", "amount": "1", "category": "x",'
+            ' "on": 0}',
+            "invalid --on: give the date as YYYY-MM-DD, not a number (got 0)",
+            id="date-as-a-number",
+        ),
     ],
 )
 def test_an_apply_line_that_chokes_the_parser_or_holds_forbidden_text_is_bad_input(

@@ -120,6 +120,16 @@ PolicyName = Annotated[
 PolicyValue = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), ONE_LINE
 ]
+
+
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads a number as a Unix time: "on": 0 in a script would be 1970-01-01.
+    if isinstance(value, int | float | Decimal):
+        raise PydanticCustomError("date_type", "give the date as YYYY-MM-DD, not a number")
+    return value
+
+
+BusinessDate = Annotated[date, BeforeValidator(_not_a_number)]
 # A visit with more people or issues than this is a mistake, not a visit.
 MAX_ITEMS = 100
 
@@ -135,7 +145,7 @@ class Command(BaseModel):
     # True for commands whose rules read policies or the roster (P1, P4).
     needs_governance: ClassVar[bool] = False
     account: Key
-    on: date | None = None
+    on: BusinessDate | None = None
 
     def decide(self, account: Account | None, meta: Meta) -> tuple[Account, str]:
         """Record this command's events on the account; return it and a reference."""
@@ -626,7 +636,7 @@ class GovernanceCommand(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: ClassVar[str]
-    on: date | None = None
+    on: BusinessDate | None = None
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
         raise NotImplementedError
