@@ -1416,12 +1416,11 @@ def workflow_check(key: str | None) -> None:
         kamflow workflow check acme
     """
     from kamflow.domain.errors import RuleViolation
+    from kamflow.output import escape
 
     kf = session().kamflow
     keys = [key] if key else [a.key for a in kf.accounts()]
     problems = [p for k in keys for p in kf.check_workflows(k)]
-    from kamflow.output import escape
-
     for problem in problems:
         click.echo(escape(problem))
     if problems:

@@ -1,4 +1,4 @@
-"""What text kamflow stores: one rule for every write path (ADR 0011).
+"""What text kamflow stores: one rule for every write path (docs/decisions, text rules).
 
 Every value a command accepts must be one that every view, on SQLite and PostgreSQL,
 can hold and every report can print without the terminal obeying it. So, in any text
