@@ -35,12 +35,14 @@ if TYPE_CHECKING:
     from kamflow.domain.governance import Governance
 from kamflow.domain.errors import (
     AccountNotFound,
+    Field,
     InvalidInput,
     KamflowError,
     NotFound,
     StorageError,
 )
-from kamflow.domain.values import account_id, normalise_key
+from kamflow.domain.text import check_text
+from kamflow.domain.values import MAX_NAME, account_id, normalise_key
 from kamflow.storage import DEFAULT_DB, describe_locator, resolve, storage_env
 
 __all__ = ["DEFAULT_DB", "Kamflow", "describe_locator", "storage_env"]
@@ -168,16 +170,20 @@ class Kamflow:
         """
         given = command_id is not None
         cid = command_id if command_id is not None else uuid.uuid4().hex
-        # Undecodable bytes in argv arrive as lone surrogates; they would only fail
-        # (with a traceback) when the event is encoded, so refuse them here.
-        for flag, text in (("--actor", actor), ("--command-id", cid)):
-            if any("\ud800" <= ch <= "\udfff" for ch in text):
-                raise InvalidInput(f"{flag} is not valid UTF-8 text")
-        # An empty id (`--command-id "$UNSET"`) would make every later command a no-op.
-        if given and not cid.strip():
-            raise InvalidInput("--command-id must not be empty")
-        if given and (len(cid) > 200 or "\n" in cid or "\r" in cid):
-            raise InvalidInput("--command-id must be one line of at most 200 characters")
+        # The actor and a given id are stored on every event and printed by history and
+        # audit: the text rule of one-line fields (kamflow.domain.text) holds for them.
+        check_text(actor, "--actor")
+        if not actor.strip() or len(actor) > MAX_NAME:
+            raise InvalidInput(f"--actor must be one line of 1 to {MAX_NAME} characters")
+        if given:
+            check_text(cid, Field("command_id"))
+            # An empty id (`--command-id "$UNSET"`) would make every later command a no-op.
+            if not cid.strip():
+                raise InvalidInput(Field("command_id"), " must not be empty")
+            if len(cid) > MAX_NAME:
+                raise InvalidInput(
+                    Field("command_id"), f" must be one line of at most {MAX_NAME} characters"
+                )
         for attempt in range(MAX_ATTEMPTS):
             recorded_at = now()
             occurred_on = command.on or recorded_at.date()

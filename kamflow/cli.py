@@ -106,10 +106,10 @@ class KamflowGroup(click.Group):
             click.echo("Aborted.", err=True)
             sys.exit(1)
         except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}", err=True)
+            _error(exc.format_message())
             sys.exit(exc.exit_code)
         except KamflowError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            _error(str(exc))
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -119,13 +119,20 @@ class KamflowGroup(click.Group):
             # for whoever sets KAMFLOW_DEBUG to investigate it.
             if os.environ.get("KAMFLOW_DEBUG"):
                 raise
-            click.echo(
-                f"Error: internal error ({type(exc).__name__}: {exc}); nothing more was"
-                " written. Set KAMFLOW_DEBUG=1 for details and please report it.",
-                err=True,
+            _error(
+                f"internal error ({type(exc).__name__}: {exc}); nothing more was"
+                " written. Set KAMFLOW_DEBUG=1 for details and please report it."
             )
             sys.exit(70)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _error(message: str) -> None:
+    """``Error: message`` on stderr, as one line: messages quote what users typed or
+    stored, which may hold escape sequences or line breaks; those are shown escaped."""
+    from kamflow.output import escape
+
+    click.echo(f"Error: {escape(message)}", err=True)
 
 
 @click.group(cls=KamflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -191,6 +198,12 @@ def run(name: str, fields: dict[str, Any], command_id: str | None) -> None:
 
 
 def describe_outcome(outcome: Outcome) -> str:
+    from kamflow.output import escape
+
+    return escape(_outcome_line(outcome))
+
+
+def _outcome_line(outcome: Outcome) -> str:
     if not outcome.applied:
         return (
             f'already applied: command {outcome.command_id} on "{outcome.account}"; nothing written'
@@ -301,8 +314,11 @@ def account_show(key: str, as_of: date | None, version: int | None, as_json: boo
 def render_account(view: dict[str, Any]) -> str:
     from kamflow import output
 
+    # Table cells are escaped by output.table, stored text in the free lines by cell
+    # (a stored line break shows as \n: it must not start what looks like a field).
+    cell = output.cell
     lines = [
-        f"{view['key']}  {view['name']}",
+        f"{view['key']}  {cell(view['name'])}",
         output.table(
             ["industry", "owner", "tier", "lifecycle", "opened", "version", "last contact"],
             [
@@ -319,7 +335,7 @@ def render_account(view: dict[str, Any]) -> str:
         ),
     ]
     for field, value in view["profile"].items():
-        lines.append(f"{field}: {value}")
+        lines.append(f"{field}: {cell(value)}")
     if view["contacts"]:
         lines += ["", "People"]
         rows = [
@@ -343,7 +359,7 @@ def render_account(view: dict[str, Any]) -> str:
     lines += ["", f"Visits: {view['visits']}"]
     if view["last_visit"]:
         lv = view["last_visit"]
-        lines[-1] += f" (last {lv['id']} on {lv['on']}: {lv['purpose']})"
+        lines[-1] += f" (last {lv['id']} on {lv['on']}: {cell(lv['purpose'])})"
     if view["open_issues"]:
         lines += ["", "Open issues (P6: each needs a follow-up result)"]
         lines.append(
@@ -403,8 +419,8 @@ def render_account(view: dict[str, Any]) -> str:
     if view["competitors"]:
         lines += ["", "Competitors"]
         for c in view["competitors"]:
-            rest = ", ".join(f"{k} {v}" for k, v in c.items() if k != "name")
-            lines.append(f"  {c['name']}" + (f": {rest}" if rest else ""))
+            rest = ", ".join(f"{k} {cell(v)}" for k, v in c.items() if k != "name")
+            lines.append(f"  {cell(c['name'])}" + (f": {rest}" if rest else ""))
     if view["opportunities"]:
         lines += ["", "Opportunities"]
         lines.append(
@@ -416,7 +432,7 @@ def render_account(view: dict[str, Any]) -> str:
                 ],
             )
         )
-    return "\n".join(lines)
+    return "\n".join(output.escape(line, keep_newlines=True) for line in lines)
 
 
 @account.command("list")
@@ -1124,7 +1140,7 @@ def program_status(key: str, as_json: bool) -> None:
         lines.append(
             f"next: {nxt}; ready (`kamflow program complete {acct.key} {nxt} --evidence ...`)"
         )
-    click.echo("\n".join(lines))
+    click.echo("\n".join(output.escape(line) for line in lines))
 
 
 @program.command("complete")
@@ -1400,12 +1416,13 @@ def workflow_check(key: str | None) -> None:
         kamflow workflow check acme
     """
     from kamflow.domain.errors import RuleViolation
+    from kamflow.output import escape
 
     kf = session().kamflow
     keys = [key] if key else [a.key for a in kf.accounts()]
     problems = [p for k in keys for p in kf.check_workflows(k)]
     for problem in problems:
-        click.echo(problem)
+        click.echo(escape(problem))
     if problems:
         raise RuleViolation("workflow", f"{len(problems)} step(s) no workflow allows")
     click.echo(f"checked {len(keys)} account(s): every step is one the workflows allow")
@@ -1490,7 +1507,7 @@ def render_report(result: Any) -> str:
             lines.append(f"  {output.cell(section)}")
     for note in result.notes:
         lines.append(f"note: {note}")
-    return "\n".join(lines)
+    return output.escape("\n".join(lines), keep_newlines=True)
 
 
 @report.command("file")

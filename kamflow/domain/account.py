@@ -45,7 +45,7 @@ from kamflow.domain.state import (
     Satisfaction,
     VisitRef,
 )
-from kamflow.domain.values import account_id, format_money
+from kamflow.domain.values import MAX_TOTAL, account_id, format_money
 from kamflow.workflows.base import Workflow
 from kamflow.workflows.complaint import COMPLAINT
 from kamflow.workflows.lifecycle import LIFECYCLE
@@ -726,6 +726,22 @@ class Account(Recorder, Aggregate):
         if found is None:
             raise NotFound(f'no opportunity {opportunity_id} on "{self.key}"')
         return opportunity_id, found
+
+    def within_total(
+        self, totals: dict[str, Decimal], measure: str, currency: str, amount: Decimal, what: str
+    ) -> None:
+        """Refuse an amount that would take one of the account's totals past MAX_TOTAL.
+
+        The amount is valid on its own (exit 2 is for that); it is this account's
+        history that makes it too much, as with a credit limit, hence a refusal (exit 1).
+        """
+        total = totals.get(currency, Decimal(0)) + amount
+        if total > MAX_TOTAL:
+            raise Conflict(
+                f'{what} would take the {measure} of "{self.key}" to {format_money(total)}'
+                f" {currency}; kamflow keeps at most {format_money(MAX_TOTAL)} per account"
+                " and currency (its views hold totals as 64-bit cents)"
+            )
 
     def used_invoice(self, invoice: str) -> bool:
         return f"\n{invoice}\n" in self.invoice_refs

@@ -7,7 +7,7 @@ records every change to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from kamflow.domain.errors import InvalidInput, RuleViolation
 from kamflow.domain.values import TIERS
@@ -154,4 +154,10 @@ def parse_policy_value(name: str, raw: str) -> Decimal:
         raise InvalidInput(f"policy {name} needs a whole number of days, got {raw}")
     if not spec.low <= value <= spec.high:
         raise InvalidInput(f"policy {name} must be between {spec.low} and {spec.high}, got {raw}")
-    return value if spec.kind == "decimal" else Decimal(int(value))
+    if spec.kind == "int":
+        return Decimal(int(value))
+    # Amounts and percentages: at most cents, written out (1E+2 is stored as 100).
+    if value != value.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+        raise InvalidInput(f"policy {name} takes at most 2 decimal places, got {raw}")
+    plain = Decimal(format(value, "f"))
+    return plain if plain else abs(plain)

@@ -96,6 +96,9 @@ class RecordSale(Command):
                 " each sale needs its own invoice ref",
             )
         currency = self.currency or account.currency
+        what = f"sale {invoice}"
+        account.within_total(account.revenue, "revenue", currency, self.amount, what)
+        account.within_total(account.cost_of_sales, "cost of sales", currency, self.cost, what)
         used: list[str] = []
         if meta.governance is not None:
             owed = account.receivable().get(currency, Decimal(0)) + self.amount
@@ -214,11 +217,14 @@ class RecordServiceCost(Command):
     currency: Currency | None = option(default=None)
 
     def execute(self, account: Account, meta: Meta) -> str:
+        currency = self.currency or account.currency
+        what = f"a service cost of {format_money(self.amount)}"
+        account.within_total(account.service_cost, "service cost", currency, self.amount, what)
         account.record(
             Account.ServiceCostRecorded,
             meta,
             amount=self.amount,
-            currency=self.currency or account.currency,
+            currency=currency,
             category=self.category,
             description=self.description,
         )
