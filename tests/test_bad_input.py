@@ -460,7 +460,8 @@ def test_apply_of_a_missing_file_is_bad_usage(kam: Kam, db: str, tmp_path: Path)
         ),
         (
             ["contact", "add", "acme", "Wang \udcff", "--title", "t", "--department", "d"],
-            "--contact is not valid UTF-8 text",
+            # A positional argument is named as the usage line names it, not as an option.
+            "NAME is not valid UTF-8 text",
         ),
         (
             ["account", "show", "ac\udcffme"],
