@@ -51,7 +51,7 @@ class Shape:
     name: str  # the model's field name: with_, display_name, roles
     flag: str  # the option on the command line: --with, --name, --role
     key: str  # the JSON key in a line of `kamflow apply`: with, name, roles
-    kind: str  # text, number, date or choice (KINDS)
+    kind: str  # text, number, YYYY-MM-DD (KINDS), or choice
     choices: tuple[str, ...] | None  # the values a Literal allows
     multiple: bool  # a list: the option repeats, the JSON value is a list
     required: bool
@@ -61,8 +61,9 @@ class Shape:
 
 
 def shapes(cls: CommandClass) -> list[Shape]:
-    """Every field of a command model, in its declared order (``account`` and ``on``
-    first). Raises TypeError for a field type the command line cannot take."""
+    """Every field of a command model, in its declared order (the base class's
+    ``account`` and ``on`` first). Raises TypeError for a type the command line cannot
+    take, so a new kind of field fails when its command is built, not when it is used."""
     return [shape(name, info) for name, info in cls.model_fields.items()]
 
 
@@ -76,6 +77,7 @@ def command_line_fields(cls: CommandClass) -> tuple[list[Shape], list[Shape]]:
 
 
 def shape(name: str, info: FieldInfo) -> Shape:
+    """One field, read from its type annotation and ``option(...)`` declaration."""
     value_type = _unwrap(info.annotation)
     multiple = get_origin(value_type) is list
     if multiple:
