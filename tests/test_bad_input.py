@@ -461,7 +461,8 @@ def test_apply_of_a_missing_file_is_bad_usage(kam: Kam, db: str, tmp_path: Path)
         ),
         (
             ["contact", "add", "acme", "Wang \udcff", "--title", "t", "--department", "d"],
-            "--contact is not valid UTF-8 text",
+            # A positional argument is named as the usage line names it, not as an option.
+            "NAME is not valid UTF-8 text",
         ),
         (
             ["account", "show", "ac\udcffme"],
@@ -653,7 +654,7 @@ PROSE = "multi-line text may hold only line breaks (U+000A) and tabs (U+0009)"
         ),
         pytest.param(
             ["policy", "set", "discount-ceiling-pct", "2\x000", "--reason", "r"],
-            "invalid --value: character 2 is NUL (U+0000), which kamflow never stores",
+            "invalid VALUE: character 2 is NUL (U+0000), which kamflow never stores",
             id="policy-value",
         ),
     ],

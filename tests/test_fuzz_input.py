@@ -386,7 +386,10 @@ def write_commands() -> list[tuple[list[str], click.Command]]:
     found: list[tuple[list[str], click.Command]] = []
 
     def walk(group: click.Group, path: list[str]) -> None:
-        for name, command in sorted(group.commands.items()):
+        ctx = click.Context(group)
+        for name in sorted(group.list_commands(ctx)):
+            command = group.get_command(ctx, name)
+            assert command is not None
             if isinstance(command, click.Group):
                 walk(command, [*path, name])
             elif any(p.name == "command_id" for p in command.params):
@@ -408,8 +411,8 @@ USUAL = st.sampled_from(
 VALUE = st.one_of(USUAL, TEXT)
 # Values that fit a parameter, so that some commands get through to the account.
 FITTING = {
-    "key": ["acme"],
-    "complaint_id": ["C-1"],
+    "account": ["acme"],
+    "complaint": ["C-1"],
     "issue": ["I-1"],
     "opportunity": ["O-1"],
     "invoice": ["INV-1", "INV-2"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -112,19 +113,25 @@ CommandClass = type[Command] | type[GovernanceCommand]
 _REGISTRY: dict[str, CommandClass] = {}
 
 
+def declared_in(module: ModuleType) -> list[CommandClass]:
+    """The commands a module declares (not those it imports, nor abstract steps without
+    a name of their own), in the order it declares them."""
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, Command | GovernanceCommand)
+        and value.__module__ == module.__name__
+        and "name" in vars(value)
+    ]
+
+
 def all_commands() -> dict[str, CommandClass]:
     """Every command by the name users type (``"visit log"``), in --help order."""
     if not _REGISTRY:
         for module in MODULES:
-            found = import_module(f"kamflow.domain.commands.{module}")
-            for value in vars(found).values():
-                if (
-                    isinstance(value, type)
-                    and issubclass(value, Command | GovernanceCommand)
-                    and value.__module__ == found.__name__
-                    and "name" in vars(value)
-                ):
-                    _REGISTRY[value.name] = value
+            for command in declared_in(import_module(f"kamflow.domain.commands.{module}")):
+                _REGISTRY[command.name] = command
     return _REGISTRY
 
 
