@@ -22,7 +22,6 @@ from datetime import time as dtime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import eventsourcing.sqlite
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.persistence import (
@@ -32,7 +31,7 @@ from eventsourcing.persistence import (
     OperationalError,
     Transcoding,
 )
-from eventsourcing.utils import EnvType, get_topic, strtobool
+from eventsourcing.utils import strtobool
 
 from kamflow.domain.account import Account, Meta
 from kamflow.domain.commands import Command, GovernanceCommand
@@ -111,20 +110,6 @@ class KamflowApplication(Application[uuid.UUID]):
             ),
             deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
         )
-
-
-class SQLiteStoreFactory(eventsourcing.sqlite.SQLiteFactory):
-    """eventsourcing's SQLite factory waiting for another process's lock as long as
-    KAMFLOW_LOCK_TIMEOUT says, fractions of a second included (eventsourcing's own
-    setting takes whole seconds and reads 0 as its default of 5)."""
-
-    LOCK_SECONDS = "SQLITE_LOCK_SECONDS"
-
-    def __init__(self, env: EnvType | None) -> None:
-        super().__init__(env)
-        seconds = float(self.env.get(self.LOCK_SECONDS) or "5")
-        # Before any connection is made: the pool reads it in each new connection.
-        self.datastore.pool.lock_timeout = max(seconds, 0.001)  # type: ignore[assignment]
 
 
 # The clock that stamps record time. Only the demo swaps it (to lay a year of history);
@@ -231,8 +216,9 @@ class Kamflow:
             # database, refused, a missing schema). ~5 ms on a local server.
             connect_postgres(self.store).close()
         else:
-            env["PERSISTENCE_MODULE"] = get_topic(SQLiteStoreFactory)
-            env[SQLiteStoreFactory.LOCK_SECONDS] = repr(lock_timeout())
+            # eventsourcing's SQLite factory, waiting KAMFLOW_LOCK_TIMEOUT for a lock.
+            env["PERSISTENCE_MODULE"] = "kamflow.sqlite_store:SQLiteStoreFactory"
+            env["SQLITE_LOCK_SECONDS"] = repr(lock_timeout())
         for attempt in range(5):
             try:
                 self.app = KamflowApplication(env=env)
