@@ -97,7 +97,9 @@ def _stable(value: Any) -> Any:
 
 
 def _generated(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+    return (
+        isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+    )
 
 
 def build(db: str) -> None:
