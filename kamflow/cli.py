@@ -444,21 +444,30 @@ def account_list(as_json: bool, as_csv: bool) -> None:
     Example:
         kamflow account list --json
     """
-    accounts = session().kamflow.accounts()
-    headers = ["key", "name", "industry", "owner", "tier", "lifecycle", "version"]
-    records = [
-        {
-            "key": a.key,
-            "name": a.profile.get("name"),
-            "industry": a.profile.get("industry"),
-            "owner": a.profile.get("owner"),
-            "tier": a.tier,
-            "lifecycle": a.lifecycle,
-            "version": a.version,
-        }
-        for a in accounts
-    ]
-    emit(headers, [list(r.values()) for r in records], records, as_json=as_json, as_csv=as_csv)
+    headers = ["key", "name", "industry", "owner", "tier", "lifecycle", "version", "status"]
+    records: list[dict[str, Any]] = []
+    for item in session().kamflow.listing():
+        a = item.account
+        if a is None:
+            # One damaged account is shown as such; the others still list.
+            click.echo(f"Warning: {item.problem}", err=True)
+            records.append({**dict.fromkeys(headers), "key": item.key, "status": "unreadable"})
+        else:
+            records.append(
+                {
+                    "key": a.key,
+                    "name": a.profile.get("name"),
+                    "industry": a.profile.get("industry"),
+                    "owner": a.profile.get("owner"),
+                    "tier": a.tier,
+                    "lifecycle": a.lifecycle,
+                    "version": a.version,
+                    "status": "ok",
+                }
+            )
+        records[-1]["problem"] = item.problem
+    rows = [[r[h] for h in headers] for r in records]
+    emit(headers, rows, records, as_json=as_json, as_csv=as_csv)
 
 
 @account.command("history")
@@ -1463,9 +1472,9 @@ def show_report(name: str, as_of: date | None, as_json: bool, as_csv: bool, **pa
         db = views_as_of(sess.kamflow, cutoff)
         today = as_of
     else:
-        from kamflow.projections.engine import caught_up_views
+        from kamflow.projections.access import report_views
 
-        db = caught_up_views(locator, lambda: sess.kamflow)
+        db = report_views(locator, lambda: sess.kamflow)
         today = datetime.now(UTC).date()
     try:
         result = builder(name)(db, ReportParams(today=today, **params))
