@@ -17,7 +17,7 @@ from kamflow.projections.reports.base import Report
 if TYPE_CHECKING:
     from kamflow.application import Kamflow
 
-ACCOUNT_COLUMNS = ["key", "name", "industry", "owner", "tier", "lifecycle", "version"]
+ACCOUNT_COLUMNS = ["key", "name", "industry", "owner", "tier", "lifecycle", "version", "status"]
 HISTORY_COLUMNS = ["version", "occurred_on", "recorded_at", "actor", "type", "summary"]
 POLICY_COLUMNS = ["policy", "value", "default", "set_by", "set_at", "principle", "description"]
 
@@ -129,20 +129,36 @@ def _account_sections(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def account_list(kf: Kamflow) -> Report:
-    """Every account: key, name, industry, owner, tier, lifecycle, version."""
-    records = [
-        {
-            "key": a.key,
-            "name": a.profile.get("name"),
-            "industry": a.profile.get("industry"),
-            "owner": a.profile.get("owner"),
-            "tier": a.tier,
-            "lifecycle": a.lifecycle,
-            "version": a.version,
-        }
-        for a in kf.accounts()
-    ]
-    return Report(title="", columns=ACCOUNT_COLUMNS, rows=records, document=records)
+    """Every account: key, name, industry, owner, tier, lifecycle, version, and status
+    (``ok``, or ``unreadable`` with the ``problem``: one damaged account is shown as
+    such, and the others still list)."""
+    records: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    for item in kf.listing():
+        a = item.account
+        if a is None:
+            warnings.append(str(item.problem))
+            record: dict[str, Any] = {
+                **dict.fromkeys(ACCOUNT_COLUMNS),
+                "key": item.key,
+                "status": "unreadable",
+            }
+        else:
+            record = {
+                "key": a.key,
+                "name": a.profile.get("name"),
+                "industry": a.profile.get("industry"),
+                "owner": a.profile.get("owner"),
+                "tier": a.tier,
+                "lifecycle": a.lifecycle,
+                "version": a.version,
+                "status": "ok",
+            }
+        record["problem"] = item.problem
+        records.append(record)
+    return Report(
+        title="", columns=ACCOUNT_COLUMNS, rows=records, document=records, warnings=warnings
+    )
 
 
 def account_history(kf: Kamflow, key: str) -> Report:

@@ -260,10 +260,10 @@ def test_account_list_prints_a_table_aligned_for_chinese_names(kam: Kam) -> None
     result = kam("account", "list")
 
     assert ok(result) == [
-        "key   name                industry  owner   tier      lifecycle  version",
-        "----  ------------------  --------  ------  --------  ---------  -------",
-        "acme  正大饲料 Acme Feed  feed      li.wei  key       active     8",
-        "正大  正大集团            饲料      李伟    prospect  prospect   1",
+        "key   name                industry  owner   tier      lifecycle  version  status",
+        "----  ------------------  --------  ------  --------  ---------  -------  ------",
+        "acme  正大饲料 Acme Feed  feed      li.wei  key       active     8        ok",
+        "正大  正大集团            饲料      李伟    prospect  prospect   1        ok",
     ]
 
 

@@ -46,9 +46,9 @@ def build_report(name: str, as_of: date | None, **params: Any) -> Report:
         db = views_as_of(sess.kamflow, cutoff)
         today = as_of
     else:
-        from kamflow.projections.engine import caught_up_views
+        from kamflow.projections.access import report_views
 
-        db = caught_up_views(locator, lambda: sess.kamflow)
+        db = report_views(locator, lambda: sess.kamflow)
         today = datetime.now(UTC).date()
     try:
         return builder(name)(db, ReportParams(today=today, **params))

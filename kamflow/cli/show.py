@@ -45,6 +45,8 @@ def emit(result: Report, *, as_json: bool, as_csv: bool = False) -> None:
     """Print a report: its JSON, its rows as CSV, or text for people."""
     from kamflow import output
 
+    for warning in result.warnings:
+        click.echo(f"Warning: {output.escape(warning)}", err=True)
     if as_json:
         click.echo(output.to_json(result.as_json()))
     elif as_csv:

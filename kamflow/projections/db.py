@@ -14,9 +14,8 @@ from contextlib import contextmanager
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
-from kamflow.domain.errors import StorageError
+from kamflow.storage import connect_postgres, connect_sqlite, lock_timeout, parse
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -40,18 +39,23 @@ class ViewDB:
     def __init__(self, locator: str) -> None:
         self.locator = locator
         self.postgres = locator.startswith(("postgresql://", "postgres://"))
+        # A store whose file or folder is not writable: reads only (kamflow.storage).
+        self.read_only = False
         if self.postgres:
             self._conn: Any = _connect_postgres(locator)
             self.events_table = "kamflow_events"
             self.position_column = "notification_id"
         else:
-            self._conn = sqlite3.connect(
-                locator if locator != ":memory:" else ":memory:",
-                isolation_level=None,  # we issue BEGIN ourselves
-                timeout=30,
-            )
-            if locator != ":memory:":
-                self._conn.execute("PRAGMA journal_mode=WAL")
+            if locator == ":memory:":
+                self._conn = sqlite3.connect(":memory:", isolation_level=None)
+            else:
+                # Storage failures on this connection (locked past the lock timeout,
+                # read-only, not a database, damaged) come out as StorageError.
+                store = parse(locator)
+                self.read_only = store.read_only
+                self._conn = connect_sqlite(store)
+                if not store.read_only:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
                 # A 32 MiB page cache (SQLite's default is 2 MiB): a catch-up updates the
                 # views' B-trees all over, and with the default cache most of its
                 # statements read their pages back from the OS once the views are large
@@ -198,25 +202,6 @@ class ViewDB:
 
 
 def _connect_postgres(locator: str) -> Any:
-    try:
-        import psycopg
-    except ImportError:
-        raise StorageError("PostgreSQL needs psycopg: pip install 'kamflow[postgres]'") from None
-    url = urlparse(locator)
-    query = parse_qs(url.query)
-    try:
-        conn = psycopg.connect(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or 5432,
-            user=url.username or "postgres",
-            password=url.password or None,
-            dbname=url.path.lstrip("/") or "postgres",
-            connect_timeout=int(query.get("connect_timeout", ["5"])[0]),
-        )
-    except psycopg.Error as exc:
-        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(f"cannot reach PostgreSQL for the views: {line}") from None
-    if "schema" in query:
-        conn.execute(f'SET search_path TO "{query["schema"][0]}"')
-        conn.commit()
-    return conn
+    """The views' connection: identifiers quoted, failures mapped (kamflow.storage), and
+    a catch-up waiting at most the lock timeout for another one's lock."""
+    return connect_postgres(parse(locator), mapped=True, lock_wait=lock_timeout())

@@ -42,6 +42,9 @@ class Report:
     flat: bool = True
     document: Any = None
     csv_columns: list[str] | None = None
+    # Printed on stderr, whatever the format: what the reader must know about the data
+    # behind the report (an account that could not be read).
+    warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> Any:
         if self.document is not None:
