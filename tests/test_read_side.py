@@ -89,7 +89,9 @@ def test_program_status_shows_each_step_and_what_the_next_needs(kam: Kam) -> Non
 def test_a_read_of_nothing_says_so(kam: Kam) -> None:
     assert ok(kam("account", "list")) == ["(nothing to report)"]
     assert ok(kam("roster", "show")) == ["(nothing to report)"]
-    assert ok(kam("account", "list", "--csv")) == ["key,name,industry,owner,tier,lifecycle,version"]
+    assert ok(kam("account", "list", "--csv")) == [
+        "key,name,industry,owner,tier,lifecycle,version,status"
+    ]
     assert ok(kam("roster", "show", "--json")) == ["[]"]
 
 
