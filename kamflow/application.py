@@ -12,7 +12,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
@@ -29,7 +29,7 @@ from eventsourcing.persistence import (
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, GovernanceCommand
-from kamflow.domain.envelope import Meta
+from kamflow.domain.envelope import Event, Meta
 
 if TYPE_CHECKING:
     from kamflow.domain.governance import Governance
@@ -75,13 +75,15 @@ class KamflowApplication(Application[uuid.UUID]):
         transcoder.register(DateAsISO())
 
 
-# The clock that stamps record time. Only the demo swaps it (to lay a year of history);
-# no command line option reaches it.
+# The clock that stamps record time: a Kamflow's own (``Kamflow(clock=...)``,
+# ``using_clock``), or else this module's. No command line option reaches either.
 Clock = Callable[[], datetime]
 _clock: Clock = datetime_now_with_tzinfo
 
 
 def set_clock(clock: Clock | None) -> None:
+    """Swap the module's clock, which every Kamflow built without a clock of its own
+    reads (the tests' ``fake_clock``); ``None`` puts the real clock back."""
     global _clock
     _clock = clock or datetime_now_with_tzinfo
 
@@ -99,12 +101,19 @@ def default_actor() -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a command did: the events it recorded (none if its id was already applied)."""
+    """What a command did: the events it recorded (none if its id was already applied).
+
+    ``reference`` is for people (``"V-3 with issues I-4, I-5"``); ``ids`` is for programs:
+    the short ids the recorded events gave out or acted on, by kind (``{"visit": "V-3",
+    "issues": ["I-4", "I-5"]}``, from each event's ``ids()``), empty when nothing was
+    recorded.
+    """
 
     account: str
     reference: str
     events: list[tuple[str, int]]
     command_id: str
+    ids: dict[str, str | list[str]] = field(default_factory=dict)
 
     @property
     def applied(self) -> bool:
@@ -128,8 +137,10 @@ class EventRecord:
 class Kamflow:
     """kamflow's application service: commands and account queries over one store."""
 
-    def __init__(self, locator: str | None = None) -> None:
+    def __init__(self, locator: str | None = None, *, clock: Clock | None = None) -> None:
         self.locator = resolve(locator)
+        # Record time; by default the module's clock, read at each command (set_clock).
+        self.clock: Clock = clock or now
         self._loaded: dict[uuid.UUID, Account] | None = None  # see keep_loaded()
         env = storage_env(self.locator)
         for attempt in range(5):
@@ -156,6 +167,16 @@ class Kamflow:
     def close(self) -> None:
         self.app.close()
 
+    @contextlib.contextmanager
+    def using_clock(self, clock: Clock) -> Iterator[None]:
+        """Stamp record time with ``clock`` for the length of the block, then put this
+        Kamflow's own clock back (the demo lays a year of history this way)."""
+        previous, self.clock = self.clock, clock
+        try:
+            yield
+        finally:
+            self.clock = previous
+
     # ------------------------------------------------------------- commands
     def execute(
         self, command: Command | GovernanceCommand, *, actor: str, command_id: str | None = None
@@ -179,7 +200,7 @@ class Kamflow:
         if given and (len(cid) > 200 or "\n" in cid or "\r" in cid):
             raise InvalidInput("--command-id must be one line of at most 200 characters")
         for attempt in range(MAX_ATTEMPTS):
-            recorded_at = now()
+            recorded_at = self.clock()
             occurred_on = command.on or recorded_at.date()
             if isinstance(command, GovernanceCommand):
                 subject = "governance"
@@ -243,7 +264,11 @@ class Kamflow:
             if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in pending):
                 self._snapshot(aggregate)
             events = [(type(e).__name__, e.originator_version) for e in pending]
-            return Outcome(subject, reference, events, cid)
+            ids: dict[str, str | list[str]] = {}
+            for event in pending:
+                if isinstance(event, Event):
+                    ids.update(event.ids())
+            return Outcome(subject, reference, events, cid, ids)
         raise StorageError(
             f'"{command.name}" kept meeting concurrent writes in {MAX_ATTEMPTS} attempts; try again'
         )
