@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
@@ -35,7 +35,7 @@ from eventsourcing.utils import strtobool
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, GovernanceCommand
-from kamflow.domain.envelope import Meta
+from kamflow.domain.envelope import Event, Meta
 
 if TYPE_CHECKING:
     from kamflow.domain.governance import Governance
@@ -115,13 +115,15 @@ class KamflowApplication(Application[uuid.UUID]):
         )
 
 
-# The clock that stamps record time. Only the demo swaps it (to lay a year of history);
-# no command line option reaches it.
+# The clock that stamps record time: a Kamflow's own (``Kamflow(clock=...)``,
+# ``using_clock``), or else this module's. No command line option reaches either.
 Clock = Callable[[], datetime]
 _clock: Clock = datetime_now_with_tzinfo
 
 
 def set_clock(clock: Clock | None) -> None:
+    """Swap the module's clock, which every Kamflow built without a clock of its own
+    reads (the tests' ``fake_clock``); ``None`` puts the real clock back."""
     global _clock
     _clock = clock or datetime_now_with_tzinfo
 
@@ -139,12 +141,19 @@ def default_actor() -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a command did: the events it recorded (none if its id was already applied)."""
+    """What a command did: the events it recorded (none if its id was already applied).
+
+    ``reference`` is for people (``"V-3 with issues I-4, I-5"``); ``ids`` is for programs:
+    the short ids the recorded events gave out or acted on, by kind (``{"visit": "V-3",
+    "issues": ["I-4", "I-5"]}``, from each event's ``ids()``), empty when nothing was
+    recorded.
+    """
 
     account: str
     reference: str
     events: list[tuple[str, int]]
     command_id: str
+    ids: dict[str, str | list[str]] = field(default_factory=dict)
 
     @property
     def applied(self) -> bool:
@@ -204,9 +213,11 @@ class Listed:
 class Kamflow:
     """kamflow's application service: commands and account queries over one store."""
 
-    def __init__(self, locator: str | None = None) -> None:
+    def __init__(self, locator: str | None = None, *, clock: Clock | None = None) -> None:
         self.locator = resolve(locator)
         self.store = parse(self.locator)
+        # Record time; by default the module's clock, read at each command (set_clock).
+        self.clock: Clock = clock or now
         self._loaded: dict[uuid.UUID, Account] | None = None  # see keep_loaded()
         # Told once per snapshot that cannot be used (one line for the user; stderr).
         self.warn: Callable[[str], None] = _warn_on_stderr
@@ -283,6 +294,16 @@ class Kamflow:
     def close(self) -> None:
         self.app.close()
 
+    @contextlib.contextmanager
+    def using_clock(self, clock: Clock) -> Iterator[None]:
+        """Stamp record time with ``clock`` for the length of the block, then put this
+        Kamflow's own clock back (the demo lays a year of history this way)."""
+        previous, self.clock = self.clock, clock
+        try:
+            yield
+        finally:
+            self.clock = previous
+
     # ------------------------------------------------------------- commands
     def execute(
         self, command: Command | GovernanceCommand, *, actor: str, command_id: str | None = None
@@ -321,7 +342,7 @@ class Kamflow:
         self, command: Command | GovernanceCommand, actor: str, cid: str, given: bool
     ) -> Outcome:
         for attempt in range(MAX_ATTEMPTS):
-            recorded_at = now()
+            recorded_at = self.clock()
             occurred_on = command.on or recorded_at.date()
             if isinstance(command, GovernanceCommand):
                 subject = "governance"
@@ -386,7 +407,11 @@ class Kamflow:
             if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in pending):
                 self._snapshot(aggregate)
             events = [(type(e).__name__, e.originator_version) for e in pending]
-            return Outcome(subject, reference, events, cid)
+            ids: dict[str, str | list[str]] = {}
+            for event in pending:
+                if isinstance(event, Event):
+                    ids.update(event.ids())
+            return Outcome(subject, reference, events, cid, ids)
         raise StorageError(
             f'"{command.name}" kept meeting concurrent writes in {MAX_ATTEMPTS} attempts; try again'
         )

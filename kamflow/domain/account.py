@@ -31,7 +31,7 @@ from kamflow.domain.errors import (
     Suggest,
     render,
 )
-from kamflow.domain.guards import GUARDS
+from kamflow.domain.guards import refusals
 from kamflow.domain.state import (
     ComplaintState,
     ContactState,
@@ -678,13 +678,10 @@ class Account(Recorder, Aggregate):
             allowed = workflow.triggers(state)
             then = f"allowed now: {', '.join(allowed)}" if allowed else "nothing follows it"
             raise Conflict(f'{subject} is {state}; "{trigger}" is not allowed from there ({then})')
-        for guard in workflow.guards(state, trigger):
-            principle, check = GUARDS[guard]
-            problem = check(self, context)
-            if problem:
-                if principle:
-                    raise RuleViolation(principle, *problem)
-                raise Conflict(*problem)
+        for principle, problem in refusals(workflow.guards(state, trigger), self, context):
+            if principle:
+                raise RuleViolation(principle, *problem)
+            raise Conflict(*problem)
         return dest
 
     def find_contact(self, ref: str, *, current: bool = True) -> str:
@@ -763,11 +760,7 @@ class Account(Recorder, Aggregate):
         state = self.program["step"]
         if PROGRAM.dest(state, step) is None:
             return [f'the next step is "{self.next_step()}"']
-        return [
-            render(problem)
-            for guard in PROGRAM.guards(state, step)
-            if (problem := GUARDS[guard][1](self, {}))
-        ]
+        return [render(problem) for _, problem in refusals(PROGRAM.guards(state, step), self)]
 
     # ------------------------------------------ facts the guards read (guards.py)
     def current_contacts(self) -> int:

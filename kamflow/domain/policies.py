@@ -6,6 +6,7 @@ records every change to them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
@@ -130,6 +131,35 @@ POLICIES: dict[str, PolicySpec] = {
         "-",
     ),
 }
+
+
+def credit_limit(tier: str) -> str:
+    """The name of the policy that holds a tier's credit limit: ``credit-limit.key``."""
+    return f"credit-limit.{tier}"
+
+
+@dataclass(frozen=True)
+class Credit:
+    """P1 for one sale: what the customer would owe after it, against its tier's limit
+    (both in the sale's currency)."""
+
+    owed: Decimal
+    limit: Decimal
+
+    @property
+    def exceeded(self) -> bool:
+        return self.owed > self.limit
+
+
+def credit_after_sale(
+    owed: Decimal, amount: Decimal, tier: str, policy: Callable[[str], Decimal]
+) -> Credit:
+    """The credit check of a sale of ``amount`` to a customer of ``tier`` who owes
+    ``owed`` now (its receivable in the sale's currency); ``policy`` looks a policy up
+    by name (``Governance.policy``). The sale needs an approved exception when the
+    result is ``exceeded``. ``RecordSale`` decides with it, and the demo planner plans
+    the exceptions its sales will need with it."""
+    return Credit(owed + amount, policy(credit_limit(tier)))
 
 
 def parse_policy_value(name: str, raw: str) -> Decimal:

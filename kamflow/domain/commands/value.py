@@ -20,6 +20,7 @@ from kamflow.domain.commands.fields import (
     Text,
 )
 from kamflow.domain.errors import Conflict, RuleViolation, Suggest
+from kamflow.domain.policies import credit_after_sale
 from kamflow.domain.values import BIG_TIERS, Tier, format_money
 
 if TYPE_CHECKING:
@@ -101,17 +102,17 @@ class RecordSale(Command):
         account.within_total(account.cost_of_sales, "cost of sales", currency, self.cost, what)
         used: list[str] = []
         if meta.governance is not None:
-            owed = account.receivable().get(currency, Decimal(0)) + self.amount
-            limit = meta.governance.policy(f"credit-limit.{account.tier}")
-            if owed > limit:
+            owed = account.receivable().get(currency, Decimal(0))
+            credit = credit_after_sale(owed, self.amount, account.tier, meta.governance.policy)
+            if credit.exceeded:
                 used.append(
                     _exception_or_refuse(
                         account,
                         "credit-limit",
                         invoice,
                         f'sale {invoice} would take what "{account.key}" owes to'
-                        f" {format_money(owed)} {currency}, over the {account.tier}-tier"
-                        f" credit limit of {format_money(limit)}",
+                        f" {format_money(credit.owed)} {currency}, over the {account.tier}-tier"
+                        f" credit limit of {format_money(credit.limit)}",
                     )
                 )
             ceiling = meta.governance.policy("discount-ceiling-pct")
