@@ -443,6 +443,18 @@ def test_a_database_that_refuses_a_value_quarantines_that_event_for_that_view_on
         finally:
             sales.close()
 
+        # and a rebuild that meets it (a transaction done again) counts each event once
+        shown: list[int] = []
+        kf, db = Kamflow(twin), ViewDB(twin)
+        try:
+            with StoreSource(kf) as source:
+                read = Projector(db).rebuild(ALL_VIEWS, source, batch=2, progress=shown.append)
+        finally:
+            db.close()
+            kf.close()
+        assert read == sum(shown) == len(rows)
+        assert json.loads(kam(twin, "projections", "status", "--json").stdout) == status
+
 
 # ------------------------------------------------------------------ declared reads
 def test_each_report_declares_exactly_the_views_it_reads(tmp_path: Path) -> None:
