@@ -579,6 +579,44 @@ def test_a_rebuild_whose_tables_another_rebuild_took_over_swaps_nothing(locator:
         kf.close()
 
 
+class Capped:
+    """The log as a rebuild saw it that started before the last ``later`` events."""
+
+    def __init__(self, source: EventSource, upto: int) -> None:
+        self.source = source
+        self.upto = upto
+
+    def max_position(self) -> int:
+        return min(self.source.max_position(), self.upto)
+
+    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+        return [(p, e) for p, e in self.source.read(after, limit) if p <= self.upto]
+
+
+def test_views_caught_up_past_a_rebuild_are_swapped_back_to_its_position_and_catch_up(
+    locator: str,
+) -> None:
+    # Given views a catch-up took further than a rebuild running meanwhile will get
+    store_from(FIXTURES / "nul-03f4076.db", locator)
+    kf = Kamflow(locator)
+    db = caught_up_views(locator, lambda: kf)
+    try:
+        expected = view_rows(locator)
+
+        # When the rebuild swaps in its views, 4 events into the log of 7
+        Projector(db).rebuild(ALL_VIEWS, Capped(StoreSource(kf), 4))
+
+        # Then they are at its position, and the next catch-up applies the rest once
+        assert set(Projector(db).positions().values()) == {4}
+        db.close()
+        db = caught_up_views(locator, lambda: kf)
+        assert set(Projector(db).positions().values()) == {7}
+        assert view_rows(locator) == expected
+    finally:
+        db.close()
+        kf.close()
+
+
 def test_rebuild_through_the_cli_when_interrupted_changes_no_view(
     locator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
