@@ -1456,7 +1456,8 @@ def show_report(name: str, as_of: date | None, as_json: bool, as_csv: bool, **pa
 
     from kamflow import output
     from kamflow.domain.errors import InvalidInput
-    from kamflow.projections.reports import builder
+    from kamflow.projections.engine import Unprojectable, quarantined, skipped_line
+    from kamflow.projections.reports import READS, builder
     from kamflow.projections.reports.base import ReportParams
     from kamflow.storage import resolve, storage_env
 
@@ -1478,18 +1479,22 @@ def show_report(name: str, as_of: date | None, as_json: bool, as_csv: bool, **pa
         today = datetime.now(UTC).date()
     try:
         result = builder(name)(db, ReportParams(today=today, **params))
+        skipped = quarantined(db, READS[name])
     finally:
         db.close()
     if as_json:
         click.echo(output.to_json(result.as_json()))
-        return
-    if as_csv:
+    elif as_csv:
         if not result.flat:
             raise InvalidInput(f"report {name} is a document, not flat rows; use --json")
         rows = [[r.get(c) for c in result.columns] for r in result.rows]
         click.echo(output.to_csv(result.columns, rows))
-        return
-    click.echo(render_report(result))
+    else:
+        click.echo(render_report(result))
+    if skipped:
+        # The report is given (it is right about everything else); exit 1 says it is
+        # not the whole story.
+        raise Unprojectable(skipped_line(skipped))
 
 
 def render_report(result: Any) -> str:
@@ -1640,17 +1645,31 @@ def _projector() -> Any:
 @output_options(csv=False)
 def projections_status(as_json: bool) -> None:
     """Each view's position in the event log and how far behind it is."""
+    from kamflow import output
+    from kamflow.projections.engine import Unprojectable, skipped_line
+
     statuses = _projector().status()
     records = [
-        {"view": s.name, "position": s.position, "behind": s.behind, "description": s.description}
+        {
+            "view": s.name,
+            "position": s.position,
+            "behind": s.behind,
+            "quarantined": [q.as_json() for q in s.quarantined],
+            "description": s.description,
+        }
         for s in statuses
     ]
-    emit(
-        ["view", "position", "behind", "description"],
-        [list(r.values()) for r in records],
-        records,
-        as_json=as_json,
-    )
+    headers = ["view", "position", "behind", "quarantined", "description"]
+    rows = [[s.name, s.position, s.behind, len(s.quarantined), s.description] for s in statuses]
+    emit(headers, rows, records, as_json=as_json)
+    skipped = [q for s in statuses for q in s.quarantined]
+    if not skipped:
+        return
+    if not as_json:
+        listed = [[q.view, q.event, q.error] for q in skipped]
+        click.echo("\nevents the views skip (quarantined)")
+        click.echo(output.table(["view", "event", "why"], listed))
+    raise Unprojectable(skipped_line(skipped, hint=False))
 
 
 @projections.command("rebuild")
@@ -1665,18 +1684,23 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
     """
     from rich.progress import Progress
 
-    from kamflow.projections.engine import StoreSource
+    from kamflow.projections.engine import StoreSource, Unprojectable, skipped_line
 
     projector = _projector()
     chosen = list(names) or [v.name for v in projector.views]
-    projector.reset(chosen)
+    projector.check(chosen)  # an unknown name is refused before the store is opened
     with (
         StoreSource(session().kamflow) as source,
         Progress(transient=True, console=_stderr_console()) as bar,
     ):
         task = bar.add_task("rebuilding", total=source.max_position() or 1)
-        read = projector.catch_up(source, batch=5000, progress=lambda n: bar.advance(task, n))
+        read = projector.rebuild(
+            chosen, source, batch=5000, progress=lambda n: bar.advance(task, n)
+        )
     click.echo(f"rebuilt {', '.join(chosen)} from {read} events")
+    skipped = projector.quarantined(chosen)
+    if skipped:
+        raise Unprojectable(skipped_line(skipped))
 
 
 def _stderr_console() -> Any:
