@@ -1691,9 +1691,7 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
     projector.check(chosen)  # an unknown name is refused before the store is opened
     with (
         StoreSource(session().kamflow) as source,
-        Progress(
-            transient=True, console=_stderr_console(), disable=not sys.stderr.isatty()
-        ) as bar,
+        Progress(transient=True, console=_stderr_console(), disable=not sys.stderr.isatty()) as bar,
     ):
         task = bar.add_task("rebuilding", total=source.max_position() or 1)
         read = projector.rebuild(
