@@ -48,6 +48,29 @@ ALLOWED: dict[tuple[str, str], str] = {
     ),
     ("projections/engine.py", "name"): "a key of View.indexes: a literal index name in views.py",
     ("projections/engine.py", "on"): "a value of View.indexes: a literal 'table (columns)'",
+    ("projections/engine.py", "QUARANTINE_COLUMNS"): "a literal column list of kf_quarantine",
+    ("projections/engine.py", "', '.join(('?' for _ in names))"): (
+        "'?, ?, ...', one placeholder per view name; the names are bound parameters"
+    ),
+    ("projections/engine.py", "sql"): "the quarantine query built above from literals",
+    ("projections/engine.py", "self.db.name(table)"): (
+        "a literal table name of views.py with its prefix (kf_ or kfr_, ViewDB.aside)"
+    ),
+    ("projections/engine.py", "self.db.name(name)"): (
+        "a literal index name of views.py with its prefix (kf_ or kfr_, ViewDB.aside)"
+    ),
+    ("projections/engine.py", "aside.name(table)"): (
+        "a literal table name of views.py with the aside prefix (kfr_)"
+    ),
+    ("projections/engine.py", "aside.name('kf_tracking')"): "the literal kf_tracking, as kfr_",
+    ("projections/engine.py", "aside.name('kf_quarantine')"): "the literal kf_quarantine, as kfr_",
+    ("projections/engine.py", "identifier(final)"): (
+        "an index name read from the catalog, checked against a plain-identifier pattern"
+        " by db.identifier before use"
+    ),
+    ("projections/engine.py", "identifier(index)"): (
+        "an index name read from the catalog, checked by db.identifier before use"
+    ),
     # --- view handlers: column names are keyword names or literal tuples in views.py
     ("projections/views.py", "names"): (
         "'col=?, ...' from keyword argument names of _set's callers or a literal tuple of"

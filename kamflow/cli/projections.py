@@ -34,15 +34,38 @@ def _projector() -> Any:
 @projections.command("status")
 @output_options()
 def projections_status() -> Report:
-    """Each view's position in the event log and how far behind it is."""
+    """Each view's position in the event log, how far behind it is, and the events it
+    skips because it cannot project them (exit 1 when there are any)."""
+    from kamflow.projections.engine import Unprojectable, skipped_line
     from kamflow.projections.reports.base import Report
 
+    statuses = _projector().status()
     records = [
-        {"view": s.name, "position": s.position, "behind": s.behind, "description": s.description}
-        for s in _projector().status()
+        {
+            "view": s.name,
+            "position": s.position,
+            "behind": s.behind,
+            "quarantined": [q.as_json() for q in s.quarantined],
+            "description": s.description,
+        }
+        for s in statuses
     ]
-    columns = ["view", "position", "behind", "description"]
-    return Report(title="", columns=columns, rows=records, document=records)
+    rows = [{**r, "quarantined": len(r["quarantined"])} for r in records]
+    columns = ["view", "position", "behind", "quarantined", "description"]
+    skipped = [q for s in statuses for q in s.quarantined]
+    sections: dict[str, Any] = {}
+    if skipped:
+        sections["events the views skip (quarantined)"] = [
+            {"view": q.view, "event": q.event, "why": q.error} for q in skipped
+        ]
+    return Report(
+        title="",
+        columns=columns,
+        rows=rows,
+        sections=sections,
+        document=records,
+        error=Unprojectable(skipped_line(skipped, hint=False)) if skipped else None,
+    )
 
 
 @projections.command("rebuild")
@@ -55,21 +78,31 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
         kamflow projections rebuild
         kamflow projections rebuild complaints
     """
+    import sys
+
     from rich.console import Console
     from rich.progress import Progress
 
-    from kamflow.projections.engine import StoreSource
+    from kamflow.projections.engine import StoreSource, Unprojectable, skipped_line
 
     projector = _projector()
     chosen = list(names) or [v.name for v in projector.views]
-    projector.reset(chosen)
+    projector.check(chosen)  # an unknown name is refused before the store is opened
     with (
         StoreSource(session().kamflow) as source,
-        Progress(transient=True, console=Console(stderr=True)) as bar,
+        # A bar only on a terminal: a script's stderr gets the outcome, not the drawing.
+        Progress(
+            transient=True, console=Console(stderr=True), disable=not sys.stderr.isatty()
+        ) as bar,
     ):
         task = bar.add_task("rebuilding", total=source.max_position() or 1)
-        read = projector.catch_up(source, batch=5000, progress=lambda n: bar.advance(task, n))
+        read = projector.rebuild(
+            chosen, source, batch=5000, progress=lambda n: bar.advance(task, n)
+        )
     click.echo(f"rebuilt {', '.join(chosen)} from {read} events")
+    skipped = projector.quarantined(chosen)
+    if skipped:
+        raise Unprojectable(skipped_line(skipped))
 
 
 @projections.command("follow")

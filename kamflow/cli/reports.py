@@ -32,7 +32,8 @@ def build_report(name: str, as_of: date | None, **params: Any) -> Report:
     """The named report over views caught up with the log (or rebuilt to ``as_of``)."""
     from datetime import UTC, datetime, time, timedelta
 
-    from kamflow.projections.reports import builder
+    from kamflow.projections.engine import Unprojectable, quarantined, skipped_line
+    from kamflow.projections.reports import READS, builder
     from kamflow.projections.reports.base import ReportParams
     from kamflow.storage import resolve, storage_env
 
@@ -51,9 +52,13 @@ def build_report(name: str, as_of: date | None, **params: Any) -> Report:
         db = report_views(locator, lambda: sess.kamflow)
         today = datetime.now(UTC).date()
     try:
-        return builder(name)(db, ReportParams(today=today, **params))
+        result = builder(name)(db, ReportParams(today=today, **params))
+        skipped = quarantined(db, READS[name])
     finally:
         db.close()
+    if skipped:
+        result.error = Unprojectable(skipped_line(skipped))
+    return result
 
 
 def _key(key: str | None) -> str | None:

@@ -30,7 +30,10 @@ def output_options(*, csv: bool = True) -> Callable[[Read], Callable[..., None]]
         def command(*args: Any, as_json: bool, as_csv: bool = False, **kwargs: Any) -> None:
             if as_json and as_csv:
                 raise click.UsageError("give --json or --csv, not both")
-            emit(read(*args, **kwargs), as_json=as_json, as_csv=as_csv)
+            result = read(*args, **kwargs)
+            emit(result, as_json=as_json, as_csv=as_csv)
+            if result.error is not None:
+                raise result.error
 
         if csv:
             command = click.option("--csv", "as_csv", is_flag=True, help="CSV of the rows.")(

@@ -45,6 +45,10 @@ class Report:
     # Printed on stderr, whatever the format: what the reader must know about the data
     # behind the report (an account that could not be read).
     warnings: list[str] = field(default_factory=list)
+    # Raised once the report is printed: it is right about everything else, and the
+    # error (one line, its exit code) says it is not the whole story (views that skip
+    # events they cannot project).
+    error: Exception | None = None
 
     def as_json(self) -> Any:
         if self.document is not None:
