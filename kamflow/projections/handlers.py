@@ -63,10 +63,17 @@ def iso(value: date | None) -> str | None:
     return None if value is None else str(value.isoformat())
 
 
-@cache
+_AFTER: dict[tuple[str, type], str] = {}
+
+
 def after(workflow: Workflow, event: type) -> str:
-    """The state an event of this class leaves its subject in: its workflow row's."""
-    return workflow.state_after(event.__name__)
+    """The state an event of this class leaves its subject in: its workflow row's
+    destination (kept by workflow name: hashing a whole table costs microseconds)."""
+    try:
+        return _AFTER[workflow.name, event]
+    except KeyError:
+        state = _AFTER[workflow.name, event] = workflow.state_after(event.__name__)
+        return state
 
 
 # ---------------------------------------------------------------------- accounts
@@ -451,13 +458,13 @@ def _complaint_stepped(e: _ComplaintStep, key: str) -> list[Statement]:
         columns.update(escalated=1)
     elif isinstance(e, Account.ComplaintClosed):
         columns.update(closed_on=iso(e.occurred_on))
+    return [(_complaint_update(tuple(columns)), (*columns.values(), key, e.complaint_id))]
+
+
+@cache
+def _complaint_update(columns: tuple[str, ...]) -> str:
     names = ", ".join(f"{c}=?" for c in columns)
-    return [
-        (
-            f"UPDATE kf_complaints SET {names} WHERE key=? AND complaint_id=?",
-            (*columns.values(), key, e.complaint_id),
-        )
-    ]
+    return f"UPDATE kf_complaints SET {names} WHERE key=? AND complaint_id=?"
 
 
 # ---------------------------------------------------------------------- ledger
