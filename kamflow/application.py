@@ -24,13 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import datetime_now_with_tzinfo
-from eventsourcing.persistence import (
-    IntegrityError,
-    JSONTranscoder,
-    Mapper,
-    OperationalError,
-    Transcoding,
-)
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, OperationalError
 from eventsourcing.utils import strtobool
 
 from kamflow.domain.account import Account
@@ -60,7 +54,13 @@ from kamflow.storage import (
     resolve,
     storage_env,
 )
-from kamflow.stored import CheckedMapper, SafeRepository, UnreadableEvent
+from kamflow.stored import (
+    APPLICATION_NAME,
+    SafeRepository,
+    UnreadableEvent,
+    checked_mapper,
+    register_transcodings,
+)
 
 __all__ = ["DEFAULT_DB", "Kamflow", "describe_locator", "storage_env"]
 
@@ -70,35 +70,21 @@ SNAPSHOT_INTERVAL = 20
 MAX_ATTEMPTS = 12
 
 
-class DateAsISO(Transcoding):
-    """Business dates are stored as ISO-8601 strings."""
-
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
 class KamflowApplication(Application[uuid.UUID]):
-    name = "kamflow"
+    name = APPLICATION_NAME
     # Snapshots are taken by Kamflow.execute after a successful save, not inside
     # Application.save: a failure there must never look like a write conflict.
     is_snapshotting_enabled = True
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
+        # The same list the views' log reader uses (kamflow.stored.log_mapper).
+        register_transcodings(transcoder)
 
     def construct_mapper(self) -> Mapper[uuid.UUID]:
         # Stored events that cannot be decoded, or do not fit their class, are refused
-        # where they are read, by name (kamflow.stored).
-        return self.factory.mapper(
-            transcoder=self.construct_transcoder(), mapper_class=CheckedMapper
-        )
+        # where they are read, by name (kamflow.stored). Built as the views' log reader
+        # builds it, from this application's settings.
+        return checked_mapper(self.factory)
 
     def construct_repository(self) -> Repository[uuid.UUID]:
         # As Application.construct_repository, with snapshots that cannot be used skipped.

@@ -10,10 +10,11 @@ its events (``SafeRepository``), and the caller is told through a callback.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import chain
@@ -22,8 +23,18 @@ from uuid import UUID
 
 from eventsourcing.application import Repository
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import Mapper, PersistenceError, StoredEvent
-from eventsourcing.utils import TopicError, resolve_topic
+from eventsourcing.persistence import (
+    BaseInfrastructureFactory,
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    PersistenceError,
+    StoredEvent,
+    Transcoding,
+    UUIDAsHex,
+)
+from eventsourcing.utils import Environment, TopicError, resolve_topic
 
 from kamflow.domain.errors import StorageError
 
@@ -211,6 +222,55 @@ class CheckedMapper(Mapper[UUID]):
                 snapshot=snapshot,
             )
         return event
+
+
+# ------------------------------------------------------------------ decoding
+# The application's name, which eventsourcing also reads settings under
+# (KAMFLOW_COMPRESSOR_TOPIC as well as COMPRESSOR_TOPIC).
+APPLICATION_NAME = "kamflow"
+
+
+class DateAsISO(Transcoding):
+    """Business dates are stored as ISO-8601 strings."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def register_transcodings(transcoder: JSONTranscoder) -> None:
+    """Every transcoding kamflow's stored events use: eventsourcing's own (UUID, Decimal,
+    datetime, as ``Application.register_transcodings`` registers them) and business
+    dates. The application and the views' log reader both register these, so what one
+    writes the other reads."""
+    transcoder.register(UUIDAsHex())
+    transcoder.register(DecimalAsStr())
+    transcoder.register(DatetimeAsISO())
+    transcoder.register(DateAsISO())
+
+
+def checked_mapper(factory: BaseInfrastructureFactory[Any]) -> CheckedMapper:
+    """The mapper of stored events, with the transcoder, cipher and compressor that
+    ``factory``'s settings name (an application's factory, or ``log_mapper``'s)."""
+    transcoder = factory.transcoder()
+    if isinstance(transcoder, JSONTranscoder):
+        register_transcodings(transcoder)
+    return CheckedMapper(
+        transcoder=transcoder, cipher=factory.cipher(), compressor=factory.compressor()
+    )
+
+
+def log_mapper(settings: Mapping[str, str]) -> CheckedMapper:
+    """The mapper ``KamflowApplication`` builds for a store with these eventsourcing
+    ``settings`` (``Store.env()``), without building the application: the process's
+    environment counts as it does for the application, under the same name."""
+    env = Environment(APPLICATION_NAME, {**os.environ, **settings})
+    return checked_mapper(BaseInfrastructureFactory(env))
 
 
 # ------------------------------------------------------------------ repository

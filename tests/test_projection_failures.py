@@ -40,18 +40,12 @@ from hypothesis import strategies as st
 
 from kamflow.application import Kamflow
 from kamflow.cli import cli
+from kamflow.domain.account import Account
 from kamflow.domain.errors import Conflict
 from kamflow.domain.values import account_id
 from kamflow.projections.db import ViewDB
-from kamflow.projections.engine import (
-    REPLACEMENT,
-    EventSource,
-    Projector,
-    StoreSource,
-    caught_up_views,
-    readable,
-    views_as_of,
-)
+from kamflow.projections.engine import Projector, caught_up_views, views_as_of
+from kamflow.projections.log import REPLACEMENT, EventSource, StoreSource, readable
 from kamflow.projections.reports import MODULES, READS, builder
 from kamflow.projections.reports.base import ReportParams
 from kamflow.projections.views import VIEWS
@@ -447,7 +441,7 @@ def test_a_database_that_refuses_a_value_quarantines_that_event_for_that_view_on
         shown: list[int] = []
         kf, db = Kamflow(twin), ViewDB(twin)
         try:
-            with StoreSource(kf) as source:
+            with StoreSource(kf.locator) as source:
                 read = Projector(db).rebuild(ALL_VIEWS, source, batch=2, progress=shown.append)
         finally:
             db.close()
@@ -461,7 +455,7 @@ def test_each_report_declares_exactly_the_views_it_reads(tmp_path: Path) -> None
     store = tmp_path / "demo.db"
     store_from(FIXTURES / "demo-03f4076.db.gz", str(store))
     kf = Kamflow(str(store))
-    db = caught_up_views(str(store), lambda: kf)
+    db = caught_up_views(str(store))
     table_view = {t: v.name for v in VIEWS.values() for t in v.tables}
     seen: set[str] = set()
     real = db.rows, db.query, db.scalar, db.table_exists
@@ -522,7 +516,7 @@ def test_an_interrupted_rebuild_leaves_the_old_views_answering_and_the_next_clea
     # Given caught-up views of a store big enough to rebuild in bulk and in batches
     store_from(FIXTURES / "demo-03f4076.db.gz", locator)
     kf = Kamflow(locator)
-    db = caught_up_views(locator, lambda: kf)
+    db = caught_up_views(locator)
     try:
         before, reports = view_rows(locator), every_report(db)
         positions = Projector(db).positions()
@@ -539,7 +533,10 @@ def test_an_interrupted_rebuild_leaves_the_old_views_answering_and_the_next_clea
         projector = Projector(db, bulk_from=1)
         with pytest.raises(KeyboardInterrupt):
             projector.rebuild(
-                ALL_VIEWS, Interrupting(StoreSource(kf), 3, report_meanwhile), batch=500, hold=0
+                ALL_VIEWS,
+                Interrupting(StoreSource(kf.locator), 3, report_meanwhile),
+                batch=500,
+                hold=0,
             )
 
         # Then the reports meanwhile and after it read the old views, unchanged
@@ -550,7 +547,7 @@ def test_an_interrupted_rebuild_leaves_the_old_views_answering_and_the_next_clea
         assert aside_tables(locator)  # what it had filled, left beside them
 
         # and the next rebuild succeeds, with the same rows, and drops what was left
-        projector.rebuild(ALL_VIEWS, StoreSource(kf), batch=500)
+        projector.rebuild(ALL_VIEWS, StoreSource(kf.locator), batch=500)
         assert view_rows(locator) == before and every_report(db) == reports
         assert aside_tables(locator) == []
         assert not db.missing([n for v in VIEWS.values() for n in v.indexes])
@@ -563,7 +560,7 @@ def test_an_interrupted_rebuild_leaves_the_old_views_answering_and_the_next_clea
 def test_a_rebuild_whose_tables_another_rebuild_took_over_swaps_nothing(locator: str) -> None:
     store_from(FIXTURES / "nul-03f4076.db", locator)
     kf = Kamflow(locator)
-    db = caught_up_views(locator, lambda: kf)
+    db = caught_up_views(locator)
     try:
         before = view_rows(locator)
 
@@ -572,7 +569,9 @@ def test_a_rebuild_whose_tables_another_rebuild_took_over_swaps_nothing(locator:
             db._conn.execute("UPDATE kfr_tracking SET fingerprint = 'another rebuild'")
 
         with pytest.raises(Conflict, match="another `kamflow projections rebuild` started"):
-            Projector(db).rebuild(["complaints"], Interrupting(StoreSource(kf), 9, take_over))
+            Projector(db).rebuild(
+                ["complaints"], Interrupting(StoreSource(kf.locator), 9, take_over)
+            )
         assert view_rows(locator) == before
     finally:
         db.close()
@@ -599,17 +598,17 @@ def test_views_caught_up_past_a_rebuild_are_swapped_back_to_its_position_and_cat
     # Given views a catch-up took further than a rebuild running meanwhile will get
     store_from(FIXTURES / "nul-03f4076.db", locator)
     kf = Kamflow(locator)
-    db = caught_up_views(locator, lambda: kf)
+    db = caught_up_views(locator)
     try:
         expected = view_rows(locator)
 
         # When the rebuild swaps in its views, 4 events into the log of 7
-        Projector(db).rebuild(ALL_VIEWS, Capped(StoreSource(kf), 4))
+        Projector(db).rebuild(ALL_VIEWS, Capped(StoreSource(kf.locator), 4))
 
         # Then they are at its position, and the next catch-up applies the rest once
         assert set(Projector(db).positions().values()) == {4}
         db.close()
-        db = caught_up_views(locator, lambda: kf)
+        db = caught_up_views(locator)
         assert set(Projector(db).positions().values()) == {7}
         assert view_rows(locator) == expected
     finally:
@@ -623,19 +622,19 @@ def test_rebuild_through_the_cli_when_interrupted_changes_no_view(
     store_from(FIXTURES / "nul-03f4076.db", locator)
     answer = ok(locator, "report", "complaints", "--json")
     before = view_rows(locator)
-    raised = VIEWS["complaints"].handlers["ComplaintRaised"]
+    raised = VIEWS["complaints"].handlers[Account.ComplaintRaised]
     calls: list[int] = []
 
     def stop(event: Any, key: str) -> Any:
         calls.append(1)
         raise KeyboardInterrupt  # Ctrl-C while the complaints are being rebuilt
 
-    monkeypatch.setitem(VIEWS["complaints"].handlers, "ComplaintRaised", stop)
+    monkeypatch.setitem(VIEWS["complaints"].handlers, Account.ComplaintRaised, stop)
     result = kam(locator, "projections", "rebuild")
     # (click reports Ctrl-C in a command as "Aborted.", exit 1)
     assert (result.exit_code, result.stderr.strip(), calls) == (1, "Aborted.", [1])
 
-    monkeypatch.setitem(VIEWS["complaints"].handlers, "ComplaintRaised", raised)
+    monkeypatch.setitem(VIEWS["complaints"].handlers, Account.ComplaintRaised, raised)
     assert view_rows(locator) == before
     assert ok(locator, "report", "complaints", "--json") == answer
     assert ok(locator, "projections", "rebuild").startswith("rebuilt accounts")
@@ -766,11 +765,11 @@ def test_any_corrupt_event_is_projected_or_quarantined_and_never_stops_a_catch_u
             # When views catch up in small batches, as of today, and are rebuilt
             projector = Projector(db)
             projector.ensure_schema()
-            with StoreSource(kf) as source:
+            with StoreSource(kf.locator) as source:
                 projector.catch_up(source, batch=3, hold=0)
             incremental = view_rows(locator)
             memory = views_as_of(kf, datetime(2100, 1, 1, tzinfo=UTC))
-            with StoreSource(kf) as source:
+            with StoreSource(kf.locator) as source:
                 Projector(db).rebuild(ALL_VIEWS, source, batch=4)
 
             # Then every view passed every event, projecting it or naming it

@@ -36,14 +36,12 @@ from kamflow.domain.errors import InvalidInput, KamflowError
 from kamflow.projections.db import ViewDB
 from kamflow.projections.engine import (
     GOVERNANCE_KEY,
-    EventDecoder,
-    EventSource,
     Projector,
-    StoreSource,
     caught_up_views,
     fingerprint,
     views_as_of,
 )
+from kamflow.projections.log import EventDecoder, EventSource, StoreSource
 from kamflow.projections.reports import MODULES, builder
 from kamflow.projections.reports.base import ReportParams
 from kamflow.projections.views import VIEWS
@@ -134,7 +132,7 @@ def snapshot_views(kf: Kamflow) -> ViewDB:
     db = ViewDB(":memory:")
     projector = Projector(db)
     projector.ensure_schema()
-    projector.catch_up(StoreSource(kf))
+    projector.catch_up(StoreSource(kf.locator))
     return db
 
 
@@ -563,7 +561,7 @@ def test_views_caught_up_in_any_batch_split_equal_a_rebuild_and_the_fold_of_the_
         try:
             projector = Projector(db)
             projector.ensure_schema()
-            source = StoreSource(kf)
+            source = StoreSource(kf.locator)
             model = Model()
             steps = data.draw(st.integers(8, 40), label="commands")
             as_of_after = data.draw(st.integers(0, steps - 1), label="as-of after command")
@@ -664,7 +662,7 @@ def test_views_keep_the_latest_visit_and_promote_prospects_on_a_tier_or_a_sale(
             run(kf, "payment record", {"account": "sierra", "invoice": "S-1", "amount": amount})
 
         # When a report opens the views
-        db = caught_up_views(locator, lambda: kf)
+        db = caught_up_views(locator)
 
         # Then they hold the fold of those facts
         try:
@@ -738,7 +736,7 @@ def race_catch_ups(locator: str, batch: int) -> tuple[list[str], list[int]]:
                 start.wait(timeout=60)
                 projector.ensure_schema()
                 # A pause between batches (as a progress bar takes) lets the other one in.
-                with StoreSource(kf) as source:
+                with StoreSource(kf.locator) as source:
                     applied.append(
                         projector.catch_up(
                             source, batch=batch, progress=lambda _: time.sleep(0.002)
@@ -777,15 +775,15 @@ def test_two_catch_ups_at_once_apply_every_event_exactly_once(locator: str) -> N
             # Then neither fails, between them they apply each new event once, and the
             # views are exactly what one rebuild gives
             assert errors == []
-            assert sum(applied) == StoreSource(kf).max_position() - seen
+            assert sum(applied) == StoreSource(kf.locator).max_position() - seen
             together = rows(db)
             projector = Projector(db)
             positions = projector.positions()
-            assert set(positions.values()) == {StoreSource(kf).max_position()}
+            assert set(positions.values()) == {StoreSource(kf.locator).max_position()}
             assert len(together["kf_audit"]) == kf.event_count()
             assert GOVERNANCE_KEY not in {r[0] for r in together["kf_account_money"]}
             projector.reset(ALL_VIEWS)
-            projector.catch_up(StoreSource(kf))
+            projector.catch_up(StoreSource(kf.locator))
             assert rows(db) == together
         money = db.query("SELECT key, revenue_cents, received_cents FROM kf_account_money")
         assert sorted((r["key"], r["revenue_cents"], r["received_cents"]) for r in money) == [
@@ -808,9 +806,9 @@ def test_a_view_whose_definition_changed_is_rebuilt_by_the_next_catch_up(locator
         run(kf, "complaint raise", {"account": "acme", "summary": "late", "severity": "high"})
         run(kf, "complaint resolve", {"account": "acme", "complaint": "C-1", "outcome": "credit"})
         db.close()
-        db = caught_up_views(locator, lambda: kf)
+        db = caught_up_views(locator)
         expected = rows(db)
-        newest = StoreSource(kf).max_position()
+        newest = StoreSource(kf.locator).max_position()
 
         # and a complaints table written by older code: another shape, other rows,
         # another fingerprint
@@ -821,7 +819,7 @@ def test_a_view_whose_definition_changed_is_rebuilt_by_the_next_catch_up(locator
         db.close()
 
         # When a report opens the views (ensure_schema, then catch-up as needed)
-        db = caught_up_views(locator, lambda: kf)
+        db = caught_up_views(locator)
 
         # Then the complaints view was rebuilt from zero with today's definition
         assert rows(db) == expected
@@ -838,7 +836,7 @@ def test_a_view_whose_definition_changed_is_rebuilt_by_the_next_catch_up(locator
 def test_resetting_an_unknown_view_is_refused_and_resets_nothing(sqlite_locator: str) -> None:
     kf = Kamflow(sqlite_locator)
     write_history(kf, "acme", sales=1)
-    db = caught_up_views(sqlite_locator, lambda: kf)
+    db = caught_up_views(sqlite_locator)
     try:
         before = rows(db)
 
@@ -846,7 +844,7 @@ def test_resetting_an_unknown_view_is_refused_and_resets_nothing(sqlite_locator:
             Projector(db).reset(["complaints", "nope"])
 
         assert rows(db) == before
-        assert set(Projector(db).positions().values()) == {StoreSource(kf).max_position()}
+        assert set(Projector(db).positions().values()) == {StoreSource(kf.locator).max_position()}
     finally:
         db.close()
         kf.close()
@@ -866,7 +864,7 @@ def test_the_views_read_every_event_exactly_as_the_application_mapper_decodes_it
         )
         run(kf, "policy set", {"policy": "complaint-sla-days.key", "value": "3", "reason": "r"})
         mapper = kf.app.mapper
-        source = StoreSource(kf)
+        source = StoreSource(kf.locator)
         decoder = EventDecoder(mapper)
         stored = kf.app.recorder.select_notifications(start=1, limit=1000)
 
@@ -943,7 +941,7 @@ def test_a_large_rebuild_builds_secondary_indexes_at_the_end_even_after_a_crash(
                  "amount": 100, "cost": 60},
             )  # fmt: skip
         db.close()
-        db = caught_up_views(locator, lambda: kf)
+        db = caught_up_views(locator)
         first = "SELECT key, first_profit_month FROM kf_account_money ORDER BY key"
         old = earlier.isoformat()[:7]
         assert db.rows(first) == [("acme", old), ("beta", old), ("gamma", old)]
@@ -952,7 +950,7 @@ def test_a_large_rebuild_builds_secondary_indexes_at_the_end_even_after_a_crash(
         run(kf, "cost record", {"account": "beta", "on": earlier, "amount": 90,
                                 "category": "late claim"})  # fmt: skip
         db.close()
-        db = caught_up_views(locator, lambda: kf)
+        db = caught_up_views(locator)
         assert db.rows(first) == [("acme", old), ("beta", this_month), ("gamma", old)]
         expected = rows(db)
         assert db.rows("SELECT DISTINCT team_size FROM kf_accounts") == [(2,)]
@@ -963,7 +961,7 @@ def test_a_large_rebuild_builds_secondary_indexes_at_the_end_even_after_a_crash(
         bulk = Projector(db, bulk_from=1)
         bulk.reset(ALL_VIEWS)
         with pytest.raises(Interrupted):
-            bulk.catch_up(Failing(StoreSource(kf), reads=2), batch=3, hold=0)
+            bulk.catch_up(Failing(StoreSource(kf.locator), reads=2), batch=3, hold=0)
 
         # Then the rows it committed are there, without the indexes it dropped
         assert db.missing(indexes)
@@ -971,14 +969,14 @@ def test_a_large_rebuild_builds_secondary_indexes_at_the_end_even_after_a_crash(
 
         # and the next report puts the indexes back and finishes the catch-up
         db.close()
-        db = caught_up_views(locator, lambda: kf)
+        db = caught_up_views(locator)
         assert not db.missing(indexes)
         assert rows(db) == expected
 
         # and an uninterrupted bulk rebuild gives the same rows, with its indexes
         bulk = Projector(db, bulk_from=1)
         bulk.reset(ALL_VIEWS)
-        bulk.catch_up(StoreSource(kf), batch=4)
+        bulk.catch_up(StoreSource(kf.locator), batch=4)
         assert not db.missing(indexes)
         assert rows(db) == expected
     finally:
@@ -993,14 +991,14 @@ def test_a_view_rebuilt_for_a_new_definition_gets_its_indexes_at_once(locator: s
         # Given caught-up views, and an audit view written by older code
         write_history(kf, "acme", sales=2)
         db.close()
-        db = caught_up_views(locator, lambda: kf)
+        db = caught_up_views(locator)
         expected = rows(db)
         with db.transaction() as cur:
             cur.execute("UPDATE kf_tracking SET fingerprint='0ld' WHERE view='audit'")
         db.close()
 
         # When a report opens the views (a small log: no bulk rebuild)
-        db = caught_up_views(locator, lambda: kf)
+        db = caught_up_views(locator)
 
         # Then the audit view is rebuilt with its index in place, not at the next report
         assert not db.missing(list(VIEWS["audit"].indexes))

@@ -39,7 +39,7 @@ from kamflow.domain.values import (
     SEVERITIES,
 )
 from kamflow.domain.values import account_id as aid_of
-from kamflow.projections.engine import StoreSource
+from kamflow.projections.log import StoreSource
 
 ACTOR = "li.wei"
 
@@ -543,7 +543,7 @@ def test_b_every_event_type_round_trips_through_the_store_unchanged(
         assert typed(vars(stored)) == typed(vars(original)), type(original).__name__
 
     # and the views' own reader (its SQL and its JSON decoding) gives the same events
-    with reopened(locator) as fresh, StoreSource(fresh) as source:
+    with reopened(locator) as fresh, StoreSource(fresh.locator) as source:
         read = [e for _, e in source.read(0, 1_000_000) if e.originator_id == aid_of(key)]
     assert [type(e) for e in read] == [type(e) for e in saved]
     for got, original in zip(read, saved, strict=True):

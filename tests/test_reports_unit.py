@@ -445,7 +445,7 @@ def views(locator: str, request: pytest.FixtureRequest) -> Iterator[ViewDB]:
     try:
         for name, fields, actor in SCRIPT:
             kamflow.execute(build(COMMANDS[name], fields), actor=actor)
-        db = caught_up_views(locator, lambda: kamflow)
+        db = caught_up_views(locator)
         try:
             yield db
         finally:
@@ -790,7 +790,7 @@ def test_audit_filters_by_actor_account_type_and_business_date(views: ViewDB) ->
 # ---------------------------------------------------------------------- empty store
 def test_every_report_on_an_empty_store_is_empty(locator: str) -> None:
     kamflow = Kamflow(locator)
-    db = caught_up_views(locator, lambda: kamflow)
+    db = caught_up_views(locator)
     try:
         for name in MODULES:
             if name == "file":

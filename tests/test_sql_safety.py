@@ -39,9 +39,10 @@ ALLOWED: dict[tuple[str, str], str] = {
         "'stored_events' or 'kamflow_events', set in __init__ (the search_path, from the"
         " locator, is set with psycopg.sql.Identifier)"
     ),
+    # --- the views' reader of the event log
+    ("projections/log.py", "log.position_column"): "ViewDB constant ('rowid'/'notification_id')",
+    ("projections/log.py", "log.events_table"): "ViewDB constant (the events table's name)",
     # --- the catch-up engine: names from the view definitions in views.py
-    ("projections/engine.py", "log.position_column"): "ViewDB constant ('rowid'/'notification_id')",
-    ("projections/engine.py", "log.events_table"): "ViewDB constant (the events table's name)",
     ("projections/engine.py", "table"): "a key of View.tables: a literal table name in views.py",
     ("projections/engine.py", "self.db.ddl(columns)"): (
         "a value of View.tables: literal column definitions in views.py"
@@ -71,12 +72,15 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("projections/engine.py", "identifier(index)"): (
         "an index name read from the catalog, checked by db.identifier before use"
     ),
-    # --- view handlers: column names are keyword names or literal tuples in views.py
-    ("projections/views.py", "names"): (
-        "'col=?, ...' from keyword argument names of _set's callers or a literal tuple of"
-        " contact columns; values are bound parameters"
+    # --- view handlers: column names are keyword names or literal tuples in handlers.py
+    ("projections/handlers.py", "names"): (
+        "'col=?, ...' from keyword argument names of _set's callers, a literal tuple of"
+        " contact columns, or the literal complaint columns; values are bound parameters"
     ),
-    ("projections/views.py", "sql"): "a literal UPDATE chosen by the complaint event's type",
+    ("projections/handlers.py", "', '.join(('?' for _ in _ACTIVATE.source))"): (
+        "'?, ...', one placeholder per source state of the lifecycle's activate row; the"
+        " states are bound parameters"
+    ),
     # --- reports: literal fragments and literal table names
     ("projections/reports/audit.py", "', '.join(COLUMNS)"): "COLUMNS, a literal list",
     ("projections/reports/audit.py", "' AND '.join(where)"): (

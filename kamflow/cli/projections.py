@@ -83,13 +83,14 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
     from rich.console import Console
     from rich.progress import Progress
 
-    from kamflow.projections.engine import StoreSource, Unprojectable, skipped_line
+    from kamflow.projections.engine import Unprojectable, skipped_line
+    from kamflow.projections.log import StoreSource
 
     projector = _projector()
     chosen = list(names) or [v.name for v in projector.views]
     projector.check(chosen)  # an unknown name is refused before the store is opened
     with (
-        StoreSource(session().kamflow) as source,
+        StoreSource(projector.db.locator) as source,
         # A bar only on a terminal: a script's stderr gets the outcome, not the drawing.
         Progress(
             transient=True, console=Console(stderr=True), disable=not sys.stderr.isatty()
@@ -112,12 +113,12 @@ def projections_follow(interval: float, duration: float | None) -> None:
     """Keep the views caught up until stopped (Ctrl-C), e.g. for a team on PostgreSQL."""
     import time
 
-    from kamflow.projections.engine import StoreSource
+    from kamflow.projections.log import StoreSource
 
     projector = _projector()
     deadline = None if duration is None else time.monotonic() + duration
     applied = 0
-    with StoreSource(session().kamflow) as source:
+    with StoreSource(projector.db.locator) as source:
         try:
             while deadline is None or time.monotonic() < deadline:
                 got = projector.catch_up(source)

@@ -25,11 +25,12 @@ END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 def report_views(locator: str, open_store: Callable[[], Kamflow]) -> ViewDB:
     """The views of a store, caught up with its log (see caught_up_views); on a read-only
-    store whose views are behind (or missing), views built in memory from its log.
-    Raises StorageError when the store cannot be read at all."""
+    store whose views are behind (or missing), views built in memory from its log, once
+    ``open_store`` has checked that it holds one. Raises StorageError when the store
+    cannot be read at all."""
     if not parse(locator).read_only:
-        return caught_up_views(locator, open_store)
+        return caught_up_views(locator)
     try:
-        return caught_up_views(locator, open_store)
+        return caught_up_views(locator)
     except ReadOnlyStore:
         return views_as_of(open_store(), END_OF_TIME)

@@ -13,7 +13,10 @@ for that view, skipped by that view only, and named by reports and `projections 
 at the end (``Projector.rebuild``), so a rebuild that fails leaves the old views.
 
 SQLite has no push subscription in eventsourcing 9.5, so catch-up pulls the log in
-batches (design §5); `projections follow` repeats the pull until stopped.
+batches (design §5) from an ``EventSource``, a reader of the store itself
+(``log.StoreSource``), never the application; `projections follow` repeats the pull
+until stopped. Each event goes to the handlers registered for its class
+(``handlers.py``), loaded once there is an event to apply.
 """
 
 from __future__ import annotations
@@ -26,20 +29,14 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from kamflow.domain.errors import Conflict, InvalidInput, KamflowError
 from kamflow.projections.db import Statement, ViewDB, identifier, is_data_fault
-from kamflow.projections.views import VIEWS, Handler, View
+from kamflow.projections.log import EventSource, StoreSource, Unreadable, one_line, why
+from kamflow.projections.views import HANDLERS_VERSION, VIEWS, Handler, View
 
-if TYPE_CHECKING:
-    from kamflow.application import Kamflow
-
-# Bump when a handler changes what it writes: views whose fingerprint differs are
-# rebuilt from zero on the next catch-up, so no one reads rows built by older code.
-# 2: text a database cannot hold is stored with REPLACEMENT (SQLite views kept NUL).
-HANDLERS_VERSION = "2"
 GOVERNANCE_KEY = "(governance)"
 GOVERNANCE_MODULE = "kamflow.domain.governance"
 # How long one catch-up transaction may hold the views' write lock (see catch_up).
@@ -51,16 +48,6 @@ HOLD_SECONDS = 1.0
 # index entry placed at random for every event (on 1M events the audit index alone
 # doubled the cost of writing the audit rows and of every commit).
 BULK_REBUILD_EVENTS = 50_000
-
-# What the views store in place of a character no backend can hold in text: NUL
-# (PostgreSQL refuses it) and a lone surrogate (not UTF-8, refused by both). The same
-# on both backends, so their views stay identical.
-REPLACEMENT = "\ufffd"
-_UNHOLDABLE = re.compile("[\x00\ud800-\udfff]")
-# Characters that must not reach a terminal raw in a message: C0 and C1 controls, DEL,
-# and the bidirectional controls that reorder what follows them.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-WHY_CHARS = 240  # the longest reason a quarantine entry keeps
 
 KEYS_INSERT = (
     "INSERT INTO kf_keys (account_id, key) VALUES (?, ?) ON CONFLICT (account_id) DO NOTHING"
@@ -80,54 +67,6 @@ TRACKING_TABLE = (
     "CREATE TABLE IF NOT EXISTS kf_tracking (view TEXT PRIMARY KEY,"
     " position BIGINT NOT NULL, fingerprint TEXT NOT NULL)"
 )
-
-
-def readable(value: Any) -> Any:
-    """``value`` with every character no backend can hold in text replaced by
-    REPLACEMENT, in strings, dict keys and values, lists and tuples at any depth; other
-    values unchanged. Decoded events pass through it (EventDecoder), so every text a
-    handler writes can be stored."""
-    if isinstance(value, str):
-        return _UNHOLDABLE.sub(REPLACEMENT, value) if _UNHOLDABLE.search(value) else value
-    if value.__class__ is dict:
-        return {readable(k): readable(v) for k, v in value.items()}
-    if value.__class__ is list:
-        return [readable(v) for v in value]
-    if value.__class__ is tuple:
-        return tuple(readable(v) for v in value)
-    return value
-
-
-def one_line(text: str, limit: int = WHY_CHARS) -> str:
-    """``text`` as one printable line: runs of whitespace become one space, controls
-    are written as escapes (``\\x1b``), and it is cut at ``limit`` characters."""
-    flat = " ".join(text.split())
-    flat = _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", readable(flat))
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def why(exc: BaseException, event: Any = None) -> str:
-    """One line saying why an event could not be projected."""
-    if isinstance(exc, AttributeError) and exc.name and event is not None and exc.obj is event:
-        return f'missing field "{exc.name}"'
-    # The first line: a database's DETAIL lines repeat the row, which says no more.
-    text = next((line for line in str(exc).splitlines() if line.strip()), "")
-    return one_line(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
-
-
-@dataclass(frozen=True)
-class Unreadable:
-    """A stored event that cannot be decoded: in the log where the event would be, so
-    that every view quarantines it and goes on."""
-
-    originator_id: Any
-    originator_version: int
-    topic: str
-    error: str
-
-    @property
-    def type_name(self) -> str:
-        return re.split(r"[.:]", self.topic)[-1] or "?"
 
 
 @dataclass(frozen=True)
@@ -216,177 +155,6 @@ def fingerprint(view: View, db: ViewDB) -> str:
     text = HANDLERS_VERSION + "".join(f"{t}:{db.ddl(columns)}" for t, columns in tables)
     text += "".join(f"{n}:{on}" for n, on in sorted(view.indexes.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-class EventSource(Protocol):
-    def max_position(self) -> int: ...
-
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]: ...
-
-
-class EventDecoder:
-    """The application mapper's ``to_domain_event``, made cheap enough for a rebuild.
-
-    The mapper decodes JSON through an object hook that Python calls for every dict.
-    Here the JSON is parsed by pydantic-core's parser (already a dependency, about 2.5x
-    faster than ``json``) and only the top-level transcoded values are converted, with
-    the transcoder's own decoders. Anything else -- a cipher or compressor, an upcast, a
-    transcoded value nested deeper than the top level -- goes through the mapper itself,
-    so the result is always what the mapper returns (tests/test_projections.py checks
-    that, event by event), except that text no backend can hold is replaced
-    (``readable``): the views are the one place that must store it.
-
-    Raises whatever the stored event makes the decoding raise; StoreSource turns that
-    into an ``Unreadable`` that names the reason.
-    """
-
-    def __init__(self, mapper: Any) -> None:
-        from pydantic_core import from_json
-
-        self.parse = from_json
-        self.mapper = mapper
-        self.plain = mapper.cipher is None and mapper.compressor is None
-        self.decoders: dict[str, Callable[[Any], Any]] = {
-            name: transcoding.decode for name, transcoding in mapper.transcoder.names.items()
-        }
-        self.classes: dict[str, type | None] = {}
-        self.ids: dict[Any, UUID] = {}  # one UUID object per account, not one per event
-
-    def _class(self, topic: str) -> type | None:
-        """The event class of a topic, or None when only the mapper may decode it."""
-        from eventsourcing.utils import resolve_topic
-
-        cls: type = resolve_topic(topic)
-        fast = self.plain and getattr(cls, "class_version", 1) == 1
-        self.classes[topic] = cls if fast else None
-        return self.classes[topic]
-
-    def __call__(self, originator_id: Any, version: int, topic: str, raw: bytes) -> Any:
-        try:
-            uid = self.ids[originator_id]
-        except KeyError:
-            uid = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
-            self.ids[originator_id] = uid
-        cls = self.classes[topic] if topic in self.classes else self._class(topic)
-        # JSON writes NUL and lone surrogates as escapes, so a state without a backslash
-        # (92) holds neither: one memchr instead of a walk through every value.
-        odd = 92 in raw if self.plain else True
-        if cls is not None:
-            state: dict[str, Any] = self.parse(raw)
-            if odd:
-                state = readable(state)
-            typed = 0
-            for name, value in state.items():
-                if value.__class__ is dict and len(value) == 2 and "_type_" in value:
-                    state[name] = self.decoders[value["_type_"]](value["_data_"])
-                    typed += 1
-            if typed == raw.count(b'"_type_"') and "class_version" not in state:
-                state["originator_id"] = uid
-                state["originator_version"] = version
-                event: Any = object.__new__(cls)
-                object.__setattr__(event, "__dict__", state)
-                return event
-        from eventsourcing.persistence import StoredEvent
-
-        event = self.mapper.to_domain_event(StoredEvent(uid, version, topic, raw))
-        if odd:
-            object.__setattr__(event, "__dict__", readable(vars(event)))
-        return event
-
-    def unreadable(self, originator_id: Any, version: int, topic: str, raw: bytes) -> Unreadable:
-        """Why this stored event cannot be decoded, step by step (only called when
-        decoding it raised)."""
-
-        def named(reason: str) -> Unreadable:
-            return Unreadable(originator_id, version, topic, one_line(reason))
-
-        try:
-            if not isinstance(originator_id, UUID):
-                UUID(originator_id)
-        except (TypeError, ValueError, AttributeError):
-            return named("its aggregate id is not a UUID")
-        try:
-            from eventsourcing.utils import resolve_topic
-
-            resolve_topic(topic)
-        except Exception:
-            return named(f"unknown event type {topic}")
-        if self.plain:
-            try:
-                self.parse(raw)
-            except ValueError as exc:
-                return named(f"stored JSON is not valid: {exc}")
-        try:
-            self(originator_id, version, topic, raw)
-        except Exception as exc:
-            return named(f"a stored value cannot be decoded: {why(exc)}")
-        return named("cannot be decoded")
-
-
-class StoreSource:
-    """Decoded events from a kamflow store's notification log.
-
-    The rows are read with plain SQL on a connection of our own (the recorder wraps each
-    row in a Notification and converts its id, about as costly as decoding it), in
-    notification order, exactly the rows ``recorder.select_notifications`` returns. A
-    row that cannot be decoded is read as an ``Unreadable``, never an exception.
-    """
-
-    def __init__(self, kamflow: Kamflow, *, before: datetime | None = None) -> None:
-        self.kamflow = kamflow
-        self.before = before
-        self.decode = EventDecoder(kamflow.app.mapper)
-        self._log: ViewDB | None = None
-
-    def max_position(self) -> int:
-        return int(self.kamflow.app.recorder.max_notification_id() or 0)
-
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
-        if self._log is None:
-            self._log = ViewDB(self.kamflow.locator)
-        log = self._log
-        rows = log.rows(
-            f"SELECT {log.position_column}, originator_id, originator_version, topic, state"
-            f" FROM {log.events_table} WHERE {log.position_column} > ?"
-            f" ORDER BY {log.position_column} LIMIT ?",
-            (after, limit),
-        )
-        decode = self.decode
-        try:
-            out: list[tuple[int, Any]] = [(row[0], decode(*row[1:])) for row in rows]
-        except Exception:
-            out = [(row[0], self._decoded(*row[1:])) for row in rows]
-        if self.before is not None:
-            # "As of": only what had been recorded by then. Positions still advance past
-            # later events so the caller's loop ends. An event without a readable record
-            # time may belong to that day: it stays, to be named.
-            out = [(p, e) if self._recorded_before(e) else (p, None) for p, e in out]
-        return out
-
-    def _decoded(self, originator_id: Any, version: int, topic: str, raw: bytes) -> Any:
-        try:
-            return self.decode(originator_id, version, topic, raw)
-        except Exception:
-            return self.decode.unreadable(originator_id, version, topic, raw)
-
-    def _recorded_before(self, event: Any) -> bool:
-        if event.__class__ is Unreadable:
-            return True
-        try:
-            return bool(event.timestamp < self.before)
-        except (AttributeError, TypeError):
-            return True  # the handlers and the audit view name what is wrong with it
-
-    def close(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def __enter__(self) -> StoreSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass(frozen=True)
@@ -527,12 +295,10 @@ class Projector:
         the same transaction) and the catch-up goes on. A database that cannot be used
         (locked, full, gone) stops it with the driver's error.
         """
-        # Per event type, the handlers of every view in view order: one lookup per event
-        # instead of one per view, for the events that every view has still to see.
-        dispatch: dict[str, list[Handler]] = {}
-        for view in self.views:
-            for event_type, handles in view.handlers.items():
-                dispatch.setdefault(event_type, []).append(handles)
+        # Per event class, the handlers of every view in view order: one lookup per
+        # event instead of one per view, for the events that every view has still to
+        # see. Made (and the handlers imported) once there are events to apply.
+        dispatch: dict[type, list[Handler]] | None = None
         read = 0
         bulk: list[View] = []
         sql = self.db.sql
@@ -561,6 +327,8 @@ class Projector:
                         if not events:
                             self._finish_bulk(cur, bulk)
                             return read
+                        if dispatch is None:
+                            dispatch = self._dispatch()
                         self._apply(cur, events, mine, keys, dispatch, deferred, careful)
                         read += len(events)
                         shown = min(owed, len(events))
@@ -578,13 +346,21 @@ class Projector:
                 careful = True
                 self._keys = None  # key map rows written since were rolled back too
 
+    def _dispatch(self) -> dict[type, list[Handler]]:
+        """Event class -> the handlers of this projector's views for it, in view order."""
+        dispatch: dict[type, list[Handler]] = {}
+        for view in self.views:
+            for event_type, handles in view.handlers.items():
+                dispatch.setdefault(event_type, []).append(handles)
+        return dispatch
+
     def _apply(
         self,
         cur: Any,
         events: list[tuple[int, Any]],
         mine: dict[str, int],
         keys: dict[str, str],
-        dispatch: dict[str, list[Handler]],
+        dispatch: dict[type, list[Handler]],
         deferred: set[str],
         careful: bool,
     ) -> None:
@@ -634,12 +410,12 @@ class Projector:
                         key = self._unknown(event, aid)
                 if position > newest:
                     # Past every view's position: all views apply it (same order).
-                    for apply in dispatch.get(kind, ()):
+                    for apply in dispatch.get(event.__class__, ()):
                         statements.extend(apply(event, key))
                 else:
                     for view in self.views:
                         if position > mine[view.name]:
-                            handler = view.handlers.get(kind)
+                            handler = view.handlers.get(event.__class__)
                             if handler is not None:
                                 statements.extend(handler(event, key))
                 if audit_from is not None and position > audit_from:
@@ -759,7 +535,7 @@ class Projector:
                 if view.name == "audit":
                     work = [(AUDIT_INSERT, self._audit_row(position, key, kind, event))]
                 else:
-                    handler = view.handlers.get(kind)
+                    handler = view.handlers.get(event.__class__)
                     work = handler(event, key) if handler is not None else []
             except Exception as exc:
                 out.append((view.name, exc))
@@ -992,23 +768,32 @@ class Projector:
                     cur.execute(f"ALTER INDEX {identifier(index)} RENAME TO {identifier(final)}")
 
 
-def caught_up_views(kamflow_locator: str, open_store: Callable[[], Kamflow]) -> ViewDB:
-    """The views of a store, caught up with its log. The store itself (and with it
-    eventsourcing) is opened only when there is something to catch up."""
-    db = ViewDB(kamflow_locator)
+class Located(Protocol):
+    """A store opened by its locator (``kamflow.application.Kamflow``)."""
+
+    @property
+    def locator(self) -> str: ...
+
+
+def caught_up_views(locator: str) -> ViewDB:
+    """The views of a store, caught up with its log. The log (and with it eventsourcing
+    and the event handlers) is read only when there is something to catch up."""
+    db = ViewDB(locator)
     projector = Projector(db)
     projector.ensure_schema()
     if projector.behind():
-        with StoreSource(open_store()) as source:
+        with StoreSource(locator) as source:
             projector.catch_up(source)
     return db
 
 
-def views_as_of(kamflow: Kamflow, before: datetime) -> ViewDB:
-    """Throw-away views, in memory, of only the events recorded before ``before``."""
+def views_as_of(store: str | Located, before: datetime) -> ViewDB:
+    """Throw-away views, in memory, of only the events recorded before ``before``.
+    ``store``: its locator, or the store opened (which checked that it can be read)."""
     db = ViewDB(":memory:")
     projector = Projector(db)
     projector.ensure_schema()
-    with StoreSource(kamflow, before=before) as source:
+    locator = store if isinstance(store, str) else store.locator
+    with StoreSource(locator, before=before) as source:
         projector.catch_up(source, batch=5000)
     return db

@@ -1,4 +1,4 @@
-"""What every report shares: parameters, the result shape, policy lookup, money."""
+"""What every report shares: parameters, the result shape, policy lookup, amounts from cents."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def policy(db: ViewDB, name: str) -> Decimal:
     return POLICIES[name].default
 
 
-def money(cents: int | None) -> Decimal:
+def from_cents(cents: int | None) -> Decimal:
+    """Integer cents as the views store them, as an amount (None is zero)."""
     # scaleb is exact and several times faster than dividing and quantizing.
     return Decimal(int(cents or 0)).scaleb(-2)
 

@@ -41,8 +41,8 @@ from kamflow.projections.reports.base import (
     Report,
     ReportParams,
     days_since,
+    from_cents,
     id_order,
-    money,
     split_list,
 )
 from kamflow.projections.reports.complaints import OPEN_STATUSES
@@ -386,13 +386,13 @@ def _ledger(rows_of: Rows) -> dict[str, Any]:
         "ledger": [
             {
                 "currency": cur,
-                "sales": money(t["sales"]),
-                "payments": money(t["payments"]),
+                "sales": from_cents(t["sales"]),
+                "payments": from_cents(t["payments"]),
                 # P2: the ledger reconciles, sales - payments = receivable.
-                "receivable": money(t["sales"] - t["payments"]),
-                "gross_margin": money(t["sales"] - t["cost_of_sales"]),
-                "service_cost": money(t["service_cost"]),
-                "real_profit": money(t["sales"] - t["cost_of_sales"] - t["service_cost"]),
+                "receivable": from_cents(t["sales"] - t["payments"]),
+                "gross_margin": from_cents(t["sales"] - t["cost_of_sales"]),
+                "service_cost": from_cents(t["service_cost"]),
+                "real_profit": from_cents(t["sales"] - t["cost_of_sales"] - t["service_cost"]),
             }
             for cur, t in sorted(ledger.items())
         ],
@@ -402,12 +402,12 @@ def _ledger(rows_of: Rows) -> dict[str, Any]:
                 "on": s["occurred_on"],
                 "product": s["product"],
                 "currency": s["currency"],
-                "amount": money(s["amount_cents"]),
-                "cost": money(s["cost_cents"]),
-                "margin": money(s["amount_cents"] - s["cost_cents"]),
+                "amount": from_cents(s["amount_cents"]),
+                "cost": from_cents(s["cost_cents"]),
+                "margin": from_cents(s["amount_cents"] - s["cost_cents"]),
                 "discount_pct": None if s["discount_pct"] is None else Decimal(s["discount_pct"]),
-                "paid": money(s["paid_cents"]),
-                "outstanding": money(s["amount_cents"] - s["paid_cents"]),
+                "paid": from_cents(s["paid_cents"]),
+                "outstanding": from_cents(s["amount_cents"] - s["paid_cents"]),
             }
             for s in sales
         ],
@@ -416,8 +416,8 @@ def _ledger(rows_of: Rows) -> dict[str, Any]:
                 "product": product,
                 "currency": cur,
                 "invoices": n,
-                "revenue": money(revenue),
-                "gross_margin": money(margin),
+                "revenue": from_cents(revenue),
+                "gross_margin": from_cents(margin),
             }
             for (product, cur), (n, revenue, margin) in sorted(
                 by_product.items(), key=lambda kv: (-kv[1][1], kv[0])
@@ -428,7 +428,7 @@ def _ledger(rows_of: Rows) -> dict[str, Any]:
                 "on": p["occurred_on"],
                 "invoice": p["invoice"],
                 "currency": p["currency"],
-                "amount": money(p["amount_cents"]),
+                "amount": from_cents(p["amount_cents"]),
             }
             for p in payments
         ],
@@ -438,7 +438,7 @@ def _ledger(rows_of: Rows) -> dict[str, Any]:
                 "category": c["category"],
                 "description": c["description"],
                 "currency": c["currency"],
-                "amount": money(c["amount_cents"]),
+                "amount": from_cents(c["amount_cents"]),
             }
             for c in costs
         ],
@@ -502,7 +502,7 @@ def _opportunities(rows_of: Rows) -> list[dict[str, Any]]:
             "title": o["title"],
             "problem": o["problem"],
             "stage": o["stage"],
-            "budget": None if o["budget_cents"] is None else money(o["budget_cents"]),
+            "budget": None if o["budget_cents"] is None else from_cents(o["budget_cents"]),
             "currency": o["currency"],
             "decision_maker": o["decision_maker"],
             "timeline": o["timeline"],

@@ -21,8 +21,8 @@ from kamflow.projections.reports.base import (
     Report,
     ReportParams,
     days_since,
+    from_cents,
     id_order,
-    money,
     pct,
 )
 
@@ -54,7 +54,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
             "no_budget": sum(1 for o in here if o["budget_cents"] is None),
         }
         for cur in currencies:
-            row[f"budget_{cur}"] = money(
+            row[f"budget_{cur}"] = from_cents(
                 sum(o["budget_cents"] or 0 for o in here if o["currency"] == cur)
             )
         rows.append(row)
@@ -66,7 +66,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
             "opportunity_id": o["opportunity_id"],
             "title": o["title"],
             "stage": o["stage"],
-            "budget": None if o["budget_cents"] is None else money(o["budget_cents"]),
+            "budget": None if o["budget_cents"] is None else from_cents(o["budget_cents"]),
             "currency": o["currency"],
             "decision_maker": o["decision_maker"],
             "timeline": o["timeline"],
@@ -85,7 +85,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         "lost": counts["lost"],
         "win_rate_pct": pct(Decimal(counts["won"]), Decimal(closed)),
         "open_budget": {
-            cur: money(
+            cur: from_cents(
                 sum(
                     o["budget_cents"] or 0
                     for o in opps

@@ -26,7 +26,7 @@ from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
     Report,
     ReportParams,
-    money,
+    from_cents,
     month_add,
     policy,
 )
@@ -94,10 +94,10 @@ def build(db: ViewDB, params: ReportParams) -> Report:
                 "value_class": "",
                 "rule": "",
                 "zone": "",
-                "revenue": money(revenue),
-                "gross_margin": money(gross),
-                "service_cost": money(service),
-                "real_profit": money(profit),
+                "revenue": from_cents(revenue),
+                "gross_margin": from_cents(gross),
+                "service_cost": from_cents(service),
+                "real_profit": from_cents(profit),
                 "margin_pct": percent(gross, revenue),
                 "cost_to_serve_pct": percent(service, revenue),
                 "months_to_profit": None if to_profit is None else max(0, to_profit),
@@ -174,12 +174,14 @@ def _classify(db: ViewDB, rows: list[dict[str, Any]], facts: list[Facts]) -> Non
         recent, prior = f.recent, f.prior
         if recent > 0 and prior == 0:
             r["value_class"] = "MGC"
-            r["rule"] = f"new revenue: {money(recent)} in the last 6 months, none in the 6 before"
+            r["rule"] = (
+                f"new revenue: {from_cents(recent)} in the last 6 months, none in the 6 before"
+            )
         elif prior > 0 and (recent - prior) * 100 >= growth * prior:
             grew = (Decimal((recent - prior) * 100) / prior).quantize(Decimal("0.1"))
             r["value_class"] = "MGC"
             r["rule"] = (
-                f"revenue grew {grew}% (last 6 months {money(recent)} vs {money(prior)});"
+                f"revenue grew {grew}% (last 6 months {from_cents(recent)} vs {from_cents(prior)});"
                 f" mgc-growth-pct {growth}"
             )
         else:
@@ -226,8 +228,8 @@ def _summary(rows: list[dict[str, Any]], facts: list[Facts]) -> dict[str, Any]:
     return {
         "accounts": n,
         "top_20pct_accounts": head,
-        "revenue": money(revenue),
-        "real_profit": money(profit),
+        "revenue": from_cents(revenue),
+        "real_profit": from_cents(profit),
         "top_20pct_revenue_share_pct": top_rev_share,
         "top_20pct_profit_share_pct": top_profit_share,
         "pareto_80_20": (None if top_rev_share is None else bool(top_rev_share >= 80)),

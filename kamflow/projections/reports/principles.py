@@ -44,8 +44,8 @@ from kamflow.projections.reports.base import (
     Report,
     ReportParams,
     days_since,
+    from_cents,
     id_order,
-    money,
     policy,
 )
 from kamflow.projections.reports.cadence import contact_rows, open_follow_ups
@@ -131,7 +131,7 @@ def _rules(db: ViewDB, accounts: dict[str, dict[str, Any]]) -> Iterable[Finding]
         )
 
     for m in db.query("SELECT key, currency, revenue_cents, received_cents FROM kf_account_money"):
-        owed = money(m["revenue_cents"] - m["received_cents"])
+        owed = from_cents(m["revenue_cents"] - m["received_cents"])
         tier = accounts[m["key"]]["tier"]
         limit = limits[tier]
         if owed <= limit:
@@ -173,7 +173,7 @@ def _ledger(db: ViewDB, params: ReportParams) -> Iterable[Finding]:
             yield _f(
                 "P2",
                 p["key"],
-                f"payments of {fmt(money(cents))} {p['currency']} reference invoice"
+                f"payments of {fmt(from_cents(cents))} {p['currency']} reference invoice"
                 f" {p['invoice']}, which is not a recorded sale",
                 "violation",
             )
@@ -198,8 +198,8 @@ def _ledger(db: ViewDB, params: ReportParams) -> Iterable[Finding]:
             yield _f(
                 "P2",
                 s["key"],
-                f"invoice {s['invoice']}: payments of {fmt(money(got))} exceed the invoiced"
-                f" {fmt(money(s['amount_cents']))} {s['currency']}",
+                f"invoice {s['invoice']}: payments of {fmt(from_cents(got))} exceed the invoiced"
+                f" {fmt(from_cents(s['amount_cents']))} {s['currency']}",
                 "violation",
             )
         elif got < s["amount_cents"]:
@@ -209,8 +209,9 @@ def _ledger(db: ViewDB, params: ReportParams) -> Iterable[Finding]:
                     "P2",
                     s["key"],
                     f"invoice {s['invoice']} of {s['occurred_on']}:"
-                    f" {fmt(money(s['amount_cents'] - got))} of"
-                    f" {fmt(money(s['amount_cents']))} {s['currency']} unpaid after {age} days",
+                    f" {fmt(from_cents(s['amount_cents'] - got))} of"
+                    f" {fmt(from_cents(s['amount_cents']))} {s['currency']}"
+                    f" unpaid after {age} days",
                     "risk",
                 )
 
@@ -224,7 +225,7 @@ def _ledger(db: ViewDB, params: ReportParams) -> Iterable[Finding]:
                 "P2",
                 m["key"],
                 f"ledger does not reconcile in {m['currency']}: sales minus payments"
-                f" {fmt(money(from_ledger))}, account totals {fmt(money(from_totals))}",
+                f" {fmt(from_cents(from_ledger))}, account totals {fmt(from_cents(from_totals))}",
                 "violation",
             )
 
