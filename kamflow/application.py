@@ -40,7 +40,7 @@ from kamflow.domain.errors import (
     NotFound,
     StorageError,
 )
-from kamflow.domain.values import account_id, normalise_key
+from kamflow.domain.values import account_id, legacy_account_id, normalise_key
 from kamflow.storage import DEFAULT_DB, describe_locator, resolve, storage_env
 
 __all__ = ["DEFAULT_DB", "Kamflow", "describe_locator", "storage_env"]
@@ -195,7 +195,7 @@ class Kamflow:
                 aggregate: Account | Governance = governance
             else:
                 subject = command.account
-                aid = account_id(command.account)
+                _, aid = self.locate(command.typed_account)
                 kept = self._loaded is not None and aid in self._loaded
                 account = self._load_current(aid)
                 if given and account is not None and account.has_command(cid):
@@ -306,16 +306,30 @@ class Kamflow:
             return None
         return account
 
+    def _exists(self, aid: uuid.UUID) -> bool:
+        return bool(self.app.recorder.select_events(aid, limit=1))
+
+    def locate(self, typed: str) -> tuple[str, uuid.UUID]:
+        """The key and aggregate id of the account a user named: the id of the key's
+        identity, or, for a key typed in a form an older kamflow kept apart (full-width
+        letters), the account that older kamflow opened under it."""
+        key = normalise_key(typed)
+        aid = account_id(key)
+        legacy = legacy_account_id(typed)
+        if legacy is not None and not self._exists(aid) and self._exists(legacy):
+            return key, legacy
+        return key, aid
+
     def load(self, key: str) -> Account:
-        key = normalise_key(key)
-        account = self._load_or_none(account_id(key))
+        key, aid = self.locate(key)
+        account = self._load_or_none(aid)
         if account is None:
             raise AccountNotFound(key)
         return account
 
     def last_version(self, key: str) -> int:
-        key = normalise_key(key)
-        rows = self.app.recorder.select_events(account_id(key), desc=True, limit=1)
+        key, aid = self.locate(key)
+        rows = self.app.recorder.select_events(aid, desc=True, limit=1)
         if not rows:
             raise AccountNotFound(key)
         return rows[0].originator_version
@@ -331,9 +345,8 @@ class Kamflow:
         Record time never decreases along an account's stream (the aggregate clamps
         it), so a binary search reads about log2(n) single events instead of all n.
         """
-        key = normalise_key(key)
-        aid = account_id(key)
         last = self.last_version(key)
+        key, aid = self.locate(key)
         cutoff = datetime.combine(as_of + timedelta(days=1), dtime(0), tzinfo=UTC)
         lo, hi = 0, last  # invariant: version lo is known (or 0) before the cutoff
         while lo < hi:
@@ -348,12 +361,12 @@ class Kamflow:
         self, key: str, *, as_of: date | None = None, version: int | None = None
     ) -> Account:
         """The account now, as it stood after its Nth event, or as the log held it on a date."""
-        key = normalise_key(key)
         if as_of is not None and version is not None:
             raise InvalidInput("give --as-of or --version, not both")
         if as_of is None and version is None:
             return self.load(key)
         last = self.last_version(key)
+        key, aid = self.locate(key)
         if version is not None:
             if version < 1:
                 raise InvalidInput(f"--version must be at least 1 (got {version})")
@@ -365,17 +378,16 @@ class Kamflow:
             assert as_of is not None
             version = self.version_as_of(key, as_of)
             if version == 0:
-                opened = self._recorded_at(account_id(key), 1).date()
+                opened = self._recorded_at(aid, 1).date()
                 raise NotFound(
                     f'account "{key}" was not yet recorded on {as_of} (first recorded {opened})'
                 )
-        account = self._load_or_none(account_id(key), version=version)
+        account = self._load_or_none(aid, version=version)
         assert account is not None
         return account
 
     def history(self, key: str) -> Iterator[EventRecord]:
-        key = normalise_key(key)
-        aid = account_id(key)
+        key, aid = self.locate(key)
         found = False
         for event in self.app.events.get(aid):
             found = True
@@ -397,8 +409,8 @@ class Kamflow:
         """Steps in the account's stored history that its workflows would refuse."""
         from kamflow.domain.conformance import check_history
 
-        key = normalise_key(key)
-        events = [e for e in self.app.events.get(account_id(key)) if isinstance(e, Account.Event)]
+        key, aid = self.locate(key)
+        events = [e for e in self.app.events.get(aid) if isinstance(e, Account.Event)]
         if not events:
             raise AccountNotFound(key)
         return check_history(key, events)
