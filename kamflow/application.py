@@ -7,41 +7,60 @@ a ``postgresql://`` URL. Everything else is eventsourcing 9.5.
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
+import inspect
 import random
+import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
+    Mapper,
     OperationalError,
     Transcoding,
 )
+from eventsourcing.utils import strtobool
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, GovernanceCommand
-from kamflow.domain.envelope import Meta
+from kamflow.domain.envelope import Event, Meta
 
 if TYPE_CHECKING:
     from kamflow.domain.governance import Governance
 from kamflow.domain.errors import (
     AccountNotFound,
+    Field,
     InvalidInput,
     KamflowError,
     NotFound,
     StorageError,
 )
-from kamflow.domain.values import account_id, legacy_account_id, normalise_key
-from kamflow.storage import DEFAULT_DB, describe_locator, resolve, storage_env
+from kamflow.domain.text import check_text
+from kamflow.domain.values import MAX_NAME, account_id, legacy_account_id, normalise_key
+from kamflow.storage import (
+    DEFAULT_DB,
+    ReadOnlyStore,
+    connect_postgres,
+    describe_locator,
+    failure,
+    lock_timeout,
+    parse,
+    resolve,
+    storage_env,
+)
+from kamflow.stored import CheckedMapper, SafeRepository, UnreadableEvent
 
 __all__ = ["DEFAULT_DB", "Kamflow", "describe_locator", "storage_env"]
 
@@ -74,14 +93,37 @@ class KamflowApplication(Application[uuid.UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
+    def construct_mapper(self) -> Mapper[uuid.UUID]:
+        # Stored events that cannot be decoded, or do not fit their class, are refused
+        # where they are read, by name (kamflow.stored).
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=CheckedMapper
+        )
 
-# The clock that stamps record time. Only the demo swaps it (to lay a year of history);
-# no command line option reaches it.
+    def construct_repository(self) -> Repository[uuid.UUID]:
+        # As Application.construct_repository, with snapshots that cannot be used skipped.
+        cache = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return SafeRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(cache) if cache else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(
+                self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")
+            ),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
+
+
+# The clock that stamps record time: a Kamflow's own (``Kamflow(clock=...)``,
+# ``using_clock``), or else this module's. No command line option reaches either.
 Clock = Callable[[], datetime]
 _clock: Clock = datetime_now_with_tzinfo
 
 
 def set_clock(clock: Clock | None) -> None:
+    """Swap the module's clock, which every Kamflow built without a clock of its own
+    reads (the tests' ``fake_clock``); ``None`` puts the real clock back."""
     global _clock
     _clock = clock or datetime_now_with_tzinfo
 
@@ -99,12 +141,19 @@ def default_actor() -> str:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a command did: the events it recorded (none if its id was already applied)."""
+    """What a command did: the events it recorded (none if its id was already applied).
+
+    ``reference`` is for people (``"V-3 with issues I-4, I-5"``); ``ids`` is for programs:
+    the short ids the recorded events gave out or acted on, by kind (``{"visit": "V-3",
+    "issues": ["I-4", "I-5"]}``, from each event's ``ids()``), empty when nothing was
+    recorded.
+    """
 
     account: str
     reference: str
     events: list[tuple[str, int]]
     command_id: str
+    ids: dict[str, str | list[str]] = field(default_factory=dict)
 
     @property
     def applied(self) -> bool:
@@ -125,13 +174,66 @@ class EventRecord:
     payload: dict[str, Any]
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(method: F) -> F:
+    """Run a Kamflow query inside ``Kamflow._reading`` (generators too)."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generate(self: Kamflow, *args: Any, **kwargs: Any) -> Any:
+            with self._reading():
+                yield from method(self, *args, **kwargs)
+
+        return cast(F, generate)
+
+    @functools.wraps(method)
+    def call(self: Kamflow, *args: Any, **kwargs: Any) -> Any:
+        with self._reading():
+            return method(self, *args, **kwargs)
+
+    return cast(F, call)
+
+
+def _warn_on_stderr(message: str) -> None:
+    sys.stderr.write(f"Warning: {message}\n")
+    sys.stderr.flush()
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One account in `account list`: loaded, or the reason it cannot be read."""
+
+    key: str
+    account: Account | None
+    problem: str | None = None
+
+
 class Kamflow:
     """kamflow's application service: commands and account queries over one store."""
 
-    def __init__(self, locator: str | None = None) -> None:
+    def __init__(self, locator: str | None = None, *, clock: Clock | None = None) -> None:
         self.locator = resolve(locator)
+        self.store = parse(self.locator)
+        # Record time; by default the module's clock, read at each command (set_clock).
+        self.clock: Clock = clock or now
         self._loaded: dict[uuid.UUID, Account] | None = None  # see keep_loaded()
-        env = storage_env(self.locator)
+        # Told once per snapshot that cannot be used (one line for the user; stderr).
+        self.warn: Callable[[str], None] = _warn_on_stderr
+        self._warned: set[tuple[uuid.UUID, int]] = set()
+        self._keys: dict[uuid.UUID, str] = {}  # see _aid
+        env = self.store.env()
+        wait = lock_timeout()  # refused (exit 2) on either backend if it is not a number
+        if self.store.postgres:
+            # Connect once ourselves: eventsourcing's pool would wait its whole timeout
+            # and then say only that it got no connection, not why (no such role or
+            # database, refused, a missing schema). One connection: ~8 ms locally.
+            connect_postgres(self.store).close()
+        else:
+            # eventsourcing's SQLite factory, waiting KAMFLOW_LOCK_TIMEOUT for a lock.
+            env["PERSISTENCE_MODULE"] = "kamflow.sqlite_store:SQLiteStoreFactory"
+            env["SQLITE_LOCK_SECONDS"] = repr(wait)
         for attempt in range(5):
             try:
                 self.app = KamflowApplication(env=env)
@@ -149,12 +251,58 @@ class Kamflow:
                 if lost_race and attempt < 4:
                     time.sleep(random.uniform(0.01, 0.1))
                     continue
-                raise StorageError(
+                raise failure(exc, self.store) or StorageError(
                     f"cannot open database {describe_locator(self.locator)}: {_first_line(exc)}"
                 ) from None
+        repository = self.app.repository
+        assert isinstance(repository, SafeRepository)
+        repository.on_bad_snapshot = self._bad_snapshot
+        if self.store.read_only:
+            with self._reading():
+                self._check_tables()
+
+    def _check_tables(self) -> None:
+        """A read-only store cannot have its tables created: refuse one without them."""
+        with self.app.recorder.datastore.transaction(commit=False) as cur:  # type: ignore[attr-defined]
+            cur.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'stored_events'")
+            if not cur.fetchone()[0]:
+                raise StorageError(
+                    f"database {self.store.named} is read-only and holds no kamflow events"
+                )
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened read-only (its file or folder is not writable)."""
+        return self.store.read_only
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Storage failures as StorageError (kamflow.storage.failure), and stored events
+        that cannot be read named by account key and log position."""
+        try:
+            yield
+        except UnreadableEvent as exc:
+            raise StorageError(self.describe_unreadable(exc)) from None
+        except KamflowError:
+            raise
+        except Exception as exc:
+            mapped = failure(exc, self.store)
+            if mapped is None:
+                raise
+            raise mapped from None
 
     def close(self) -> None:
         self.app.close()
+
+    @contextlib.contextmanager
+    def using_clock(self, clock: Clock) -> Iterator[None]:
+        """Stamp record time with ``clock`` for the length of the block, then put this
+        Kamflow's own clock back (the demo lays a year of history this way)."""
+        previous, self.clock = self.clock, clock
+        try:
+            yield
+        finally:
+            self.clock = previous
 
     # ------------------------------------------------------------- commands
     def execute(
@@ -168,18 +316,33 @@ class Kamflow:
         """
         given = command_id is not None
         cid = command_id if command_id is not None else uuid.uuid4().hex
-        # Undecodable bytes in argv arrive as lone surrogates; they would only fail
-        # (with a traceback) when the event is encoded, so refuse them here.
-        for flag, text in (("--actor", actor), ("--command-id", cid)):
-            if any("\ud800" <= ch <= "\udfff" for ch in text):
-                raise InvalidInput(f"{flag} is not valid UTF-8 text")
-        # An empty id (`--command-id "$UNSET"`) would make every later command a no-op.
-        if given and not cid.strip():
-            raise InvalidInput("--command-id must not be empty")
-        if given and (len(cid) > 200 or "\n" in cid or "\r" in cid):
-            raise InvalidInput("--command-id must be one line of at most 200 characters")
+        # The actor and a given id are stored on every event and printed by history and
+        # audit: the text rule of one-line fields (kamflow.domain.text) holds for them.
+        check_text(actor, "--actor")
+        if not actor.strip() or len(actor) > MAX_NAME:
+            raise InvalidInput(f"--actor must be one line of 1 to {MAX_NAME} characters")
+        if given:
+            check_text(cid, Field("command_id"))
+            # An empty id (`--command-id "$UNSET"`) would make every later command a no-op.
+            if not cid.strip():
+                raise InvalidInput(Field("command_id"), " must not be empty")
+            if len(cid) > MAX_NAME:
+                raise InvalidInput(
+                    Field("command_id"), f" must be one line of at most {MAX_NAME} characters"
+                )
+        if self.store.read_only:
+            raise ReadOnlyStore(
+                f"database {self.store.named} is read-only (the file or its folder is not"
+                " writable); nothing was written"
+            )
+        with self._reading():
+            return self._decide_and_save(command, actor, cid, given)
+
+    def _decide_and_save(
+        self, command: Command | GovernanceCommand, actor: str, cid: str, given: bool
+    ) -> Outcome:
         for attempt in range(MAX_ATTEMPTS):
-            recorded_at = now()
+            recorded_at = self.clock()
             occurred_on = command.on or recorded_at.date()
             if isinstance(command, GovernanceCommand):
                 subject = "governance"
@@ -233,17 +396,22 @@ class Kamflow:
                 time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
                 continue
             except OperationalError as exc:
+                # Not a conflict: the store itself (locked past KAMFLOW_LOCK_TIMEOUT, whose
+                # wait SQLite has already spent, read-only, unreachable). Once is enough.
                 self._forget(aggregate.id)
-                if "locked" in str(exc) and attempt + 1 < MAX_ATTEMPTS:
-                    time.sleep(random.uniform(0.01, 0.05))
-                    continue
-                raise StorageError(f"cannot write: {_first_line(exc)}") from None
+                raise failure(exc, self.store) or StorageError(
+                    f"cannot write to database {self.store.named}: {_first_line(exc)}"
+                ) from None
             if isinstance(aggregate, Account) and self._loaded is not None:
                 self._loaded[aggregate.id] = aggregate
             if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in pending):
                 self._snapshot(aggregate)
             events = [(type(e).__name__, e.originator_version) for e in pending]
-            return Outcome(subject, reference, events, cid)
+            ids: dict[str, str | list[str]] = {}
+            for event in pending:
+                if isinstance(event, Event):
+                    ids.update(event.ids())
+            return Outcome(subject, reference, events, cid, ids)
         raise StorageError(
             f'"{command.name}" kept meeting concurrent writes in {MAX_ATTEMPTS} attempts; try again'
         )
@@ -257,12 +425,14 @@ class Kamflow:
             return None
         return governance
 
+    @_guarded
     def governance(self) -> Governance:
         """Policies and roster as recorded (defaults where nothing was ever set)."""
         from kamflow.domain.governance import empty_governance
 
         return self._load_governance() or empty_governance()
 
+    @_guarded
     def governance_history(self) -> list[Governance.Event]:
         from kamflow.domain.governance import GOVERNANCE_ID, Governance
 
@@ -306,20 +476,7 @@ class Kamflow:
             return None
         return account
 
-    def _exists(self, aid: uuid.UUID) -> bool:
-        return bool(self.app.recorder.select_events(aid, limit=1))
-
-    def locate(self, typed: str) -> tuple[str, uuid.UUID]:
-        """The key and aggregate id of the account a user named: the id of the key's
-        identity, or, for a key typed in a form an older kamflow kept apart (full-width
-        letters), the account that older kamflow opened under it."""
-        key = normalise_key(typed)
-        aid = account_id(key)
-        legacy = legacy_account_id(typed)
-        if legacy is not None and not self._exists(aid) and self._exists(legacy):
-            return key, legacy
-        return key, aid
-
+    @_guarded
     def load(self, key: str) -> Account:
         key, aid = self.locate(key)
         account = self._load_or_none(aid)
@@ -327,6 +484,7 @@ class Kamflow:
             raise AccountNotFound(key)
         return account
 
+    @_guarded
     def last_version(self, key: str) -> int:
         key, aid = self.locate(key)
         rows = self.app.recorder.select_events(aid, desc=True, limit=1)
@@ -339,6 +497,7 @@ class Kamflow:
         event = self.app.mapper.to_domain_event(stored[0])
         return event.timestamp  # type: ignore[attr-defined, no-any-return]
 
+    @_guarded
     def version_as_of(self, key: str, as_of: date) -> int:
         """The account's last version recorded by the end of ``as_of`` (UTC), or 0.
 
@@ -357,6 +516,7 @@ class Kamflow:
                 hi = mid - 1
         return lo
 
+    @_guarded
     def account_at(
         self, key: str, *, as_of: date | None = None, version: int | None = None
     ) -> Account:
@@ -386,6 +546,7 @@ class Kamflow:
         assert account is not None
         return account
 
+    @_guarded
     def history(self, key: str) -> Iterator[EventRecord]:
         key, aid = self.locate(key)
         found = False
@@ -405,6 +566,7 @@ class Kamflow:
         if not found:
             raise AccountNotFound(key)
 
+    @_guarded
     def check_workflows(self, key: str) -> list[str]:
         """Steps in the account's stored history that its workflows would refuse."""
         from kamflow.domain.conformance import check_history
@@ -415,6 +577,7 @@ class Kamflow:
             raise AccountNotFound(key)
         return check_history(key, events)
 
+    @_guarded
     def account_ids(self) -> list[uuid.UUID]:
         """Every opened account, in the order they were opened."""
         topic = f"{Account.AccountOpened.__module__}:{Account.AccountOpened.__qualname__}"
@@ -429,25 +592,147 @@ class Kamflow:
             ids.extend(n.originator_id for n in batch)  # type: ignore[misc]
             start = batch[-1].id
 
+    @_guarded
     def accounts(self) -> list[Account]:
         loaded = [self._load_or_none(aid) for aid in self.account_ids()]
         return sorted((a for a in loaded if a is not None), key=lambda a: a.key)
 
+    @_guarded
+    def listing(self) -> list[Listed]:
+        """Every account by key, loaded, or with the reason it cannot be read: one
+        damaged account must not hide the others."""
+        listed: list[Listed] = []
+        for aid in self.account_ids():
+            try:
+                account = self._load_or_none(aid)
+            except UnreadableEvent as exc:
+                listed.append(Listed(self._key_of(aid), None, self.describe_unreadable(exc)))
+                continue
+            if account is not None:
+                listed.append(Listed(account.key, account))
+        return sorted(listed, key=lambda item: item.key)
+
+    @_guarded
     def event_count(self) -> int:
         """How many events the store holds (not the highest position: PostgreSQL
         sequences skip numbers when a conflicting insert rolls back)."""
         recorder: Any = self.app.recorder
-        from eventsourcing.sqlite import SQLiteDatastore
-
-        if isinstance(recorder.datastore, SQLiteDatastore):
+        if not self.store.postgres:
             with recorder.datastore.transaction(commit=False) as c:
+                # The table name is eventsourcing's constant ("stored_events").
                 c.execute(f"SELECT COUNT(*) FROM {recorder.events_table_name}")
                 return int(c.fetchone()[0])
-        table = f'"{recorder.datastore.schema}"."{recorder.events_table_name}"'
-        statement = f"SELECT COUNT(*) AS n FROM {table}"
+        from psycopg import sql
+
+        statement = sql.SQL("SELECT COUNT(*) AS n FROM {}.{}").format(
+            sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name)
+        )
         with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement)
             return int(curs.fetchone()["n"])
+
+    # ------------------------------------------------------- unreadable data
+    def describe_unreadable(self, exc: UnreadableEvent) -> str:
+        """``stored event 5 of "tongwei" (position 39) cannot be read: <cause>``."""
+        whose = self._whose(exc.originator_id)
+        if exc.snapshot:
+            return f"snapshot of {whose} at version {exc.version} {exc.cause}"
+        position = self._position(exc.originator_id, exc.version)
+        at = f" (position {position})" if position is not None else ""
+        return f"stored event {exc.version} of {whose}{at} {exc.cause}"
+
+    def _exists(self, aid: uuid.UUID) -> bool:
+        return bool(self.app.recorder.select_events(aid, limit=1))
+
+    def locate(self, typed: str) -> tuple[str, uuid.UUID]:
+        """The key and aggregate id of the account a user named: the id of the key's
+        identity, or, for a key typed in a form an older kamflow kept apart (full-width
+        letters), the account that older kamflow opened under it."""
+        key = normalise_key(typed)
+        aid = self._aid(key)
+        legacy = legacy_account_id(typed)
+        if legacy is not None and not self._exists(aid) and self._exists(legacy):
+            self._keys[legacy] = key
+            return key, legacy
+        return key, aid
+
+    def _aid(self, key: str) -> uuid.UUID:
+        """The account id of a key, remembered so a message about its stored events
+        can name the key even when its first event cannot be read."""
+        aid = account_id(key)
+        self._keys[aid] = key
+        return aid
+
+    def _bad_snapshot(self, aid: uuid.UUID, version: int, cause: str) -> None:
+        if (aid, version) in self._warned:
+            return
+        self._warned.add((aid, version))
+        self.warn(
+            f"snapshot of {self._whose(aid)} at version {version} {cause};"
+            " ignored it and replayed the account from its events"
+        )
+
+    def _whose(self, aid: uuid.UUID) -> str:
+        from kamflow.domain.governance import GOVERNANCE_ID
+
+        if aid == GOVERNANCE_ID:
+            return "the governance log"
+        key = self._key_of(aid)
+        return f'"{key}"' if not key.startswith("(") else f"account {key}"
+
+    def _key_of(self, aid: uuid.UUID) -> str:
+        """An account's key: as given to this Kamflow, else from its first event (the
+        event itself, else its raw JSON), else ``(id <uuid>)``."""
+        if aid in self._keys:
+            return self._keys[aid]
+        try:
+            stored = self.app.recorder.select_events(aid, lte=1)
+        except Exception:
+            stored = []
+        if stored:
+            try:
+                opened = self.app.mapper.to_domain_event(stored[0])
+                key = getattr(opened, "key", None)
+                if isinstance(key, str) and account_id(key) == aid:
+                    return key
+            except Exception:
+                pass
+            raw = stored[0].state
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            found = re.search(r'"key"\s*:\s*"([^"\\]{1,200})"', text)
+            if found and account_id(found.group(1)) == aid:
+                return found.group(1)
+        return f"(id {aid})"
+
+    def _position(self, aid: uuid.UUID, version: int) -> int | None:
+        """The event's position in the log (SQLite rowid, PostgreSQL notification_id)."""
+        recorder: Any = self.app.recorder
+        try:
+            if not self.store.postgres:
+                with recorder.datastore.transaction(commit=False) as c:
+                    # The table name is eventsourcing's constant ("stored_events").
+                    c.execute(
+                        f"SELECT rowid FROM {recorder.events_table_name}"
+                        " WHERE originator_id = ? AND originator_version = ?",
+                        (aid.hex, version),
+                    )
+                    row = c.fetchone()
+                    return int(row[0]) if row else None
+            from psycopg import sql
+
+            statement = sql.SQL(
+                "SELECT notification_id AS n FROM {}.{}"
+                " WHERE originator_id = %s AND originator_version = %s"
+            ).format(
+                sql.Identifier(recorder.datastore.schema),
+                sql.Identifier(recorder.events_table_name),
+            )
+            with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, (aid, version))
+                found = curs.fetchone()
+                return int(found["n"]) if found else None
+        except Exception:  # only a detail of a message about something else
+            return None
 
 
 def _first_line(exc: BaseException) -> str:

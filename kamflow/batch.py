@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from kamflow.application import Kamflow
@@ -33,9 +35,18 @@ def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
         return None
     try:
         # Without the line end a truncated object is reported at its real column.
-        data = json.loads(text.rstrip("\r\n"))
+        # Decimal keeps every digit of a number (0.1 stays 0.1; 1e400 stays finite and
+        # is refused as too large rather than becoming infinity).
+        data = json.loads(text.rstrip("\r\n"), parse_float=Decimal, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        # The decoder recurses once per bracket; a command nests two levels at most.
+        raise InvalidInput("not valid JSON: nested too deeply") from None
+    except ValueError as exc:
+        # An integer of more than sys.get_int_max_str_digits() digits (4300), or NaN
+        # or Infinity, which JSON does not have (_constant).
+        raise InvalidInput(f"not valid JSON: {_first_line(exc)}") from None
     if not isinstance(data, dict):
         raise InvalidInput("each line must be a JSON object")
     name = data.pop("command", None)
@@ -47,6 +58,17 @@ def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
     if command_id is not None and (not isinstance(command_id, str) or not command_id.strip()):
         raise InvalidInput('"command_id" must be a non-empty string')
     return name, data, command_id
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _first_line(exc: ValueError) -> str:
+    text = str(exc)
+    if text.startswith("Exceeds the limit"):
+        return f"a number with more than {sys.get_int_max_str_digits()} digits"
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def apply_lines(kamflow: Kamflow, lines: Iterable[bytes], *, actor: str) -> str:

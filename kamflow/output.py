@@ -9,12 +9,48 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from kamflow.domain.text import REFUSED_IN_ONE_LINE, REFUSED_IN_PROSE, first_surrogate
+
+_SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _code(match: re.Match[str]) -> str:
+    ch = match.group()
+    n = ord(ch)
+    return _SHORT.get(ch) or (f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}")
+
+
+def _json_code(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _escape_surrogates(text: str) -> str:
+    # Only text stored by older versions or read from a broken store can hold them.
+    if first_surrogate(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def escape(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with every character the write side refuses (kamflow.domain.text:
+    control characters, bidirectional controls, line separators, lone surrogates)
+    written as a Python-style escape (``\\x1b``, ``\\n``, ``\\u202e``), so that printing
+    stored text can never move the cursor, clear the screen, reorder a line or break
+    one. ``keep_newlines`` leaves line breaks and tabs as they are, for text already laid
+    out in lines. Escaped text is printable ASCII: escaping twice changes nothing.
+    """
+    if text.isprintable():  # the common case, and C speed
+        return text
+    pattern = REFUSED_IN_PROSE if keep_newlines else REFUSED_IN_ONE_LINE
+    return _escape_surrogates(pattern.sub(_code, text))
 
 
 def width(text: str) -> int:
@@ -31,8 +67,8 @@ def cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(cell(v) for v in value) or "-"
     if isinstance(value, dict):
-        return ", ".join(f"{k} {cell(v)}" for k, v in value.items()) or "-"
-    return str(value)
+        return ", ".join(f"{escape(str(k))} {cell(v)}" for k, v in value.items()) or "-"
+    return escape(str(value))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -65,7 +101,10 @@ def _default(value: Any) -> Any:
 def to_json(data: Any) -> str:
     # One line, no indent: only then does the json module use its C encoder, which is
     # several times faster on a 10,000-account report. Pipe to `jq` to read it.
-    return json.dumps(data, ensure_ascii=False, default=_default)
+    # Characters a terminal could obey become \uXXXX escapes, the same text to a JSON
+    # reader: json escapes C0 itself; this catches DEL, C1, bidi controls, separators.
+    text = json.dumps(data, ensure_ascii=False, default=_default)
+    return _escape_surrogates(REFUSED_IN_ONE_LINE.sub(_json_code, text))
 
 
 def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -79,4 +118,6 @@ def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
                 for v in row
             ]
         )
-    return buffer.getvalue().rstrip("\n")
+    # CSV has no escapes of its own: control characters other than the line breaks and
+    # tabs it quotes are shown as in tables, so that a CSV printed to a terminal is safe.
+    return _escape_surrogates(REFUSED_IN_PROSE.sub(_code, buffer.getvalue().rstrip("\n")))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -460,11 +461,12 @@ def test_apply_of_a_missing_file_is_bad_usage(kam: Kam, db: str, tmp_path: Path)
         ),
         (
             ["contact", "add", "acme", "Wang \udcff", "--title", "t", "--department", "d"],
-            "--contact is not valid UTF-8 text",
+            # A positional argument is named as the usage line names it, not as an option.
+            "NAME is not valid UTF-8 text",
         ),
         (
             ["account", "show", "ac\udcffme"],
-            'account key "ac\\udcffme" has "\\udcff"; use letters, digits, "-", "_" or "."',
+            'account key "ac\\udcffme" has U+DCFF; use letters, digits, "-", "_" or "."',
         ),
         (
             [
@@ -546,4 +548,451 @@ def test_an_unknown_command_is_bad_usage(kam: Kam, db: str) -> None:
         db,
         code=2,
         line="No such command 'acount'. (Did you mean one of: 'account', 'contact', 'cost'?)",
+    )
+
+
+# ------------------------------------------------------------------ text kamflow never stores
+# The rule (kamflow.domain.text): NUL, C0 controls, DEL, C1 controls, bidirectional
+# controls and line separators are refused in every field; multi-line prose fields may
+# hold line feeds and tabs. Each refusal names the field and the character.
+ONE_LINE = "not allowed in one-line text"
+PROSE = "multi-line text may hold only line breaks (U+000A) and tabs (U+0009)"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        pytest.param(
+            ["account", "update", "acme", "--industry", "x\x00y"],
+            "invalid --industry: character 2 is NUL (U+0000), which kamflow never stores",
+            id="nul-one-line",
+        ),
+        pytest.param(
+            ["account", "update", "acme", "--notes", "two\x00lines"],
+            "invalid --notes: character 4 is NUL (U+0000), which kamflow never stores",
+            id="nul-multi-line",
+        ),
+        pytest.param(
+            [
+                "sale", "record", "acme", "--invoice", "INV\x002", "--product", "p",
+                "--amount", "1", "--cost", "1",
+            ],
+            "invalid --invoice: character 4 is NUL (U+0000), which kamflow never stores",
+            id="nul-invoice",
+        ),
+        pytest.param(
+            ["account", "update", "acme", "--name", "Evil\x1b[2J\x1b[1;1HCo"],
+            f"invalid --name: character 5 is the control character U+001B, {ONE_LINE}",
+            id="c0-escape",
+        ),
+        pytest.param(
+            ["account", "update", "acme", "--owner", "li\twei"],
+            f"invalid --owner: character 3 is the control character U+0009, {ONE_LINE}",
+            id="c0-tab-in-one-line",
+        ),
+        pytest.param(
+            ["contact", "add", "acme", "Li Na", "--title", "GM\nCEO", "--department", "d"],
+            f"invalid --title: character 3 is the control character U+000A, {ONE_LINE}",
+            id="c0-line-feed-in-one-line",
+        ),
+        pytest.param(
+            ["complaint", "raise", "acme", "--summary", "late\r\nagain", "--severity", "low"],
+            f"invalid --summary: character 5 is the control character U+000D; {PROSE}",
+            id="c0-carriage-return-in-prose",
+        ),
+        pytest.param(
+            ["account", "update", "acme", "--notes", "ring\x07"],
+            f"invalid --notes: character 5 is the control character U+0007; {PROSE}",
+            id="c0-bell-in-prose",
+        ),
+        pytest.param(
+            ["cost", "record", "acme", "--amount", "1", "--category", "log\x7fistics"],
+            f"invalid --category: character 4 is the control character U+007F, {ONE_LINE}",
+            id="del",
+        ),
+        pytest.param(
+            ["account", "update", "acme", "--name", " \x85Acme"],
+            f"invalid --name: character 2 is the control character U+0085, {ONE_LINE}",
+            id="c1-next-line-where-it-would-be-stripped",
+        ),
+        pytest.param(
+            ["cost", "record", "acme", "--amount", "1", "--category", "x", "--description",
+             "\x9b31mred"],
+            f"invalid --description: character 1 is the control character U+009B; {PROSE}",
+            id="c1-csi-in-prose",
+        ),
+        pytest.param(
+            ["account", "update", "acme", "--owner", "o\u202eevil"],
+            "invalid --owner: character 2 is the bidirectional control U+202E,"
+            " which kamflow never stores",
+            id="bidi-override",
+        ),
+        pytest.param(
+            ["visit", "log", "acme", "--with", "Wang Fang", "--with", "\u2066Li\u2069",
+             "--purpose", "p", "--objective", "o", "--result", "r"],
+            "invalid --with: character 1 is the bidirectional control U+2066,"
+            " which kamflow never stores",
+            id="bidi-isolate-in-a-list-item",
+        ),
+        pytest.param(
+            ["visit", "follow-up", "acme", "I-1", "--result", "matched \u202b"],
+            "invalid --result: character 9 is the bidirectional control U+202B,"
+            " which kamflow never stores",
+            id="bidi-in-prose",
+        ),
+        pytest.param(
+            ["visit", "log", "acme", "--with", "Wang Fang", "--purpose", "p", "--objective",
+             "o", "--result", "r", "--issue", "price\nand stock"],
+            f"invalid --issue: character 6 is the control character U+000A, {ONE_LINE}",
+            id="line-feed-in-an-issue",
+        ),
+        pytest.param(
+            ["account", "update", "acme", "--notes", "one\u2028two"],
+            "invalid --notes: character 4 is the line separator U+2028;"
+            " write a line break as U+000A",
+            id="line-separator",
+        ),
+        pytest.param(
+            ["policy", "set", "discount-ceiling-pct", "2\x000", "--reason", "r"],
+            "invalid VALUE: character 2 is NUL (U+0000), which kamflow never stores",
+            id="policy-value",
+        ),
+    ],
+)  # fmt: skip
+def test_control_and_bidi_characters_are_refused_naming_the_field_and_the_character(
+    kam: Kam, db: str, args: list[str], line: str
+) -> None:
+    result = kam(*args)
+
+    assert_refused(result, db, code=2, line=line)
+
+
+def test_multi_line_prose_keeps_line_feeds_and_tabs_and_shows_them_escaped(
+    kam: Kam, db: str
+) -> None:
+    assert kam("account", "update", "acme", "--notes", "two\nlines\tand a tab").exit_code == 0
+
+    shown = kam("account", "show", "acme")
+
+    assert "notes: two\\nlines\\tand a tab\n" in shown.stdout
+    assert event_count(db) == 6
+
+
+@pytest.mark.parametrize(
+    ("actor", "line"),
+    [
+        ("li\x1b[2Jwei", "invalid --actor: character 3 is the control character U+001B,"
+         f" {ONE_LINE}"),
+        ("li\u202ewei", "invalid --actor: character 3 is the bidirectional control U+202E,"
+         " which kamflow never stores"),
+        ("li\nwei", f"invalid --actor: character 3 is the control character U+000A, {ONE_LINE}"),
+        ("x" * 201, "--actor must be one line of 1 to 200 characters"),
+        ("   ", "--actor must be one line of 1 to 200 characters"),
+    ],
+    ids=["escape", "bidi", "line-feed", "201-characters", "blank"],
+)  # fmt: skip
+def test_an_actor_with_control_characters_or_too_long_is_bad_input(
+    db: str, actor: str, line: str
+) -> None:
+    result = invoker(db, actor=actor)("cost", "record", "acme", "--amount", "1", "--category", "x")
+
+    assert_refused(result, db, code=2, line=line)
+
+
+def test_an_actor_from_the_environment_is_held_to_the_same_rule(db: str) -> None:
+    result = CliRunner(env={"KAMFLOW_ACTOR": "zhao\x9b2J"}).invoke(
+        cli, ["--db", db, "cost", "record", "acme", "--amount", "1", "--category", "x"]
+    )
+
+    assert_refused(
+        result,
+        db,
+        code=2,
+        line=f"invalid --actor: character 5 is the control character U+009B, {ONE_LINE}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("command_id", "line"),
+    [
+        ("id\x00with-nul", "invalid --command-id: character 3 is NUL (U+0000),"
+         " which kamflow never stores"),
+        ("id\x1b]0;x\x07", f"invalid --command-id: character 3 is the control character"
+         f" U+001B, {ONE_LINE}"),
+        ("id\u2067", "invalid --command-id: character 3 is the bidirectional control U+2067,"
+         " which kamflow never stores"),
+    ],
+    ids=["nul", "escape", "bidi"],
+)  # fmt: skip
+def test_a_command_id_with_control_characters_is_bad_input(
+    kam: Kam, db: str, command_id: str, line: str
+) -> None:
+    result = kam(
+        "cost", "record", "acme", "--amount", "1", "--category", "x", "--command-id", command_id
+    )
+
+    assert_refused(result, db, code=2, line=line)
+
+
+def test_a_visit_with_101_people_is_bad_input(kam: Kam, db: str) -> None:
+    people = [part for n in range(101) for part in ("--with", f"P-{n}")]
+
+    result = kam(
+        "visit", "log", "acme", *people, "--purpose", "p", "--objective", "o", "--result", "r"
+    )
+
+    assert_refused(
+        result,
+        db,
+        code=2,
+        line="invalid --with: list should have at most 100 items after validation, not 101",
+    )
+
+
+# ------------------------------------------------------------------ numbers the views can hold
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        pytest.param(
+            ["cost", "record", "acme", "--amount", "1000000000000.01", "--category", "x"],
+            "invalid --amount: input should be less than or equal to 1000000000000"
+            " (got '1000000000000.01')",
+            id="amount-over-a-trillion",
+        ),
+        pytest.param(
+            ["cost", "record", "acme", "--amount", "9999999999999999.99", "--category", "x"],
+            "invalid --amount: input should be less than or equal to 1000000000000"
+            " (got '9999999999999999.99')",
+            id="amount-old-code-took",
+        ),
+        pytest.param(
+            ["cost", "record", "acme", "--amount", "1e400", "--category", "x"],
+            "invalid --amount: input should be less than or equal to 1000000000000"
+            " (got '1e400')",
+            id="amount-1e400",
+        ),
+        pytest.param(
+            ["sale", "record", "acme", "--invoice", "INV-2", "--product", "p", "--amount", "1",
+             "--cost", "1e13"],
+            "invalid --cost: input should be less than or equal to 1000000000000 (got '1e13')",
+            id="cost",
+        ),
+        pytest.param(
+            ["opp", "open", "acme", "--title", "t", "--budget", "2000000000000"],
+            "invalid --budget: input should be less than or equal to 1000000000000"
+            " (got '2000000000000')",
+            id="budget",
+        ),
+        pytest.param(
+            ["policy", "set", "credit-limit.key", "1000.001", "--reason", "r"],
+            "policy credit-limit.key takes at most 2 decimal places, got 1000.001",
+            id="policy-value",
+        ),
+    ],
+)  # fmt: skip
+def test_a_number_beyond_what_the_views_hold_is_bad_input(
+    kam: Kam, db: str, args: list[str], line: str
+) -> None:
+    result = kam(*args)
+
+    assert_refused(result, db, code=2, line=line)
+
+
+def test_numbers_in_exponent_form_are_stored_written_out(kam: Kam, db: str) -> None:
+    assert kam("satisfaction", "record", "acme", "--score", "1E+1", "--target", "8").exit_code == 0
+    assert kam("policy", "set", "discount-ceiling-pct", "2E+1", "--reason", "r").exit_code == 0
+
+    shown = json.loads(kam("account", "show", "acme", "--json").stdout)
+    policies = json.loads(kam("policy", "show", "--json").stdout)
+
+    assert shown["satisfaction"]["score"] == "10"
+    assert [p["value"] for p in policies if p["policy"] == "discount-ceiling-pct"] == ["20"]
+
+
+def test_a_cost_that_would_take_an_accounts_total_past_the_bound_is_refused(
+    kam: Kam, db: str
+) -> None:
+    trillion = {"command": "cost record", "account": "acme", "amount": "1000000000000"}
+    lines = [json.dumps({**trillion, "category": "x"})] * 1000
+
+    result = kam("apply", "-", input="\n".join([*lines, lines[0]]) + "\n")
+
+    assert result.stderr == (
+        "Error: line 1001: a service cost of 1,000,000,000,000.00 would take the service cost"
+        ' of "acme" to 1,001,000,000,000,000.00 CNY; kamflow keeps at most'
+        " 1,000,000,000,000,000.00 per account and currency (its views hold totals as 64-bit"
+        " cents); lines before it applied (1000 commands), nothing of line 1001 or after\n"
+    )
+    assert result.exit_code == 1
+    assert event_count(db) == 1005
+    assert kam("report", "portfolio", "--json").exit_code == 0
+
+
+# ------------------------------------------------------------------ apply: parser chokes
+@pytest.mark.parametrize(
+    ("bad_line", "why"),
+    [
+        pytest.param("[" * 100_000, "not valid JSON: nested too deeply", id="nested-brackets"),
+        pytest.param(
+            '{"command": "cost record", "account": "acme", "amount": ' + "1" * 5000 + "}",
+            "not valid JSON: a number with more than 4300 digits",
+            id="integer-of-5000-digits",
+        ),
+        pytest.param(
+            '{"command": "cost record", "account": "acme", "amount": NaN, "category": "x"}',
+            "not valid JSON: NaN is not a JSON number",
+            id="nan",
+        ),
+        pytest.param(
+            '{"command": "cost record", "account": "acme", "amount": Infinity, "category": "x"}',
+            "not valid JSON: Infinity is not a JSON number",
+            id="infinity",
+        ),
+        pytest.param(
+            '{"command": "cost record", "account": "acme", "amount": 1e400, "category": "x"}',
+            'invalid "amount": input should be less than or equal to 1000000000000'
+            " (got '1E+400')",
+            id="1e400",
+        ),
+        pytest.param(
+            '{"command": "account open", "account": "a", "name": "A", "industry": "x\\u0000y",'
+            ' "owner": "o"}',
+            'invalid "industry": character 2 is NUL (U+0000), which kamflow never stores',
+            id="nul-escape",
+        ),
+        pytest.param(
+            '{"command": "cost record", "account": "acme", "amount": "1", "category": "x",'
+            ' "command_id": "id\\u0000with-nul"}',
+            'invalid "command_id": character 3 is NUL (U+0000), which kamflow never stores',
+            id="nul-in-command-id",
+        ),
+        pytest.param(
+            '{"command": "account update", "account": "acme", "name": "Evil\\u001b[2JCo"}',
+            f'invalid "name": character 5 is the control character U+001B, {ONE_LINE}',
+            id="escape-sequence",
+        ),
+        pytest.param(
+            '{"command": "account open", "account": "a\\u0000b", "name": "A", "industry": "x",'
+            ' "owner": "o"}',
+            'invalid "account": character 2 is NUL (U+0000), which kamflow never stores',
+            id="nul-in-the-key",
+        ),
+        pytest.param(
+            '{"command": "cost record", "account": "acme", "amount": "1", "category": "x",'
+            ' "on": 0}',
+            'invalid "on": give the date as YYYY-MM-DD, not a number (got 0)',
+            id="date-as-a-number",
+        ),
+    ],
+)
+def test_an_apply_line_that_chokes_the_parser_or_holds_forbidden_text_is_bad_input(
+    kam: Kam, db: str, tmp_path: Path, bad_line: str, why: str
+) -> None:
+    path = tmp_path / "batch.jsonl"
+    path.write_text(f"{GOOD_LINE}\n{bad_line}\n{GOOD_LINE}\n", encoding="utf-8")
+
+    result = kam("apply", str(path))
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Error: line 2: {why}")
+    assert line.endswith("; lines before it applied (1 command), nothing of line 2 or after")
+    assert event_count(db) == 6
+
+
+def test_the_nul_line_of_the_issue_is_refused_and_every_report_still_answers(
+    locator: str,
+) -> None:
+    kam = invoker(locator)
+    poison = (
+        '{"command":"account open","account":"a","name":"A","industry":"x\\u0000y","owner":"o"}'
+    )
+
+    result = kam("apply", "-", input=poison + "\n")
+
+    assert result.stderr == (
+        'Error: line 1: invalid "industry": character 2 is NUL (U+0000), which kamflow never'
+        " stores; nothing applied, nothing of line 1 or after\n"
+    )
+    assert result.exit_code == 2
+    assert event_count(locator) == 0
+    assert (
+        kam("account", "open", "b", "--name", "B", "--industry", "x", "--owner", "o").exit_code == 0
+    )
+    for report in ("portfolio", "complaints", "audit"):
+        answered = kam("report", report, "--json")
+        assert (answered.exit_code, answered.stderr) == (0, ""), report
+
+
+# ------------------------------------------------------------------ stored text printed escaped
+FIXTURES = Path(__file__).parent / "fixtures"
+RAW = ("\x1b", "\x00", "\u202e", "\x9b")
+
+
+@pytest.fixture
+def old_store(tmp_path: Path) -> str:
+    """A copy of a store written by main 03f4076, holding NUL, ESC and U+202E."""
+    copy = tmp_path / "nul.db"
+    shutil.copy(FIXTURES / "nul-03f4076.db", copy)
+    return str(copy)
+
+
+def test_account_list_shows_stored_control_characters_escaped(old_store: str) -> None:
+    result = invoker(old_store)("account", "list")
+
+    assert result.exit_code == 0
+    assert not any(ch in result.stdout for ch in RAW)
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[2:]}
+    assert rows["a"][2] == "x\\x00y"
+    assert rows["esc"][1:4] == ["Evil\\x1b[2J\\x1b[1;1HCo", "feed", "o\\u202eevil"]
+
+
+def test_account_show_shows_stored_escape_sequences_escaped(old_store: str) -> None:
+    result = invoker(old_store)("account", "show", "esc")
+
+    assert result.exit_code == 0
+    assert not any(ch in result.stdout for ch in RAW)
+    assert result.stdout.startswith("esc  Evil\\x1b[2J\\x1b[1;1HCo\n")
+    assert "  o\\u202eevil  " in result.stdout
+
+
+def test_account_history_shows_stored_nul_and_line_breaks_escaped(old_store: str) -> None:
+    result = invoker(old_store)("account", "history", "clean")
+
+    assert result.exit_code == 0
+    assert not any(ch in result.stdout for ch in RAW)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 + 5  # the line break in the note did not split a row
+    assert lines[3].endswith("complaint C-1 (high): late\\x00delivery")
+    assert lines[4].endswith("sale INV\\x001 premix: 100.00 CNY (cost 50.00)")
+    assert lines[6].endswith("profile: notes=two\\nlines")
+
+
+def test_json_and_csv_escape_bidi_controls_too(old_store: str) -> None:
+    kam = invoker(old_store)
+
+    as_json = kam("account", "list", "--json").stdout
+    as_csv = kam("account", "list", "--csv").stdout
+
+    assert not any(ch in as_json + as_csv for ch in RAW)
+    assert '"owner": "o\\u202eevil"' in as_json
+    assert [r["owner"] for r in json.loads(as_json)] == ["o", "li.wei", "o\u202eevil"]
+    assert "esc,Evil\\x1b[2J\\x1b[1;1HCo,feed,o\\u202eevil," in as_csv
+
+
+def test_an_error_quoting_stored_or_typed_text_shows_it_escaped_on_one_line(
+    old_store: str,
+) -> None:
+    kam = invoker(old_store)
+
+    stored = kam("account", "open", "esc", "--name", "x", "--industry", "x", "--owner", "x")
+    typed = kam("account", "show", "es\x1b[2Jc")
+
+    assert stored.stderr == (
+        'Error: account "esc" already exists ("Evil\\x1b[2J\\x1b[1;1HCo");'
+        " change it with `kamflow account update esc`\n"
+    )
+    assert typed.stderr == (
+        'Error: account key "es\\x1b[2Jc" has U+001B; use letters, digits, "-", "_" or "."\n'
     )

@@ -200,6 +200,7 @@ def test_a_command_id_given_twice_is_applied_once_and_says_so(
 # ------------------------------------------------------------------ reads
 SHOW_ACME = """\
 acme  正大饲料 Acme Feed
+
 industry  owner   tier  lifecycle  opened      version  last contact
 --------  ------  ----  ---------  ----------  -------  ------------
 feed      li.wei  key   active     2026-12-01  8        2026-11-20
@@ -209,7 +210,9 @@ id   name       title               department   roles              influence  t
 ---  ---------  ------------------  -----------  -----------------  ---------  --------  -------
 P-1  Wang Fang  Purchasing Manager  procurement  buyer, influencer  high       doubting  current
 
-Visits: 1 (last V-1 on 2026-11-20: phytase trial)
+Visits
+  count: 1
+  last: V-1 on 2026-11-20: phytase trial
 
 Complaints
 id   raised      severity  status    summary                        outcome
@@ -257,10 +260,10 @@ def test_account_list_prints_a_table_aligned_for_chinese_names(kam: Kam) -> None
     result = kam("account", "list")
 
     assert ok(result) == [
-        "key   name                industry  owner   tier      lifecycle  version",
-        "----  ------------------  --------  ------  --------  ---------  -------",
-        "acme  正大饲料 Acme Feed  feed      li.wei  key       active     8",
-        "正大  正大集团            饲料      李伟    prospect  prospect   1",
+        "key   name                industry  owner   tier      lifecycle  version  status",
+        "----  ------------------  --------  ------  --------  ---------  -------  ------",
+        "acme  正大饲料 Acme Feed  feed      li.wei  key       active     8        ok",
+        "正大  正大集团            饲料      李伟    prospect  prospect   1        ok",
     ]
 
 
@@ -335,14 +338,15 @@ def test_account_show_at_a_version_and_as_of_a_date(kam: Kam, clock: FakeClock) 
     as_of_4th = kam("account", "show", "acme", "--as-of", "2026-12-04")
     now = kam("account", "show", "acme")
 
-    assert ok(at_v1)[:4] == [
+    assert ok(at_v1)[:5] == [
         "acme  Acme",
+        "",
         "industry  owner   tier      lifecycle  opened      version  last contact",
         "--------  ------  --------  ---------  ----------  -------  ------------",
         "feed      li.wei  prospect  prospect   2026-12-01  1        -",
     ]
-    assert ok(as_of_4th)[3] == "feed      li.wei  target  active     2026-12-01  2        -"
-    assert ok(now)[3] == "feed      li.wei  key   active     2026-12-01  3        -"
+    assert ok(as_of_4th)[4] == "feed      li.wei  target  active     2026-12-01  2        -"
+    assert ok(now)[4] == "feed      li.wei  key   active     2026-12-01  3        -"
 
 
 # ------------------------------------------------------------------ apply

@@ -5,9 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from kamflow.cli import cli
 from kamflow.projections.views import VIEWS
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
@@ -32,13 +29,3 @@ def test_the_readme_names_every_view_index_with_its_columns() -> None:
     named = dict(re.findall(r"`(kf_\w+)` on\s+`([^`]+)`", " ".join(paragraph.split())))
     declared = {name: on for view in VIEWS.values() for name, on in view.indexes.items()}
     assert named == declared
-
-
-def test_every_command_in_the_readme_table_exists() -> None:
-    runner = CliRunner()
-    table = README.split("The commands:", 1)[1].split("\n\n", 2)[1]
-    commands = set(re.findall(r"`([a-z]+ [a-z][a-z-]*)(?: [A-Z][^`]*)?`", table))
-    assert len(commands) > 40
-    for command in sorted(commands):
-        result = runner.invoke(cli, [*command.split(), "--help"])
-        assert result.exit_code == 0, f"kamflow {command}: {result.output}"

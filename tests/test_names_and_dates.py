@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fake_clock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,6 @@ from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.conformance import check_history
 from kamflow.domain.errors import Conflict, InvalidInput, KamflowError, NotFound, RuleViolation
 from kamflow.domain.values import identity, normalise_key
-from conftest import fake_clock
 
 ACTOR = "li.wei"
 DAY = date(2026, 11, 20)
@@ -226,8 +226,8 @@ def test_nothing_is_dated_before_what_it_is_about_began(
 ) -> None:
     open_acme(kf)
     run(kf, "contact add", account="acme", contact="Wang Fang", title="GM", department="x")
-    for name, given in setup:
-        run(kf, name, account="acme", **given)
+    for name, fields_before in setup:
+        run(kf, name, account="acme", **fields_before)
     before = kf.load("acme").version
 
     error = refused(kf, command, account="acme", **fields)

@@ -461,7 +461,7 @@ def test_P8_archive_of_a_lost_account_waits_for_its_post_mortem(acme: str) -> No
 # ------------------------------------------------------------------ bad input (§9)
 STEP_NAMES = (
     "'confirm', 'deploy-team', 'map-decision-process', 'research-opportunities',"
-    " 'draft-objectives', 'secure-resources', 'publish-plan', 'implement', 'monitor' or"
+    " 'draft-objectives', 'secure-resources', 'publish-plan', 'implement', 'monitor',"
     " 'measure-results'"
 )
 BAD_INPUT = [
@@ -475,14 +475,14 @@ BAD_INPUT = [
     pytest.param(
         ["program", "complete", "acme", "celebrate", "--evidence", "cake"],
         2,
-        f"Error: invalid --step: input should be {STEP_NAMES} (got 'celebrate')",
+        f"Error: Invalid value for 'STEP': 'celebrate' is not one of {STEP_NAMES}.",
         id="unknown step",
     ),
     pytest.param(
         ["stage", "advance", "acme", "married"],
         2,
-        "Error: invalid --stage: input should be 'pre-kam', 'early', 'mid', 'partnership' or"
-        " 'synergistic' (got 'married')",
+        "Error: Invalid value for 'STAGE': 'married' is not one of 'pre-kam', 'early', 'mid',"
+        " 'partnership', 'synergistic'.",
         id="unknown stage",
     ),
     pytest.param(
@@ -545,7 +545,7 @@ BAD_INPUT = [
     pytest.param(
         ["roster", "grant", APPROVER, "king", "--reason", "r"],
         2,
-        "Error: invalid --role: input should be 'approver', 'director' or 'auditor' (got 'king')",
+        "Error: Invalid value for 'ROLE': 'king' is not one of 'approver', 'director', 'auditor'.",
         id="unknown role",
     ),
 ]

@@ -33,7 +33,7 @@ from kamflow.domain.errors import (
     Suggest,
     render,
 )
-from kamflow.domain.guards import GUARDS
+from kamflow.domain.guards import refusals
 from kamflow.domain.state import (
     ComplaintState,
     ContactState,
@@ -47,7 +47,7 @@ from kamflow.domain.state import (
     Satisfaction,
     VisitRef,
 )
-from kamflow.domain.values import account_id, format_money, identity
+from kamflow.domain.values import MAX_TOTAL, account_id, format_money, identity
 from kamflow.workflows.base import Workflow
 from kamflow.workflows.complaint import COMPLAINT
 from kamflow.workflows.lifecycle import LIFECYCLE
@@ -728,13 +728,10 @@ class Account(Recorder, Aggregate):
             allowed = workflow.triggers(state)
             then = f"allowed now: {', '.join(allowed)}" if allowed else "nothing follows it"
             raise Conflict(f'{subject} is {state}; "{trigger}" is not allowed from there ({then})')
-        for guard in workflow.guards(state, trigger):
-            principle, check = GUARDS[guard]
-            problem = check(self, context)
-            if problem:
-                if principle:
-                    raise RuleViolation(principle, *problem)
-                raise Conflict(*problem)
+        for principle, problem in refusals(workflow.guards(state, trigger), self, context):
+            if principle:
+                raise RuleViolation(principle, *problem)
+            raise Conflict(*problem)
         return dest
 
     def find_contact(self, ref: str, *, current: bool = True) -> str:
@@ -778,6 +775,22 @@ class Account(Recorder, Aggregate):
             raise NotFound(f'no opportunity {opportunity_id} on "{self.key}"')
         return opportunity_id, found
 
+    def within_total(
+        self, totals: dict[str, Decimal], measure: str, currency: str, amount: Decimal, what: str
+    ) -> None:
+        """Refuse an amount that would take one of the account's totals past MAX_TOTAL.
+
+        The amount is valid on its own (exit 2 is for that); it is this account's
+        history that makes it too much, as with a credit limit, hence a refusal (exit 1).
+        """
+        total = totals.get(currency, Decimal(0)) + amount
+        if total > MAX_TOTAL:
+            raise Conflict(
+                f'{what} would take the {measure} of "{self.key}" to {format_money(total)}'
+                f" {currency}; kamflow keeps at most {format_money(MAX_TOTAL)} per account"
+                " and currency (its views hold totals as 64-bit cents)"
+            )
+
     def used_invoice(self, invoice: str) -> bool:
         """Whether an invoice ref (in any of its forms, ``values.identity``) was ever used."""
         return f"\n{identity(invoice)}\n" in self.invoice_refs
@@ -814,11 +827,7 @@ class Account(Recorder, Aggregate):
         state = self.program["step"]
         if PROGRAM.dest(state, step) is None:
             return [f'the next step is "{self.next_step()}"']
-        return [
-            render(problem)
-            for guard in PROGRAM.guards(state, step)
-            if (problem := GUARDS[guard][1](self, {}))
-        ]
+        return [render(problem) for _, problem in refusals(PROGRAM.guards(state, step), self)]
 
     # ------------------------------------------ facts the guards read (guards.py)
     def current_contacts(self) -> int:

@@ -38,6 +38,8 @@ class Field:
     def render(self, surface: Surface) -> str:
         if surface == "apply":
             return f'"{APPLY_SPELLING.get(self.name, self.name)}"'
+        if self.name == "account":  # the positional KEY of every account command
+            return "account key"
         return "--" + CLI_SPELLING.get(self.name, self.name.rstrip("_").replace("_", "-"))
 
 

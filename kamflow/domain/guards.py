@@ -11,7 +11,7 @@ A guard returns None when the step may go ahead, or the message parts of the ref
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from kamflow.domain.errors import Field, Part, Suggest
@@ -160,3 +160,16 @@ GUARDS: dict[str, tuple[str | None, Guard]] = {
     "post_mortem": ("P8", _post_mortem),
     "complaints_have_outcomes": ("P7", _complaints_have_outcomes),
 }
+
+
+def refusals(
+    names: Iterable[str], facts: AccountFacts, context: Mapping[str, Any] | None = None
+) -> Iterator[tuple[str | None, Sequence[Part]]]:
+    """The refusals of the named guards (a workflow row's), in order, each as the
+    principle it enforces (None for a plain conflict) and the message parts. Yields
+    nothing when the step may go ahead; stop at the first to ask only "may it?"."""
+    for name in names:
+        principle, check = GUARDS[name]
+        problem = check(facts, context or {})
+        if problem:
+            yield principle, problem

@@ -6,8 +6,9 @@ records every change to them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from kamflow.domain.errors import InvalidInput, RuleViolation
 from kamflow.domain.values import TIERS
@@ -132,6 +133,35 @@ POLICIES: dict[str, PolicySpec] = {
 }
 
 
+def credit_limit(tier: str) -> str:
+    """The name of the policy that holds a tier's credit limit: ``credit-limit.key``."""
+    return f"credit-limit.{tier}"
+
+
+@dataclass(frozen=True)
+class Credit:
+    """P1 for one sale: what the customer would owe after it, against its tier's limit
+    (both in the sale's currency)."""
+
+    owed: Decimal
+    limit: Decimal
+
+    @property
+    def exceeded(self) -> bool:
+        return self.owed > self.limit
+
+
+def credit_after_sale(
+    owed: Decimal, amount: Decimal, tier: str, policy: Callable[[str], Decimal]
+) -> Credit:
+    """The credit check of a sale of ``amount`` to a customer of ``tier`` who owes
+    ``owed`` now (its receivable in the sale's currency); ``policy`` looks a policy up
+    by name (``Governance.policy``). The sale needs an approved exception when the
+    result is ``exceeded``. ``RecordSale`` decides with it, and the demo planner plans
+    the exceptions its sales will need with it."""
+    return Credit(owed + amount, policy(credit_limit(tier)))
+
+
 def parse_policy_value(name: str, raw: str) -> Decimal:
     """Validate a policy value typed by a user: known name, right type, in range."""
     spec = POLICIES.get(name)
@@ -154,4 +184,10 @@ def parse_policy_value(name: str, raw: str) -> Decimal:
         raise InvalidInput(f"policy {name} needs a whole number of days, got {raw}")
     if not spec.low <= value <= spec.high:
         raise InvalidInput(f"policy {name} must be between {spec.low} and {spec.high}, got {raw}")
-    return value if spec.kind == "decimal" else Decimal(int(value))
+    if spec.kind == "int":
+        return Decimal(int(value))
+    # Amounts and percentages: at most cents, written out (1E+2 is stored as 100).
+    if value != value.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+        raise InvalidInput(f"policy {name} takes at most 2 decimal places, got {raw}")
+    plain = Decimal(format(value, "f"))
+    return plain if plain else abs(plain)

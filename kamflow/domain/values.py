@@ -56,6 +56,20 @@ MAX_KEY = 64
 MAX_NAME = 200
 MAX_TEXT = 2000
 
+# Money. Views keep amounts as 64-bit integer cents (BIGINT) and add them up per
+# account (per currency, and per month): SQLite's SUM raises on overflow, PostgreSQL's
+# BIGINT arithmetic fails, and either stops every report. 2**63 cents is about 9.2e16
+# units. One amount is at most 1e12 units (a trillion: more than any one invoice, cost
+# or budget, even in currencies of small units such as VND or IDR), and an account's
+# running totals per currency (revenue, cost of sales, service cost; what it received
+# never exceeds its revenue) at most 1e15 units (1e17 cents). The widest sum a view or
+# report takes per account, revenue minus cost of sales minus service cost accumulated
+# month by month, then stays within 2e17 cents: 46 times below the limit. Sums across
+# accounts are taken in Python, whose integers do not overflow. Decimal arithmetic (28
+# significant digits) is exact over these totals at two decimals.
+MAX_AMOUNT = Decimal(10**12)
+MAX_TOTAL = Decimal(10**15)
+
 # A fixed namespace so that the same key gives the same aggregate id on every machine.
 ACCOUNT_NAMESPACE = uuid.UUID("6f1c3c2e-8a4b-5d7e-9f10-2b3c4d5e6f70")
 
@@ -91,8 +105,10 @@ def normalise_key(raw: str) -> str:
         raise InvalidInput(f"account key is {len(key)} characters; at most {MAX_KEY}")
     for ch in key:
         if not (ch.isalnum() or ch in "-_."):
+            # Name an invisible or control character by its code point, never raw.
+            shown = f'"{ch}"' if ch.isprintable() else f"U+{ord(ch):04X}"
             raise InvalidInput(
-                f'account key "{raw}" has "{ch}"; use letters, digits, "-", "_" or "."'
+                f'account key "{raw}" has {shown}; use letters, digits, "-", "_" or "."'
             )
     return key
 

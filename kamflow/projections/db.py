@@ -7,16 +7,17 @@ eventsourcing: a report on caught-up views should cost little more than start-up
 
 from __future__ import annotations
 
+import copy
 import re
 import sqlite3
+import sys
 from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
-from kamflow.domain.errors import StorageError
+from kamflow.storage import connect_postgres, connect_sqlite, lock_timeout, parse
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -34,24 +35,70 @@ def _table(sql: str) -> str:
     return table
 
 
+# Where `projections rebuild` builds views before swapping them in (ViewDB.aside): every
+# kf_ table and index but the key map, which is the same whoever fills it.
+ASIDE_PREFIX = "kfr_"
+_OURS = re.compile(r"\bkf_(?!keys\b)")
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def identifier(name: str) -> str:
+    """A table or index name read from the catalog, checked before it is put in SQL."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+def is_data_fault(exc: BaseException) -> bool:
+    """Whether a failed statement was refused for the values it carried (a constraint, a
+    value the column's type cannot hold, a parameter the driver cannot bind), so that
+    the event they came from is to blame; not for the state of the database (locked,
+    full, read-only, gone, a table missing), which stops a catch-up instead.
+
+    Both backends must agree: a list bound to a TEXT column is a ProgrammingError on
+    SQLite and a DatatypeMismatch (42804) on PostgreSQL."""
+    if isinstance(exc, UnicodeError | OverflowError):
+        return True
+    if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError):
+        return True
+    if isinstance(exc, sqlite3.ProgrammingError | sqlite3.InterfaceError):
+        return str(exc).startswith("Error binding parameter")
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None or not isinstance(exc, psycopg.Error):
+        return False
+    if isinstance(exc, psycopg.DataError | psycopg.IntegrityError):
+        return True
+    # Client side (cannot adapt a type: no SQLSTATE), or a parameter of the wrong type
+    # for its column (42804) or operator (42883).
+    return isinstance(exc, psycopg.ProgrammingError) and exc.sqlstate in (None, "42804", "42883")
+
+
 class ViewDB:
     """One connection, SQLite or PostgreSQL, with `?` placeholders on both."""
 
     def __init__(self, locator: str) -> None:
         self.locator = locator
         self.postgres = locator.startswith(("postgresql://", "postgres://"))
+        # A store whose file or folder is not writable: reads only (kamflow.storage).
+        self.read_only = False
+        self.prefix = "kf_"  # ASIDE_PREFIX on a ViewDB.aside()
+        self._owner = True  # closes the connection
+        self._sqls: dict[str, str] = {}  # statement as written -> as executed
         if self.postgres:
             self._conn: Any = _connect_postgres(locator)
             self.events_table = "kamflow_events"
             self.position_column = "notification_id"
         else:
-            self._conn = sqlite3.connect(
-                locator if locator != ":memory:" else ":memory:",
-                isolation_level=None,  # we issue BEGIN ourselves
-                timeout=30,
-            )
-            if locator != ":memory:":
-                self._conn.execute("PRAGMA journal_mode=WAL")
+            if locator == ":memory:":
+                self._conn = sqlite3.connect(":memory:", isolation_level=None)
+            else:
+                # Storage failures on this connection (locked past the lock timeout,
+                # read-only, not a database, damaged) come out as StorageError.
+                store = parse(locator)
+                self.read_only = store.read_only
+                self._conn = connect_sqlite(store)
+                if not store.read_only:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
                 # A 32 MiB page cache (SQLite's default is 2 MiB): a catch-up updates the
                 # views' B-trees all over, and with the default cache most of its
                 # statements read their pages back from the OS once the views are large
@@ -61,7 +108,22 @@ class ViewDB:
             self.position_column = "rowid"
 
     def close(self) -> None:
-        self._conn.close()
+        if self._owner:
+            self._conn.close()
+
+    def aside(self) -> ViewDB:
+        """The same connection, with ``kf_`` renamed ``kfr_`` in every statement that goes
+        through ``sql`` (and in ``name``), the key map ``kf_keys`` excepted: the
+        handlers' SQL, unchanged, fills tables beside the views that reports read."""
+        other = copy.copy(self)
+        other.prefix = ASIDE_PREFIX
+        other._owner = False
+        other._sqls = {}
+        return other
+
+    def name(self, name: str) -> str:
+        """A table or index name as this ViewDB writes it (see ``aside``)."""
+        return name if self.prefix == "kf_" else _OURS.sub(self.prefix, name)
 
     @contextmanager
     def small_sorter(self) -> Iterator[None]:
@@ -93,6 +155,7 @@ class ViewDB:
         it, or its table was just created). ``cur``: inside that cursor's transaction."""
         if not indexes:
             return False
+        indexes = [self.name(n) for n in indexes]
         marks = ", ".join("?" for _ in indexes)
         if self.postgres:
             sql = (
@@ -109,7 +172,17 @@ class ViewDB:
         return int(found or 0) < len(indexes)
 
     def sql(self, statement: str) -> str:
-        return statement.replace("?", "%s") if self.postgres else statement
+        """A statement written for the views (``?`` placeholders, ``kf_`` tables) as this
+        connection executes it."""
+        if not self.postgres and self.prefix == "kf_":
+            return statement
+        found = self._sqls.get(statement)
+        if found is None:
+            found = self.name(statement)
+            if self.postgres:
+                found = found.replace("?", "%s")
+            self._sqls[statement] = found
+        return found
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -131,6 +204,22 @@ class ViewDB:
             raise
         else:
             self._conn.commit()
+
+    @contextmanager
+    def savepoint(self, cur: Any) -> Iterator[None]:
+        """Undo the block's statements, and only them, when it raises: on PostgreSQL a
+        failed statement aborts the whole transaction unless rolled back to here."""
+        cur.execute("SAVEPOINT kf_try")
+        try:
+            yield
+        except BaseException:
+            try:
+                cur.execute("ROLLBACK TO SAVEPOINT kf_try")
+                cur.execute("RELEASE SAVEPOINT kf_try")
+            except Exception:
+                pass  # the transaction itself is gone (SQLite rolls back on I/O errors)
+            raise
+        cur.execute("RELEASE SAVEPOINT kf_try")
 
     def run(self, cur: Any, statements: Sequence[Statement], derived: Container[str] = ()) -> None:
         """Execute a batch's statements, table by table, each table's in their order.
@@ -181,6 +270,7 @@ class ViewDB:
         return next(iter(rows[0].values())) if rows else None
 
     def table_exists(self, name: str) -> bool:
+        name = self.name(name)
         if self.postgres:
             found = self.scalar("SELECT to_regclass(?) IS NOT NULL AS e", (name,))
             return bool(found)
@@ -188,6 +278,22 @@ class ViewDB:
             "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name=?", (name,)
         )
         return bool(found)
+
+    def tables_like(self, prefix: str, cur: Any) -> list[str]:
+        """Tables (of this schema, on PostgreSQL) whose names start with ``prefix``, read
+        inside ``cur``'s transaction."""
+        if self.postgres:
+            sql = (
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                " AND tablename LIKE %s ESCAPE '\\' ORDER BY tablename"
+            )
+        else:
+            sql = (
+                "SELECT name FROM sqlite_master WHERE type='table'"
+                " AND name LIKE ? ESCAPE '\\' ORDER BY name"
+            )
+        cur.execute(sql, (prefix.replace("_", "\\_") + "%",))
+        return [identifier(row[0]) for row in cur.fetchall()]
 
     def max_position(self) -> int:
         """The newest notification id in the event log (0 for an empty store)."""
@@ -198,25 +304,6 @@ class ViewDB:
 
 
 def _connect_postgres(locator: str) -> Any:
-    try:
-        import psycopg
-    except ImportError:
-        raise StorageError("PostgreSQL needs psycopg: pip install 'kamflow[postgres]'") from None
-    url = urlparse(locator)
-    query = parse_qs(url.query)
-    try:
-        conn = psycopg.connect(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or 5432,
-            user=url.username or "postgres",
-            password=url.password or None,
-            dbname=url.path.lstrip("/") or "postgres",
-            connect_timeout=int(query.get("connect_timeout", ["5"])[0]),
-        )
-    except psycopg.Error as exc:
-        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(f"cannot reach PostgreSQL for the views: {line}") from None
-    if "schema" in query:
-        conn.execute(f'SET search_path TO "{query["schema"][0]}"')
-        conn.commit()
-    return conn
+    """The views' connection: identifiers quoted, failures mapped (kamflow.storage), and
+    a catch-up waiting at most the lock timeout for another one's lock."""
+    return connect_postgres(parse(locator), mapped=True, lock_wait=lock_timeout())

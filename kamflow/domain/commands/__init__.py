@@ -13,8 +13,9 @@ The commands of one noun live in one module (``accounts``, ``people``, ``visits`
 
 from __future__ import annotations
 
-from datetime import date
+from decimal import Decimal
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import (
@@ -27,7 +28,7 @@ from pydantic import (
 )
 from pydantic import Field as PydanticField
 
-from kamflow.domain.commands.fields import Key
+from kamflow.domain.commands.fields import BusinessDate, Key
 from kamflow.domain.errors import Field, InvalidInput, Part, RuleViolation, Suggest
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class Command(BaseModel):
     # True for commands whose rules read policies or the roster (P1, P4).
     needs_governance: ClassVar[bool] = False
     account: Key = option(metavar="KEY")
-    on: date | None = None
+    on: BusinessDate | None = None
     # The key as the user typed it, for accounts an older kamflow keyed differently
     # (Kamflow.locate).
     _typed: str | None = PrivateAttr(default=None)
@@ -124,7 +125,7 @@ class GovernanceCommand(BaseModel):
 
     name: ClassVar[str]
     arguments: ClassVar[tuple[str, ...]] = ()
-    on: date | None = None
+    on: BusinessDate | None = None
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
         raise NotImplementedError
@@ -134,19 +135,25 @@ CommandClass = type[Command] | type[GovernanceCommand]
 _REGISTRY: dict[str, CommandClass] = {}
 
 
+def declared_in(module: ModuleType) -> list[CommandClass]:
+    """The commands a module declares (not those it imports, nor abstract steps without
+    a name of their own), in the order it declares them."""
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, Command | GovernanceCommand)
+        and value.__module__ == module.__name__
+        and "name" in vars(value)
+    ]
+
+
 def all_commands() -> dict[str, CommandClass]:
     """Every command by the name users type (``"visit log"``), in --help order."""
     if not _REGISTRY:
         for module in MODULES:
-            found = import_module(f"kamflow.domain.commands.{module}")
-            for value in vars(found).values():
-                if (
-                    isinstance(value, type)
-                    and issubclass(value, Command | GovernanceCommand)
-                    and value.__module__ == found.__name__
-                    and "name" in vars(value)
-                ):
-                    _REGISTRY[value.name] = value
+            for command in declared_in(import_module(f"kamflow.domain.commands.{module}")):
+                _REGISTRY[command.name] = command
     return _REGISTRY
 
 
@@ -159,9 +166,11 @@ def __getattr__(name: str) -> Any:
 
 
 def build(cls: CommandClass, fields: dict[str, Any]) -> Command | GovernanceCommand:
-    """Validate ``fields`` into a command, or raise InvalidInput with one clear line."""
-    for field, value in fields.items():
-        _check_utf8(field, value)
+    """Validate ``fields`` into a command, or raise InvalidInput with one clear line.
+
+    Every text field is checked by the rule of kamflow.domain.text (its type carries
+    it), so a typed option and a line of `kamflow apply` are refused alike.
+    """
     try:
         return cls.model_validate(fields)
     except ValidationError as exc:
@@ -175,24 +184,19 @@ def describe(exc: ValidationError) -> tuple[Part, ...]:
     field = Field(loc[0] if loc else "input")
     msg = err["msg"]
     value = err.get("input")
-    if err["type"] == "missing":
+    kind = err["type"]
+    if kind == "missing":
         return ("missing required field ", field)
-    if err["type"] == "extra_forbidden":
+    if kind == "extra_forbidden":
         return (f"unknown field {field.name!r}",)
+    if kind in ("kamflow_utf8", "string_unicode"):
+        return (field, " is not valid UTF-8 text")
+    if kind == "kamflow_text":
+        # The message names the character; the value itself is never echoed.
+        return ("invalid ", field, f": {msg}")
+    if isinstance(value, Decimal):
+        value = str(value)
     shown = (
         f" (got {value!r})" if isinstance(value, str | int | float) and len(str(value)) < 60 else ""
     )
     return ("invalid ", field, f": {msg[0].lower() + msg[1:]}{shown}")
-
-
-def _check_utf8(field: str, value: Any) -> None:
-    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape);
-    # they would fail only when the event is encoded, so refuse them up front.
-    if isinstance(value, str):
-        if any("\ud800" <= ch <= "\udfff" for ch in value):
-            if field == "account":
-                raise InvalidInput("the account key is not valid UTF-8 text")
-            raise InvalidInput(Field(field), " is not valid UTF-8 text")
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _check_utf8(field, item)

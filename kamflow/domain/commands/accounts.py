@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
-from kamflow.domain.commands.fields import Currency, Name, OptText, Text
+from kamflow.domain.commands.fields import Currency, Line, Name, OptText, Text
 from kamflow.domain.errors import Conflict, Field, InvalidInput, Suggest
 from kamflow.domain.values import PROFILE_FIELDS, Tier
 from kamflow.workflows.lifecycle import LIFECYCLE
@@ -62,8 +62,8 @@ class UpdateAccount(Command):
     industry: Name | None = option(default=None)
     owner: Name | None = option(default=None)
     address: Text | None = option(default=None)
-    size: Text | None = option(default=None)
-    website: Text | None = option(default=None)
+    size: Line | None = option(default=None)
+    website: Line | None = option(default=None)
     strategy: Text | None = option(default=None)
     products: Text | None = option("The customer's product structure.", default=None)
     finance: Text | None = option("Its financial situation.", default=None)

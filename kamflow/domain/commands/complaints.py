@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
-from kamflow.domain.commands.fields import OptText, ShortRef, Text
+from kamflow.domain.commands.fields import OptLine, OptText, ShortRef, Text
 from kamflow.domain.errors import RuleViolation
 from kamflow.domain.values import Severity
 from kamflow.workflows.complaint import COMPLAINT
@@ -97,7 +97,7 @@ class EscalateComplaint(ComplaintStep):
 
     name = "complaint escalate"
     reason: Text = option()
-    to: OptText = option("Whom it is escalated to.", default="")
+    to: OptLine = option("Whom it is escalated to.", default="")
 
     def execute(self, account: Account, meta: Meta) -> str:
         complaint_id = self.step(account, "escalate")

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
-
-from pydantic import StringConstraints
+from typing import TYPE_CHECKING, Literal
 
 from kamflow.domain.commands import GovernanceCommand, option
-from kamflow.domain.commands.fields import Name, Text
+from kamflow.domain.commands.fields import Name, PolicyName, PolicyValue, Text
 from kamflow.domain.policies import ROLES, parse_policy_value
 
 if TYPE_CHECKING:
     from kamflow.domain.envelope import Meta
     from kamflow.domain.governance import Governance
 
-PolicyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-PolicyValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Role = Literal[ROLES]  # type: ignore[valid-type]
 
 

@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
-from kamflow.domain.commands.fields import Amount, Currency, Name, OptText, ShortRef, Text
+from kamflow.domain.commands.fields import (
+    Amount,
+    Currency,
+    Name,
+    OptLine,
+    OptText,
+    ShortRef,
+    Text,
+)
 from kamflow.domain.errors import Conflict
 from kamflow.workflows.opportunity import OPPORTUNITY
 
@@ -55,9 +63,9 @@ class OpenOpportunity(Command):
     problem: OptText = option("The problem the customer must solve.", default="")
     budget: Amount | None = option(default=None)
     currency: Currency | None = option(default=None)
-    decision_maker: OptText = option(default="")
-    timeline: OptText = option("When they will buy.", default="")
-    procurement: OptText = option("How they buy (tender, direct...).", default="")
+    decision_maker: OptLine = option(default="")
+    timeline: OptLine = option("When they will buy.", default="")
+    procurement: OptLine = option("How they buy (tender, direct...).", default="")
 
     def execute(self, account: Account, meta: Meta) -> str:
         opportunity_id = account.next_id("O")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
-from kamflow.domain.commands.fields import Name, Text
+from kamflow.domain.commands.fields import MAX_ITEMS, Name, Text
 from kamflow.domain.errors import Conflict, Field, InvalidInput
 from kamflow.domain.values import Attitude, BuyingRole, Level, Personality, same_name
 
@@ -32,12 +32,14 @@ class AddContact(Command):
     contact: Name = option(metavar="NAME")
     title: Name = option()
     department: Name = option()
-    roles: list[BuyingRole] = option(ROLE_HELP, default=[])
+    roles: list[BuyingRole] = option(ROLE_HELP, default=[], max_length=MAX_ITEMS)
     influence: Level | None = option(default=None)
     attitude: Attitude | None = option(default=None)
     personality: Personality | None = option(default=None)
     reports_to: Name | None = option(default=None, metavar=CONTACT_REF)
-    influenced_by: list[Name] = option("Repeat for several.", default=[], metavar=CONTACT_REF)
+    influenced_by: list[Name] = option(
+        "Repeat for several.", default=[], metavar=CONTACT_REF, max_length=MAX_ITEMS
+    )
 
     def execute(self, account: Account, meta: Meta) -> str:
         for cid, c in account.contacts.items():
@@ -80,13 +82,13 @@ class ChangeContact(Command):
     contact: Name = option(metavar=CONTACT_REF)
     title: Name | None = option(default=None)
     department: Name | None = option(default=None)
-    roles: list[BuyingRole] | None = option(ROLE_HELP, default=None)
+    roles: list[BuyingRole] | None = option(ROLE_HELP, default=None, max_length=MAX_ITEMS)
     influence: Level | None = option(default=None)
     attitude: Attitude | None = option(default=None)
     personality: Personality | None = option(default=None)
     reports_to: Name | None = option(default=None, metavar=CONTACT_REF)
     influenced_by: list[Name] | None = option(
-        "Repeat for several.", default=None, metavar=CONTACT_REF
+        "Repeat for several.", default=None, metavar=CONTACT_REF, max_length=MAX_ITEMS
     )
 
     def execute(self, account: Account, meta: Meta) -> str:

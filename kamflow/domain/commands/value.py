@@ -20,6 +20,7 @@ from kamflow.domain.commands.fields import (
     Text,
 )
 from kamflow.domain.errors import Conflict, RuleViolation, Suggest
+from kamflow.domain.policies import credit_after_sale
 from kamflow.domain.values import BIG_TIERS, Tier, format_money, same_name
 
 if TYPE_CHECKING:
@@ -96,19 +97,22 @@ class RecordSale(Command):
                 " each sale needs its own invoice ref",
             )
         currency = self.currency or account.currency
+        what = f"sale {invoice}"
+        account.within_total(account.revenue, "revenue", currency, self.amount, what)
+        account.within_total(account.cost_of_sales, "cost of sales", currency, self.cost, what)
         used: list[str] = []
         if meta.governance is not None:
-            owed = account.receivable().get(currency, Decimal(0)) + self.amount
-            limit = meta.governance.policy(f"credit-limit.{account.tier}")
-            if owed > limit:
+            owed = account.receivable().get(currency, Decimal(0))
+            credit = credit_after_sale(owed, self.amount, account.tier, meta.governance.policy)
+            if credit.exceeded:
                 used.append(
                     _exception_or_refuse(
                         account,
                         "credit-limit",
                         invoice,
                         f'sale {invoice} would take what "{account.key}" owes to'
-                        f" {format_money(owed)} {currency}, over the {account.tier}-tier"
-                        f" credit limit of {format_money(limit)}",
+                        f" {format_money(credit.owed)} {currency}, over the {account.tier}-tier"
+                        f" credit limit of {format_money(credit.limit)}",
                     )
                 )
             ceiling = meta.governance.policy("discount-ceiling-pct")
@@ -221,11 +225,14 @@ class RecordServiceCost(Command):
     currency: Currency | None = option(default=None)
 
     def execute(self, account: Account, meta: Meta) -> str:
+        currency = self.currency or account.currency
+        what = f"a service cost of {format_money(self.amount)}"
+        account.within_total(account.service_cost, "service cost", currency, self.amount, what)
         account.record(
             Account.ServiceCostRecorded,
             meta,
             amount=self.amount,
-            currency=self.currency or account.currency,
+            currency=currency,
             category=self.category,
             description=self.description,
         )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
-from kamflow.domain.commands.fields import Name, ShortRef, Text
+from kamflow.domain.commands.fields import MAX_ITEMS, Line, Name, ShortRef, Text
 from kamflow.domain.errors import Conflict, Field, NotFound, RuleViolation
 
 if TYPE_CHECKING:
@@ -25,12 +25,18 @@ class LogVisit(Command):
 
     name = "visit log"
     with_: list[Name] = option(
-        "Whom; repeat for several.", alias="with", metavar="NAME|ID", min_length=1
+        "Whom; repeat for several.",
+        alias="with",
+        metavar="NAME|ID",
+        min_length=1,
+        max_length=MAX_ITEMS,
     )
     purpose: Text = option()
     objective: Text = option()
     result: Text | None = option("What came of it (P6: required).", default=None)
-    issues: list[Text] = option("A problem found; repeat for several.", default=[])
+    issues: list[Line] = option(
+        "A problem found; repeat for several.", default=[], max_length=MAX_ITEMS
+    )
 
     def execute(self, account: Account, meta: Meta) -> str:
         if not self.result:

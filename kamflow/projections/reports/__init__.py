@@ -21,6 +21,29 @@ MODULES = {
     "audit": "audit",
 }
 
+# Report name -> the views (projections/views.py) whose tables it reads: a report over
+# a view that skips events names them and exits 1; the others answer as ever.
+# tests/test_projection_failures.py checks these against the tables each report reads.
+READS = {
+    "file": ("accounts", "people", "visits", "complaints", "ledger", "market"),
+    "portfolio": ("accounts", "governance"),
+    "complaints": ("accounts", "complaints", "governance"),
+    "cadence": ("accounts", "visits", "governance"),
+    "buying-centre": ("accounts", "people"),
+    "funnel": ("market",),
+    "satisfaction": ("accounts", "market"),
+    "principles": (
+        "accounts",
+        "people",
+        "visits",
+        "complaints",
+        "ledger",
+        "market",
+        "governance",
+    ),
+    "audit": ("audit",),
+}
+
 
 def builder(name: str) -> Callable[[ViewDB, ReportParams], Report]:
     module = import_module(f"kamflow.projections.reports.{MODULES[name]}")

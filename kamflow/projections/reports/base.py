@@ -29,7 +29,9 @@ class Report:
     """A report: flat ``rows`` (table, CSV, JSON) plus optional non-flat ``sections``.
 
     ``flat`` is False when the rows alone would misrepresent the report in CSV (the
-    customer file is a document, not a table).
+    customer file is a document, not a table). A read of the store (``kamflow.queries``)
+    gives its own JSON ``document`` (``account list`` is a JSON list of accounts) and may
+    name more ``csv_columns`` than the text table shows.
     """
 
     title: str
@@ -38,8 +40,19 @@ class Report:
     sections: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     flat: bool = True
+    document: Any = None
+    csv_columns: list[str] | None = None
+    # Printed on stderr, whatever the format: what the reader must know about the data
+    # behind the report (an account that could not be read).
+    warnings: list[str] = field(default_factory=list)
+    # Raised once the report is printed: it is right about everything else, and the
+    # error (one line, its exit code) says it is not the whole story (views that skip
+    # events they cannot project).
+    error: Exception | None = None
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> Any:
+        if self.document is not None:
+            return self.document
         out: dict[str, Any] = {"report": self.title, "rows": self.rows}
         out.update(self.sections)
         if self.notes:

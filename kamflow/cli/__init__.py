@@ -1,0 +1,229 @@
+"""The kamflow command line. Thin: parse, call the application, render.
+
+The root group knows each noun's module and one-line help from one table (``NOUNS``)
+and imports a noun's module only when that noun is invoked (click's lazy group
+pattern), so `kamflow --help` imports no noun module and `kamflow visit log ...` imports
+only ``kamflow.cli.visits`` (and, through it, only the visit commands of the domain).
+
+Write commands are built from their domain models (``factory.py``); reads return a
+``Report`` rendered by one output path (``show.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from kamflow import __version__
+from kamflow.domain.errors import KamflowError
+
+if TYPE_CHECKING:
+    from kamflow.application import Kamflow
+
+# Every top-level command: the module under kamflow/cli/ that defines it (as a
+# module-level object of the same name) and its one-line help for `kamflow --help`.
+# tests/test_structure.py checks each line against the command it names.
+NOUNS: dict[str, tuple[str, str]] = {
+    "account": ("accounts", "Open, change and read key accounts."),
+    "contact": ("people", "Key people (关键人物) and the buying centre."),
+    "visit": ("visits", "Visits (拜访) and the follow-up of the issues they find."),
+    "complaint": ("complaints", "Complaints (投诉): every one must reach an outcome (P7)."),
+    "tier": ("value", "The account's tier in the selection funnel."),
+    "sale": ("value", "Sales records (销售记录)."),
+    "payment": ("value", "Payments against sales."),
+    "cost": ("value", "The cost to serve an account."),
+    "satisfaction": ("value", "Customer satisfaction against its target (playbook §9)."),
+    "exception": ("value", "Exceptions to a policy, granted by an approver (P1, P4)."),
+    "competitor": ("market", "Competitors (竞争对手) at an account."),
+    "opp": ("market", "Opportunities (项目资料) and the sales funnel."),
+    "stage": ("relationship", "The relationship stage (playbook §8), one step at a time."),
+    "team": ("relationship", "The key-account team (团队)."),
+    "program": ("relationship", "The ten-step key-account management program (playbook §7)."),
+    "policy": ("governance", "Business policies: recorded, with who changed them and when (P1)."),
+    "roster": ("governance", "Who holds which role (approver, director, auditor), recorded."),
+    "workflow": ("workflows", "The state machines behind the rules."),
+    "report": (
+        "reports",
+        "Reports from the read models (caught up with the log before each query).",
+    ),
+    "projections": ("projections", "The read models: status, rebuild, follow."),
+    "apply": ("scripts", "Apply a stream of commands, one JSON object a line (`-` reads stdin)."),
+    "demo": (
+        "scripts",
+        "Build a realistic sample portfolio in a fresh database and summarise it.",
+    ),
+}
+
+
+class IsoDate(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
+    """A calendar date typed as YYYY-MM-DD; impossible dates (2026-02-30) are refused."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError as exc:
+            self.fail(f"{value!r} is not a valid date (YYYY-MM-DD): {exc}", param, ctx)
+
+
+DATE = IsoDate()
+
+
+class Session:
+    """Per-invocation state: where the store is and who is acting. Opened lazily."""
+
+    def __init__(self, db: str | None, actor: str | None) -> None:
+        self.db = db
+        self._actor = actor
+        self._kamflow: Kamflow | None = None
+
+    @property
+    def actor(self) -> str:
+        if not self._actor:
+            from kamflow.application import default_actor
+
+            self._actor = default_actor()
+        return self._actor
+
+    @property
+    def kamflow(self) -> Kamflow:
+        if self._kamflow is None:
+            from kamflow.application import Kamflow
+
+            self._kamflow = Kamflow(self.db)
+        return self._kamflow
+
+    def close(self) -> None:
+        if self._kamflow is not None:
+            self._kamflow.close()
+
+
+def session() -> Session:
+    """The invocation's session (set up by the root group)."""
+    obj = click.get_current_context().find_object(Session)
+    assert obj is not None
+    return obj
+
+
+class KamflowGroup(click.Group):
+    """The root group: loads a noun's module on first use, and prints bad input and
+    refusals as one line on stderr, never a traceback.
+
+    Handling errors in ``main`` (not in a wrapper around it) means click's CliRunner,
+    and so the tests, see exactly what a user sees.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(NOUNS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in NOUNS:
+            return None
+        module = import_module(f"kamflow.cli.{NOUNS[cmd_name][0]}")
+        command = getattr(module, cmd_name)
+        assert isinstance(command, click.Command), cmd_name
+        return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as exc:
+            # Suggest from the table: no command is registered eagerly.
+            raise click.exceptions.NoSuchCommand(
+                exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The help lines come from the table: listing the commands imports none of them.
+        # Stand-ins let click shorten each line exactly as it would the command's own.
+        stand_ins = [click.Command(name, help=NOUNS[name][1]) for name in self.list_commands(ctx)]
+        limit = formatter.width - 6 - max(len(str(c.name)) for c in stand_ins)
+        with formatter.section("Commands"):
+            formatter.write_dl([(str(c.name), c.get_short_help_str(limit)) for c in stand_ins])
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> None:
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            _error(exc.format_message())
+            sys.exit(exc.exit_code)
+        except KamflowError as exc:
+            _error(str(exc))
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            # A bug, not bad input: still one line for the user, the whole traceback
+            # for whoever sets KAMFLOW_DEBUG to investigate it.
+            if os.environ.get("KAMFLOW_DEBUG"):
+                raise
+            _error(
+                f"internal error ({type(exc).__name__}: {exc}); nothing more was"
+                " written. Set KAMFLOW_DEBUG=1 for details and please report it."
+            )
+            sys.exit(70)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _error(message: str) -> None:
+    """``Error: message`` on stderr, as one line: messages quote what users typed or
+    stored, which may hold escape sequences or line breaks; those are shown escaped."""
+    from kamflow.output import escape
+
+    click.echo(f"Error: {escape(message)}", err=True)
+
+
+@click.group(cls=KamflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar="KAMFLOW_DB",
+    metavar="PATH|URL",
+    help="SQLite file (default ./kamflow.db) or postgresql:// URL. Env: KAMFLOW_DB.",
+)
+@click.option(
+    "--actor",
+    envvar="KAMFLOW_ACTOR",
+    metavar="NAME",
+    help="Who is acting, recorded on every event (default: the OS user). Env: KAMFLOW_ACTOR.",
+)
+@click.version_option(__version__, prog_name="kamflow")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, actor: str | None) -> None:
+    """kamflow: every fact about a key account is an immutable event.
+
+    \b
+    Example:
+        kamflow demo
+        kamflow account list
+        kamflow account show acme --as-of 2026-06-30
+    """
+    obj = Session(db, actor)
+    ctx.obj = obj
+    ctx.call_on_close(obj.close)
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="kamflow")

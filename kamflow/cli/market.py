@@ -1,0 +1,22 @@
+"""The market: competitors (竞争对手) and opportunities (项目资料) through the funnel."""
+
+from __future__ import annotations
+
+import click
+
+from kamflow.cli.factory import add_model_commands
+from kamflow.domain.commands import market as commands
+
+
+@click.group()
+def competitor() -> None:
+    """Competitors (竞争对手) at an account."""
+
+
+@click.group()
+def opp() -> None:
+    """Opportunities (项目资料) and the sales funnel."""
+
+
+for group in (competitor, opp):
+    add_model_commands(group, commands)

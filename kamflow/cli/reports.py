@@ -1,0 +1,155 @@
+"""kamflow report: reports from the read models, caught up before each query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from kamflow.cli import DATE, session
+from kamflow.cli.show import Read, output_options
+
+if TYPE_CHECKING:
+    from kamflow.projections.reports.base import Report
+
+
+@click.group()
+def report() -> None:
+    """Reports from the read models (caught up with the log before each query)."""
+
+
+def report_options(read: Read) -> Callable[..., None]:
+    """--as-of, and the output options every read has."""
+    command = output_options()(read)
+    return click.option(
+        "--as-of", type=DATE, help="From what the log held at the end of this date (UTC)."
+    )(command)
+
+
+def build_report(name: str, as_of: date | None, **params: Any) -> Report:
+    """The named report over views caught up with the log (or rebuilt to ``as_of``)."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from kamflow.projections.engine import Unprojectable, quarantined, skipped_line
+    from kamflow.projections.reports import READS, builder
+    from kamflow.projections.reports.base import ReportParams
+    from kamflow.storage import resolve, storage_env
+
+    sess = session()
+    locator = resolve(sess.db)
+    storage_env(locator)  # refuse a bad locator before creating anything
+    if as_of is not None:
+        from kamflow.projections.engine import views_as_of
+
+        cutoff = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
+        db = views_as_of(sess.kamflow, cutoff)
+        today = as_of
+    else:
+        from kamflow.projections.access import report_views
+
+        db = report_views(locator, lambda: sess.kamflow)
+        today = datetime.now(UTC).date()
+    try:
+        result = builder(name)(db, ReportParams(today=today, **params))
+        skipped = quarantined(db, READS[name])
+    finally:
+        db.close()
+    if skipped:
+        result.error = Unprojectable(skipped_line(skipped))
+    return result
+
+
+def _key(key: str | None) -> str | None:
+    from kamflow.domain.values import normalise_key
+
+    return normalise_key(key) if key else None
+
+
+@report.command("file")
+@click.argument("key")
+@report_options
+def report_file(key: str, as_of: date | None) -> Report:
+    """The whole customer file (客户档案) of an account, with its completeness (P3).
+
+    \b
+    Example:
+        kamflow report file acme --as-of 2026-06-30
+    """
+    return build_report("file", as_of, key=_key(key))
+
+
+@report.command("portfolio")
+@click.option("--currency", default="CNY", show_default=True, help="Report currency.")
+@report_options
+def report_portfolio(currency: str, as_of: date | None) -> Report:
+    """Revenue and profit concentration (80/20), top and bottom 10 by real profit,
+    value class (MVC/MGC/BZ) with the rule that set it, key-account zone, months to profit.
+
+    \b
+    Example:
+        kamflow report portfolio --json
+    """
+    return build_report("portfolio", as_of, currency=currency.upper())
+
+
+@report.command("complaints")
+@click.argument("key", required=False)
+@report_options
+def report_complaints(key: str | None, as_of: date | None) -> Report:
+    """Open complaints by age against their tier's SLA, overdue first (P7)."""
+    return build_report("complaints", as_of, key=_key(key))
+
+
+@report.command("cadence")
+@report_options
+def report_cadence(as_of: date | None) -> Report:
+    """Last contact per account, neglected accounts (P5), open follow-ups (P6)."""
+    return build_report("cadence", as_of)
+
+
+@report.command("buying-centre")
+@click.argument("key", required=False)
+@report_options
+def report_buying_centre(key: str | None, as_of: date | None) -> Report:
+    """Buying-centre roles covered and missing; single point of contact flagged."""
+    return build_report("buying-centre", as_of, key=_key(key))
+
+
+@report.command("funnel")
+@report_options
+def report_funnel(as_of: date | None) -> Report:
+    """Opportunities by stage and value."""
+    return build_report("funnel", as_of)
+
+
+@report.command("satisfaction")
+@report_options
+def report_satisfaction(as_of: date | None) -> Report:
+    """Measured satisfaction against target per account, worst gap first (playbook §9)."""
+    return build_report("satisfaction", as_of)
+
+
+@report.command("principles")
+@report_options
+def report_principles(as_of: date | None) -> Report:
+    """Every violation or risk of P1-P8 across the portfolio."""
+    return build_report("principles", as_of)
+
+
+@report.command("audit")
+@click.option("--actor", help="Only events by this actor.")
+@click.option("--account", "key", help="Only events of this account.")
+@click.option("--type", "event_type", help="Only events of this type, e.g. TierChanged.")
+@click.option("--since", type=DATE, help="Business date from (inclusive).")
+@click.option("--until", type=DATE, help="Business date to (inclusive).")
+@report_options
+def report_audit(as_of: date | None, key: str | None, **filters: Any) -> Report:
+    """Who did what, when, to which account.
+
+    \b
+    Example:
+        kamflow report audit --actor li.wei --since 2026-01-01 --csv
+    """
+    return build_report("audit", as_of, key=_key(key), **filters)

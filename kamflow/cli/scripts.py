@@ -1,0 +1,120 @@
+"""Scripts: `kamflow apply` (JSON Lines) and `kamflow demo`."""
+
+from __future__ import annotations
+
+from typing import IO, TYPE_CHECKING, Any
+
+import click
+
+from kamflow.cli import session
+
+if TYPE_CHECKING:
+    from kamflow.cli.factory import Shape
+
+
+@click.command("apply")
+# Required unless --fields is given: named FILE, as if required, in usage and errors.
+@click.argument("file", type=click.File("rb"), required=False, metavar="FILE")
+@click.option(
+    "--fields",
+    "fields_of",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[COMMAND]",
+    help='List the JSON keys of every command (or of COMMAND, e.g. "visit log" or visit)'
+    " instead of applying a file.",
+)
+@click.pass_context
+def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None) -> None:
+    """Apply a stream of commands, one JSON object a line (`-` reads stdin).
+
+    Each line names the command and its fields, with an optional command_id so a
+    re-run of the same file applies nothing twice. The first bad line stops the
+    run: the lines before it stay applied, nothing of it is written. The keys of
+    each command: `kamflow apply --fields [COMMAND]`.
+
+    \b
+    Example:
+        {"command": "visit log", "account": "acme", "with": ["Wang Fang"],
+         "purpose": "trial", "objective": "size", "result": "2 t", "command_id": "v-17"}
+    """
+    if fields_of is not None:
+        if file is not None:
+            raise click.UsageError("give a FILE to apply or --fields, not both")
+        click.echo(describe_fields(fields_of))
+        return
+    if file is None:
+        raise click.MissingParameter(ctx=ctx, param=_param(ctx, "file"))
+    from kamflow.batch import apply_lines
+
+    sess = session()
+    click.echo(apply_lines(sess.kamflow, file, actor=sess.actor))
+
+
+def _param(ctx: click.Context, name: str) -> click.Parameter:
+    return next(p for p in ctx.command.params if p.name == name)
+
+
+def describe_fields(wanted: str) -> str:
+    """The JSON keys of every command (``wanted`` empty), of one command, or of every
+    command of one noun (``visit``): key, type, default (or required), help."""
+    from kamflow import output
+    from kamflow.cli.factory import (
+        COMMAND_ID_HELP,
+        ON_HELP,
+        command_line_fields,
+        describe_default,
+    )
+    from kamflow.domain.commands import all_commands
+    from kamflow.domain.errors import InvalidInput
+
+    commands = all_commands()
+    chosen = [
+        name
+        for name in commands
+        if not wanted.strip() or wanted.strip() in (name, name.split(" ", 1)[0])
+    ]
+    if not chosen:
+        raise InvalidInput(f'unknown command "{wanted}"; one of: {", ".join(sorted(commands))}')
+    blocks = [
+        'Each line is one JSON object: its "command" and the keys below; numbers may be'
+        " given as strings."
+    ]
+    for name in chosen:
+        arguments, options = command_line_fields(commands[name])
+        rows: list[list[Any]] = [
+            [
+                s.key,
+                f"list of {_kind(s)}" if s.multiple else _kind(s),
+                describe_default(s),
+                s.help,
+            ]
+            for s in (*arguments, *options)
+        ]
+        rows.append(["on", "YYYY-MM-DD", "none", ON_HELP])
+        rows.append(["command_id", "text", "none", COMMAND_ID_HELP])
+        table = output.table(["key", "type", "default", "help"], rows)
+        blocks.append(f'{{"command": "{name}", ...}}\n{table}')
+    return "\n\n".join(blocks)
+
+
+def _kind(s: Shape) -> str:
+    return "|".join(s.choices) if s.choices is not None else s.kind
+
+
+@click.command("demo")
+@click.option("--accounts", default=60, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--seed", default=7, show_default=True, type=int)
+def demo(accounts: int, seed: int) -> None:
+    """Build a realistic sample portfolio in a fresh database and summarise it.
+
+    \b
+    Example:
+        kamflow --db demo.db demo --accounts 60 --seed 7
+    """
+    from kamflow.demo import build_demo, render_summary
+
+    sess = session()
+    summary = build_demo(sess.kamflow, accounts=accounts, seed=seed)
+    click.echo(render_summary(summary, sess.kamflow.locator))

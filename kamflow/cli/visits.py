@@ -1,0 +1,16 @@
+"""kamflow visit: visits (拜访) and the follow-up of the issues they find (P6)."""
+
+from __future__ import annotations
+
+import click
+
+from kamflow.cli.factory import add_model_commands
+from kamflow.domain.commands import visits as commands
+
+
+@click.group()
+def visit() -> None:
+    """Visits (拜访) and the follow-up of the issues they find."""
+
+
+add_model_commands(visit, commands)

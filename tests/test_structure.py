@@ -1,0 +1,201 @@
+"""Meta-tests: a step forgotten while adding a command fails here, loudly.
+
+Every command is in the README's command table (and the table names no other); every
+command and group has help, every write an ``Example:``; every command model is on the
+command line, built by the factory with exactly its fields; `kamflow --help` imports no
+noun module and a write imports only its own noun.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from kamflow.cli import NOUNS, cli
+from kamflow.cli.factory import ModelCommand
+from kamflow.domain.commands import CommandClass, all_commands
+from kamflow.domain.errors import Field
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+Path_ = tuple[str, ...]
+
+
+def command_tree(group: click.Group = cli, prefix: Path_ = ()) -> dict[Path_, click.Command]:
+    """Every command and group under ``group`` by the words a user types."""
+    ctx = click.Context(group)
+    found: dict[Path_, click.Command] = {}
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, (*prefix, name)
+        found[(*prefix, name)] = command
+        if isinstance(command, click.Group):
+            found.update(command_tree(command, (*prefix, name)))
+    return found
+
+
+TREE = command_tree()
+LEAVES = {path: c for path, c in TREE.items() if not isinstance(c, click.Group)}
+
+
+def readme_commands() -> set[Path_]:
+    """The commands the README's `| area | commands |` table names: the leading
+    lower-case words of each `code` item (`workflow show NAME` -> workflow show)."""
+    start = README.index("| area | commands |")
+    table = README[start:].split("\n\n", 1)[0]
+    named: set[Path_] = set()
+    for row in table.splitlines()[2:]:
+        commands = row.split("|")[2]
+        for item in re.findall(r"`([^`]+)`", commands):
+            words: list[str] = []
+            for word in item.split():
+                if not re.fullmatch(r"[a-z][a-z-]*", word):
+                    break
+                words.append(word)
+            if words:  # not an argument on its own, like the `-` of `apply -`
+                named.add(tuple(words))
+    return named
+
+
+def test_the_readme_command_table_names_every_command_and_no_other() -> None:
+    named = readme_commands()
+
+    assert sorted(set(LEAVES) - named) == [], "commands missing from the README table"
+    assert sorted(named - set(LEAVES)) == [], "the README table names commands that do not exist"
+
+
+def test_every_command_and_group_has_help() -> None:
+    missing = [" ".join(path) for path, command in TREE.items() if not (command.help or "").strip()]
+
+    assert missing == []
+
+
+def test_every_write_command_shows_an_example() -> None:
+    writes = {path: c for path, c in LEAVES.items() if isinstance(c, ModelCommand)}
+    without = [" ".join(path) for path, c in writes.items() if "Example:" not in (c.help or "")]
+
+    assert len(writes) == len(all_commands())
+    assert without == []
+
+
+def test_every_line_of_the_root_help_is_the_commands_own() -> None:
+    ctx = click.Context(cli)
+    for name, (_, line) in NOUNS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        # What `kamflow --help` lists, at any width, is what the command would say.
+        for limit in (30, 45, 10_000):
+            stand_in = click.Command(name, help=line)
+            assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit), name
+
+
+def test_every_command_model_is_on_the_command_line_as_the_command_it_names() -> None:
+    models = all_commands()
+    built = {path: c.model for path, c in LEAVES.items() if isinstance(c, ModelCommand)}
+
+    assert {tuple(name.split()): cls for name, cls in models.items()} == built
+
+
+def expected_parameters(cls: CommandClass) -> dict[str, tuple[bool, bool, tuple[str, ...] | None]]:
+    """Each field's (required, repeatable, choices), read from the model's JSON schema:
+    a derivation independent of the factory's own reading of the type annotations."""
+    schema = cls.model_json_schema()
+    by_key = {info.alias or name: name for name, info in cls.model_fields.items()}
+    required = set(schema.get("required", []))
+    found: dict[str, tuple[bool, bool, tuple[str, ...] | None]] = {}
+    for key, prop in schema["properties"].items():
+        kinds = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
+        arrays = [p for p in kinds if p.get("type") == "array"]
+        values = (arrays[0]["items"] if arrays else kinds[0]).get("enum")
+        found[by_key[key]] = (key in required, bool(arrays), tuple(values) if values else None)
+    return found
+
+
+def actual_parameters(
+    command: click.Command,
+) -> dict[str, tuple[bool, bool, tuple[str, ...] | None]]:
+    found: dict[str, tuple[bool, bool, tuple[str, ...] | None]] = {}
+    for param in command.params:
+        if param.name in ("on", "command_id", "help"):
+            continue
+        assert param.name is not None
+        choices = tuple(param.type.choices) if isinstance(param.type, click.Choice) else None
+        found[param.name] = (param.required, param.multiple, choices)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(all_commands()))
+def test_every_model_builds_a_click_command_whose_parameters_are_its_fields(name: str) -> None:
+    cls = all_commands()[name]
+    command = LEAVES[tuple(name.split())]
+    expected = expected_parameters(cls)
+    expected.pop("on")
+
+    arguments = [p.name for p in command.params if isinstance(p, click.Argument)]
+    options = {p.name: p.opts for p in command.params if isinstance(p, click.Option)}
+
+    assert actual_parameters(command) == expected
+    assert arguments == list(cls.arguments)
+    for field in set(expected) - set(cls.arguments):
+        # The flag is spelt as error messages name the field.
+        assert options[field] == [Field(field).render("cli")]
+    assert options["on"] == ["--on"]
+    assert options["command_id"] == ["--command-id"]
+
+
+def test_a_field_whose_json_key_differs_is_named_by_that_key_in_apply_errors() -> None:
+    for cls in all_commands().values():
+        for name, info in cls.model_fields.items():
+            assert Field(name).render("apply") == f'"{info.alias or name}"', (cls.name, name)
+
+
+# ------------------------------------------------------------------ start-up
+def loaded_modules(tmp_path: Path, *args: str) -> set[str]:
+    """The kamflow modules a real `kamflow ARGS` process imported."""
+    code = (
+        "import sys\n"
+        "from kamflow.cli import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.__stdout__.write('\\n' + __import__('json').dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    names: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return {n for n in names if n.startswith("kamflow")}
+
+
+NOUN_MODULES = {f"kamflow.cli.{module}" for module, _ in NOUNS.values()}
+
+
+@pytest.mark.slow
+def test_kamflow_help_imports_no_noun_module_and_no_command(tmp_path: Path) -> None:
+    loaded = loaded_modules(tmp_path, "--help")
+
+    assert loaded & NOUN_MODULES == set()
+    assert not any(n.startswith("kamflow.domain.commands") for n in loaded)
+
+
+@pytest.mark.slow
+def test_a_write_imports_only_its_own_noun(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    opened = ["--db", db, "account", "open", "acme", "--name", "A", "--industry", "f"]
+    loaded_modules(tmp_path, *opened, "--owner", "li.wei")
+    visit: list[Any] = ["--db", db, "visit", "log", "acme", "--with", "x", "--purpose", "p"]
+
+    loaded = loaded_modules(tmp_path, *visit, "--objective", "o", "--result", "r")
+
+    assert loaded & NOUN_MODULES == {"kamflow.cli.visits"}
+    assert {n for n in loaded if n.startswith("kamflow.domain.commands.")} == {
+        "kamflow.domain.commands.fields",
+        "kamflow.domain.commands.visits",
+    }
