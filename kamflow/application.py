@@ -42,7 +42,7 @@ from kamflow.domain.errors import (
     StorageError,
 )
 from kamflow.domain.text import check_text
-from kamflow.domain.values import MAX_NAME, account_id, normalise_key
+from kamflow.domain.values import MAX_NAME, account_id, legacy_account_id, normalise_key
 from kamflow.storage import (
     DEFAULT_DB,
     ReadOnlyStore,
@@ -344,7 +344,7 @@ class Kamflow:
                 aggregate: Account | Governance = governance
             else:
                 subject = command.account
-                aid = self._aid(command.account)
+                _, aid = self.locate(command.typed_account)
                 kept = self._loaded is not None and aid in self._loaded
                 account = self._load_current(aid)
                 if given and account is not None and account.has_command(cid):
@@ -464,16 +464,16 @@ class Kamflow:
 
     @_guarded
     def load(self, key: str) -> Account:
-        key = normalise_key(key)
-        account = self._load_or_none(self._aid(key))
+        key, aid = self.locate(key)
+        account = self._load_or_none(aid)
         if account is None:
             raise AccountNotFound(key)
         return account
 
     @_guarded
     def last_version(self, key: str) -> int:
-        key = normalise_key(key)
-        rows = self.app.recorder.select_events(self._aid(key), desc=True, limit=1)
+        key, aid = self.locate(key)
+        rows = self.app.recorder.select_events(aid, desc=True, limit=1)
         if not rows:
             raise AccountNotFound(key)
         return rows[0].originator_version
@@ -490,9 +490,8 @@ class Kamflow:
         Record time never decreases along an account's stream (the aggregate clamps
         it), so a binary search reads about log2(n) single events instead of all n.
         """
-        key = normalise_key(key)
-        aid = self._aid(key)
         last = self.last_version(key)
+        key, aid = self.locate(key)
         cutoff = datetime.combine(as_of + timedelta(days=1), dtime(0), tzinfo=UTC)
         lo, hi = 0, last  # invariant: version lo is known (or 0) before the cutoff
         while lo < hi:
@@ -508,12 +507,12 @@ class Kamflow:
         self, key: str, *, as_of: date | None = None, version: int | None = None
     ) -> Account:
         """The account now, as it stood after its Nth event, or as the log held it on a date."""
-        key = normalise_key(key)
         if as_of is not None and version is not None:
             raise InvalidInput("give --as-of or --version, not both")
         if as_of is None and version is None:
             return self.load(key)
         last = self.last_version(key)
+        key, aid = self.locate(key)
         if version is not None:
             if version < 1:
                 raise InvalidInput(f"--version must be at least 1 (got {version})")
@@ -525,18 +524,17 @@ class Kamflow:
             assert as_of is not None
             version = self.version_as_of(key, as_of)
             if version == 0:
-                opened = self._recorded_at(self._aid(key), 1).date()
+                opened = self._recorded_at(aid, 1).date()
                 raise NotFound(
                     f'account "{key}" was not yet recorded on {as_of} (first recorded {opened})'
                 )
-        account = self._load_or_none(self._aid(key), version=version)
+        account = self._load_or_none(aid, version=version)
         assert account is not None
         return account
 
     @_guarded
     def history(self, key: str) -> Iterator[EventRecord]:
-        key = normalise_key(key)
-        aid = self._aid(key)
+        key, aid = self.locate(key)
         found = False
         for event in self.app.events.get(aid):
             found = True
@@ -559,8 +557,8 @@ class Kamflow:
         """Steps in the account's stored history that its workflows would refuse."""
         from kamflow.domain.conformance import check_history
 
-        key = normalise_key(key)
-        events = [e for e in self.app.events.get(self._aid(key)) if isinstance(e, Account.Event)]
+        key, aid = self.locate(key)
+        events = [e for e in self.app.events.get(aid) if isinstance(e, Account.Event)]
         if not events:
             raise AccountNotFound(key)
         return check_history(key, events)
@@ -628,6 +626,21 @@ class Kamflow:
         position = self._position(exc.originator_id, exc.version)
         at = f" (position {position})" if position is not None else ""
         return f"stored event {exc.version} of {whose}{at} {exc.cause}"
+
+    def _exists(self, aid: uuid.UUID) -> bool:
+        return bool(self.app.recorder.select_events(aid, limit=1))
+
+    def locate(self, typed: str) -> tuple[str, uuid.UUID]:
+        """The key and aggregate id of the account a user named: the id of the key's
+        identity, or, for a key typed in a form an older kamflow kept apart (full-width
+        letters), the account that older kamflow opened under it."""
+        key = normalise_key(typed)
+        aid = self._aid(key)
+        legacy = legacy_account_id(typed)
+        if legacy is not None and not self._exists(aid) and self._exists(legacy):
+            self._keys[legacy] = key
+            return key, legacy
+        return key, aid
 
     def _aid(self, key: str) -> uuid.UUID:
         """The account id of a key, remembered so a message about its stored events

@@ -56,8 +56,19 @@ def run(
 
 
 def open_acme(kf: Kamflow, **extra: Any) -> Outcome:
-    fields = {"account": "acme", "name": "Acme Feed", "industry": "feed", "owner": ACTOR}
+    """Acme, opened on 2026-01-01: facts about it may be back-dated to that day, never
+    before it (nothing about an account is dated before it was opened)."""
+    fields = {
+        "account": "acme",
+        "name": "Acme Feed",
+        "industry": "feed",
+        "owner": ACTOR,
+        "on": OPENED,
+    }
     return run(kf, "account open", {**fields, **extra})
+
+
+OPENED = "2026-01-01"
 
 
 def add_wang_fang(kf: Kamflow, **extra: Any) -> Outcome:
@@ -710,7 +721,7 @@ def test_every_event_carries_actor_business_date_record_time_and_command_id(
     )
 
     opened, raised = kf.history("acme")
-    assert (opened.actor, opened.occurred_on) == (ACTOR, DAY_ONE)
+    assert (opened.actor, opened.occurred_on) == (ACTOR, date.fromisoformat(OPENED))
     assert opened.recorded_at == datetime(2026, 3, 2, 9, 0, 1, tzinfo=UTC)
     assert (raised.actor, raised.occurred_on, raised.command_id) == (
         "zhang.min",
@@ -723,7 +734,7 @@ def test_every_event_carries_actor_business_date_record_time_and_command_id(
 def test_the_business_date_defaults_to_today(kf: Kamflow, clock: FakeClock) -> None:
     clock.next_day(10)
 
-    open_acme(kf)
+    open_acme(kf, on=None)
 
     (opened,) = kf.history("acme")
     assert opened.occurred_on == date(2026, 3, 12)

@@ -54,7 +54,7 @@ DESIGN_EXAMPLES: list[tuple[list[str], str]] = [
     (
         [
             "account", "open", "acme", "--name", "正大饲料 Acme Feed",
-            "--industry", "feed", "--owner", "li.wei",
+            "--industry", "feed", "--owner", "li.wei", "--on", "2026-11-01",
         ],
         'recorded AccountOpened (version 1) on "acme"',
     ),
@@ -203,7 +203,7 @@ acme  正大饲料 Acme Feed
 
 industry  owner   tier  lifecycle  opened      version  last contact
 --------  ------  ----  ---------  ----------  -------  ------------
-feed      li.wei  key   active     2026-12-01  8        2026-11-20
+feed      li.wei  key   active     2026-11-01  8        2026-11-20
 
 People
 id   name       title               department   roles              influence  type      status
@@ -282,7 +282,7 @@ def test_account_history_prints_who_did_what_when(kam: Kam) -> None:
         "version  occurred_on  recorded_at          actor   type               summary",
         "-------  -----------  -------------------  ------  -----------------  "
         + "-" * len("contact P-1 Wang Fang, Purchasing Manager (procurement), buyer/influencer"),
-        "1        2026-12-01   2026-12-01 09:00:01  li.wei  AccountOpened      "
+        "1        2026-11-01   2026-12-01 09:00:01  li.wei  AccountOpened      "
         'opened "正大饲料 Acme Feed" (feed), owner li.wei, tier prospect',
         "2        2026-12-01   2026-12-01 09:00:02  li.wei  ContactAdded       "
         "contact P-1 Wang Fang, Purchasing Manager (procurement), buyer/influencer",

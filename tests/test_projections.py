@@ -647,7 +647,8 @@ def test_views_keep_the_latest_visit_and_promote_prospects_on_a_tier_or_a_sale(
         # Given a visit entered late (before the one already logged), three prospects
         # of which one changes tier and one buys, and two part payments
         for key in ("acme", "papa", "sierra", "tango"):
-            run(kf, "account open", {"account": key, "name": key, "industry": "f", "owner": "o"})
+            run(kf, "account open", {"account": key, "name": key, "industry": "f", "owner": "o",
+                                     "on": day - timedelta(days=30)})  # fmt: skip
         run(kf, "contact add", {"account": "acme", "contact": "Wang", "title": "PM",
                                 "department": "p"})  # fmt: skip
         for back in (2, 5):
@@ -701,7 +702,10 @@ def test_views_keep_the_latest_visit_and_promote_prospects_on_a_tier_or_a_sale(
 
 # -------------------------------------------------------------- concurrency
 def write_history(kf: Kamflow, key: str, sales: int) -> None:
-    run(kf, "account open", {"account": key, "name": key, "industry": "feed", "owner": "li"})
+    # Opened a year ago, so that facts may be back-dated (never before the opening).
+    opened = datetime.now(UTC).date() - timedelta(days=365)
+    run(kf, "account open", {"account": key, "name": key, "industry": "feed", "owner": "li",
+                             "on": opened})  # fmt: skip
     run(kf, "contact add", {"account": key, "contact": "Wang", "title": "PM", "department": "p"})
     for n in range(sales):
         run(

@@ -128,7 +128,9 @@ def opening(data: st.DataObject, key: str) -> dict[str, Any]:
         "owner": data.draw(NAME, label="owner"),
         "currency": data.draw(CURRENCY, label="currency"),
         "tier": data.draw(st.sampled_from(["prospect", "target", "key"]), label="tier"),
-        "on": data.draw(PAST_DAY, label="opened on"),
+        # The earliest day any fact is drawn for (PAST_DAY): nothing about an account
+        # may be dated before it was opened.
+        "on": date(2015, 1, 1),
     }
 
 

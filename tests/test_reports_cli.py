@@ -299,7 +299,7 @@ def test_portfolio_as_of_a_date_gives_the_figures_the_log_held_then(kam: Kam, cl
 def test_audit_csv_lists_an_actors_events_since_a_business_date(kam: Kam, clock: Clock) -> None:
     clock.at("2026-03-02T09:00:00")
     ok(kam, "account", "open", "acme", "--name", "Acme", "--industry", "feed", "--owner",
-       ACTOR, "--on", "2026-03-01", "--command-id", "c-1")  # fmt: skip
+       ACTOR, "--on", "2026-02-20", "--command-id", "c-1")  # fmt: skip
     clock.at("2026-03-03T10:00:00")
     ok(kam, "contact", "add", "acme", "Wang Fang", "--title", "PM", "--department", "procurement",
        "--command-id", "c-2", actor="wang.fang")  # fmt: skip
@@ -332,7 +332,7 @@ def test_audit_csv_lists_an_actors_events_since_a_business_date(kam: Kam, clock:
     ]
     window = report(kam, "audit", "--account", "acme", "--until", "2026-03-01")
     assert [(r["type"], r["occurred_on"]) for r in window["rows"]] == [
-        ("AccountOpened", "2026-03-01"),
+        ("AccountOpened", "2026-02-20"),
         ("TierChanged", "2026-02-27"),
     ]
     assert window["summary"] == {
@@ -616,7 +616,7 @@ def test_funnel_counts_opportunities_and_budgets_by_stage(kam: Kam) -> None:
 def test_satisfaction_shows_the_latest_gap_worst_first_and_unmeasured_key_accounts(
     kam: Kam,
 ) -> None:
-    open_account(kam, "alpha", "key")
+    open_account(kam, "alpha", "key", on=days_ago(60))
     ok(kam, "satisfaction", "record", "alpha", "--score", "7", "--target", "9",
        "--on", days_ago(40))  # fmt: skip
     ok(kam, "satisfaction", "record", "alpha", "--score", "8.5", "--target", "9",

@@ -14,6 +14,7 @@ command records which event, and what it refuses) are in ``kamflow/domain/comman
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -25,6 +26,7 @@ from kamflow.domain import envelope
 from kamflow.domain.envelope import Meta, Recorder
 from kamflow.domain.errors import (
     Conflict,
+    Field,
     InvalidInput,
     NotFound,
     RuleViolation,
@@ -45,7 +47,7 @@ from kamflow.domain.state import (
     Satisfaction,
     VisitRef,
 )
-from kamflow.domain.values import MAX_TOTAL, account_id, format_money
+from kamflow.domain.values import MAX_TOTAL, account_id, format_money, identity
 from kamflow.workflows.base import Workflow
 from kamflow.workflows.complaint import COMPLAINT
 from kamflow.workflows.lifecycle import LIFECYCLE
@@ -67,6 +69,15 @@ def _after(workflow: Workflow, event: str) -> str:
 
 class Account(Recorder, Aggregate):
     """A key account (大客户) and its file."""
+
+    # Version 2 keeps the invoice refs ever used in their identity form (values.identity),
+    # so that INV-7 and inv-7 are one invoice; a version 1 snapshot is upcast on load.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        refs = [r for r in state.get("invoice_refs", "").split("\n") if r]
+        state["invoice_refs"] = "\n" + "".join(f"{identity(r)}\n" for r in refs)
 
     # ------------------------------------------------------------------ events
     class Event(envelope.Event):
@@ -321,8 +332,9 @@ class Account(Recorder, Aggregate):
                 "currency": self.currency,
                 "amount": self.amount,
                 "paid": Decimal(0),
+                "on": self.occurred_on,
             }
-            account.invoice_refs += f"{self.invoice}\n"
+            account.invoice_refs += f"{identity(self.invoice)}\n"
             _add(account.revenue, self.currency, self.amount)
             _add(account.cost_of_sales, self.currency, self.cost)
             account.lifecycle = LIFECYCLE.fire(account.lifecycle, "activate")
@@ -386,7 +398,8 @@ class Account(Recorder, Aggregate):
         details: dict[str, str]
 
         def evolve(self, account: Account) -> None:
-            known = account.competitors.setdefault(self.competitor, {})
+            name = account.competitor_named(self.competitor) or self.competitor
+            known = account.competitors.setdefault(name, {})
             known.update(self.details)
 
         def summary(self) -> str:
@@ -660,10 +673,47 @@ class Account(Recorder, Aggregate):
         )
 
     # ------------------------------------------------------------- shared rules
+    def record(self, event_class: type[envelope.Event], meta: Meta, **payload: Any) -> None:
+        """Record an event, unless it is dated before what it is about began."""
+        began = self.began(event_class.__name__, payload)
+        if began is not None and meta.occurred_on < began[1]:
+            what, start = began
+            raise InvalidInput(
+                f'{what} on {start}; "{self.key}" cannot record that on ',
+                Field("on"),
+                f" {meta.occurred_on}, before it",
+            )
+        super().record(event_class, meta, **payload)
+
+    def began(self, event: str, fields: Mapping[str, Any]) -> tuple[str, date] | None:
+        """What an event is about (the item its id names, else the account) and the
+        business date that began: nothing about it may be dated earlier."""
+        complaint = self.complaints.get(fields.get("complaint_id") or "")
+        if complaint is not None:
+            return f"complaint {fields['complaint_id']} was raised", complaint["raised_on"]
+        opportunity = self.opportunities.get(fields.get("opportunity_id") or "")
+        if opportunity is not None:
+            return f"opportunity {fields['opportunity_id']} was opened", opportunity["opened_on"]
+        issue = self.open_issues.get(fields.get("issue_id") or "")
+        if issue is not None:
+            return f"issue {fields['issue_id']} was raised", issue["raised_on"]
+        contact = self.contacts.get(fields.get("contact_id") or "")
+        if contact is not None:
+            return f"contact {fields['contact_id']} was added", contact["since"]
+        sale = (
+            self.invoices.get(fields.get("invoice") or "") if event == "PaymentReceived" else None
+        )
+        if sale is not None and "on" in sale:
+            return f"sale {fields['invoice']} was made", sale["on"]
+        if self.lost is not None and event in ("PostMortemRecorded", "AccountArchived"):
+            return "the account was lost", self.lost["on"]
+        if self.opened_on is not None:
+            return "the account was opened", self.opened_on
+        return None
+
     def check_open(self, meta: Meta) -> None:
         """What every command on an opened account must pass first."""
-        # Business dates may precede the account's opening in kamflow: a file is often
-        # started after the relationship. Only the future is refused.
+        # The past is checked against what each event is about (record, began).
         check_not_future(meta)
         if self.lifecycle == "archived":
             raise Conflict(f'account "{self.key}" is archived; its file is closed to new facts')
@@ -685,15 +735,16 @@ class Account(Recorder, Aggregate):
         return dest
 
     def find_contact(self, ref: str, *, current: bool = True) -> str:
-        """The id of a contact given its id (``P-3``) or its name (case-insensitive)."""
-        if ref.upper() in self.contacts:
-            cid = ref.upper()
+        """The id of a contact given its id (``P-3``) or its name (the same name by
+        ``values.identity``: case, width, accents' encoding and spacing do not matter)."""
+        if ref.strip().upper() in self.contacts:
+            cid = ref.strip().upper()
         else:
-            wanted = ref.strip().casefold()
+            wanted = identity(ref)
             matches = [
                 cid
                 for cid, c in self.contacts.items()
-                if c["name"].casefold() == wanted and (c["current"] or not current)
+                if identity(c["name"]) == wanted and (c["current"] or not current)
             ]
             if not matches:
                 raise NotFound(
@@ -741,7 +792,23 @@ class Account(Recorder, Aggregate):
             )
 
     def used_invoice(self, invoice: str) -> bool:
-        return f"\n{invoice}\n" in self.invoice_refs
+        """Whether an invoice ref (in any of its forms, ``values.identity``) was ever used."""
+        return f"\n{identity(invoice)}\n" in self.invoice_refs
+
+    def open_invoice(self, invoice: str) -> str | None:
+        """The ref, as its sale recorded it, of the open invoice ``invoice`` names."""
+        wanted = identity(invoice)
+        return next((ref for ref in self.invoices if identity(ref) == wanted), None)
+
+    def team_member(self, name: str) -> str | None:
+        """The team member ``name`` names, as the team recorded them."""
+        wanted = identity(name)
+        return next((m for m in self.team if identity(m) == wanted), None)
+
+    def competitor_named(self, name: str) -> str | None:
+        """The competitor ``name`` names, as first noted."""
+        wanted = identity(name)
+        return next((c for c in self.competitors if identity(c) == wanted), None)
 
     def receivable(self) -> dict[str, Decimal]:
         """Sales minus payments, per currency (P2: the ledger reconciles)."""

@@ -3,8 +3,9 @@
 Loading an account replays its events without consulting any guard: history is
 history. This module replays the same events through the same decision code
 (`Account.step`), so an event stream that a machine would not allow, an import or
-the trace of an old bug, is reported instead of silently accepted. Which event records
-which step is read from the workflow tables (each row names its events).
+the trace of an old bug, is reported instead of silently accepted, and so is a fact dated
+before what it is about began (Account.began). Which event records which step is read
+from the workflow tables (each row names its events).
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ def check_history(key: str, events: Iterable[Account.Event]) -> list[str]:
         if account is not None:
             if account.lifecycle == "archived":
                 problems.append(f"{where}: recorded after the account was archived")
+            began = account.began(type(event).__name__, vars(event))
+            if began is not None and event.occurred_on < began[1]:
+                problems.append(
+                    f"{where}: dated {event.occurred_on}, before {began[0]} on {began[1]}"
+                )
             found = step_of(account, event)
             if found is not None:
                 workflow, subject, trigger = found

@@ -15,6 +15,7 @@ from kamflow.domain import envelope
 from kamflow.domain.envelope import Meta, Recorder
 from kamflow.domain.errors import Conflict
 from kamflow.domain.policies import POLICIES, ROLES, parse_policy_value
+from kamflow.domain.values import identity
 
 __all__ = [
     "GOVERNANCE_ID",
@@ -96,15 +97,22 @@ class Governance(Recorder, Aggregate):
             self.PolicySet, meta, policy=name, value=value, previous=previous, reason=reason
         )
 
+    def person(self, name: str) -> str:
+        """``name`` as the roster knows that person (values.identity), else as given."""
+        wanted = identity(name)
+        return next((p for p in self.roster if identity(p) == wanted), name)
+
     def holds(self, person: str, role: str) -> bool:
-        return role in self.roster.get(person, [])
+        return role in self.roster.get(self.person(person), [])
 
     def grant(self, meta: Meta, person: str, role: str, reason: str) -> None:
+        person = self.person(person)
         if self.holds(person, role):
             raise Conflict(f"{person} already holds the {role} role")
         self.record(self.RoleGranted, meta, person=person, role=role, reason=reason)
 
     def revoke(self, meta: Meta, person: str, role: str, reason: str) -> None:
+        person = self.person(person)
         if not self.holds(person, role):
             raise Conflict(f"{person} does not hold the {role} role")
         self.record(self.RoleRevoked, meta, person=person, role=role, reason=reason)

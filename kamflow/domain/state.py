@@ -55,6 +55,8 @@ class InvoiceState(TypedDict):
     currency: str
     amount: Decimal
     paid: Decimal
+    # The sale's business date; absent in states made before kamflow kept it.
+    on: NotRequired[date]
 
 
 class Satisfaction(TypedDict):

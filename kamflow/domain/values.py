@@ -74,13 +74,31 @@ MAX_TOTAL = Decimal(10**15)
 ACCOUNT_NAMESPACE = uuid.UUID("6f1c3c2e-8a4b-5d7e-9f10-2b3c4d5e6f70")
 
 
+def identity(name: str) -> str:
+    """The form in which two names are one name: NFKC, case-folded, inner white space
+    collapsed to one space, stripped (Unicode's NFKC_Casefold, plus spaces).
+
+    ``ＡＣＭＥ`` (full width, as a Chinese IME types it), ``acme``, ``Acme``;
+    ``Wáng Fāng`` in NFC and in NFD; ``Li  Na`` and ``Li Na``: each pair is one name.
+    Every name, key and reference users type is compared in this form (account keys,
+    contacts, team members, owners, actors, competitors, invoice refs); what is stored
+    for display is what the user typed.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return " ".join(folded.split())
+
+
+def same_name(a: str, b: str) -> bool:
+    return identity(a) == identity(b)
+
+
 def normalise_key(raw: str) -> str:
-    """The canonical form of an account key: NFC, case-folded, no surrounding space.
+    """The canonical form of an account key: its ``identity``.
 
     Letters of any script are allowed so that a key can be Chinese; spaces and
     punctuation other than ``-_.`` are not, so that keys stay easy to type in a shell.
     """
-    key = unicodedata.normalize("NFC", raw.strip()).casefold()
+    key = identity(raw)
     if not key:
         raise InvalidInput("account key must not be empty")
     if len(key) > MAX_KEY:
@@ -98,6 +116,16 @@ def normalise_key(raw: str) -> str:
 def account_id(key: str) -> uuid.UUID:
     """Deterministic aggregate id of an account: uuid5 of its normalised key."""
     return uuid.uuid5(ACCOUNT_NAMESPACE, normalise_key(key))
+
+
+def legacy_account_id(raw: str) -> uuid.UUID | None:
+    """The id an account typed as ``raw`` got before keys were NFKC-normalised (NFC and
+    case-folded only), when that differs from ``account_id``: a key typed in full-width
+    letters was a different account then, and stays findable by what was typed."""
+    old = unicodedata.normalize("NFC", raw.strip()).casefold()
+    if not old or old == normalise_key(raw):
+        return None
+    return uuid.uuid5(ACCOUNT_NAMESPACE, old)
 
 
 def format_money(amount: Decimal) -> str:

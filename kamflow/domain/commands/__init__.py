@@ -18,7 +18,14 @@ from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 from pydantic import Field as PydanticField
 
 from kamflow.domain.commands.fields import BusinessDate, Key
@@ -74,6 +81,21 @@ class Command(BaseModel):
     needs_governance: ClassVar[bool] = False
     account: Key = option(metavar="KEY")
     on: BusinessDate | None = None
+    # The key as the user typed it, for accounts an older kamflow keyed differently
+    # (Kamflow.locate).
+    _typed: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_typed_key(cls, data: Any, handler: ModelWrapValidatorHandler[Command]) -> Command:
+        command = handler(data)
+        if isinstance(data, dict) and isinstance(data.get("account"), str):
+            command._typed = data["account"]
+        return command
+
+    @property
+    def typed_account(self) -> str:
+        return self._typed or self.account
 
     def decide(self, account: Account | None, meta: Meta) -> tuple[Account, str]:
         """Record this command's events on the account; return it and a reference

@@ -8,7 +8,7 @@ from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
 from kamflow.domain.commands.fields import MAX_ITEMS, Name, Text
 from kamflow.domain.errors import Conflict, Field, InvalidInput
-from kamflow.domain.values import Attitude, BuyingRole, Level, Personality
+from kamflow.domain.values import Attitude, BuyingRole, Level, Personality, same_name
 
 if TYPE_CHECKING:
     from kamflow.domain.envelope import Meta
@@ -42,9 +42,8 @@ class AddContact(Command):
     )
 
     def execute(self, account: Account, meta: Meta) -> str:
-        wanted = self.contact.casefold()
         for cid, c in account.contacts.items():
-            if c["current"] and c["name"].casefold() == wanted:
+            if c["current"] and same_name(c["name"], self.contact):
                 raise Conflict(
                     f'contact "{self.contact}" already exists on "{account.key}" as {cid}'
                 )

@@ -109,10 +109,12 @@ class AssignTeamMember(Command):
     )
 
     def execute(self, account: Account, meta: Meta) -> str:
-        if account.team.get(self.member) == self.role:
-            raise Conflict(f'{self.member} is already on the "{account.key}" team as {self.role}')
-        account.record(Account.TeamMemberAssigned, meta, member=self.member, role=self.role)
-        return self.member
+        # A member already on the team keeps the name the team knows them by.
+        member = account.team_member(self.member) or self.member
+        if account.team.get(member) == self.role:
+            raise Conflict(f'{member} is already on the "{account.key}" team as {self.role}')
+        account.record(Account.TeamMemberAssigned, meta, member=member, role=self.role)
+        return member
 
 
 class ReleaseTeamMember(Command):
@@ -129,10 +131,11 @@ class ReleaseTeamMember(Command):
     reason: OptText = option(default="")
 
     def execute(self, account: Account, meta: Meta) -> str:
-        if self.member not in account.team:
+        member = account.team_member(self.member)
+        if member is None:
             raise NotFound(f'{self.member} is not on the "{account.key}" team')
-        account.record(Account.TeamMemberReleased, meta, member=self.member, reason=self.reason)
-        return self.member
+        account.record(Account.TeamMemberReleased, meta, member=member, reason=self.reason)
+        return member
 
 
 class CompleteProgramStep(Command):

@@ -21,7 +21,7 @@ from kamflow.domain.commands.fields import (
 )
 from kamflow.domain.errors import Conflict, RuleViolation, Suggest
 from kamflow.domain.policies import credit_after_sale
-from kamflow.domain.values import BIG_TIERS, Tier, format_money
+from kamflow.domain.values import BIG_TIERS, Tier, format_money, same_name
 
 if TYPE_CHECKING:
     from kamflow.domain.envelope import Meta
@@ -143,7 +143,12 @@ class RecordSale(Command):
 def _exception_or_refuse(account: Account, rule: str, invoice: str, problem: str) -> str:
     """An unused exception granted for this rule (and invoice), or a P1/P4 refusal."""
     for exception_id, exc in account.exceptions.items():
-        if exc["rule"] == rule and exc["used_by"] is None and exc["invoice"] in (None, invoice):
+        scope = exc["invoice"]
+        if (
+            exc["rule"] == rule
+            and exc["used_by"] is None
+            and (scope is None or same_name(scope, invoice))
+        ):
             return exception_id
     fix = Suggest(
         "exception grant", (account.key,), {"rule": rule, "invoice": invoice, "reason": None}
@@ -172,7 +177,9 @@ class RecordPayment(Command):
     currency: Currency | None = option(default=None)
 
     def execute(self, account: Account, meta: Meta) -> str:
-        invoice, amount = self.invoice, self.amount
+        amount = self.amount
+        # The payment names the invoice as its sale recorded it, whatever its form here.
+        invoice = account.open_invoice(self.invoice) or self.invoice
         sale = account.invoices.get(invoice)
         if sale is None and account.used_invoice(invoice):
             # Settled invoices leave the state (ADR 0001): nothing is owed on them.

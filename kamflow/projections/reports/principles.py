@@ -85,6 +85,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         *_visits(db, params),
         *_complaints(db, params, accounts),
         *_lost(params, accounts),
+        *_out_of_order(db),
     ]
     if params.key is not None:
         rows = [r for r in rows if r["key"] == params.key]
@@ -335,3 +336,60 @@ def _lost(params: ReportParams, accounts: dict[str, dict[str, Any]]) -> Iterable
             )
         elif a["lifecycle"] == "archived" and not a["post_mortem_on"]:
             yield _f("P8", key, "archived without a post-mortem", "violation")
+
+
+# ---------------------------------------------------------------- dates out of order
+# A fact dated before what it is about began (the write side refuses these since it
+# checks Account.began; history written earlier may hold them): which principle each
+# contradiction weakens, the SQL that finds it (key, item, its date, the start, what
+# began), and how to say it.
+_ORDER: tuple[tuple[str, str, str], ...] = (
+    (
+        "P3",
+        "SELECT v.key, v.visit_id, v.occurred_on, a.opened_on FROM kf_visits v"
+        " JOIN kf_accounts a ON a.key = v.key WHERE v.occurred_on < a.opened_on",
+        "visit {1} dated {2}, before the account was opened on {3}",
+    ),
+    (
+        "P6",
+        "SELECT key, issue_id, followed_up_on, raised_on FROM kf_issues"
+        " WHERE followed_up_on < raised_on",
+        "issue {1} followed up on {2}, before it was raised on {3}",
+    ),
+    (
+        "P7",
+        "SELECT key, complaint_id, COALESCE(ended_on, closed_on), raised_on FROM kf_complaints"
+        " WHERE ended_on < raised_on OR closed_on < raised_on",
+        "complaint {1} settled on {2}, before it was raised on {3}",
+    ),
+    (
+        "P2",
+        "SELECT s.key, s.invoice, s.occurred_on, a.opened_on FROM kf_sales s"
+        " JOIN kf_accounts a ON a.key = s.key WHERE s.occurred_on < a.opened_on",
+        "sale {1} dated {2}, before the account was opened on {3}",
+    ),
+    (
+        "P2",
+        "SELECT p.key, p.invoice, p.occurred_on, s.occurred_on FROM kf_payments p"
+        " JOIN kf_sales s ON s.key = p.key AND s.invoice = p.invoice"
+        " WHERE p.occurred_on < s.occurred_on",
+        "payment for {1} dated {2}, before the sale on {3}",
+    ),
+    (
+        "P3",
+        "SELECT key, opportunity_id, closed_on, opened_on FROM kf_opportunities"
+        " WHERE closed_on < opened_on",
+        "opportunity {1} closed on {2}, before it was opened on {3}",
+    ),
+    (
+        "P3",
+        "SELECT key, contact_id, left_on, since FROM kf_contacts WHERE left_on < since",
+        "contact {1} left on {2}, before they were added on {3}",
+    ),
+)
+
+
+def _out_of_order(db: ViewDB) -> Iterable[Finding]:
+    for principle, sql, text in _ORDER:
+        for row in db.rows(sql):
+            yield _f(principle, row[0], text.format(*row), "violation")
