@@ -1,7 +1,10 @@
 """Rendering for read commands: aligned text tables for people, JSON and CSV for programs.
 
 Tables are plain text, sized by display width so that Chinese names (two columns wide)
-line up, and never truncated: a script piping a table gets every character.
+line up, numbers right-aligned. Given a width (the screen's), a table fits it: text is
+cut (ending in …) and the least important columns are hidden, as the report declares
+(``Col``), and the table says what it hid; with no width, every cell is whole, so a
+script piping a table gets every character.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final, Literal
 
 from kamflow.domain.text import REFUSED_IN_ONE_LINE, REFUSED_IN_PROSE, first_surrogate
 
@@ -81,6 +84,8 @@ def cut(text: str, room: int) -> str:
         return text
     if room <= 0:
         return ""
+    if text.isascii():
+        return text[: room - 1] + ELLIPSIS
     kept: list[str] = []
     used = 0
     for ch in text:
@@ -93,8 +98,13 @@ def cut(text: str, room: int) -> str:
 
 
 # ------------------------------------------------------------------ tables for people
-TEXT, ID, NUMBER, MONEY, FLAG = "text", "id", "number", "money", "flag"
-RIGHT_ALIGNED = (NUMBER, MONEY)
+Kind = Literal["text", "id", "number", "money", "flag"]
+TEXT: Final = "text"
+ID: Final = "id"
+NUMBER: Final = "number"
+MONEY: Final = "money"
+FLAG: Final = "flag"
+RIGHT_ALIGNED: tuple[Kind, ...] = (NUMBER, MONEY)
 GAP = 2  # spaces between columns
 
 
@@ -116,7 +126,7 @@ class Col:
     True/False as yes/no, anything else text) and rank ``DEFAULT_RANK``.
     """
 
-    kind: str = TEXT
+    kind: Kind = TEXT
     rank: int = 3
     least: int = 16
 
@@ -125,7 +135,7 @@ DEFAULT_RANK = 5
 Layout = Mapping[str, Col]
 
 
-def cell(value: Any, kind: str | None = None) -> str:
+def cell(value: Any, kind: Kind | None = None) -> str:
     """One value as a table cell or a ``key: value`` line: ``-`` for nothing (None, an
     empty text or list), ``yes``/``no`` for True/False, a Decimal declared money
     (``kind`` ``"money"``) with thousands separators and two decimals, other decimals as
