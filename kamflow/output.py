@@ -1,7 +1,10 @@
 """Rendering for read commands: aligned text tables for people, JSON and CSV for programs.
 
 Tables are plain text, sized by display width so that Chinese names (two columns wide)
-line up, and never truncated: a script piping a table gets every character.
+line up, numbers right-aligned. Given a width (the screen's), a table fits it: text is
+cut (ending in …) and the least important columns are hidden, as the report declares
+(``Col``), and the table says what it hid; with no width, every cell is whole, so a
+script piping a table gets every character.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import asdict, is_dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final, Literal
 
 from kamflow.domain.text import REFUSED_IN_ONE_LINE, REFUSED_IN_PROSE, first_surrogate
 
@@ -54,37 +57,241 @@ def escape(text: str, *, keep_newlines: bool = False) -> str:
 
 
 def width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """Display columns of ``text`` in a terminal: East Asian wide and full-width
+    characters (Chinese) take two, combining marks none, every other character one.
+    ``text`` is escaped already (no control characters)."""
+    if text.isascii():  # most cells, and C speed
+        return len(text)
+    return sum(_char_width(ch) for ch in text)
 
 
-def cell(value: Any) -> str:
-    if value is None:
+def _char_width(ch: str) -> int:
+    if unicodedata.east_asian_width(ch) in "WF":
+        return 2
+    # A name typed in NFD (decomposed) carries its accents as combining marks, drawn on
+    # the character before them.
+    return 0 if unicodedata.category(ch) in ("Mn", "Me") else 1
+
+
+ELLIPSIS = "…"
+
+
+def cut(text: str, room: int) -> str:
+    """``text`` shortened to at most ``room`` display columns, ending in ``…`` when
+    anything was left out. A wide character is never cut in half (the result may then
+    be one column narrower than ``room``) and a combining mark stays with its letter."""
+    if width(text) <= room:
+        return text
+    if room <= 0:
+        return ""
+    if text.isascii():
+        return text[: room - 1] + ELLIPSIS
+    kept: list[str] = []
+    used = 0
+    for ch in text:
+        w = _char_width(ch)
+        if used + w > room - 1:
+            break
+        kept.append(ch)
+        used += w
+    return "".join(kept) + ELLIPSIS
+
+
+# ------------------------------------------------------------------ tables for people
+Kind = Literal["text", "id", "number", "money", "flag"]
+TEXT: Final = "text"
+ID: Final = "id"
+NUMBER: Final = "number"
+MONEY: Final = "money"
+FLAG: Final = "flag"
+RIGHT_ALIGNED: tuple[Kind, ...] = (NUMBER, MONEY)
+GAP = 2  # spaces between columns
+
+
+@dataclass(frozen=True)
+class Col:
+    """How a column of a table reads for people (declared by the report or read that
+    makes the table; JSON and CSV never look at it).
+
+    ``kind``: ``"text"`` (left-aligned; cut with ``…`` when the table is too wide),
+    ``"id"`` (left-aligned, never cut: keys, ids, dates, short codes; hidden rather than
+    cut), ``"number"`` (right-aligned), ``"money"`` (right-aligned, thousands
+    separators, two decimals), ``"flag"`` (yes/no).
+    ``rank``: importance, 1 the most. When the table is wider than the screen, text is
+    cut to ``least`` display columns first, then columns are hidden, the highest rank
+    first (ties: the rightmost); the first column is never hidden.
+    ``least``: the display columns a text column keeps before any column is hidden.
+
+    A column nobody declared gets its kind from its values (numbers right-aligned,
+    True/False as yes/no, anything else text) and rank ``DEFAULT_RANK``.
+    """
+
+    kind: Kind = TEXT
+    rank: int = 3
+    least: int = 16
+
+
+DEFAULT_RANK = 5
+Layout = Mapping[str, Col]
+
+
+def cell(value: Any, kind: Kind | None = None) -> str:
+    """One value as a table cell or a ``key: value`` line: ``-`` for nothing (None, an
+    empty text or list), ``yes``/``no`` for True/False, a Decimal declared money
+    (``kind`` ``"money"``) with thousands separators and two decimals, other decimals as
+    they are (with thousands separators), integers as they are (a count is never money),
+    lists joined with commas; text escaped (``escape``)."""
+    if value is None or value == "":
         return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, Decimal):
-        return f"{value:,.2f}"
+        if kind == MONEY:
+            return f"{value:,.2f}"
+        # Not money unless declared so: a percentage (12.5), a score (7.3) or a count of
+        # months (1.5) keeps its own digits.
+        return f"{value:,f}"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, list | tuple):
-        return ", ".join(cell(v) for v in value) or "-"
+        return ", ".join(cell(v, kind) for v in value) or "-"
     if isinstance(value, dict):
-        return ", ".join(f"{escape(str(k))} {cell(v)}" for k, v in value.items()) or "-"
+        return ", ".join(f"{escape(str(k))} {cell(v, kind)}" for k, v in value.items()) or "-"
     return escape(str(value))
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    texts = [[cell(v) for v in row] for row in rows]
-    widths = [width(h) for h in headers]
+def _infer(values: Sequence[Any]) -> Col:
+    """The column of values nobody declared: numbers right-aligned, flags yes/no."""
+    given = [v for v in values if v is not None]
+    if given and all(isinstance(v, bool) for v in given):
+        return Col(FLAG, DEFAULT_RANK)
+    if given and all(isinstance(v, int | Decimal) and not isinstance(v, bool) for v in given):
+        return Col(NUMBER, DEFAULT_RANK)
+    return Col(TEXT, DEFAULT_RANK)
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    layout: Layout | None = None,
+    limit: int | None = None,
+) -> str:
+    """Rows under their headers, columns two spaces apart and sized by display width;
+    numbers right-aligned. ``layout`` declares columns by header (``Col``); ``limit``
+    is the widest a line may be (``None``: no limit, every cell whole): text is cut and
+    columns hidden as ``Col`` describes, and a last paragraph names what was hidden.
+    """
+    layout = layout or {}
+    cols = [layout.get(h) or _infer([row[i] for row in rows]) for i, h in enumerate(headers)]
+    texts = [[cell(v, c.kind) for v, c in zip(row, cols, strict=True)] for row in rows]
+    heads = [escape(h) for h in headers]
+    natural = [width(h) for h in heads]
     for row in texts:
         for i, text in enumerate(row):
-            widths[i] = max(widths[i], width(text))
+            w = width(text)
+            if w > natural[i]:
+                natural[i] = w
+    shown, widths = _fit(cols, heads, natural, limit)
 
     def line(values: Sequence[str]) -> str:
-        padded = [v + " " * (widths[i] - width(v)) for i, v in enumerate(values)]
-        return "  ".join(padded).rstrip()
+        parts = []
+        for i in shown:
+            text = values[i]
+            w = width(text)
+            if w > widths[i]:
+                text = cut(text, widths[i])
+                w = width(text)
+            pad = " " * (widths[i] - w)
+            parts.append(pad + text if cols[i].kind in RIGHT_ALIGNED else text + pad)
+        return "  ".join(parts).rstrip()
 
-    out = [line(list(headers)), line(["-" * w for w in widths])]
+    out = [line(heads), "  ".join("-" * widths[i] for i in shown)]
     out.extend(line(row) for row in texts)
+    hidden = [heads[i] for i in range(len(heads)) if i not in shown]
+    if hidden:
+        note = f"(not shown, to fit {limit} columns: {', '.join(hidden)}; --wide shows them)"
+        out += ["", *wrap(note, limit, 1)]
     return "\n".join(out)
+
+
+def _fit(
+    cols: Sequence[Col], heads: Sequence[str], natural: Sequence[int], limit: int | None
+) -> tuple[list[int], list[int]]:
+    """Which columns to show (indices, in order) and how wide each is, so that no line
+    is wider than ``limit`` display columns (when at all possible)."""
+    n = len(cols)
+    shown = list(range(n))
+    if limit is None or sum(natural) + GAP * (n - 1) <= limit:
+        return shown, list(natural)
+
+    def total(ws: Sequence[int]) -> int:
+        return sum(ws[i] for i in shown) + GAP * (len(shown) - 1)
+
+    def hide(ws: Sequence[int], least_rank: int) -> None:
+        while total(ws) > limit and len(shown) > 1:
+            candidates = [i for i in shown[1:] if cols[i].rank >= least_rank]
+            if not candidates:
+                return
+            shown.remove(max(candidates, key=lambda i: (cols[i].rank, i)))
+
+    cuttable = [c.kind == TEXT for c in cols]
+    # A header is never cut, so that the column still says what it is.
+    heads_w = [width(h) for h in heads]
+    widths = [
+        min(natural[i], max(cols[i].least, heads_w[i])) if cuttable[i] else natural[i]
+        for i in range(n)
+    ]
+    # Text cut to its least width, hide columns of rank 2 and above while too wide.
+    hide(widths, 2)
+    if total(widths) > limit:
+        # The most important columns alone are too wide: cut their text to the width of
+        # its header, and hide the last of them if even that is too wide.
+        widths = [min(natural[i], heads_w[i]) if cuttable[i] else natural[i] for i in range(n)]
+        hide(widths, 1)
+    # The room left goes back to cut text, the most important column first.
+    spare = limit - total(widths)
+    for i in sorted((i for i in shown if cuttable[i]), key=lambda i: (cols[i].rank, i)):
+        if spare <= 0:
+            break
+        grow = min(spare, natural[i] - widths[i])
+        widths[i] += grow
+        spare -= grow
+    return shown, widths
+
+
+def wrap(text: str, limit: int | None, hang: int) -> list[str]:
+    """``text`` (one line) broken into lines of at most ``limit`` display columns, at
+    spaces where it can and between characters where a word is wider than a line (Chinese
+    has no spaces); lines after the first start with ``hang`` more spaces than the first.
+    ``limit`` None: the line as it is."""
+    if limit is None or width(text) <= limit:
+        return [text]
+    lead = len(text) - len(text.lstrip(" "))
+    indent = " " * (lead + hang)
+    lines: list[str] = []
+    current = text[:lead]
+    fresh = True  # nothing but indentation on the current line yet
+    for word in text[lead:].split(" "):
+        joined = current + word if fresh else f"{current} {word}"
+        if width(joined) <= limit:
+            current, fresh = joined, False
+            continue
+        if not fresh:
+            lines.append(current)
+            current, fresh = indent, True
+            if width(current + word) <= limit:
+                current, fresh = current + word, False
+                continue
+        # A word wider than a whole line: as much of it as fits, then the rest.
+        for ch in word:
+            if width(current) + _char_width(ch) > limit and not fresh:
+                lines.append(current)
+                current = indent
+            current += ch
+            fresh = False
+    lines.append(current)
+    return [line.rstrip() for line in lines]
 
 
 def _default(value: Any) -> Any:

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from kamflow.output import FLAG, ID, MONEY, NUMBER, Col
 from kamflow.projections.reports.base import Report
 
 if TYPE_CHECKING:
@@ -20,6 +21,67 @@ if TYPE_CHECKING:
 ACCOUNT_COLUMNS = ["key", "name", "industry", "owner", "tier", "lifecycle", "version", "status"]
 HISTORY_COLUMNS = ["version", "occurred_on", "recorded_at", "actor", "type", "summary"]
 POLICY_COLUMNS = ["policy", "value", "default", "set_by", "set_at", "principle", "description"]
+
+# How the text tables show each column (kamflow.output.Col), by name.
+ACCOUNT_LAYOUT = {
+    "key": Col(ID, 1),
+    "name": Col(rank=1),
+    "industry": Col(rank=3, least=10),
+    "owner": Col(ID, 2),
+    "tier": Col(ID, 2),
+    "lifecycle": Col(ID, 2),
+    "version": Col(NUMBER, 4),
+    "status": Col(ID, 2),
+}
+HISTORY_LAYOUT = {
+    "version": Col(NUMBER, 1),
+    "occurred_on": Col(ID, 1),
+    "recorded_at": Col(ID, 4),
+    "actor": Col(ID, 2),
+    "type": Col(rank=3, least=14),
+    "summary": Col(rank=1),
+}
+SHOW_LAYOUT = {
+    **ACCOUNT_LAYOUT,
+    "opened": Col(ID, 3),
+    "last contact": Col(ID, 1),
+    # People, open issues, complaints, opportunities
+    "id": Col(ID, 1),
+    "title": Col(rank=2),
+    "department": Col(rank=3),
+    "roles": Col(rank=2),
+    "influence": Col(ID, 3),
+    "type": Col(ID, 4),
+    "raised": Col(ID, 2),
+    "visit": Col(ID, 3),
+    "issue": Col(rank=1),
+    "severity": Col(ID, 2),
+    "summary": Col(rank=1),
+    "outcome": Col(rank=3),
+    "stage": Col(ID, 2),
+    "budget": Col(MONEY, 1),
+    "currency": Col(ID, 1),
+    # Money, per currency
+    "revenue": Col(MONEY, 1),
+    "gross margin": Col(MONEY, 3),
+    "service cost": Col(MONEY, 3),
+    "real profit": Col(MONEY, 1),
+    "received": Col(MONEY, 2),
+    "receivable": Col(MONEY, 1),
+    # Satisfaction, competitors
+    "score": Col(NUMBER, 1),
+    "target": Col(NUMBER, 1),
+    "notes": Col(rank=1),
+}
+POLICY_LAYOUT = {
+    "policy": Col(ID, 1),
+    "value": Col(NUMBER, 1),
+    "default": Col(FLAG, 2),
+    "set_by": Col(ID, 3),
+    "set_at": Col(ID, 4),
+    "principle": Col(ID, 4),
+    "description": Col(rank=2, least=24),
+}
 
 
 def account_show(
@@ -46,6 +108,7 @@ def account_show(
         sections=_account_sections(view),
         flat=False,
         document=view,
+        layout=SHOW_LAYOUT,
     )
 
 
@@ -157,7 +220,12 @@ def account_list(kf: Kamflow) -> Report:
         record["problem"] = item.problem
         records.append(record)
     return Report(
-        title="", columns=ACCOUNT_COLUMNS, rows=records, document=records, warnings=warnings
+        title="",
+        columns=ACCOUNT_COLUMNS,
+        rows=records,
+        document=records,
+        warnings=warnings,
+        layout=ACCOUNT_LAYOUT,
     )
 
 
@@ -171,6 +239,7 @@ def account_history(kf: Kamflow, key: str) -> Report:
         rows=records,
         document=records,
         csv_columns=[*HISTORY_COLUMNS, "command_id"],
+        layout=HISTORY_LAYOUT,
     )
 
 
@@ -210,6 +279,7 @@ def program_status(kf: Kamflow, key: str) -> Report:
     return Report(
         title=f"{acct.key}: program cycle {view['cycle']}, last step {done}",
         columns=["#", "step", "status"],
+        layout={"#": Col(NUMBER, 1)},
         rows=rows,
         sections={"Next": upcoming},
         flat=False,
@@ -243,7 +313,9 @@ def policy_show(kf: Kamflow) -> Report:
             }
         )
     rows = [{**r, "default": "yes" if r["default"] else "no"} for r in records]
-    return Report(title="", columns=POLICY_COLUMNS, rows=rows, document=records)
+    return Report(
+        title="", columns=POLICY_COLUMNS, rows=rows, document=records, layout=POLICY_LAYOUT
+    )
 
 
 def roster_show(kf: Kamflow) -> Report:
@@ -265,5 +337,9 @@ def workflow_list() -> Report:
         for w in registry().values()
     ]
     return Report(
-        title="", columns=["name", "states", "description"], rows=records, document=records
+        title="",
+        columns=["name", "states", "description"],
+        rows=records,
+        document=records,
+        layout={"name": Col(ID, 1), "states": Col(NUMBER, 2), "description": Col(rank=1)},
     )

@@ -102,6 +102,13 @@ def postgres_problem() -> str | None:
     return _PROBLEM  # type: ignore[return-value]
 
 
+@pytest.fixture(autouse=True)
+def _unbounded_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tables fit COLUMNS when it is set (kamflow.cli.show): a terminal that exports it
+    # must not change what a test sees. Tests of fitting set it themselves.
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture
 def sqlite_locator(tmp_path: Path) -> str:
     return str(tmp_path / "kamflow.db")

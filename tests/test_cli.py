@@ -203,7 +203,7 @@ acme  正大饲料 Acme Feed
 
 industry  owner   tier  lifecycle  opened      version  last contact
 --------  ------  ----  ---------  ----------  -------  ------------
-feed      li.wei  key   active     2026-11-01  8        2026-11-20
+feed      li.wei  key   active     2026-11-01        8  2026-11-20
 
 People
 id   name       title               department   roles              influence  type      status
@@ -220,9 +220,9 @@ id   raised      severity  status    summary                        outcome
 C-1  2026-12-01  high      resolved  late delivery, line 2 stopped  credit note; second carrier contracted
 
 Money
-currency  revenue     gross margin  service cost  real profit  received  receivable
+currency     revenue  gross margin  service cost  real profit  received  receivable
 --------  ----------  ------------  ------------  -----------  --------  ----------
-CNY       120,000.00  36,000.00     0.00          36,000.00    0.00      120,000.00
+CNY       120,000.00     36,000.00          0.00    36,000.00      0.00  120,000.00
 """  # noqa: E501
 
 
@@ -262,8 +262,8 @@ def test_account_list_prints_a_table_aligned_for_chinese_names(kam: Kam) -> None
     assert ok(result) == [
         "key   name                industry  owner   tier      lifecycle  version  status",
         "----  ------------------  --------  ------  --------  ---------  -------  ------",
-        "acme  正大饲料 Acme Feed  feed      li.wei  key       active     8        ok",
-        "正大  正大集团            饲料      李伟    prospect  prospect   1        ok",
+        "acme  正大饲料 Acme Feed  feed      li.wei  key       active           8  ok",
+        "正大  正大集团            饲料      李伟    prospect  prospect         1  ok",
     ]
 
 
@@ -282,15 +282,15 @@ def test_account_history_prints_who_did_what_when(kam: Kam) -> None:
         "version  occurred_on  recorded_at          actor   type               summary",
         "-------  -----------  -------------------  ------  -----------------  "
         + "-" * len("contact P-1 Wang Fang, Purchasing Manager (procurement), buyer/influencer"),
-        "1        2026-11-01   2026-12-01 09:00:01  li.wei  AccountOpened      "
+        "      1  2026-11-01   2026-12-01 09:00:01  li.wei  AccountOpened      "
         'opened "正大饲料 Acme Feed" (feed), owner li.wei, tier prospect',
-        "2        2026-12-01   2026-12-01 09:00:02  li.wei  ContactAdded       "
+        "      2  2026-12-01   2026-12-01 09:00:02  li.wei  ContactAdded       "
         "contact P-1 Wang Fang, Purchasing Manager (procurement), buyer/influencer",
-        "3        2026-11-20   2026-12-01 09:00:03  li.wei  VisitLogged        "
+        "      3  2026-11-20   2026-12-01 09:00:03  li.wei  VisitLogged        "
         "visit V-1: phytase trial -> trial of 2 t agreed; issues I-1",
     ]
     assert ok(result)[-1] == (
-        "8        2026-12-01   2026-12-01 09:00:08  li.wei  SaleRecorded       "
+        "      8  2026-12-01   2026-12-01 09:00:08  li.wei  SaleRecorded       "
         "sale INV-0042 phytase: 120,000.00 CNY (cost 84,000.00)"
     )
 
@@ -343,10 +343,10 @@ def test_account_show_at_a_version_and_as_of_a_date(kam: Kam, clock: FakeClock) 
         "",
         "industry  owner   tier      lifecycle  opened      version  last contact",
         "--------  ------  --------  ---------  ----------  -------  ------------",
-        "feed      li.wei  prospect  prospect   2026-12-01  1        -",
+        "feed      li.wei  prospect  prospect   2026-12-01        1  -",
     ]
-    assert ok(as_of_4th)[4] == "feed      li.wei  target  active     2026-12-01  2        -"
-    assert ok(now)[4] == "feed      li.wei  key   active     2026-12-01  3        -"
+    assert ok(as_of_4th)[4] == "feed      li.wei  target  active     2026-12-01        2  -"
+    assert ok(now)[4] == "feed      li.wei  key   active     2026-12-01        3  -"
 
 
 # ------------------------------------------------------------------ apply

@@ -73,10 +73,10 @@ def test_program_status_shows_each_step_and_what_the_next_needs(kam: Kam) -> Non
     assert text[:6] == [
         "acme: program cycle 1, last step confirm",
         "",
-        "#   step                    status",
+        " #  step                    status",
         "--  ----------------------  ------",
-        "1   confirm                 done",
-        "2   deploy-team             next",
+        " 1  confirm                 done",
+        " 2  deploy-team             next",
     ]
     assert text[-3:] == ["Next", "  step: deploy-team", "  needs: " + "; ".join(view["needs"])]
     assert (view["last_step"], view["next_step"], view["next_step_ready"]) == (

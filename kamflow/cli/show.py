@@ -2,13 +2,25 @@
 
 A read command returns a ``Report`` (``kamflow.queries`` for reads of the store,
 ``kamflow.projections.reports`` for reports); ``output_options`` gives it ``--json``
-(and ``--csv`` where its rows are flat) and prints what it returns.
+(and ``--csv`` where its rows are flat), ``--wide`` and ``--no-pager``, and prints what
+it returns.
+
+Text for people fits the screen: no line is wider than ``COLUMNS`` when it is set,
+else than the terminal when stdout is one; piped text has no width limit (a script
+gets every character; ``--csv`` and ``--json`` are made for it). Tables cut their text
+and hide their least important columns to fit (``kamflow.output.table``); ``--wide``
+shows every column whole. Text longer than the screen goes through a pager, as git
+does: ``KAMFLOW_PAGER``, else ``PAGER``, else ``less -FRX``; never when stdout is not
+a terminal, never with ``--no-pager`` or a pager set to ``""`` or ``cat``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import os
+import shlex
+import sys
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -19,22 +31,38 @@ if TYPE_CHECKING:
     from kamflow.projections.reports.base import Report
 
 Read = Callable[..., "Report"]
+DEFAULT_PAGER = "less -FRX"
+DEFAULT_LINES = 24  # a terminal that does not say how tall it is
 
 
 def output_options(*, csv: bool = True) -> Callable[[Read], Callable[..., None]]:
-    """``--json`` (and ``--csv`` when ``csv``) for a read; the read returns a Report,
-    printed by ``emit``. Both at once are refused before the read runs."""
+    """``--json`` (and ``--csv`` when ``csv``), ``--wide`` and ``--no-pager`` for a
+    read; the read returns a Report, printed by ``emit``. ``--json`` and ``--csv`` at
+    once are refused before the read runs."""
 
     def decorate(read: Read) -> Callable[..., None]:
         @functools.wraps(read)
-        def command(*args: Any, as_json: bool, as_csv: bool = False, **kwargs: Any) -> None:
+        def command(
+            *args: Any,
+            as_json: bool,
+            wide: bool,
+            no_pager: bool,
+            as_csv: bool = False,
+            **kwargs: Any,
+        ) -> None:
             if as_json and as_csv:
                 raise click.UsageError("give --json or --csv, not both")
             result = read(*args, **kwargs)
-            emit(result, as_json=as_json, as_csv=as_csv)
+            emit(result, as_json=as_json, as_csv=as_csv, wide=wide, pager=not no_pager)
             if result.error is not None:
                 raise result.error
 
+        command = click.option(
+            "--no-pager", is_flag=True, help="Print straight to the terminal, never via a pager."
+        )(command)
+        command = click.option(
+            "--wide", is_flag=True, help="Every column, whole, however wide the table."
+        )(command)
         if csv:
             command = click.option("--csv", "as_csv", is_flag=True, help="CSV of the rows.")(
                 command
@@ -44,8 +72,12 @@ def output_options(*, csv: bool = True) -> Callable[[Read], Callable[..., None]]
     return decorate
 
 
-def emit(result: Report, *, as_json: bool, as_csv: bool = False) -> None:
-    """Print a report: its JSON, its rows as CSV, or text for people."""
+def emit(
+    result: Report, *, as_json: bool, as_csv: bool = False, wide: bool = False, pager: bool = True
+) -> None:
+    """Print a report: its JSON, its rows as CSV, or text for people (fitted to the
+    screen unless ``wide``, through a pager when ``pager`` and it is longer than the
+    screen)."""
     from kamflow import output
 
     for warning in result.warnings:
@@ -59,33 +91,154 @@ def emit(result: Report, *, as_json: bool, as_csv: bool = False) -> None:
         columns = result.csv_columns or result.columns
         click.echo(output.to_csv(columns, [[r.get(c) for c in columns] for r in result.rows]))
     else:
-        click.echo(render_text(result))
+        terminal = sys.stdout.isatty()
+        screen = screen_width(os.environ, terminal)
+        text = render_text(result, limit=None if wide else screen)
+        size = (screen, screen_height(os.environ, terminal))
+        argv = pager_command(text, env=os.environ, terminal=terminal and pager, size=size)
+        if argv is None or not run_pager(argv, text):
+            click.echo(text)
 
 
-def render_text(result: Report) -> str:
-    """A report for people: its title, its rows as a table, then each section."""
+def screen_width(env: Mapping[str, str], terminal: bool) -> int | None:
+    """The widest a line of text may be: ``COLUMNS`` when set to a positive number,
+    else the terminal's width when stdout is a terminal, else None (no limit)."""
+    given = _positive(env.get("COLUMNS"))
+    if given is not None or not terminal:
+        return given
+    try:
+        columns = os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        return None
+    return columns or None
+
+
+def screen_height(env: Mapping[str, str], terminal: bool) -> int:
+    """Lines on the screen: ``LINES``, else the terminal's, else 24."""
+    given = _positive(env.get("LINES"))
+    if given is not None or not terminal:
+        return given or DEFAULT_LINES
+    try:
+        lines = os.get_terminal_size(sys.stdout.fileno()).lines
+    except (OSError, ValueError):
+        return DEFAULT_LINES
+    return lines or DEFAULT_LINES
+
+
+def _positive(text: str | None) -> int | None:
+    value = (text or "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def pager_command(
+    text: str, *, env: Mapping[str, str], terminal: bool, size: tuple[int | None, int]
+) -> list[str] | None:
+    """The pager to show ``text`` through, as an argument list, or None to print it.
+
+    None unless ``terminal`` (stdout is a terminal and paging was not turned off) and
+    ``text`` needs more rows than the screen (``size``: columns, or None for unknown,
+    and lines) holds, counting the rows a line wider than the screen wraps onto, and the
+    prompt after it. The pager is ``KAMFLOW_PAGER``, else ``PAGER``, else ``less -FRX``;
+    set to ``""`` or ``cat``, none.
+    """
+    from kamflow.output import width
+
+    if not terminal:
+        return None
+    command = env.get("KAMFLOW_PAGER")
+    if command is None:
+        command = env.get("PAGER")
+    if command is None:
+        command = DEFAULT_PAGER
+    try:
+        argv = shlex.split(command)
+    except ValueError:  # unbalanced quotes: a pager that cannot run
+        return None
+    if not argv or argv == ["cat"]:
+        return None
+    columns, lines = size
+    rows = 1  # the shell's prompt after the output
+    for line in text.split("\n"):
+        w = width(line)
+        rows += max(1, -(-w // columns)) if columns else 1
+        if rows > lines:
+            return argv
+    return None
+
+
+def run_pager(argv: list[str], text: str) -> bool:
+    """Show ``text`` through the pager ``argv``; False when it cannot be started (the
+    caller prints the text instead). Like git, ``LESS=FRX`` unless ``LESS`` is set: quit
+    at once when the text fits, keep colours, leave the text on the screen."""
+    import shutil
+    import subprocess
+
+    program = shutil.which(argv[0])
+    if program is None:
+        return False
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    sys.stdout.flush()
+    try:
+        pager = subprocess.Popen([program, *argv[1:]], stdin=subprocess.PIPE, env=env)
+    except OSError:
+        return False
+    assert pager.stdin is not None
+    try:
+        pager.stdin.write((text + "\n").encode(encoding, "replace"))
+        pager.stdin.close()
+    except BrokenPipeError:  # the reader quit the pager before reading everything
+        pass
+    while True:
+        try:
+            pager.wait()
+            return True
+        except KeyboardInterrupt:
+            # less uses Ctrl-C itself (to stop a search); wait until it is quit.
+            continue
+
+
+def render_text(result: Report, *, limit: int | None = None) -> str:
+    """A report for people: its title, its rows as a table, then each section; no line
+    wider than ``limit`` display columns (None: no limit)."""
     from kamflow import output
 
-    lines = [result.title, ""] if result.title else []
+    layout = result.layout
+
+    def para(text: str, hang: int) -> list[str]:
+        # Titles and notes quote stored text; cells are escaped already (output.cell).
+        return output.wrap(output.escape(text), limit, hang)
+
+    def table(headers: list[str], rows: list[list[Any]]) -> str:
+        return output.table(headers, rows, layout=layout, limit=limit)
+
+    lines = [*para(result.title, 2), ""] if result.title else []
     if result.rows:
         lines.append(
-            output.table(result.columns, [[r.get(c) for c in result.columns] for r in result.rows])
+            table(result.columns, [[r.get(c) for c in result.columns] for r in result.rows])
         )
     else:
         lines.append("(nothing to report)")
     for title, section in result.sections.items():
-        lines += ["", title.replace("_", " ")]
+        lines += ["", *para(title.replace("_", " "), 2)]
         if isinstance(section, dict):
             for k, v in section.items():
-                lines.append(f"  {k.replace('_', ' ')}: {output.cell(v)}")
+                kind = layout[k].kind if k in layout else None
+                lines += output.wrap(
+                    f"  {output.escape(k.replace('_', ' '))}: {output.cell(v, kind)}", limit, 4
+                )
         elif isinstance(section, list) and section and isinstance(section[0], dict):
             headers = list(section[0].keys())
-            lines.append(output.table(headers, [[row.get(h) for h in headers] for row in section]))
+            lines.append(table(headers, [[row.get(h) for h in headers] for row in section]))
         elif isinstance(section, list):
-            lines.append("  (none)" if not section else "  " + output.cell(section))
+            lines += (
+                ["  (none)"] if not section else output.wrap("  " + output.cell(section), limit, 2)
+            )
         else:
-            lines.append(f"  {output.cell(section)}")
+            lines += output.wrap(f"  {output.cell(section)}", limit, 2)
+    if result.notes:
+        lines.append("")
     for note in result.notes:
-        lines.append(f"note: {note}")
-    # Cells are escaped already (output.cell); titles and notes quote stored text too.
+        lines += para(f"note: {note}", 2)
     return output.escape("\n".join(lines), keep_newlines=True)

@@ -70,14 +70,28 @@ def _after(workflow: Workflow, event: str) -> str:
 class Account(Recorder, Aggregate):
     """A key account (大客户) and its file."""
 
-    # Version 2 keeps the invoice refs ever used in their identity form (values.identity),
-    # so that INV-7 and inv-7 are one invoice; a version 1 snapshot is upcast on load.
-    class_version = 2
+    # 2: the invoice refs ever used are kept in their identity form (values.identity),
+    # so that INV-7 and inv-7 are one invoice. 3: the last visit and the satisfaction are
+    # the latest by business date, no longer the last recorded.
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         refs = [r for r in state.get("invoice_refs", "").split("\n") if r]
         state["invoice_refs"] = "\n" + "".join(f"{identity(r)}\n" for r in refs)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """Refuse a snapshot whose last visit is not its latest one (the repository then
+        replays the account from its events, kamflow.stored). Its last contact is the
+        latest visit's date, so this is exact; a satisfaction entered late leaves no
+        such trace and is kept as it was."""
+        last, latest = state.get("last_visit"), state.get("last_contact_on")
+        if last is not None and latest is not None and last["on"] < latest:
+            raise ValueError(
+                f"its last visit {last['id']} of {last['on']} is not the latest one"
+                f" ({latest}); taken before last meant latest"
+            )
 
     # ------------------------------------------------------------------ events
     class Event(envelope.Event):
@@ -187,11 +201,16 @@ class Account(Recorder, Aggregate):
             account.count("V")
             account.count("I", len(self.issues))
             account.visits += 1
-            account.last_visit = {
-                "id": self.visit_id,
-                "on": self.occurred_on,
-                "purpose": self.purpose,
-            }
+            # The last visit is the latest by business date (of two on one day, the one
+            # recorded last): a visit entered late with its real date does not replace
+            # a later one.
+            last = account.last_visit
+            if last is None or self.occurred_on >= last["on"]:
+                account.last_visit = {
+                    "id": self.visit_id,
+                    "on": self.occurred_on,
+                    "purpose": self.purpose,
+                }
             account.last_contact_on = max(filter(None, (account.last_contact_on, self.occurred_on)))
             for issue_id, text in self.issues.items():
                 account.open_issues[issue_id] = {
@@ -382,11 +401,15 @@ class Account(Recorder, Aggregate):
         note: str
 
         def evolve(self, account: Account) -> None:
-            account.satisfaction = {
-                "score": self.score,
-                "target": self.target,
-                "on": self.occurred_on,
-            }
+            # The latest measurement by business date, as the satisfaction report
+            # has it: a survey entered late does not hide a newer one.
+            now = account.satisfaction
+            if now is None or self.occurred_on >= now["on"]:
+                account.satisfaction = {
+                    "score": self.score,
+                    "target": self.target,
+                    "on": self.occurred_on,
+                }
             account.program["evidence"] = True
 
         def summary(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from kamflow.domain.errors import InvalidInput
+from kamflow.output import ID, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import Report, ReportParams
 
@@ -30,6 +31,20 @@ COLUMNS = [
     "command_id",
     "summary",
 ]
+
+# For people: who did what (the summary says it) to which account, when; the event's
+# type name, record time and command id go first when the screen is narrow.
+LAYOUT = {
+    "position": Col(NUMBER, 1),
+    "key": Col(ID, 1),
+    "version": Col(NUMBER, 4),
+    "type": Col(rank=3, least=14),
+    "actor": Col(ID, 1),
+    "occurred_on": Col(ID, 1),
+    "recorded_at": Col(ID, 4),
+    "command_id": Col(ID, 5),
+    "summary": Col(rank=1),
+}
 
 
 def build(db: ViewDB, params: ReportParams) -> Report:
@@ -46,7 +61,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     described = ", ".join(f"{k} {v}" for k, v in given.items())
     title = f"audit trail{' (' + described + ')' if described else ''}"
     if not db.table_exists("kf_audit"):
-        return Report(title=title, columns=COLUMNS, rows=[])
+        return Report(title=title, columns=COLUMNS, rows=[], layout=LAYOUT)
 
     where: list[str] = []
     args: list[Any] = []
@@ -82,6 +97,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         title=title,
         columns=COLUMNS,
         rows=rows,
+        layout=LAYOUT,
         sections={
             "summary": {
                 "events": len(rows),

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from kamflow.domain.policies import POLICIES
+from kamflow.output import Col
 from kamflow.projections.db import ViewDB
 
 
@@ -49,6 +50,10 @@ class Report:
     # error (one line, its exit code) says it is not the whole story (views that skip
     # events they cannot project).
     error: Exception | None = None
+    # How the text table shows each column (kamflow.output.Col), by name: the rows'
+    # columns and those of the sections' tables and key: value lines. JSON and CSV
+    # never look at it.
+    layout: dict[str, Col] = field(default_factory=dict)
 
     def as_json(self) -> Any:
         if self.document is not None:

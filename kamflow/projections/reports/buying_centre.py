@@ -18,6 +18,7 @@ from typing import Any
 
 from kamflow.domain.errors import AccountNotFound
 from kamflow.domain.values import BUYING_ROLES
+from kamflow.output import FLAG, ID, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
     Report,
@@ -41,13 +42,37 @@ COLUMNS = [
     "flags",
 ]
 
+# For people: the account, what is missing and the flags; the counts behind them after.
+LAYOUT = {
+    "key": Col(ID, 1),
+    "name": Col(rank=1, least=12),
+    "tier": Col(ID, 3),
+    "stage": Col(ID, 4),
+    "current_contacts": Col(NUMBER, 3),
+    "departments": Col(NUMBER, 4),
+    "decider_known": Col(FLAG, 2),
+    "roles_covered": Col(rank=4),
+    "roles_missing": Col(rank=2),
+    "single_thread": Col(FLAG, 3),
+    "flags": Col(rank=1),
+    # The roles and contacts of one account.
+    "role": Col(ID, 1),
+    "contacts": Col(rank=1),
+    "contact_id": Col(ID, 1),
+    "title": Col(rank=2),
+    "department": Col(rank=3),
+    "roles": Col(rank=2),
+    "influence": Col(ID, 3),
+    "attitude": Col(ID, 3),
+}
+
 
 def build(db: ViewDB, params: ReportParams) -> Report:
     if params.key is not None and not account_exists(db, params.key):
         raise AccountNotFound(params.key)
     title = f"buying centre{' of ' + params.key if params.key else ''} (as of {params.today})"
     if not db.table_exists("kf_accounts"):
-        return Report(title=title, columns=COLUMNS, rows=[])
+        return Report(title=title, columns=COLUMNS, rows=[], layout=LAYOUT)
     if params.key is not None:
         accounts = db.query(
             "SELECT key, name, tier, stage FROM kf_accounts WHERE key=?", (params.key,)
@@ -103,7 +128,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
             }
             for c in mine
         ]
-    return Report(title=title, columns=COLUMNS, rows=rows, sections=sections)
+    return Report(title=title, columns=COLUMNS, rows=rows, sections=sections, layout=LAYOUT)
 
 
 def _row(account: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from kamflow.domain.values import TIERS
+from kamflow.output import FLAG, ID, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import Report, ReportParams, days_since, id_order, policy
 
@@ -32,6 +33,23 @@ COLUMNS = [
     "cadence_days",
     "neglected",
 ]
+# For people: who, when last contacted, and whether that is too long ago.
+LAYOUT = {
+    "key": Col(ID, 1),
+    "name": Col(rank=1, least=12),
+    "tier": Col(ID, 2),
+    "lifecycle": Col(ID, 3),
+    "last_contact_on": Col(ID, 1),
+    "days_since": Col(NUMBER, 1),
+    "cadence_days": Col(NUMBER, 2),
+    "neglected": Col(FLAG, 1),
+    # Open follow-ups.
+    "issue_id": Col(ID, 1),
+    "visit_id": Col(ID, 3),
+    "raised_on": Col(ID, 2),
+    "age_days": Col(NUMBER, 1),
+    "issue": Col(rank=1),
+}
 SERVED = ("active", "prospect")
 
 
@@ -98,6 +116,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         title=f"contact cadence (as of {params.today})",
         columns=COLUMNS,
         rows=rows,
+        layout=LAYOUT,
         sections={
             "summary": {
                 "accounts_served": len(served),

@@ -16,6 +16,7 @@ from typing import Any
 
 from kamflow.domain.errors import AccountNotFound
 from kamflow.domain.values import SEVERITIES, TIERS
+from kamflow.output import FLAG, ID, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
     Report,
@@ -37,6 +38,18 @@ COLUMNS = [
     "overdue",
     "days_over",
 ]
+# For people: which complaint, how old, and whether it is overdue.
+LAYOUT = {
+    "key": Col(ID, 1),
+    "complaint_id": Col(ID, 1),
+    "severity": Col(ID, 2),
+    "status": Col(ID, 2),
+    "raised_on": Col(ID, 3),
+    "age_days": Col(NUMBER, 1),
+    "sla_days": Col(NUMBER, 3),
+    "overdue": Col(FLAG, 1),
+    "days_over": Col(NUMBER, 2),
+}
 CLOSED_STATUSES = ("resolved", "rejected", "closed")
 OPEN_STATUSES = ("raised", "acknowledged", "investigating", "escalated")
 
@@ -97,6 +110,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         title=f"open complaints{scope} (as of {params.today})",
         columns=COLUMNS,
         rows=[{c: r[c] for c in COLUMNS} for r in rows],
+        layout=LAYOUT,
         sections={"summary": _summary(db, rows)},
     )
 

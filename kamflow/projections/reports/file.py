@@ -36,6 +36,7 @@ from typing import Any
 
 from kamflow.domain.errors import AccountNotFound, InvalidInput
 from kamflow.domain.values import BUYING_ROLES
+from kamflow.output import FLAG, ID, MONEY, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
     Report,
@@ -77,6 +78,105 @@ PEOPLE_COLUMNS = [
     "current",
     "since",
 ]
+
+# For people, by column name, for the people and every section's table: ids, dates and
+# what was said first, money right-aligned; the longest prose is cut first.
+LAYOUT = {
+    "contact_id": Col(ID, 1),
+    "name": Col(rank=1, least=12),
+    "title": Col(rank=2),
+    "department": Col(rank=3),
+    "roles": Col(rank=2),
+    "influence": Col(ID, 3),
+    "attitude": Col(ID, 3),
+    "personality": Col(ID, 4),
+    "reports_to": Col(rank=3),
+    "influenced_by": Col(rank=4),
+    "current": Col(FLAG, 2),
+    "since": Col(ID, 4),
+    "left_on": Col(ID, 1),
+    "reason": Col(rank=2),
+    "analysis": Col(rank=3),
+    # visits and issues
+    "visit_id": Col(ID, 1),
+    "on": Col(ID, 1),
+    "with": Col(rank=3),
+    "purpose": Col(rank=1),
+    "objective": Col(rank=3),
+    "result": Col(rank=2),
+    "by": Col(ID, 4),
+    "issue_id": Col(ID, 1),
+    "raised_on": Col(ID, 2),
+    "issue": Col(rank=1),
+    "open": Col(FLAG, 1),
+    "age_days": Col(NUMBER, 2),
+    "followed_up_on": Col(ID, 3),
+    "follow_up_result": Col(rank=3),
+    # complaints
+    "complaint_id": Col(ID, 1),
+    "severity": Col(ID, 3),
+    "status": Col(ID, 1),
+    "summary": Col(rank=1),
+    "escalated": Col(FLAG, 3),
+    "outcome": Col(rank=2),
+    "outcome_on": Col(ID, 4),
+    "closed_on": Col(ID, 4),
+    "open_days": Col(NUMBER, 2),
+    # money
+    "currency": Col(ID, 1),
+    "sales": Col(MONEY, 1),
+    "payments": Col(MONEY, 2),
+    "receivable": Col(MONEY, 1),
+    "gross_margin": Col(MONEY, 2),
+    "service_cost": Col(MONEY, 3),
+    "real_profit": Col(MONEY, 1),
+    "invoice": Col(ID, 1),
+    "product": Col(rank=2),
+    "amount": Col(MONEY, 1),
+    "cost": Col(MONEY, 4),
+    "margin": Col(MONEY, 4),
+    "discount_pct": Col(NUMBER, 3),
+    "paid": Col(MONEY, 3),
+    "outstanding": Col(MONEY, 1),
+    "invoices": Col(NUMBER, 2),
+    "revenue": Col(MONEY, 1),
+    "category": Col(rank=2),
+    "description": Col(rank=3),
+    # competitors
+    "competitor": Col(ID, 1),
+    "products": Col(rank=2),
+    "satisfaction": Col(rank=3),
+    "rep": Col(rank=4),
+    "style": Col(rank=4),
+    "relationship": Col(rank=3),
+    "strengths": Col(rank=4),
+    "weaknesses": Col(rank=4),
+    "first_noted_on": Col(ID, 5),
+    "last_noted_on": Col(ID, 3),
+    "notes": Col(NUMBER, 5),
+    # opportunities
+    "opportunity_id": Col(ID, 1),
+    "problem": Col(rank=4),
+    "stage": Col(ID, 1),
+    "budget": Col(MONEY, 1),
+    "decision_maker": Col(rank=4),
+    "timeline": Col(rank=4),
+    "procurement": Col(rank=5),
+    "opened_on": Col(ID, 3),
+    # satisfaction, team, exceptions
+    "measured_on": Col(ID, 1),
+    "score": Col(NUMBER, 1),
+    "target": Col(NUMBER, 1),
+    "gap": Col(NUMBER, 1),
+    "note": Col(rank=2),
+    "member": Col(ID, 1),
+    "role": Col(rank=1),
+    "exception_id": Col(ID, 1),
+    "rule": Col(ID, 1),
+    "approver": Col(ID, 2),
+    "used_by": Col(ID, 3),
+    "granted_on": Col(ID, 2),
+}
 
 
 @dataclass(frozen=True)
@@ -214,6 +314,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         columns=PEOPLE_COLUMNS,
         rows=people,
         sections=sections,
+        layout=LAYOUT,
         flat=False,
     )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from kamflow.output import ID, MONEY, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
     Report,
@@ -28,6 +29,23 @@ from kamflow.projections.reports.base import (
 
 STAGES = ("lead", "qualified", "proposal", "negotiation", "won", "lost")
 OPEN = STAGES[:4]
+# For people; each budget_<CUR> column is money too (see build).
+LAYOUT = {
+    "stage": Col(ID, 1),
+    "count": Col(NUMBER, 1),
+    "no_budget": Col(NUMBER, 2),
+    # Open opportunities, and the summary's open budget per currency.
+    "key": Col(ID, 1),
+    "opportunity_id": Col(ID, 1),
+    "title": Col(rank=1, least=12),
+    "budget": Col(MONEY, 1),
+    "open_budget": Col(MONEY),
+    "currency": Col(ID, 1),
+    "decision_maker": Col(rank=4),
+    "timeline": Col(rank=4),
+    "opened_on": Col(ID, 3),
+    "age_days": Col(NUMBER, 2),
+}
 
 
 def build(db: ViewDB, params: ReportParams) -> Report:
@@ -42,8 +60,9 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     )
     currencies = sorted({o["currency"] for o in opps if o["budget_cents"] is not None})
     columns = ["stage", "count", "no_budget", *(f"budget_{c}" for c in currencies)]
+    layout = {**LAYOUT, **{f"budget_{c}": Col(MONEY, 1) for c in currencies}}
     if not opps:
-        return Report(title=title, columns=columns, rows=[])
+        return Report(title=title, columns=columns, rows=[], layout=layout)
 
     rows: list[dict[str, Any]] = []
     for stage in STAGES:
@@ -99,5 +118,6 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         title=title,
         columns=columns,
         rows=rows,
+        layout=layout,
         sections={"summary": summary, "open_opportunities": open_list},
     )

@@ -22,6 +22,7 @@ from decimal import Decimal
 from statistics import median
 from typing import Any, NamedTuple
 
+from kamflow.output import ID, MONEY, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
     Report,
@@ -46,6 +47,22 @@ COLUMNS = [
     "cost_to_serve_pct",
     "months_to_profit",
 ]
+# For people (a table that fits a terminal): who, which class, how much, first.
+LAYOUT = {
+    "key": Col(ID, 1),
+    "name": Col(rank=1),
+    "tier": Col(ID, 2),
+    "value_class": Col(ID, 1),
+    "rule": Col(rank=5),
+    "zone": Col(rank=4),
+    "revenue": Col(MONEY, 1),
+    "gross_margin": Col(MONEY, 4),
+    "service_cost": Col(MONEY, 4),
+    "real_profit": Col(MONEY, 1),
+    "margin_pct": Col(NUMBER, 3),
+    "cost_to_serve_pct": Col(NUMBER, 4),
+    "months_to_profit": Col(NUMBER, 3),
+}
 NEW_ACCOUNT_MONTHS = 24  # "new" key accounts: opened within two years of the report date
 
 
@@ -112,6 +129,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     return Report(
         title=f"portfolio ({cur}, as of {params.today})",
         columns=COLUMNS,
+        layout=LAYOUT,
         rows=rows,
         sections={
             "summary": _summary(rows, facts),

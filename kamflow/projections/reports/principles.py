@@ -39,6 +39,7 @@ from typing import Any
 
 from kamflow.domain.values import TIERS
 from kamflow.domain.values import format_money as fmt
+from kamflow.output import ID, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
     Report,
@@ -53,6 +54,12 @@ from kamflow.projections.reports.complaints import open_complaints
 from kamflow.projections.reports.file import completeness
 
 COLUMNS = ["principle", "key", "finding", "severity"]
+LAYOUT = {
+    "principle": Col(ID, 1),
+    "key": Col(ID, 1),
+    "finding": Col(rank=1),
+    "severity": Col(ID, 1),
+}
 BIG_TIERS = ("key", "strategic")
 UNPAID_DAYS = 90
 FOLLOW_UP_DAYS = 30
@@ -70,7 +77,7 @@ def _f(principle: str, key: str, finding: str, severity: str) -> Finding:
 def build(db: ViewDB, params: ReportParams) -> Report:
     title = f"principles P1-P8 (as of {params.today})"
     if not db.table_exists("kf_accounts"):
-        return Report(title=title, columns=COLUMNS, rows=[])
+        return Report(title=title, columns=COLUMNS, rows=[], layout=LAYOUT)
     accounts = {
         a["key"]: a
         for a in db.query(
@@ -101,7 +108,9 @@ def build(db: ViewDB, params: ReportParams) -> Report:
             "violation": sum(1 for r in mine if r["severity"] == "violation"),
             "risk": sum(1 for r in mine if r["severity"] == "risk"),
         }
-    return Report(title=title, columns=COLUMNS, rows=rows, sections={"summary": summary})
+    return Report(
+        title=title, columns=COLUMNS, rows=rows, sections={"summary": summary}, layout=LAYOUT
+    )
 
 
 def _tier_principle(tier: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from kamflow.output import ID, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import Report, ReportParams
 
@@ -30,13 +31,26 @@ COLUMNS = [
     "change",
     "measurements",
 ]
+# For people: who, and how far below target.
+LAYOUT = {
+    "key": Col(ID, 1),
+    "name": Col(rank=1, least=12),
+    "tier": Col(ID, 3),
+    "measured_on": Col(ID, 2),
+    "score": Col(NUMBER, 1),
+    "target": Col(NUMBER, 1),
+    "gap": Col(NUMBER, 1),
+    "change": Col(NUMBER, 2),
+    "measurements": Col(NUMBER, 4),
+    "lifecycle": Col(ID, 2),
+}
 BIG_TIERS = ("key", "strategic")
 
 
 def build(db: ViewDB, params: ReportParams) -> Report:
     title = f"satisfaction against target (as of {params.today})"
     if not db.table_exists("kf_satisfaction"):
-        return Report(title=title, columns=COLUMNS, rows=[])
+        return Report(title=title, columns=COLUMNS, rows=[], layout=LAYOUT)
     accounts = {a["key"]: a for a in db.query("SELECT key, name, tier, lifecycle FROM kf_accounts")}
     history: dict[str, list[dict[str, Any]]] = {}
     for m in db.query(
@@ -74,6 +88,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         title=title,
         columns=COLUMNS,
         rows=rows,
+        layout=LAYOUT,
         sections={
             "summary": {
                 "measured_accounts": len(rows),
