@@ -94,7 +94,7 @@ def test_showing_an_unknown_account_is_not_found(kam: Kam, db: str) -> None:
 
 
 def test_the_history_of_an_unknown_account_is_not_found(kam: Kam, db: str) -> None:
-    result = kam("account", "history", "nope", "--json")
+    result = kam("account", "history", "nope")
 
     assert_refused(
         result,
