@@ -552,13 +552,24 @@ def exists(store: Store) -> bool:
     return bool(found[0])
 
 
-def require(store: Store) -> None:
-    """Refuse (NoStore, exit 1) to read a store that does not exist: a read never
-    creates one, only a write (or `kamflow demo`, `kamflow apply`) does."""
-    if exists(store):
-        return
-    where = f"{store.named} (it has no kamflow tables)" if store.postgres else _path(store.path)
-    raise NoStore(
+def require(locator: str) -> Store:
+    """The store of a locator (``resolve``), for a read. Refuses (NoStore, exit 1) one
+    that does not exist: a read never creates one, only a write (or `kamflow demo`,
+    `kamflow apply`) does. A file path that is not there is refused as such, before
+    ``parse`` would ask whether its folder could hold a new one. Raises InvalidInput
+    for a malformed locator and StorageError for a store that cannot be asked."""
+    if "://" not in locator and not Path(locator).exists():
+        raise _no_store(_path(locator))
+    store = parse(locator)
+    if not exists(store):
+        raise _no_store(
+            f"{store.named} (it has no kamflow tables)" if store.postgres else _path(store.path)
+        )
+    return store
+
+
+def _no_store(where: str) -> NoStore:
+    return NoStore(
         f"no kamflow database at {where}; create one with"
         " `kamflow account open KEY --name ... --industry ... --owner ...` or `kamflow demo`,"
         " or point --db or KAMFLOW_DB at one"

@@ -106,6 +106,22 @@ def test_a_read_of_a_database_that_does_not_exist_refuses_and_creates_nothing(
     assert list(folder.iterdir()) == []
 
 
+@pytest.mark.parametrize("folder", ["missing", "read-only"])
+def test_a_read_of_a_file_in_a_folder_that_could_not_hold_one_is_no_database(
+    tmp_path: Path, folder: str
+) -> None:
+    # Not "cannot create database ...": a read would not create one anywhere.
+    where = tmp_path / "nowhere"
+    if folder == "read-only":
+        where.mkdir(mode=0o555)
+    db = where / "kamflow.db"
+
+    result = kam(str(db), "account", "list")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == f"Error: no kamflow database at {db}{NO_STORE}\n"
+
+
 def test_the_default_database_is_named_as_the_user_knows_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -103,11 +103,11 @@ class Session:
         """The locator of a store that exists. Raises InvalidInput for a malformed
         locator and NoStore (a StorageError, exit 1) for a store that is not there;
         creates nothing."""
-        from kamflow.storage import parse, require, resolve
+        from kamflow.storage import require, resolve
 
         locator = resolve(self.db)
         if not self._exists:
-            require(parse(locator))
+            require(locator)
             self._exists = True
         return locator
 
