@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from kamflow.application import Kamflow
+from kamflow.application import Kamflow, Outcome
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import InvalidInput, KamflowError
 
@@ -22,6 +22,10 @@ class LineFailed(KamflowError):
         why = cause.render("apply")
         super().__init__(f"line {number}: {why}; {before}, nothing of line {number} or after")
         self.exit_code = cause.exit_code
+        # For `kamflow apply --json`: the error's kind and principle are its cause's.
+        self.line = number
+        self.applied = applied
+        self.cause = cause
 
 
 def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
@@ -71,7 +75,16 @@ def _first_line(exc: ValueError) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def apply_lines(kamflow: Kamflow, lines: Iterable[bytes], *, actor: str) -> str:
+def apply_lines(
+    kamflow: Kamflow,
+    lines: Iterable[bytes],
+    *,
+    actor: str,
+    on_outcome: Callable[[int, Outcome], None] | None = None,
+) -> str:
+    """Apply each line in order; the summary line (``applied 3 commands``). Raises
+    LineFailed for the first line refused, the lines before it staying applied.
+    ``on_outcome`` is told each applied (or already applied) line's number and outcome."""
     kamflow.keep_loaded()
     applied = skipped = 0
     for number, raw in enumerate(lines, start=1):
@@ -89,6 +102,8 @@ def apply_lines(kamflow: Kamflow, lines: Iterable[bytes], *, actor: str) -> str:
             applied += 1
         else:
             skipped += 1
+        if on_outcome is not None:
+            on_outcome(number, outcome)
     already = f", {skipped} already applied (skipped)" if skipped else ""
     return f"applied {_n(applied)}{already}"
 

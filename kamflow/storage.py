@@ -18,7 +18,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qs, quote, unquote, urlparse
@@ -46,9 +46,15 @@ class StoreLocked(StorageError):
     """Another process held the store's write lock for longer than the lock timeout."""
 
 
+class NoStore(StorageError):
+    """A read of a store that does not exist (see ``exists``); nothing was created."""
+
+
 def resolve(locator: str | None) -> str:
-    """The locator given, else KAMFLOW_DB, else ./kamflow.db."""
-    return locator or os.environ.get("KAMFLOW_DB") or DEFAULT_DB
+    """The locator given, else KAMFLOW_DB, else ./kamflow.db; a file path with ``~``
+    expanded (``KAMFLOW_DB='~/kam.db'`` reaches no shell that would expand it)."""
+    chosen = locator or os.environ.get("KAMFLOW_DB") or DEFAULT_DB
+    return chosen if "://" in chosen else os.path.expanduser(chosen)
 
 
 def is_postgres(locator: str) -> bool:
@@ -511,3 +517,68 @@ def connect_postgres(
         conn.close()
         raise
     return conn
+
+
+# ------------------------------------------------------------------ existence
+# The table eventsourcing keeps kamflow's events in: SQLite names it after its purpose,
+# PostgreSQL after the application (KamflowApplication.name).
+EVENTS_TABLE = {False: "stored_events", True: "kamflow_events"}
+
+
+def exists(store: Store) -> bool:
+    """Whether the store holds kamflow's event table, asked without creating anything:
+    a SQLite file is opened read-only, and only if it is there; on PostgreSQL the table
+    is looked up in the ``?schema=`` (or on the search path). A file or schema without
+    the table (an empty file, another program's database) is not a kamflow store.
+    Raises StorageError when the store cannot be asked (unreachable, not a database,
+    a ``?schema=`` that does not exist)."""
+    table = EVENTS_TABLE[store.postgres]
+    if store.postgres:
+        conn = connect_postgres(store, mapped=True)
+        try:
+            row = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+        finally:
+            conn.close()
+        return row is not None and row[0] is not None
+    if not Path(store.path).is_file():
+        return False
+    sqlite = connect_sqlite(replace(store, read_only=True))
+    try:
+        found = sqlite.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+    finally:
+        sqlite.close()
+    return bool(found[0])
+
+
+def require(locator: str) -> Store:
+    """The store of a locator (``resolve``), for a read. Refuses (NoStore, exit 1) one
+    that does not exist: a read never creates one, only a write (or `kamflow demo`,
+    `kamflow apply`) does. A file path that is not there is refused as such, before
+    ``parse`` would ask whether its folder could hold a new one. Raises InvalidInput
+    for a malformed locator and StorageError for a store that cannot be asked."""
+    if "://" not in locator and not Path(locator).exists():
+        raise _no_store(_path(locator))
+    store = parse(locator)
+    if not exists(store):
+        raise _no_store(
+            f"{store.named} (it has no kamflow tables)" if store.postgres else _path(store.path)
+        )
+    return store
+
+
+def _no_store(where: str) -> NoStore:
+    return NoStore(
+        f"no kamflow database at {where}; create one with"
+        " `kamflow account open KEY --name ... --industry ... --owner ...` or `kamflow demo`,"
+        " or point --db or KAMFLOW_DB at one"
+    )
+
+
+def _path(path: str) -> str:
+    """A file path as a message names it: relative ones from ./, quoted if it has
+    characters other than letters, digits and -_.@:/+~ (a space, a ;)."""
+    if not os.path.isabs(path) and not path.startswith("."):
+        path = f"./{path}"
+    return path if all(ch.isalnum() or ch in "-_.@:/+~" for ch in path) else f'"{path}"'

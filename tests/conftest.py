@@ -115,6 +115,14 @@ def sqlite_locator(tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def empty_store(sqlite_locator: str) -> str:
+    """A SQLite store that exists, its tables made as a first write makes them, and
+    holds no events. (A read of a store that does not exist is refused instead.)"""
+    Kamflow(sqlite_locator).close()
+    return sqlite_locator
+
+
+@pytest.fixture
 def postgres_locator() -> Iterator[str]:
     problem = postgres_problem()
     if problem:

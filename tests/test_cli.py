@@ -267,8 +267,8 @@ def test_account_list_prints_a_table_aligned_for_chinese_names(kam: Kam) -> None
     ]
 
 
-def test_account_list_json_of_an_empty_store_is_an_empty_list(kam: Kam) -> None:
-    result = kam("account", "list", "--json")
+def test_account_list_json_of_an_empty_store_is_an_empty_list(empty_store: str) -> None:
+    result = invoker(empty_store)("account", "list", "--json")
 
     assert ok(result) == ["[]"]
 

@@ -496,12 +496,20 @@ def test_any_arguments_to_a_write_command_exit_0_1_or_2_and_a_refusal_is_one_lin
 
     event(f"exit {result.exit_code}")
     assert result.exit_code in (0, 1, 2), result.stderr
+    # --json among the words: the answer, and any error, is one JSON object (README).
+    as_json = "--json" in [*prefix, *args]
     if result.exit_code == 0:
         assert result.stderr == ""
         assert not UNPRINTABLE.search(result.stdout.replace("\n", ""))
+        if as_json and "--help" not in args:
+            assert json.loads(result.stdout)["applied"] in (True, False)
         return
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
-    assert line.startswith("Error: ")
+    if as_json:
+        error = json.loads(line)["error"]
+        assert error["exit_code"] == result.exit_code and error["kind"] and error["message"]
+    else:
+        assert line.startswith("Error: ")
     assert not UNPRINTABLE.search(line)
     assert event_count(acme) == before

@@ -86,7 +86,8 @@ def test_program_status_shows_each_step_and_what_the_next_needs(kam: Kam) -> Non
     )
 
 
-def test_a_read_of_nothing_says_so(kam: Kam) -> None:
+def test_a_read_of_nothing_says_so(empty_store: str) -> None:
+    kam = invoker(empty_store)
     assert ok(kam("account", "list")) == ["(nothing to report)"]
     assert ok(kam("roster", "show")) == ["(nothing to report)"]
     assert ok(kam("account", "list", "--csv")) == [
@@ -110,7 +111,9 @@ def test_json_and_csv_together_are_refused_before_the_read(kam: Kam) -> None:
     # The account does not exist: the usage error comes first, nothing is looked up.
     line = refused(kam("account", "history", "nope", "--json", "--csv"), 2)
 
-    assert line == "Error: give --json or --csv, not both"
+    assert json.loads(line) == {
+        "error": {"exit_code": 2, "kind": "usage", "message": "give --json or --csv, not both"}
+    }
 
 
 # ------------------------------------------------------------------ arguments

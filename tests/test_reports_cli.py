@@ -734,7 +734,7 @@ def test_rebuilding_an_unknown_view_is_a_usage_error_that_rebuilds_nothing(kam: 
 def test_a_report_on_an_unknown_account_is_refused_on_one_line(kam: Kam) -> None:
     open_account(kam, "acme")
 
-    result = kam("report", "complaints", "nope", "--json")
+    result = kam("report", "complaints", "nope")
 
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -748,7 +748,8 @@ def test_a_report_on_an_unknown_account_is_refused_on_one_line(kam: Kam) -> None
     ["portfolio", "complaints", "cadence", "buying-centre", "funnel", "satisfaction",
      "principles", "audit"],
 )  # fmt: skip
-def test_a_report_on_an_empty_database_is_an_empty_report(kam: Kam, name: str) -> None:
+def test_a_report_on_an_empty_database_is_an_empty_report(empty_store: str, name: str) -> None:
+    kam = invoker(empty_store)
     as_json = kam("report", name, "--json")
     as_table = kam("report", name)
     as_csv = kam("report", name, "--csv")

@@ -374,7 +374,13 @@ def test_a_new_store_in_a_read_only_folder_is_refused(tmp_path: Path) -> None:
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        line = error(invoker(str(folder / "new.db"))("account", "list"), 1)
+        # A write: only a write creates a store (a read says there is none).
+        line = error(
+            invoker(str(folder / "new.db"))(
+                "account", "open", "z", "--name", "Z", "--industry", "feed", "--owner", "li"
+            ),
+            1,
+        )
     finally:
         folder.chmod(0o755)
 

@@ -122,7 +122,7 @@ def actual_parameters(
 ) -> dict[str, tuple[bool, bool, tuple[str, ...] | None]]:
     found: dict[str, tuple[bool, bool, tuple[str, ...] | None]] = {}
     for param in command.params:
-        if param.name in ("on", "command_id", "help"):
+        if param.name in ("on", "command_id", "as_json", "help"):
             continue
         assert param.name is not None
         choices = tuple(param.type.choices) if isinstance(param.type, click.Choice) else None
@@ -147,6 +147,7 @@ def test_every_model_builds_a_click_command_whose_parameters_are_its_fields(name
         assert options[field] == [Field(field).render("cli")]
     assert options["on"] == ["--on"]
     assert options["command_id"] == ["--command-id"]
+    assert options["as_json"] == ["--json"]
 
 
 def test_a_field_whose_json_key_differs_is_named_by_that_key_in_apply_errors() -> None:

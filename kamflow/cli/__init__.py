@@ -15,7 +15,7 @@ import os
 import sys
 from datetime import date
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -78,12 +78,18 @@ DATE = IsoDate()
 
 
 class Session:
-    """Per-invocation state: where the store is and who is acting. Opened lazily."""
+    """Per-invocation state: where the store is and who is acting. Opened lazily.
+
+    Reads open the store with ``kamflow`` (or ask ``existing`` for its locator), which
+    refuses one that does not exist rather than create it; writes open it with
+    ``writer``, which creates it on first use.
+    """
 
     def __init__(self, db: str | None, actor: str | None) -> None:
         self.db = db
         self._actor = actor
         self._kamflow: Kamflow | None = None
+        self._exists = False
 
     @property
     def actor(self) -> str:
@@ -93,8 +99,31 @@ class Session:
             self._actor = default_actor()
         return self._actor
 
+    def existing(self) -> str:
+        """The locator of a store that exists. Raises InvalidInput for a malformed
+        locator and NoStore (a StorageError, exit 1) for a store that is not there;
+        creates nothing."""
+        from kamflow.storage import require, resolve
+
+        locator = resolve(self.db)
+        if not self._exists:
+            require(locator)
+            self._exists = True
+        return locator
+
     @property
     def kamflow(self) -> Kamflow:
+        """The store, for a read: refused if it does not exist (``existing``)."""
+        if self._kamflow is None:
+            self.existing()
+        return self._open()
+
+    @property
+    def writer(self) -> Kamflow:
+        """The store, for a write: created (file and tables) if it does not exist."""
+        return self._open()
+
+    def _open(self) -> Kamflow:
         if self._kamflow is None:
             from kamflow.application import Kamflow
 
@@ -114,8 +143,10 @@ def session() -> Session:
 
 
 class KamflowGroup(click.Group):
-    """The root group: loads a noun's module on first use, and prints bad input and
-    refusals as one line on stderr, never a traceback.
+    """The root group: loads a noun's module on first use, prints its help when given
+    nothing to do (exit 0), and prints bad input and refusals as one line on stderr,
+    never a traceback: ``Error: ...``, or a JSON object when ``--json`` is among the
+    arguments (``fail``).
 
     Handling errors in ``main`` (not in a wrapper around it) means click's CliRunner,
     and so the tests, see exactly what a user sees.
@@ -159,41 +190,104 @@ class KamflowGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> None:
+        # A script that asks for JSON gets its error as JSON too, whatever the error:
+        # told from the words given, since a usage error can come before (or instead
+        # of) the command that would have parsed --json.
+        words = sys.argv[1:] if args is None else list(args)
+        as_json = "--json" in (words[: words.index("--")] if "--" in words else words)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # `kamflow` (or `kamflow account`) alone: the help a newcomer asked for.
+            click.echo(exc.ctx.get_help())
+            sys.exit(0)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.Abort:
-            click.echo("Aborted.", err=True)
-            sys.exit(1)
+            fail("aborted", "Aborted.", 1, as_json=as_json, prefix="")
         except click.ClickException as exc:
-            _error(exc.format_message())
-            sys.exit(exc.exit_code)
+            kind = "usage" if isinstance(exc, click.UsageError) else "file"
+            fail(kind, exc.format_message(), exc.exit_code, as_json=as_json)
         except KamflowError as exc:
-            _error(str(exc))
-            sys.exit(exc.exit_code)
+            fail(error_kind(exc), str(exc), exc.exit_code, as_json=as_json, **error_details(exc))
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+            fail("interrupted", "Interrupted.", 130, as_json=as_json, prefix="")
         except Exception as exc:
             # A bug, not bad input: still one line for the user, the whole traceback
             # for whoever sets KAMFLOW_DEBUG to investigate it.
             if os.environ.get("KAMFLOW_DEBUG"):
                 raise
-            _error(
+            fail(
+                "internal",
                 f"internal error ({type(exc).__name__}: {exc}); nothing more was"
-                " written. Set KAMFLOW_DEBUG=1 for details and please report it."
+                " written. Set KAMFLOW_DEBUG=1 for details and please report it.",
+                70,
+                as_json=as_json,
             )
-            sys.exit(70)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-def _error(message: str) -> None:
-    """``Error: message`` on stderr, as one line: messages quote what users typed or
-    stored, which may hold escape sequences or line breaks; those are shown escaped."""
-    from kamflow.output import escape
+# The kinds of error a script tells apart, each with its exit code in the README;
+# subclasses (AccountNotFound, StoreLocked, NoStore, ...) report as their kind.
+ERROR_KINDS = ("InvalidInput", "NotFound", "Conflict", "RuleViolation", "StorageError")
 
-    click.echo(f"Error: {escape(message)}", err=True)
+
+def error_kind(exc: KamflowError) -> str:
+    """The kind of a kamflow error: one of ERROR_KINDS, else its class's name
+    (``Unprojectable``); a failed line of `kamflow apply` is of its cause's kind."""
+    from kamflow.domain import errors
+
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, KamflowError):
+        return error_kind(cause)
+    for name in ERROR_KINDS:
+        if isinstance(exc, getattr(errors, name)):
+            return name
+    return type(exc).__name__
+
+
+def error_details(exc: KamflowError) -> dict[str, Any]:
+    """What a script may need besides the message: the principle a rule violation
+    names (``P1``-``P8``, or the rule), and, for a failed line of `kamflow apply`, its
+    number (``line``) and how many lines before it were applied (``applied``)."""
+    from kamflow.domain.errors import RuleViolation
+
+    details: dict[str, Any] = {}
+    cause = getattr(exc, "cause", exc)
+    if isinstance(cause, RuleViolation):
+        details["principle"] = cause.principle
+    for name in ("line", "applied"):
+        value = getattr(exc, name, None)
+        if isinstance(value, int):
+            details[name] = value
+    return details
+
+
+def fail(
+    kind: str,
+    message: str,
+    exit_code: int,
+    *,
+    as_json: bool,
+    prefix: str = "Error: ",
+    **details: Any,
+) -> NoReturn:
+    """Report an error on stderr and exit with ``exit_code``.
+
+    For people, one line ``Error: message``: messages quote what users typed or
+    stored, which may hold escape sequences or line breaks, shown escaped. With
+    ``as_json``, one JSON object: ``{"error": {"exit_code": 1, "kind": "RuleViolation",
+    "principle": "P7", "message": "P7: ..."}}``, ``principle`` only for a rule
+    violation (``error_details``); ``message`` is the line people would read.
+    """
+    from kamflow.output import escape, to_json
+
+    if as_json:
+        error = {"exit_code": exit_code, "kind": kind, **details, "message": message}
+        click.echo(to_json({"error": error}), err=True)
+    else:
+        click.echo(f"{prefix}{escape(message)}", err=True)
+    sys.exit(exit_code)
 
 
 @click.group(cls=KamflowGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,7 +10,8 @@ an ``Example:`` (docstring). ``model_command`` turns it into a click command:
 - a ``Literal`` field takes a ``click.Choice``, a ``list`` field repeats
   (``multiple=True``), a required field is required; nothing else is converted here,
   so text, amounts and references are validated by the model, like ``kamflow apply``;
-- the shared ``--on`` and ``--command-id``.
+- the shared ``--on``, ``--command-id`` and ``--json`` (what was recorded, for scripts:
+  ``outcome_json``).
 
 An option not given (or a repeatable one given no times) is left out, so the model's
 default applies. ``kamflow apply --fields`` describes the same fields (``shapes``).
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 ON_HELP = "Business date it happened (default: today)."
 COMMAND_ID_HELP = "Idempotency key: a command whose id was already applied is not applied again."
+JSON_HELP = "Print what was recorded as JSON (events, new ids); errors as JSON on stderr."
 
 # How `kamflow apply --fields` names the type of a value.
 KINDS: dict[Any, str] = {str: "text", Decimal: "number", date: "YYYY-MM-DD", int: "number"}
@@ -134,16 +136,17 @@ def model_command(cls: CommandClass) -> ModelCommand:
     params += [
         click.Option(["--on", "on"], type=DATE, help=ON_HELP),
         click.Option(["--command-id"], metavar="ID", help=COMMAND_ID_HELP),
+        click.Option(["--json", "as_json"], is_flag=True, help=JSON_HELP),
     ]
     positional = {s.name: s.metavar or s.name.upper() for s in arguments}
 
-    def callback(command_id: str | None, **values: Any) -> None:
+    def callback(command_id: str | None, as_json: bool, **values: Any) -> None:
         given = {
             name: list(value) if isinstance(value, tuple) else value
             for name, value in values.items()
             if value is not None and value != ()
         }
-        run(cls, given, command_id, positional)
+        run(cls, given, command_id, positional, as_json=as_json)
 
     return ModelCommand(
         cls,
@@ -186,9 +189,15 @@ def _option(s: Shape) -> click.Option:
 
 
 def run(
-    cls: CommandClass, fields: dict[str, Any], command_id: str | None, positional: dict[str, str]
+    cls: CommandClass,
+    fields: dict[str, Any],
+    command_id: str | None,
+    positional: dict[str, str],
+    *,
+    as_json: bool = False,
 ) -> None:
-    """Build the command from the given fields, execute it, print what was recorded."""
+    """Build the command from the given fields, execute it, print what was recorded
+    (one line for people, or with ``as_json`` the object of ``outcome_json``)."""
     from kamflow.domain.commands import build
 
     try:
@@ -204,8 +213,31 @@ def run(
             )
         ) from None
     sess = session()
-    outcome = sess.kamflow.execute(command, actor=sess.actor, command_id=command_id)
-    click.echo(describe_outcome(outcome))
+    outcome = sess.writer.execute(command, actor=sess.actor, command_id=command_id)
+    if as_json:
+        from kamflow.output import to_json
+
+        click.echo(to_json(outcome_json(outcome)))
+    else:
+        click.echo(describe_outcome(outcome))
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """What a write recorded, for programs: ``{"account": "acme", "events": [{"type":
+    "ComplaintRaised", "version": 183}], "ids": {"complaint": "C-5"}, "reference": "C-5",
+    "command_id": "...", "applied": true}``. ``account`` is ``"governance"`` for policy
+    and roster commands; ``ids`` are the short ids the events gave out or acted on, by
+    kind (``Outcome.ids``); ``reference`` is the line people read after the colon, or
+    null. A command whose id was already applied: ``"applied": false``, no events, no
+    ids, null reference."""
+    return {
+        "account": outcome.account,
+        "events": [{"type": name, "version": version} for name, version in outcome.events],
+        "ids": outcome.ids,
+        "reference": outcome.reference or None,
+        "command_id": outcome.command_id,
+        "applied": outcome.applied,
+    }
 
 
 def describe_outcome(outcome: Outcome) -> str:

@@ -21,11 +21,8 @@ def projections() -> None:
 def _projector() -> Any:
     from kamflow.projections.db import ViewDB
     from kamflow.projections.engine import Projector
-    from kamflow.storage import resolve, storage_env
 
-    locator = resolve(session().db)
-    storage_env(locator)
-    projector = Projector(ViewDB(locator))
+    projector = Projector(ViewDB(session().existing()))
     projector.ensure_schema()
     click.get_current_context().call_on_close(projector.db.close)
     return projector

@@ -35,11 +35,9 @@ def build_report(name: str, as_of: date | None, **params: Any) -> Report:
     from kamflow.projections.engine import Unprojectable, quarantined, skipped_line
     from kamflow.projections.reports import READS, builder
     from kamflow.projections.reports.base import ReportParams
-    from kamflow.storage import resolve, storage_env
 
     sess = session()
-    locator = resolve(sess.db)
-    storage_env(locator)  # refuse a bad locator before creating anything
+    locator = sess.existing()  # refuse a bad locator or a missing store, create nothing
     if as_of is not None:
         from kamflow.projections.engine import views_as_of
 

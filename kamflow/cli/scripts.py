@@ -25,8 +25,14 @@ if TYPE_CHECKING:
     help='List the JSON keys of every command (or of COMMAND, e.g. "visit log" or visit)'
     " instead of applying a file.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON summary with what each line recorded; errors as JSON on stderr.",
+)
 @click.pass_context
-def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None) -> None:
+def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None, as_json: bool) -> None:
     """Apply a stream of commands, one JSON object a line (`-` reads stdin).
 
     Each line names the command and its fields, with an optional command_id so a
@@ -49,7 +55,41 @@ def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None) -> 
     from kamflow.batch import apply_lines
 
     sess = session()
-    click.echo(apply_lines(sess.kamflow, file, actor=sess.actor))
+    if not as_json:
+        click.echo(apply_lines(sess.writer, file, actor=sess.actor))
+        return
+    from kamflow.batch import LineFailed
+    from kamflow.cli.factory import outcome_json
+    from kamflow.output import to_json
+
+    results: list[dict[str, Any]] = []
+    try:
+        apply_lines(
+            sess.writer,
+            file,
+            actor=sess.actor,
+            on_outcome=lambda n, outcome: results.append({"line": n, **outcome_json(outcome)}),
+        )
+    except LineFailed as exc:
+        # The lines before it stay applied: a script learns their ids here, on stdout,
+        # and the failed line's error on stderr (exit 1 or 2).
+        click.echo(to_json(apply_summary(results, failed=exc.line)))
+        raise
+    click.echo(to_json(apply_summary(results)))
+
+
+def apply_summary(results: list[dict[str, Any]], failed: int | None = None) -> dict[str, Any]:
+    """`kamflow apply --json`'s answer: ``{"applied": 2, "skipped": 1, "failed_line":
+    null, "results": [{"line": 1, ...outcome_json...}, ...]}``, ``results`` holding
+    every line applied or already applied (skipped), in order, and ``failed_line`` the
+    number of the line that stopped the run, if one did."""
+    applied = sum(1 for r in results if r["applied"])
+    return {
+        "applied": applied,
+        "skipped": len(results) - applied,
+        "failed_line": failed,
+        "results": results,
+    }
 
 
 def _param(ctx: click.Context, name: str) -> click.Parameter:
@@ -116,5 +156,5 @@ def demo(accounts: int, seed: int) -> None:
     from kamflow.demo import build_demo, render_summary
 
     sess = session()
-    summary = build_demo(sess.kamflow, accounts=accounts, seed=seed)
-    click.echo(render_summary(summary, sess.kamflow.locator))
+    summary = build_demo(sess.writer, accounts=accounts, seed=seed)
+    click.echo(render_summary(summary, sess.writer.locator))
