@@ -10,6 +10,7 @@ from typing import Any
 
 from kamflow.application import Kamflow
 from kamflow.domain.commands import COMMANDS, build
+from kamflow.domain.commands.fields import ExponentNumber
 from kamflow.domain.errors import InvalidInput, KamflowError
 
 
@@ -35,9 +36,9 @@ def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
         return None
     try:
         # Without the line end a truncated object is reported at its real column.
-        # Decimal keeps every digit of a number (0.1 stays 0.1; 1e400 stays finite and
-        # is refused as too large rather than becoming infinity).
-        data = json.loads(text.rstrip("\r\n"), parse_float=Decimal, parse_constant=_constant)
+        # Decimal keeps every digit of a number (0.1 stays 0.1); one written with an
+        # exponent (1e2) is marked, and refused where a number is expected.
+        data = json.loads(text.rstrip("\r\n"), parse_float=_number, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
@@ -60,6 +61,10 @@ def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
     return name, data, command_id
 
 
+def _number(text: str) -> Decimal:
+    return ExponentNumber(text) if "e" in text or "E" in text else Decimal(text)
+
+
 def _constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -80,9 +85,8 @@ def apply_lines(kamflow: Kamflow, lines: Iterable[bytes], *, actor: str) -> str:
             if parsed is None:
                 continue
             name, fields, command_id = parsed
-            outcome = kamflow.execute(
-                build(COMMANDS[name], fields), actor=actor, command_id=command_id
-            )
+            command = build(COMMANDS[name], fields, today=kamflow.today)
+            outcome = kamflow.execute(command, actor=actor, command_id=command_id)
         except KamflowError as exc:
             raise LineFailed(number, applied, exc) from None
         if outcome.applied:

@@ -20,6 +20,11 @@ import pytest
 
 from kamflow.application import Kamflow, set_clock
 
+# Tests never depend on the machine's time zone: the business zone is UTC unless a test
+# says otherwise (TZ or KAMFLOW_TZ set by the test, --tz, or a recorded team setting).
+os.environ["TZ"] = "UTC"
+os.environ.pop("KAMFLOW_TZ", None)
+
 
 def event_count(locator: str) -> int:
     """Events in the store, read by a Kamflow of its own."""

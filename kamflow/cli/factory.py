@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from kamflow.application import Outcome
     from kamflow.domain.commands import CommandClass
 
-ON_HELP = "Business date it happened (default: today)."
+ON_HELP = "Business date it happened: YYYY-MM-DD, today or yesterday (default: today)."
 COMMAND_ID_HELP = "Idempotency key: a command whose id was already applied is not applied again."
 
 # How `kamflow apply --fields` names the type of a value.
@@ -191,8 +191,9 @@ def run(
     """Build the command from the given fields, execute it, print what was recorded."""
     from kamflow.domain.commands import build
 
+    sess = session()
     try:
-        command = build(cls, fields)
+        command = build(cls, fields, today=sess.today)
     except InvalidInput as exc:
         if not any(isinstance(part, Field) and part.name in positional for part in exc.parts):
             raise
@@ -203,7 +204,6 @@ def run(
                 for part in exc.parts
             )
         ) from None
-    sess = session()
     outcome = sess.kamflow.execute(command, actor=sess.actor, command_id=command_id)
     click.echo(describe_outcome(outcome))
 
