@@ -1083,19 +1083,6 @@ def test_a_number_beyond_what_the_views_hold_is_bad_input(
     assert_refused(result, db, code=2, line=line)
 
 
-def test_scores_and_policy_values_are_stored_in_one_form(kam: Kam, db: str) -> None:
-    assert (
-        kam("satisfaction", "record", "acme", "--score", "7.50", "--target", "8.0").exit_code == 0
-    )
-    assert kam("policy", "set", "discount-ceiling-pct", "20.00", "--reason", "r").exit_code == 0
-
-    shown = json.loads(kam("account", "show", "acme", "--json").stdout)
-    policies = json.loads(kam("policy", "show", "--json").stdout)
-
-    assert (shown["satisfaction"]["score"], shown["satisfaction"]["target"]) == ("7.5", "8")
-    assert [p["value"] for p in policies if p["policy"] == "discount-ceiling-pct"] == ["20"]
-
-
 def test_a_cost_that_would_take_an_accounts_total_past_the_bound_is_refused(
     kam: Kam, db: str
 ) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from kamflow.domain.errors import InvalidInput, RuleViolation
-from kamflow.domain.values import TIERS, BadNumber, canonical_number, parse_number
+from kamflow.domain.values import TIERS, BadNumber, parse_number, written_out
 
 ROLES = ("approver", "director", "auditor")
 
@@ -215,7 +215,7 @@ def parse_policy_value(name: str, raw: str) -> Decimal:
         raise InvalidInput(f"policy {name} must be between {spec.low} and {spec.high}, got {raw}")
     if spec.kind == "int":
         return Decimal(int(value))
-    # Amounts and percentages: at most cents, in one stored form (80.50 is 80.5).
+    # Amounts and percentages: at most cents, with the digits typed.
     if value != value.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
         raise InvalidInput(f"policy {name} takes at most 2 decimal places, got {raw}")
-    return canonical_number(value)
+    return written_out(value)

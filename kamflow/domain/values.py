@@ -128,10 +128,11 @@ def parse_number(text: str) -> Decimal:
     return Decimal(stripped.replace(",", ""))
 
 
-def canonical_number(value: Decimal) -> Decimal:
-    """The one stored form of a number that is not money: digits written out, no
-    trailing zeros, no negative zero (``1E+2`` -> ``100``, ``3.50`` -> ``3.5``)."""
-    plain = Decimal(format(value.normalize(), "f"))
+def written_out(value: Decimal) -> Decimal:
+    """A number with its digits written out as typed (``1E+2`` -> ``100``, ``3.50``
+    stays ``3.50``) and no negative zero: the stored form of scores, percentages and
+    policy values, so that events, views and reports show the digits users expect."""
+    plain = Decimal(format(value, "f"))
     return plain if plain else abs(plain)
 
 

@@ -25,9 +25,9 @@ from kamflow.domain.values import (
     NUMBER_FORM,
     BadNumber,
     canonical_money,
-    canonical_number,
     normalise_key,
     parse_number,
+    written_out,
 )
 
 
@@ -113,8 +113,9 @@ OptLine = Annotated[str, _line(MAX_TEXT, required=False), ONE_LINE]
 Text = Annotated[str, _line(MAX_TEXT), MULTI_LINE]
 OptText = Annotated[str, _line(MAX_TEXT, required=False), MULTI_LINE]
 Currency = Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{3}$"), ONE_LINE]
-# Numbers: typed as plain decimals (parse_number), stored in one form each: money with
-# two decimals (85000.50), scores and percentages without trailing zeros (3.5).
+# Numbers: typed as plain decimals (parse_number). Money is stored in one form, with two
+# decimals (85000.50); scores and percentages keep the digits typed (8.0, 3.5, 18.00),
+# as the demo's stored events have them.
 NUMBER = BeforeValidator(_plain_number)
 Amount = Annotated[
     Decimal,
@@ -131,13 +132,13 @@ Cost = Annotated[
 Score = Annotated[
     Decimal,
     Field(ge=0, le=10, decimal_places=2, allow_inf_nan=False),
-    AfterValidator(canonical_number),
+    AfterValidator(written_out),
     NUMBER,
 ]
 Percent = Annotated[
     Decimal,
     Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False),
-    AfterValidator(canonical_number),
+    AfterValidator(written_out),
     NUMBER,
 ]
 # Invoice refs are matched in the account's state and are a view's primary key.
