@@ -14,14 +14,19 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeClock, event_count, fake_clock
+from conftest import FakeClock, event_count, fake_clock, plain_date, plain_number
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from kamflow.cli import cli
+from kamflow.domain.commands import COMMANDS, build
+from kamflow.domain.errors import InvalidInput
 
 ACTOR = "li.wei"
 Kam = Callable[..., Result]
@@ -1270,3 +1275,108 @@ def test_an_error_quoting_stored_or_typed_text_shows_it_escaped_on_one_line(
     assert typed.stderr == (
         'Error: account key "es\\x1b[2Jc" has U+001B; use letters, digits, "-", "_" or "."\n'
     )
+
+
+# ------------------------------------------------------------------ generated dates and amounts
+# Every string is either taken as exactly the value the reference parser of the test
+# (conftest.plain_date, plain_number) gives, or refused with exit 2 and one line.
+GENERATED = settings(
+    max_examples=60,
+    deadline=None,
+    # One store per test, shared by the examples (none of them writes).
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+ISO_DAYS = st.dates(date(1800, 1, 1), date(3100, 12, 31)).map(date.isoformat)
+DATE_TEXT = st.one_of(
+    ISO_DAYS,
+    ISO_DAYS,
+    ISO_DAYS,
+    st.dates(date(1800, 1, 1), date(3100, 12, 31)).map(lambda d: d.strftime("%Y%m%d")),
+    st.dates().map(lambda d: d.isoformat().replace("-", "/")),
+    st.dates().map(lambda d: f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}-1"),
+    st.builds(
+        lambda y, m, d: f"{y}-{m}-{d}",
+        st.integers(0, 99999),
+        st.integers(0, 99).map(lambda n: f"{n:02d}"),
+        st.integers(0, 99).map(lambda n: f"{n:02d}"),
+    ),
+    st.sampled_from(["today", "Yesterday", " today ", "tomorrow", "now", "", "２０２６-03-01"]),
+    st.text(alphabet="0123456789-/ WTtodayesr２٣", max_size=12),
+)
+AMOUNT_TEXT = st.one_of(
+    st.decimals(min_value=-1, max_value=Decimal(10**13), places=2).map(lambda d: f"{d:,}"),
+    st.decimals(min_value=0, max_value=Decimal(10**6), places=2).map(lambda d: f"{d:,}"),
+    st.decimals(min_value=0, max_value=Decimal(10**6), places=2).map(str),
+    st.decimals(min_value=-1, max_value=Decimal(10**13), places=3).map(str),
+    st.integers(-(10**14), 10**14).map(lambda n: f"{n:_}"),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["1e2", "１２０", "85,00.5", "85,000.50", " 7 ", "-0", "0.00", ".5"]),
+    st.text(alphabet="0123456789,.-+_eE １２", max_size=14),
+)
+TODAY = date(2026, 3, 2)  # the clock of every test here
+
+
+@GENERATED
+@given(text=DATE_TEXT)
+def test_a_generated_date_is_the_reference_day_or_refused_on_one_line(
+    kam: Kam, db: str, text: str
+) -> None:
+    expected = plain_date(text, TODAY)
+
+    result = kam("report", "audit", "--since", text, "--json")
+
+    event("refused" if expected is None else "accepted")
+    if expected is None:
+        assert (result.exit_code, result.stdout) == (2, ""), result.output
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("Error: Invalid value for '--since': ")
+    else:
+        assert (result.exit_code, result.stderr) == (0, "")
+        assert json.loads(result.stdout)["report"] == f"audit trail (since {expected})"
+
+
+@GENERATED
+@given(text=DATE_TEXT)
+def test_a_generated_date_in_an_apply_line_is_the_reference_day_or_refused(text: str) -> None:
+    fields = {"account": "acme", "amount": "1", "category": "x", "on": text}
+    expected = plain_date(text, TODAY)
+    event("refused" if expected is None else "accepted")
+
+    try:
+        command = build(COMMANDS["cost record"], fields, today=TODAY)
+    except InvalidInput as exc:
+        assert expected is None, text
+        assert "\n" not in exc.render("apply")
+        assert exc.exit_code == 2
+    else:
+        assert command.on == expected
+
+
+@GENERATED
+@given(text=AMOUNT_TEXT, through_apply=st.booleans())
+def test_a_generated_amount_is_the_reference_number_or_refused_on_one_line(
+    kam: Kam, db: str, text: str, through_apply: bool
+) -> None:
+    number = plain_number(text)
+    fits = (
+        number is not None and 0 < number <= 10**12 and number == number.quantize(Decimal("0.01"))
+    )
+    before = event_count(db)
+    event("refused" if not fits else "accepted")
+
+    if through_apply:
+        line = json.dumps({"command": "cost record", "account": "acme", "amount": text,
+                           "category": "x"})  # fmt: skip
+        result = kam("apply", "-", input=line + "\n")
+    else:
+        result = kam("cost", "record", "acme", "--amount", text, "--category", "x")
+
+    if not fits:
+        assert (result.exit_code, result.stdout) == (2, ""), result.output
+        assert len(result.stderr.splitlines()) == 1
+        assert event_count(db) == before
+    else:
+        assert number is not None
+        assert (result.exit_code, result.stderr) == (0, ""), text
+        history = json.loads(kam("account", "history", "acme", "--json").stdout)
+        assert history[-1]["payload"]["amount"] == f"{number:.2f}"
