@@ -1,4 +1,4 @@
-"""Which time zone is the business zone (ADR 0012): ``--tz`` > ``KAMFLOW_TZ`` > the team
+"""Which time zone is the business zone (ADR 0015): ``--tz`` > ``KAMFLOW_TZ`` > the team
 setting recorded in governance (``kamflow policy set timezone ...``) > this machine's
 zone, read from ``TZ`` or ``/etc/localtime`` (UTC when neither names one).
 """

@@ -1,4 +1,4 @@
-"""The business time zone (issue 10, ADR 0012): the team's day, not UTC's.
+"""The business time zone (issue 10, ADR 0015): the team's day, not UTC's.
 
 One setting, ``--tz`` > ``KAMFLOW_TZ`` > the team's recorded ``timezone`` > the
 machine's zone (``TZ``, ``/etc/localtime``), decides which day an instant falls on:

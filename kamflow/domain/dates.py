@@ -1,5 +1,5 @@
 """Business dates and the business time zone: what users may type, and the day an
-instant falls on (ADR 0012).
+instant falls on (ADR 0015).
 
 A date is typed as ``YYYY-MM-DD`` (ASCII digits), ``today`` or ``yesterday``, between
 ``FIRST_DAY`` and ``LAST_DAY``; nothing else (Python's ``date.fromisoformat`` would take

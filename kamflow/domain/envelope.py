@@ -54,7 +54,7 @@ class Meta:
     command_id_given: bool = False
     # Loaded only for the commands whose rules read policies or the roster.
     governance: Policies | None = None
-    # The business date of ``recorded_at`` in the business time zone (ADR 0012); None
+    # The business date of ``recorded_at`` in the business time zone (ADR 0015); None
     # reads it as the UTC date (callers that know no zone: tests of the domain alone).
     today: date | None = None
 

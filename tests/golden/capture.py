@@ -30,7 +30,7 @@ from kamflow.demo import build_demo
 TODAY = date(2026, 11, 30)
 AS_OF = "2026-11-29"
 # The demo's team works in China: its record times are 09:00-18:00 there, and every
-# time is shown in that zone (ADR 0012).
+# time is shown in that zone (ADR 0015).
 ZONE = "Asia/Shanghai"
 REPORTS = (
     "portfolio",
