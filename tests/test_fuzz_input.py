@@ -226,6 +226,7 @@ def expected_for_number(
     text: str, bare: bool, low: Decimal, high: Decimal, above_low: bool, field: str
 ) -> int:
     if bare:
+        text = text.strip(" ")  # JSON's insignificant whitespace
         if not JSON_NUMBER.fullmatch(text):
             return 2  # NaN, Infinity, inf, nan: not JSON
         if not any(c in text for c in ".eE") and len(text.lstrip("-")) > 4300:
