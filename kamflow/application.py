@@ -17,18 +17,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from eventsourcing.domain import datetime_now_with_tzinfo
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, OperationalError
 from eventsourcing.utils import strtobool
 
+from kamflow.clock import Clock, now, set_clock
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, GovernanceCommand
+from kamflow.domain.dates import business_date, end_of_day
 from kamflow.domain.envelope import Event, Meta
 
 if TYPE_CHECKING:
@@ -62,7 +62,15 @@ from kamflow.stored import (
     register_transcodings,
 )
 
-__all__ = ["DEFAULT_DB", "Kamflow", "describe_locator", "storage_env"]
+__all__ = [
+    "DEFAULT_DB",
+    "Clock",
+    "Kamflow",
+    "describe_locator",
+    "now",
+    "set_clock",
+    "storage_env",
+]
 
 SNAPSHOT_INTERVAL = 20
 # A conflicting writer makes us reload and decide again; a handful of attempts is plenty
@@ -102,20 +110,8 @@ class KamflowApplication(Application[uuid.UUID]):
 
 
 # The clock that stamps record time: a Kamflow's own (``Kamflow(clock=...)``,
-# ``using_clock``), or else this module's. No command line option reaches either.
-Clock = Callable[[], datetime]
-_clock: Clock = datetime_now_with_tzinfo
-
-
-def set_clock(clock: Clock | None) -> None:
-    """Swap the module's clock, which every Kamflow built without a clock of its own
-    reads (the tests' ``fake_clock``); ``None`` puts the real clock back."""
-    global _clock
-    _clock = clock or datetime_now_with_tzinfo
-
-
-def now() -> datetime:
-    return _clock()
+# ``using_clock``), or else the module clock of kamflow.clock (``set_clock``, ``now``).
+# No command line option reaches either.
 
 
 def default_actor() -> str:
@@ -148,7 +144,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class EventRecord:
-    """One stored event as users and programs see it in `account history`."""
+    """One stored event as users and programs see it in `account history`
+    (``recorded_at`` in the business time zone)."""
 
     version: int
     type: str
@@ -199,11 +196,16 @@ class Listed:
 class Kamflow:
     """kamflow's application service: commands and account queries over one store."""
 
-    def __init__(self, locator: str | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, locator: str | None = None, *, clock: Clock | None = None, tz: str | None = None
+    ) -> None:
         self.locator = resolve(locator)
         self.store = parse(self.locator)
         # Record time; by default the module's clock, read at each command (set_clock).
         self.clock: Clock = clock or now
+        # The business zone as given (--tz); None: KAMFLOW_TZ, the team's, the machine's.
+        self.tz = tz
+        self._zone: tzinfo | None = None
         self._loaded: dict[uuid.UUID, Account] | None = None  # see keep_loaded()
         # Told once per snapshot that cannot be used (one line for the user; stderr).
         self.warn: Callable[[str], None] = _warn_on_stderr
@@ -280,6 +282,21 @@ class Kamflow:
     def close(self) -> None:
         self.app.close()
 
+    @property
+    def zone(self) -> tzinfo:
+        """The business time zone (kamflow.zones.business_zone): which day a record time
+        falls on, where an as-of day ends, how times are shown. Read once, and again
+        after this Kamflow records a governance change (the team setting may be it)."""
+        if self._zone is None:
+            from kamflow.zones import SETTING, business_zone
+
+            self._zone = business_zone(self.tz, lambda: self.governance().settings.get(SETTING))
+        return self._zone
+
+    def today(self) -> date:
+        """The business date now: this Kamflow's clock, in the business zone."""
+        return business_date(self.clock(), self.zone)
+
     @contextlib.contextmanager
     def using_clock(self, clock: Clock) -> Iterator[None]:
         """Stamp record time with ``clock`` for the length of the block, then put this
@@ -329,7 +346,8 @@ class Kamflow:
     ) -> Outcome:
         for attempt in range(MAX_ATTEMPTS):
             recorded_at = self.clock()
-            occurred_on = command.on or recorded_at.date()
+            today = business_date(recorded_at, self.zone)
+            occurred_on = command.on or today
             if isinstance(command, GovernanceCommand):
                 subject = "governance"
                 from kamflow.domain.governance import Governance
@@ -337,7 +355,7 @@ class Kamflow:
                 governance = self._load_governance()
                 if given and governance is not None and governance.has_command(cid):
                     return Outcome(subject, "", [], cid)
-                meta = Meta(actor, cid, occurred_on, recorded_at, given)
+                meta = Meta(actor, cid, occurred_on, recorded_at, given, today=today)
                 if governance is None:
                     governance = Governance.start(meta)
                 reference = command.apply_to(governance, meta)
@@ -360,6 +378,7 @@ class Kamflow:
                     recorded_at,
                     given,
                     governance=self.governance() if command.needs_governance else None,
+                    today=today,
                 )
                 try:
                     aggregate, reference = command.decide(account, meta)
@@ -390,6 +409,8 @@ class Kamflow:
                 ) from None
             if isinstance(aggregate, Account) and self._loaded is not None:
                 self._loaded[aggregate.id] = aggregate
+            if not isinstance(aggregate, Account):
+                self._zone = None  # the team's time zone may have changed
             if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in pending):
                 self._snapshot(aggregate)
             events = [(type(e).__name__, e.originator_version) for e in pending]
@@ -485,14 +506,15 @@ class Kamflow:
 
     @_guarded
     def version_as_of(self, key: str, as_of: date) -> int:
-        """The account's last version recorded by the end of ``as_of`` (UTC), or 0.
+        """The account's last version recorded by the end of ``as_of`` in the business
+        zone (``zone``), or 0.
 
         Record time never decreases along an account's stream (the aggregate clamps
         it), so a binary search reads about log2(n) single events instead of all n.
         """
         last = self.last_version(key)
         key, aid = self.locate(key)
-        cutoff = datetime.combine(as_of + timedelta(days=1), dtime(0), tzinfo=UTC)
+        cutoff = end_of_day(as_of, self.zone)
         lo, hi = 0, last  # invariant: version lo is known (or 0) before the cutoff
         while lo < hi:
             mid = (lo + hi + 1) // 2
@@ -524,7 +546,7 @@ class Kamflow:
             assert as_of is not None
             version = self.version_as_of(key, as_of)
             if version == 0:
-                opened = self._recorded_at(aid, 1).date()
+                opened = business_date(self._recorded_at(aid, 1), self.zone)
                 raise NotFound(
                     f'account "{key}" was not yet recorded on {as_of} (first recorded {opened})'
                 )
@@ -535,6 +557,7 @@ class Kamflow:
     @_guarded
     def history(self, key: str) -> Iterator[EventRecord]:
         key, aid = self.locate(key)
+        zone = self.zone
         found = False
         for event in self.app.events.get(aid):
             found = True
@@ -544,7 +567,7 @@ class Kamflow:
                 type=type(event).__name__,
                 actor=event.actor,
                 occurred_on=event.occurred_on,
-                recorded_at=event.timestamp,
+                recorded_at=event.timestamp.astimezone(zone),
                 command_id=event.command_id,
                 summary=event.summary(),
                 payload=event.payload(),

@@ -10,6 +10,7 @@ from typing import Any
 
 from kamflow.application import Kamflow, Outcome
 from kamflow.domain.commands import COMMANDS, build
+from kamflow.domain.commands.fields import ExponentNumber
 from kamflow.domain.errors import InvalidInput, KamflowError
 
 
@@ -39,9 +40,9 @@ def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
         return None
     try:
         # Without the line end a truncated object is reported at its real column.
-        # Decimal keeps every digit of a number (0.1 stays 0.1; 1e400 stays finite and
-        # is refused as too large rather than becoming infinity).
-        data = json.loads(text.rstrip("\r\n"), parse_float=Decimal, parse_constant=_constant)
+        # Decimal keeps every digit of a number (0.1 stays 0.1); one written with an
+        # exponent (1e2) is marked, and refused where a number is expected.
+        data = json.loads(text.rstrip("\r\n"), parse_float=_number, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
@@ -62,6 +63,10 @@ def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
     if command_id is not None and (not isinstance(command_id, str) or not command_id.strip()):
         raise InvalidInput('"command_id" must be a non-empty string')
     return name, data, command_id
+
+
+def _number(text: str) -> Decimal:
+    return ExponentNumber(text) if "e" in text or "E" in text else Decimal(text)
 
 
 def _constant(name: str) -> Any:
@@ -93,9 +98,8 @@ def apply_lines(
             if parsed is None:
                 continue
             name, fields, command_id = parsed
-            outcome = kamflow.execute(
-                build(COMMANDS[name], fields), actor=actor, command_id=command_id
-            )
+            command = build(COMMANDS[name], fields, today=kamflow.today)
+            outcome = kamflow.execute(command, actor=actor, command_id=command_id)
         except KamflowError as exc:
             raise LineFailed(number, applied, exc) from None
         if outcome.applied:

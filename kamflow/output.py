@@ -152,12 +152,20 @@ def cell(value: Any, kind: Kind | None = None) -> str:
         # months (1.5) keeps its own digits.
         return f"{value:,f}"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return time_cell(value)
     if isinstance(value, list | tuple):
         return ", ".join(cell(v, kind) for v in value) or "-"
     if isinstance(value, dict):
         return ", ".join(f"{escape(str(k))} {cell(v, kind)}" for k, v in value.items()) or "-"
     return escape(str(value))
+
+
+def time_cell(value: datetime) -> str:
+    """A time as tables show it, to the second with its offset: ``2026-11-30 20:18:22
+    +08:00``. The reader converts record times to the business zone before; this only
+    formats."""
+    text = value.isoformat(sep=" ", timespec="seconds")
+    return f"{text[:19]} {text[19:]}" if value.utcoffset() is not None else text
 
 
 def _infer(values: Sequence[Any]) -> Col:

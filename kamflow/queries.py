@@ -87,11 +87,14 @@ POLICY_LAYOUT = {
 def account_show(
     kf: Kamflow, key: str, *, as_of: date | None = None, version: int | None = None
 ) -> Report:
-    """An account now, as the log held it at the end of ``as_of`` (UTC), or after its
-    ``version``-th event. Raises AccountNotFound, or InvalidInput for both at once."""
+    """An account now, as the log held it at the end of ``as_of`` (in the business time
+    zone), or after its ``version``-th event. Raises AccountNotFound, or InvalidInput
+    for both at once. Its record time is shown in the business zone."""
     from kamflow.application import account_view
+    from kamflow.domain.dates import in_zone
 
     view = account_view(kf.account_at(key, as_of=as_of, version=version))
+    view["recorded_at"] = in_zone(view["recorded_at"], kf.zone)
     summary = {
         "industry": view["industry"],
         "owner": view["owner"],
@@ -288,14 +291,19 @@ def program_status(kf: Kamflow, key: str) -> Report:
 
 
 def policy_show(kf: Kamflow) -> Report:
-    """Every policy, its value, whether it is the default, and who set it when."""
+    """Every policy, its value, whether it is the default, and who set it when (in the
+    business time zone); then the settings (the team's time zone), null when unset."""
+    from kamflow.domain.dates import in_zone
     from kamflow.domain.governance import POLICIES
+    from kamflow.domain.policies import SETTINGS
 
     governance = kf.governance()
+    zone = kf.zone
     last: dict[str, Any] = {}
     for change in kf.governance_history():
-        if type(change).__name__ == "PolicySet":
-            last[vars(change)["policy"]] = change
+        kind = type(change).__name__
+        if kind in ("PolicySet", "SettingSet"):
+            last[vars(change)["policy" if kind == "PolicySet" else "setting"]] = change
     records = []
     for name, spec in POLICIES.items():
         event = last.get(name)
@@ -306,10 +314,24 @@ def policy_show(kf: Kamflow) -> Report:
                 "value": int(value) if spec.kind == "int" else value,
                 "default": name not in governance.policies,
                 "set_by": event.actor if event else None,
-                "set_at": event.timestamp if event else None,
+                "set_at": in_zone(event.timestamp, zone) if event else None,
                 "reason": event.reason if event else None,
                 "principle": spec.principle,
                 "description": spec.description,
+            }
+        )
+    for name, setting in SETTINGS.items():
+        event = last.get(name)
+        records.append(
+            {
+                "policy": name,
+                "value": governance.settings.get(name),
+                "default": name not in governance.settings,
+                "set_by": event.actor if event else None,
+                "set_at": in_zone(event.timestamp, zone) if event else None,
+                "reason": event.reason if event else None,
+                "principle": setting.principle,
+                "description": setting.description,
             }
         )
     rows = [{**r, "default": "yes" if r["default"] else "no"} for r in records]

@@ -20,6 +20,11 @@ import pytest
 
 from kamflow.application import Kamflow, set_clock
 
+# Tests never depend on the machine's time zone: the business zone is UTC unless a test
+# says otherwise (TZ or KAMFLOW_TZ set by the test, --tz, or a recorded team setting).
+os.environ["TZ"] = "UTC"
+os.environ.pop("KAMFLOW_TZ", None)
+
 
 def event_count(locator: str) -> int:
     """Events in the store, read by a Kamflow of its own."""
@@ -40,6 +45,50 @@ def typed(value: Any) -> Any:
     if isinstance(value, Decimal):
         return ("Decimal", str(value))
     return (type(value).__name__, value)
+
+
+# ------------------------------------------------------------------ reference parsers
+# What kamflow must take as a date or a number, restated from the README's rule rather
+# than imported, so that a change to the rule has to change the tests too (issue 10).
+DIGITS = "0123456789"
+
+
+def plain_date(text: str, today: date) -> date | None:
+    """The day ``text`` names (``YYYY-MM-DD`` in ASCII digits, ``today``, ``yesterday``;
+    surrounding whitespace ignored) from 1900-01-01 to 2999-12-31, or None."""
+    text = text.strip()
+    if text.lower() == "today":
+        return today
+    if text.lower() == "yesterday":
+        return today - timedelta(days=1)
+    if len(text) != 10 or text[4] != "-" or text[7] != "-":
+        return None
+    year, month, day = text[:4], text[5:7], text[8:]
+    if not all(ch in DIGITS for ch in year + month + day):
+        return None
+    try:
+        found = date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    return found if date(1900, 1, 1) <= found <= date(2999, 12, 31) else None
+
+
+def plain_number(text: str) -> Decimal | None:
+    """The number ``text`` writes (ASCII digits, an optional leading minus, thousands in
+    comma-separated groups of three or no commas, an optional fraction with at least one
+    digit; surrounding whitespace ignored), or None."""
+    text = text.strip()
+    body = text[1:] if text.startswith("-") else text
+    whole, point, fraction = body.partition(".")
+    if point and (not fraction or any(ch not in DIGITS for ch in fraction)):
+        return None
+    groups = whole.split(",")
+    if not groups[0] or len(groups[0]) > (3 if len(groups) > 1 else len(groups[0])):
+        return None
+    if any(len(g) != 3 for g in groups[1:]) or any(ch not in DIGITS for ch in "".join(groups)):
+        return None
+    value = Decimal("".join(groups) + (point + fraction))
+    return -value if text.startswith("-") else value
 
 
 class FakeClock:

@@ -14,13 +14,19 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeClock, event_count, fake_clock
+from conftest import FakeClock, event_count, fake_clock, plain_date, plain_number
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from kamflow.cli import cli
+from kamflow.domain.commands import COMMANDS, build
+from kamflow.domain.errors import InvalidInput
 
 ACTOR = "li.wei"
 Kam = Callable[..., Result]
@@ -45,10 +51,14 @@ def invoker(db: str, actor: str = ACTOR) -> Kam:
 
 @pytest.fixture
 def db(sqlite_locator: str) -> str:
-    """A store holding acme: opened, Wang Fang, a visit with issue I-1, complaint C-1, INV-1."""
+    """A store holding acme: opened (on 2026-02-01, so that facts may be back-dated),
+    Wang Fang, a visit with issue I-1, complaint C-1, INV-1."""
     kam = invoker(sqlite_locator)
     for args in (
-        ["account", "open", "acme", "--name", "Acme Feed", "--industry", "feed", "--owner", ACTOR],
+        [
+            "account", "open", "acme", "--name", "Acme Feed", "--industry", "feed",
+            "--owner", ACTOR, "--on", "2026-02-01",
+        ],
         [
             "contact", "add", "acme", "Wang Fang", "--title", "Purchasing Manager",
             "--department", "procurement",
@@ -151,38 +161,69 @@ def test_a_visit_without_a_result_is_refused_under_P6(kam: Kam, db: str) -> None
 
 
 # ------------------------------------------------------------------ dates
-@pytest.mark.parametrize(
-    ("value", "why"),
-    [
-        ("2026/03/01", "Invalid isoformat string: '2026/03/01'"),
-        ("yesterday", "Invalid isoformat string: 'yesterday'"),
-        ("2026-02-30", "day is out of range for month"),
-        ("2026-13-01", "month must be in 1..12"),
-    ],
-)
-def test_a_malformed_or_impossible_date_is_bad_input(
-    kam: Kam, db: str, value: str, why: str
+# A date is YYYY-MM-DD, today or yesterday, from 1900-01-01 to 2999-12-31, on every path
+# (issue 10): anything else is refused with the right form, on one line.
+NOT_A_DATE = "is not a date; give YYYY-MM-DD (e.g. 2026-11-30), today or yesterday"
+OUT_OF_RANGE = "is out of range; give a date from 1900-01-01 to 2999-12-31"
+BAD_DATES = [
+    ("2026/03/01", NOT_A_DATE),
+    ("2026-W09-1", NOT_A_DATE),  # an ISO week date: date.fromisoformat takes it
+    ("20260301", NOT_A_DATE),  # the basic ISO form: date.fromisoformat takes it
+    ("2026-3-1", NOT_A_DATE),
+    ("２０２６-03-01", NOT_A_DATE),  # full-width digits
+    ("tomorrow", NOT_A_DATE),
+    ("2026-02-30", "is not a day of the calendar (day is out of range for month)"),
+    ("2026-13-01", "is not a day of the calendar (month must be in 1..12)"),
+    ("1899-12-31", OUT_OF_RANGE),
+    ("9999-12-31", OUT_OF_RANGE),  # an as-of day whose end overflowed
+]
+DATE_PATHS = {
+    "--on": ["complaint", "raise", "acme", "--summary", "s", "--severity", "low", "--on"],
+    "--as-of": ["account", "show", "acme", "--as-of"],
+    "report --as-of": ["report", "complaints", "--as-of"],
+    "--since": ["report", "audit", "--since"],
+    "--until": ["report", "audit", "--until"],
+}
+
+
+@pytest.mark.parametrize(("value", "why"), BAD_DATES, ids=[v for v, _ in BAD_DATES])
+@pytest.mark.parametrize("path", list(DATE_PATHS))
+def test_a_malformed_impossible_or_out_of_range_date_is_bad_input_on_every_path(
+    kam: Kam, db: str, path: str, value: str, why: str
 ) -> None:
-    result = kam("complaint", "raise", "acme", "--summary", "s", "--severity", "low", "--on", value)
+    result = kam(*DATE_PATHS[path], value)
+
+    option = path.split()[-1]
+    assert_refused(result, db, code=2, line=f"Invalid value for '{option}': '{value}' {why}")
+
+
+@pytest.mark.parametrize(("value", "why"), BAD_DATES, ids=[v for v, _ in BAD_DATES])
+def test_a_bad_date_in_an_apply_line_is_bad_input(kam: Kam, db: str, value: str, why: str) -> None:
+    line = jsonl("cost record", amount="10", category="x", on=value)
+
+    result = kam("apply", "-", input=line + "\n")
 
     assert_refused(
         result,
         db,
         code=2,
-        line=f"Invalid value for '--on': '{value}' is not a valid date (YYYY-MM-DD): {why}",
+        line=f"line 1: invalid \"on\": '{value}' {why}; nothing applied, nothing of line 1"
+        " or after",
     )
 
 
-def test_an_impossible_as_of_date_is_bad_input(kam: Kam, db: str) -> None:
-    result = kam("account", "show", "acme", "--as-of", "2026-02-30")
+@pytest.mark.parametrize(("word", "day"), [("today", "2026-03-02"), ("yesterday", "2026-03-01")])
+def test_today_and_yesterday_are_dates_on_the_command_line_and_in_apply(
+    kam: Kam, db: str, word: str, day: str
+) -> None:
+    typed = kam("cost", "record", "acme", "--amount", "1", "--category", "x", "--on", word)
+    applied = kam("apply", "-", input=jsonl("cost record", amount="1", category="x", on=word))
+    audit = kam("report", "audit", "--since", word, "--json")
 
-    assert_refused(
-        result,
-        db,
-        code=2,
-        line="Invalid value for '--as-of': '2026-02-30' is not a valid date (YYYY-MM-DD):"
-        " day is out of range for month",
-    )
+    assert (typed.exit_code, applied.exit_code, audit.exit_code) == (0, 0, 0)
+    history = json.loads(kam("account", "history", "acme", "--json").stdout)
+    assert [e["occurred_on"] for e in history[-2:]] == [day, day]
+    assert json.loads(audit.stdout)["report"] == f"audit trail (since {day})"
 
 
 def test_a_business_date_in_the_future_is_bad_input(kam: Kam, db: str) -> None:
@@ -194,27 +235,103 @@ def test_a_business_date_in_the_future_is_bad_input(kam: Kam, db: str) -> None:
 
 
 # ------------------------------------------------------------------ amounts
-@pytest.mark.parametrize(
-    ("amount", "line"),
-    [
-        ("-5", "invalid --amount: input should be greater than 0 (got '-5')"),
-        ("0", "invalid --amount: input should be greater than 0 (got '0')"),
-        ("abc", "invalid --amount: input should be a valid decimal (got 'abc')"),
-        ("1,000", "invalid --amount: input should be a valid decimal (got '1,000')"),
-        ("NaN", "invalid --amount: input should be a finite number (got 'NaN')"),
-        (
-            "10.001",
-            "invalid --amount: decimal input should have no more than 2 decimal places"
-            " (got '10.001')",
-        ),
-    ],
-)
-def test_a_negative_zero_or_non_numeric_amount_is_bad_input(
-    kam: Kam, db: str, amount: str, line: str
+# Amounts are plain decimals with an optional thousands separator, as kamflow prints
+# them (85,000.50), stored in one form; anything else is refused showing the right form.
+NOT_PLAIN = "is not a plain number such as 85000.50 or 85,000.50"
+BAD_AMOUNTS = [
+    ("1e2", f"'1e2' {NOT_PLAIN}"),
+    ("1E+2", f"'1E+2' {NOT_PLAIN}"),
+    ("1_000", f"'1_000' {NOT_PLAIN}"),
+    ("１２０", f"'１２０' {NOT_PLAIN}"),  # full-width digits
+    ("85,00.5", f"'85,00.5' {NOT_PLAIN}"),
+    ("1,0000", f"'1,0000' {NOT_PLAIN}"),
+    (",100", f"',100' {NOT_PLAIN}"),
+    (".5", f"'.5' {NOT_PLAIN}"),
+    ("5.", f"'5.' {NOT_PLAIN}"),
+    ("+5", f"'+5' {NOT_PLAIN}"),
+    ("0x10", f"'0x10' {NOT_PLAIN}"),
+    ("abc", f"'abc' {NOT_PLAIN}"),
+    ("NaN", f"'NaN' {NOT_PLAIN}"),
+    ("Infinity", f"'Infinity' {NOT_PLAIN}"),
+    ("-5", "input should be greater than 0 (got '-5')"),
+    ("0", "input should be greater than 0 (got '0')"),
+    ("10.001", "decimal input should have no more than 2 decimal places (got '10.001')"),
+    ("1,000,000,000,000.01", "input should be less than or equal to 1000000000000"
+     " (got '1000000000000.01')"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("amount", "why"), BAD_AMOUNTS, ids=[a for a, _ in BAD_AMOUNTS])
+def test_an_amount_that_is_not_a_plain_positive_decimal_is_bad_input(
+    kam: Kam, db: str, amount: str, why: str
 ) -> None:
     result = kam("payment", "record", "acme", "--invoice", "INV-1", "--amount", amount)
 
-    assert_refused(result, db, code=2, line=line)
+    assert_refused(result, db, code=2, line=f"invalid --amount: {why}")
+
+
+@pytest.mark.parametrize(
+    ("literal", "why"),
+    [
+        ('"1e2"', f"'1e2' {NOT_PLAIN}"),
+        ('"１２０"', f"'１２０' {NOT_PLAIN}"),
+        ("1e2", "1e2 is written with an exponent; give a plain number such as 85000.50 or"
+         " 85,000.50"),
+        ("1.5E+3", "1.5E+3 is written with an exponent; give a plain number such as 85000.50"
+         " or 85,000.50"),
+    ],
+    ids=["text-exponent", "text-full-width", "number-exponent", "number-exponent-upper"],
+)  # fmt: skip
+def test_an_amount_that_is_not_plain_in_an_apply_line_is_bad_input(
+    kam: Kam, db: str, literal: str, why: str
+) -> None:
+    line = f'{{"command": "cost record", "account": "acme", "category": "x", "amount": {literal}}}'
+
+    result = kam("apply", "-", input=line + "\n")
+
+    assert_refused(
+        result,
+        db,
+        code=2,
+        line=f'line 1: invalid "amount": {why}; nothing applied, nothing of line 1 or after',
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("85,000.50", "85000.50"),
+        ("1,000", "1000.00"),
+        ("1000", "1000.00"),
+        ("1000.5", "1000.50"),
+        ("0.10", "0.10"),
+        (" 12 ", "12.00"),
+    ],
+)
+def test_a_plain_amount_with_or_without_separators_is_stored_in_one_form(
+    kam: Kam, db: str, typed: str, stored: str
+) -> None:
+    result = kam("cost", "record", "acme", "--amount", typed, "--category", "x")
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    history = json.loads(kam("account", "history", "acme", "--json").stdout)
+    assert history[-1]["payload"]["amount"] == stored
+
+
+@pytest.mark.parametrize(
+    ("literal", "stored"),
+    [("12000", "12000.00"), ("12000.5", "12000.50"), ('"12,000.50"', "12000.50")],
+)
+def test_a_plain_json_number_or_text_amount_in_apply_is_stored_in_one_form(
+    kam: Kam, db: str, literal: str, stored: str
+) -> None:
+    line = f'{{"command": "cost record", "account": "acme", "category": "x", "amount": {literal}}}'
+
+    result = kam("apply", "-", input=line + "\n")
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    history = json.loads(kam("account", "history", "acme", "--json").stdout)
+    assert history[-1]["payload"]["amount"] == stored
 
 
 def test_a_negative_cost_is_bad_input(kam: Kam, db: str) -> None:
@@ -229,6 +346,75 @@ def test_a_negative_cost_is_bad_input(kam: Kam, db: str) -> None:
         code=2,
         line="invalid --cost: input should be greater than or equal to 0 (got '-1')",
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["satisfaction", "record", "acme", "--score", "7e0", "--target", "8"],
+         f"invalid --score: '7e0' {NOT_PLAIN}"),
+        (["sale", "record", "acme", "--invoice", "INV-2", "--product", "p", "--amount", "10",
+          "--cost", "5", "--discount", "１０"],
+         f"invalid --discount: '１０' {NOT_PLAIN}"),
+        (["policy", "set", "credit-limit.key", "1e6", "--reason", "r"],
+         f"policy credit-limit.key: '1e6' {NOT_PLAIN}"),
+        (["policy", "set", "complaint-sla-days.key", "1_0", "--reason", "r"],
+         f"policy complaint-sla-days.key: '1_0' {NOT_PLAIN}"),
+    ],
+    ids=["score", "discount", "policy-amount", "policy-days"],
+)  # fmt: skip
+def test_scores_percentages_and_policy_values_follow_the_same_rule(
+    kam: Kam, db: str, args: list[str], line: str
+) -> None:
+    result = kam(*args)
+
+    assert_refused(result, db, code=2, line=line)
+
+
+def test_a_policy_value_with_thousands_separators_is_accepted(kam: Kam, db: str) -> None:
+    result = kam("policy", "set", "credit-limit.key", "2,000,000", "--reason", "board")
+
+    assert result.stdout == (
+        'recorded Started (version 1), PolicySet (version 2) on "governance":'
+        " credit-limit.key = 2000000\n"
+    )
+
+
+# ------------------------------------------------------------------ time zones
+@pytest.mark.parametrize(
+    ("args", "env", "line"),
+    [
+        (["--tz", "Mars/Base", "account", "list"], {},
+         "Invalid value for '--tz': unknown time zone \"Mars/Base\"; give an IANA name such"
+         " as Asia/Shanghai or UTC"),
+        (["--tz", "Asia", "account", "list"], {},
+         "Invalid value for '--tz': unknown time zone \"Asia\"; give an IANA name such as"
+         " Asia/Shanghai or UTC"),
+        (["--tz", "../../etc/passwd", "account", "list"], {},
+         "Invalid value for '--tz': unknown time zone \"../../etc/passwd\"; give an IANA"
+         " name such as Asia/Shanghai or UTC"),
+        (["--tz", "+08:00", "account", "list"], {},
+         "Invalid value for '--tz': unknown time zone \"+08:00\"; give an IANA name such as"
+         " Asia/Shanghai or UTC"),
+        (["account", "list"], {"KAMFLOW_TZ": "Beijing"},
+         "Invalid value for '--tz': unknown time zone \"Beijing\"; give an IANA name such as"
+         " Asia/Shanghai or UTC"),
+        (["policy", "set", "timezone", "China", "--reason", "r"], {},
+         "policy timezone: unknown time zone \"China\"; give an IANA name such as"
+         " Asia/Shanghai or UTC"),
+    ],
+    ids=["unknown", "a-folder", "a-path", "an-offset", "environment", "team-setting"],
+)  # fmt: skip
+def test_an_unknown_time_zone_is_bad_input(
+    kam: Kam, db: str, monkeypatch: pytest.MonkeyPatch, args: list[str],
+    env: dict[str, str], line: str,
+) -> None:  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    result = kam(*args)
+
+    assert_refused(result, db, code=2, line=line)
 
 
 # ------------------------------------------------------------------ vocabularies
@@ -270,6 +456,114 @@ def test_an_unknown_enum_value_is_bad_input(kam: Kam, db: str, args: list[str], 
     assert_refused(result, db, code=2, line=line)
 
 
+# ------------------------------------------------------------------ every message one line
+def write_commands() -> list[tuple[list[str], click.Command]]:
+    """Every command that records something (the ones taking --command-id), by path."""
+    found: list[tuple[list[str], click.Command]] = []
+
+    def walk(group: click.Group, path: list[str]) -> None:
+        ctx = click.Context(group)
+        for name in sorted(group.list_commands(ctx)):
+            command = group.get_command(ctx, name)
+            assert command is not None
+            if isinstance(command, click.Group):
+                walk(command, [*path, name])
+            elif any(p.name == "command_id" for p in command.params):
+                found.append(([*path, name], command))
+
+    walk(cli, [])
+    return found
+
+
+WRITES = write_commands()
+CHOICES = [
+    pytest.param(path, command, param, id=f"{' '.join(path)} {param.human_readable_name}")
+    for path, command in WRITES
+    for param in command.params
+    if isinstance(param.type, click.Choice)
+]
+REQUIRED_CHOICES = [choice for choice in CHOICES if choice.values[2].required]
+
+
+def args_without(command: click.Command, left_out: click.Parameter | None) -> list[str]:
+    """Arguments for every required parameter of ``command`` but ``left_out``."""
+    args: list[str] = []
+    for param in command.params:
+        if param is left_out or not param.required:
+            continue
+        value = str(param.type.choices[0]) if isinstance(param.type, click.Choice) else "x"
+        args += [value] if isinstance(param, click.Argument) else [param.opts[0], value]
+    return args
+
+
+def choices_of(param: click.Parameter) -> str:
+    assert isinstance(param.type, click.Choice)
+    return ", ".join(str(c) for c in param.type.choices)
+
+
+def one_line_refusal(result: Result) -> str:
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    return line
+
+
+@pytest.mark.parametrize(("path", "command", "param"), REQUIRED_CHOICES)
+def test_a_missing_choice_is_named_with_its_choices_on_one_line(
+    kam: Kam, db: str, path: list[str], command: click.Command, param: click.Parameter
+) -> None:
+    arguments = [p for p in command.params if isinstance(p, click.Argument)]
+    assert not isinstance(param, click.Argument) or param is arguments[-1]
+
+    line = one_line_refusal(kam(*path, *args_without(command, param)))
+
+    if isinstance(param, click.Option):
+        what = f"option {max(param.opts, key=len)}"
+    else:
+        what = f"argument {param.human_readable_name}"
+    assert line == f"Error: missing {what} (one of: {choices_of(param)})"
+    assert event_count(db) == 5
+
+
+def test_the_issue_example_of_a_missing_choice_option(kam: Kam, db: str) -> None:
+    result = kam("exception", "grant", "acme", "--reason", "x")
+
+    assert_refused(
+        result, db, code=2, line="missing option --rule (one of: credit-limit, discount-ceiling)"
+    )
+
+
+@pytest.mark.parametrize(("path", "command", "param"), CHOICES)
+def test_a_value_that_is_not_a_choice_is_refused_on_one_line_naming_the_choices(
+    kam: Kam, db: str, path: list[str], command: click.Command, param: click.Parameter
+) -> None:
+    args = args_without(command, param)
+    if isinstance(param, click.Argument):
+        position = [p for p in command.params if isinstance(p, click.Argument)].index(param)
+        args.insert(position, "nope")
+    else:
+        args += [param.opts[0], "nope"]
+
+    line = one_line_refusal(kam(*path, *args))
+
+    hint = param.get_error_hint(click.Context(command))
+    assert line.startswith(f"Error: Invalid value for {hint}: 'nope' is not ")
+    assert all(f"'{choice}'" in line for choice in choices_of(param).split(", "))
+    assert event_count(db) == 5
+
+
+@pytest.mark.parametrize(
+    ("path", "command"), [pytest.param(p, c, id=" ".join(p)) for p, c in WRITES]
+)
+def test_a_write_without_its_arguments_is_refused_on_one_line(
+    kam: Kam, db: str, path: list[str], command: click.Command
+) -> None:
+    line = one_line_refusal(kam(*path))
+
+    assert line.startswith("Error: missing ")
+    assert event_count(db) == 5
+
+
 # ------------------------------------------------------------------ required and too long
 @pytest.mark.parametrize("missing", ["--purpose", "--objective", "--with"])
 def test_a_visit_without_a_required_field_is_bad_input(kam: Kam, db: str, missing: str) -> None:
@@ -278,7 +572,7 @@ def test_a_visit_without_a_required_field_is_bad_input(kam: Kam, db: str, missin
 
     result = kam("visit", "log", "acme", *[part for item in fields.items() for part in item])
 
-    assert_refused(result, db, code=2, line=f"Missing option '{missing}'.")
+    assert_refused(result, db, code=2, line=f"missing option {missing}")
 
 
 def test_a_blank_required_field_is_bad_input(kam: Kam, db: str) -> None:
@@ -768,14 +1062,14 @@ def test_a_visit_with_101_people_is_bad_input(kam: Kam, db: str) -> None:
         ),
         pytest.param(
             ["cost", "record", "acme", "--amount", "1e400", "--category", "x"],
-            "invalid --amount: input should be less than or equal to 1000000000000"
-            " (got '1e400')",
+            f"invalid --amount: '1e400' {NOT_PLAIN}",
             id="amount-1e400",
         ),
         pytest.param(
             ["sale", "record", "acme", "--invoice", "INV-2", "--product", "p", "--amount", "1",
-             "--cost", "1e13"],
-            "invalid --cost: input should be less than or equal to 1000000000000 (got '1e13')",
+             "--cost", "10,000,000,000,000"],
+            "invalid --cost: input should be less than or equal to 1000000000000"
+            " (got '10000000000000')",
             id="cost",
         ),
         pytest.param(
@@ -797,17 +1091,6 @@ def test_a_number_beyond_what_the_views_hold_is_bad_input(
     result = kam(*args)
 
     assert_refused(result, db, code=2, line=line)
-
-
-def test_numbers_in_exponent_form_are_stored_written_out(kam: Kam, db: str) -> None:
-    assert kam("satisfaction", "record", "acme", "--score", "1E+1", "--target", "8").exit_code == 0
-    assert kam("policy", "set", "discount-ceiling-pct", "2E+1", "--reason", "r").exit_code == 0
-
-    shown = json.loads(kam("account", "show", "acme", "--json").stdout)
-    policies = json.loads(kam("policy", "show", "--json").stdout)
-
-    assert shown["satisfaction"]["score"] == "10"
-    assert [p["value"] for p in policies if p["policy"] == "discount-ceiling-pct"] == ["20"]
 
 
 def test_a_cost_that_would_take_an_accounts_total_past_the_bound_is_refused(
@@ -851,8 +1134,8 @@ def test_a_cost_that_would_take_an_accounts_total_past_the_bound_is_refused(
         ),
         pytest.param(
             '{"command": "cost record", "account": "acme", "amount": 1e400, "category": "x"}',
-            'invalid "amount": input should be less than or equal to 1000000000000'
-            " (got '1E+400')",
+            'invalid "amount": 1e400 is written with an exponent; give a plain number such as'
+            " 85000.50 or 85,000.50",
             id="1e400",
         ),
         pytest.param(
@@ -997,3 +1280,110 @@ def test_an_error_quoting_stored_or_typed_text_shows_it_escaped_on_one_line(
     assert typed.stderr == (
         'Error: account key "es\\x1b[2Jc" has U+001B; use letters, digits, "-", "_" or "."\n'
     )
+
+
+# ------------------------------------------------------------------ generated dates and amounts
+# Every string is either taken as exactly the value the reference parser of the test
+# (conftest.plain_date, plain_number) gives, or refused with exit 2 and one line.
+GENERATED = settings(
+    max_examples=60,
+    deadline=None,
+    # One store per test, shared by the examples (none of them writes).
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+ISO_DAYS = st.dates(date(1800, 1, 1), date(3100, 12, 31)).map(date.isoformat)
+DATE_TEXT = st.one_of(
+    ISO_DAYS,
+    ISO_DAYS,
+    ISO_DAYS,
+    st.dates(date(1800, 1, 1), date(3100, 12, 31)).map(lambda d: d.strftime("%Y%m%d")),
+    st.dates().map(lambda d: d.isoformat().replace("-", "/")),
+    st.dates().map(lambda d: f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}-1"),
+    st.builds(
+        lambda y, m, d: f"{y}-{m}-{d}",
+        st.integers(0, 99999),
+        st.integers(0, 99).map(lambda n: f"{n:02d}"),
+        st.integers(0, 99).map(lambda n: f"{n:02d}"),
+    ),
+    st.sampled_from(["today", "Yesterday", " today ", "tomorrow", "now", "", "２０２６-03-01"]),
+    st.text(alphabet="0123456789-/ WTtodayesr２٣", max_size=12),
+)
+AMOUNT_TEXT = st.one_of(
+    st.decimals(min_value=-1, max_value=Decimal(10**13), places=2).map(lambda d: f"{d:,}"),
+    st.decimals(min_value=0, max_value=Decimal(10**6), places=2).map(lambda d: f"{d:,}"),
+    st.decimals(min_value=0, max_value=Decimal(10**6), places=2).map(str),
+    st.decimals(min_value=-1, max_value=Decimal(10**13), places=3).map(str),
+    st.integers(-(10**14), 10**14).map(lambda n: f"{n:_}"),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["1e2", "１２０", "85,00.5", "85,000.50", " 7 ", "-0", "0.00", ".5"]),
+    st.text(alphabet="0123456789,.-+_eE １２", max_size=14),
+)
+TODAY = date(2026, 3, 2)  # the clock of every test here
+
+
+@GENERATED
+@given(text=DATE_TEXT)
+def test_a_generated_date_is_the_reference_day_or_refused_on_one_line(
+    kam: Kam, db: str, text: str
+) -> None:
+    expected = plain_date(text, TODAY)
+
+    result = kam("report", "audit", "--since", text, "--json")
+
+    event("refused" if expected is None else "accepted")
+    if expected is None:
+        assert (result.exit_code, result.stdout) == (2, ""), result.output
+        (line,) = result.stderr.splitlines()  # with --json, the error is JSON too
+        error = json.loads(line)["error"]
+        assert (error["kind"], error["exit_code"]) == ("usage", 2)
+        assert error["message"].startswith("Invalid value for '--since': ")
+    else:
+        assert (result.exit_code, result.stderr) == (0, "")
+        assert json.loads(result.stdout)["report"] == f"audit trail (since {expected})"
+
+
+@GENERATED
+@given(text=DATE_TEXT)
+def test_a_generated_date_in_an_apply_line_is_the_reference_day_or_refused(text: str) -> None:
+    fields = {"account": "acme", "amount": "1", "category": "x", "on": text}
+    expected = plain_date(text, TODAY)
+    event("refused" if expected is None else "accepted")
+
+    try:
+        command = build(COMMANDS["cost record"], fields, today=TODAY)
+    except InvalidInput as exc:
+        assert expected is None, text
+        assert "\n" not in exc.render("apply")
+        assert exc.exit_code == 2
+    else:
+        assert command.on == expected
+
+
+@GENERATED
+@given(text=AMOUNT_TEXT, through_apply=st.booleans())
+def test_a_generated_amount_is_the_reference_number_or_refused_on_one_line(
+    kam: Kam, db: str, text: str, through_apply: bool
+) -> None:
+    number = plain_number(text)
+    fits = (
+        number is not None and 0 < number <= 10**12 and number == number.quantize(Decimal("0.01"))
+    )
+    before = event_count(db)
+    event("refused" if not fits else "accepted")
+
+    if through_apply:
+        line = json.dumps({"command": "cost record", "account": "acme", "amount": text,
+                           "category": "x"})  # fmt: skip
+        result = kam("apply", "-", input=line + "\n")
+    else:
+        result = kam("cost", "record", "acme", "--amount", text, "--category", "x")
+
+    if not fits:
+        assert (result.exit_code, result.stdout) == (2, ""), result.output
+        assert len(result.stderr.splitlines()) == 1
+        assert event_count(db) == before
+    else:
+        assert number is not None
+        assert (result.exit_code, result.stderr) == (0, ""), text
+        history = json.loads(kam("account", "history", "acme", "--json").stdout)
+        assert history[-1]["payload"]["amount"] == f"{number:.2f}"

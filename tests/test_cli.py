@@ -247,8 +247,9 @@ def test_account_show_json_gives_the_file_with_money_as_strings(kam: Kam) -> Non
         "tier": "key",
         "version": 8,
     }
-    assert view["money"]["CNY"]["receivable"] == "120000"
-    assert view["money"]["CNY"]["gross_margin"] == "36000"
+    # Amounts are stored in one form, with two decimals (issue 10).
+    assert view["money"]["CNY"]["receivable"] == "120000.00"
+    assert view["money"]["CNY"]["gross_margin"] == "36000.00"
     assert [c["id"] for c in view["complaints"]] == ["C-1"]
     assert view["open_issues"] == []
 
@@ -279,18 +280,18 @@ def test_account_history_prints_who_did_what_when(kam: Kam) -> None:
     result = kam("account", "history", "acme")
 
     assert ok(result)[:5] == [
-        "version  occurred_on  recorded_at          actor   type               summary",
-        "-------  -----------  -------------------  ------  -----------------  "
+        "version  occurred_on  recorded_at                 actor   type               summary",
+        "-------  -----------  --------------------------  ------  -----------------  "
         + "-" * len("contact P-1 Wang Fang, Purchasing Manager (procurement), buyer/influencer"),
-        "      1  2026-11-01   2026-12-01 09:00:01  li.wei  AccountOpened      "
+        "      1  2026-11-01   2026-12-01 09:00:01 +00:00  li.wei  AccountOpened      "
         'opened "正大饲料 Acme Feed" (feed), owner li.wei, tier prospect',
-        "      2  2026-12-01   2026-12-01 09:00:02  li.wei  ContactAdded       "
+        "      2  2026-12-01   2026-12-01 09:00:02 +00:00  li.wei  ContactAdded       "
         "contact P-1 Wang Fang, Purchasing Manager (procurement), buyer/influencer",
-        "      3  2026-11-20   2026-12-01 09:00:03  li.wei  VisitLogged        "
+        "      3  2026-11-20   2026-12-01 09:00:03 +00:00  li.wei  VisitLogged        "
         "visit V-1: phytase trial -> trial of 2 t agreed; issues I-1",
     ]
     assert ok(result)[-1] == (
-        "      8  2026-12-01   2026-12-01 09:00:08  li.wei  SaleRecorded       "
+        "      8  2026-12-01   2026-12-01 09:00:08 +00:00  li.wei  SaleRecorded       "
         "sale INV-0042 phytase: 120,000.00 CNY (cost 84,000.00)"
     )
 
@@ -324,7 +325,7 @@ def test_account_list_and_history_json_have_the_documented_shape(kam: Kam) -> No
         "command_id": "c9",
         "payload": {"complaint_id": "C-2", "summary_text": "torn", "severity": "low"},
     }
-    assert history[7]["payload"]["amount"] == "120000"
+    assert history[7]["payload"]["amount"] == "120000.00"
 
 
 def test_account_show_at_a_version_and_as_of_a_date(kam: Kam, clock: FakeClock) -> None:

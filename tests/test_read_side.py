@@ -187,4 +187,4 @@ def test_apply_fields_of_an_unknown_command_or_with_a_file_is_bad_usage(
 
     assert unknown.startswith('Error: unknown command "visit lgo"; one of: account archive, ')
     assert both == "Error: give a FILE to apply or --fields, not both"
-    assert neither == "Error: Missing argument 'FILE'."
+    assert neither == "Error: missing argument FILE"

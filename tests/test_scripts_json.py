@@ -190,7 +190,7 @@ def test_a_usage_error_of_any_write_with_json_is_a_json_object(
 def test_a_missing_option_with_json_is_a_json_usage_error(acme: str) -> None:
     found = error(invoke(acme, "complaint", "raise", "acme", "--severity", "high", "--json"), 2)
 
-    assert found == {"exit_code": 2, "kind": "usage", "message": "Missing option '--summary'."}
+    assert found == {"exit_code": 2, "kind": "usage", "message": "missing option --summary"}
 
 
 def test_a_rule_violation_with_json_names_its_principle(acme: str) -> None:

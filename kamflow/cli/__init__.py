@@ -61,20 +61,38 @@ NOUNS: dict[str, tuple[str, str]] = {
 
 
 class IsoDate(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
-    """A calendar date typed as YYYY-MM-DD; impossible dates (2026-02-30) are refused."""
+    """A business date typed as YYYY-MM-DD, ``today`` or ``yesterday`` (in the business
+    time zone), from 1900-01-01 to 2999-12-31 (kamflow.domain.dates.parse_date)."""
 
     name = "date"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        from kamflow.domain.dates import BadDate, parse_date
+
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(str(value))
-        except ValueError as exc:
-            self.fail(f"{value!r} is not a valid date (YYYY-MM-DD): {exc}", param, ctx)
+            # The business date is looked up only for `today` and `yesterday`.
+            return parse_date(str(value), lambda: session().today())
+        except BadDate as exc:
+            self.fail(str(exc), param, ctx)
 
 
 DATE = IsoDate()
+
+
+class TimeZone(click.ParamType):  # type: ignore[type-arg]
+    """An IANA time zone name (``Asia/Shanghai``), checked when given."""
+
+    name = "zone"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from kamflow.domain.dates import BadZone, zone_named
+
+        try:
+            return str(zone_named(str(value)).key)
+        except BadZone as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class Session:
@@ -85,9 +103,12 @@ class Session:
     ``writer``, which creates it on first use.
     """
 
-    def __init__(self, db: str | None, actor: str | None) -> None:
+    def __init__(self, db: str | None, actor: str | None, tz: str | None = None) -> None:
         self.db = db
         self._actor = actor
+        # The business time zone given (--tz or KAMFLOW_TZ), else None: the team's
+        # setting or the machine's zone (kamflow.zones.business_zone).
+        self.tz = tz
         self._kamflow: Kamflow | None = None
         self._exists = False
 
@@ -127,8 +148,24 @@ class Session:
         if self._kamflow is None:
             from kamflow.application import Kamflow
 
-            self._kamflow = Kamflow(self.db)
+            self._kamflow = Kamflow(self.db, tz=self.tz)
         return self._kamflow
+
+    def today(self) -> date:
+        """The business date now (``today`` on the command line). Before the first
+        write there is no store, and so no team setting: the zone given or the
+        machine's decides; asking never creates the store."""
+        from kamflow.storage import NoStore
+
+        try:
+            self.existing()
+        except NoStore:
+            from kamflow import clock
+            from kamflow.domain.dates import business_date
+            from kamflow.zones import business_zone
+
+            return business_date(clock.now(), business_zone(self.tz, lambda: None))
+        return self.kamflow.today()
 
     def close(self) -> None:
         if self._kamflow is not None:
@@ -207,7 +244,7 @@ class KamflowGroup(click.Group):
             fail("aborted", "Aborted.", 1, as_json=as_json, prefix="")
         except click.ClickException as exc:
             kind = "usage" if isinstance(exc, click.UsageError) else "file"
-            fail(kind, exc.format_message(), exc.exit_code, as_json=as_json)
+            fail(kind, _click_message(exc), exc.exit_code, as_json=as_json)
         except KamflowError as exc:
             fail(error_kind(exc), str(exc), exc.exit_code, as_json=as_json, **error_details(exc))
         except KeyboardInterrupt:
@@ -230,6 +267,26 @@ class KamflowGroup(click.Group):
 # The kinds of error a script tells apart, each with its exit code in the README;
 # subclasses (AccountNotFound, StoreLocked, NoStore, ...) report as their kind.
 ERROR_KINDS = ("InvalidInput", "NotFound", "Conflict", "RuleViolation", "StorageError")
+
+
+def _click_message(exc: click.ClickException) -> str:
+    """A click error as one line. A missing parameter is named as typed, with the
+    choices it takes (``missing option --rule (one of: credit-limit, discount-ceiling)``)
+    where click would list them on lines of their own; any other message that spans
+    lines is joined into one."""
+    if isinstance(exc, click.MissingParameter) and exc.param is not None:
+        param = exc.param
+        if isinstance(param, click.Option):
+            what = f"option {max(param.opts, key=len)}"
+        else:
+            what = f"argument {param.human_readable_name}"
+        choices = getattr(param.type, "choices", None)
+        given = f" (one of: {', '.join(str(c) for c in choices)})" if choices else ""
+        return f"missing {what}{given}"
+    message = exc.format_message()
+    if "\n" not in message:
+        return message
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
 
 
 def error_kind(exc: KamflowError) -> str:
@@ -303,9 +360,17 @@ def fail(
     metavar="NAME",
     help="Who is acting, recorded on every event (default: the OS user). Env: KAMFLOW_ACTOR.",
 )
+@click.option(
+    "--tz",
+    envvar="KAMFLOW_TZ",
+    type=TimeZone(),
+    metavar="ZONE",
+    help="Business time zone, an IANA name such as Asia/Shanghai (default: the team's"
+    " `policy set timezone`, else this machine's). Env: KAMFLOW_TZ.",
+)
 @click.version_option(__version__, prog_name="kamflow")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, actor: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, actor: str | None, tz: str | None) -> None:
     """kamflow: every fact about a key account is an immutable event.
 
     \b
@@ -314,7 +379,7 @@ def cli(ctx: click.Context, db: str | None, actor: str | None) -> None:
         kamflow account list
         kamflow account show acme --as-of 2026-06-30
     """
-    obj = Session(db, actor)
+    obj = Session(db, actor, tz)
     ctx.obj = obj
     ctx.call_on_close(obj.close)
 

@@ -26,7 +26,9 @@ add_model_commands(account, commands)
 
 @account.command("show")
 @click.argument("key")
-@click.option("--as-of", type=DATE, help="As the log held it at the end of this date (UTC).")
+@click.option(
+    "--as-of", type=DATE, help="As the log held it at the end of this date (business time zone)."
+)
 @click.option("--version", type=int, help="As it stood after its Nth event.")
 @output_options(csv=False)
 def account_show(key: str, as_of: date | None, version: int | None) -> Report:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from kamflow.application import Outcome
     from kamflow.domain.commands import CommandClass
 
-ON_HELP = "Business date it happened (default: today)."
+ON_HELP = "Business date it happened: YYYY-MM-DD, today or yesterday (default: today)."
 COMMAND_ID_HELP = "Idempotency key: a command whose id was already applied is not applied again."
 JSON_HELP = "Print what was recorded as JSON (events, new ids); errors as JSON on stderr."
 
@@ -200,8 +200,9 @@ def run(
     (one line for people, or with ``as_json`` the object of ``outcome_json``)."""
     from kamflow.domain.commands import build
 
+    sess = session()
     try:
-        command = build(cls, fields)
+        command = build(cls, fields, today=sess.today)
     except InvalidInput as exc:
         if not any(isinstance(part, Field) and part.name in positional for part in exc.parts):
             raise
@@ -212,7 +213,6 @@ def run(
                 for part in exc.parts
             )
         ) from None
-    sess = session()
     outcome = sess.writer.execute(command, actor=sess.actor, command_id=command_id)
     if as_json:
         from kamflow.output import to_json

@@ -33,16 +33,23 @@ def _projector() -> Any:
 def projections_status() -> Report:
     """Each view's position in the event log, how far behind it is, and the events it
     skips because it cannot project them (exit 1 when there are any)."""
+    from kamflow.domain.dates import in_zone
     from kamflow.projections.engine import Unprojectable, skipped_line
-    from kamflow.projections.reports.base import Report
+    from kamflow.projections.reports.base import Report, setting
+    from kamflow.zones import SETTING, business_zone
 
-    statuses = _projector().status()
+    projector = _projector()
+    statuses = projector.status()
+    zone = business_zone(session().tz, lambda: setting(projector.db, SETTING))
     records = [
         {
             "view": s.name,
             "position": s.position,
             "behind": s.behind,
-            "quarantined": [q.as_json() for q in s.quarantined],
+            # Record times as every read shows them: in the business time zone.
+            "quarantined": [
+                {**q.as_json(), "recorded_at": in_zone(q.recorded_at, zone)} for q in s.quarantined
+            ],
             "description": s.description,
         }
         for s in statuses

@@ -24,33 +24,45 @@ def report_options(read: Read) -> Callable[..., None]:
     """--as-of, and the output options every read has."""
     command = output_options()(read)
     return click.option(
-        "--as-of", type=DATE, help="From what the log held at the end of this date (UTC)."
+        "--as-of",
+        type=DATE,
+        help="From what the log held at the end of this date in the business time zone.",
     )(command)
 
 
 def build_report(name: str, as_of: date | None, **params: Any) -> Report:
-    """The named report over views caught up with the log (or rebuilt to ``as_of``)."""
-    from datetime import UTC, datetime, time, timedelta
+    """The named report over views caught up with the log (or rebuilt to ``as_of``).
 
+    ``today`` is the business date now, or ``as_of``, whose end in the business zone is
+    the cutoff; the zone is ``--tz``/KAMFLOW_TZ, else the team's setting (read from the
+    views, or from the log for an as-of report), else the machine's."""
+    from kamflow import clock
+    from kamflow.domain.dates import business_date, end_of_day
     from kamflow.projections.engine import Unprojectable, quarantined, skipped_line
     from kamflow.projections.reports import READS, builder
-    from kamflow.projections.reports.base import ReportParams
+    from kamflow.projections.reports.base import ReportParams, setting
+    from kamflow.zones import SETTING, business_zone
 
     sess = session()
     locator = sess.existing()  # refuse a bad locator or a missing store, create nothing
     if as_of is not None:
         from kamflow.projections.engine import views_as_of
 
-        cutoff = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
-        db = views_as_of(sess.kamflow, cutoff)
+        zone = sess.kamflow.zone
+        db = views_as_of(sess.kamflow, end_of_day(as_of, zone))
         today = as_of
     else:
         from kamflow.projections.access import report_views
 
         db = report_views(locator, lambda: sess.kamflow)
-        today = datetime.now(UTC).date()
+        try:
+            zone = business_zone(sess.tz, lambda: setting(db, SETTING))
+        except BaseException:
+            db.close()
+            raise
+        today = business_date(clock.now(), zone)
     try:
-        result = builder(name)(db, ReportParams(today=today, **params))
+        result = builder(name)(db, ReportParams(today=today, zone=zone, **params))
         skipped = quarantined(db, READS[name])
     finally:
         db.close()

@@ -8,7 +8,7 @@ import shlex
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from kamflow.application import DEFAULT_DB, Kamflow, describe_locator
@@ -54,9 +54,11 @@ def build_demo(
 ) -> DemoSummary:
     """Build a sample portfolio covering the year up to ``today`` into an empty store.
 
-    The same ``accounts``, ``seed`` and ``today`` always give the same events. Business
-    dates run from 365 days before ``today`` to the day before it, so that the demo never
-    stamps a record time later than the real clock and today is left to the user.
+    The same ``accounts``, ``seed``, ``today`` and business time zone always give the
+    same events (in Asia/Shanghai, and in any zone for all but record times). Business
+    dates run from 365 days before ``today`` (default: the business date now) to the day
+    before it, so that the demo never stamps a record time later than the real clock and
+    today is left to the user.
     ``progress``, if given, is called with the running number of events written (every
     few dozen commands and once at the end). Record time comes from a clock the demo
     puts on ``kamflow`` for the length of the build (``Kamflow.using_clock``).
@@ -73,7 +75,7 @@ def build_demo(
             " the demo needs a fresh one (use --db new.db)"
         )
     c = catalogue()
-    end = (today or datetime.now(UTC).date()) - timedelta(days=1)
+    end = (today or kamflow.today()) - timedelta(days=1)
     start = end - timedelta(days=364)
     rng = random.Random(seed)
     planner = Planner(c, rng, start, end)
@@ -82,7 +84,7 @@ def build_demo(
     steps = sorted(planner.steps, key=lambda s: (s.on, s.order, s.seq))
     number_invoices(steps)
     steps = cover_credit(steps, rng, c.staff.director, c.credit.exception_reasons)
-    times = record_times(steps, rng)
+    times = record_times(steps, rng, kamflow.zone)
 
     done: Counter[str] = Counter()
     revenue: dict[str, Decimal] = {}

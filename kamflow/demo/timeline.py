@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -154,11 +154,13 @@ def cover_credit(
     return out
 
 
-def record_times(steps: Sequence[Step], rng: random.Random) -> list[datetime]:
-    """A record time for each step: during its business day, strictly increasing.
+def record_times(steps: Sequence[Step], rng: random.Random, zone: tzinfo) -> list[datetime]:
+    """A record time for each step, in UTC: during its business day in ``zone``, strictly
+    increasing.
 
-    Steps are spread over 01:00-10:00 UTC (09:00-18:00 in China) of their business date,
-    each in its own slot, so times never repeat and never go back even on a busy day.
+    Steps are spread over the nine hours from 09:00 in ``zone`` of their business date
+    (01:00-10:00 UTC in China), each in its own slot, so times never repeat and never go
+    back even on a busy day, and each falls on its own business day.
     """
     times: list[datetime] = []
     window = 9 * 3600.0
@@ -168,7 +170,7 @@ def record_times(steps: Sequence[Step], rng: random.Random) -> list[datetime]:
         j = i
         while j < len(steps) and steps[j].on == day:
             j += 1
-        opening = datetime.combine(day, time(1, 0), tzinfo=UTC)
+        opening = datetime.combine(day, time(9, 0), tzinfo=zone).astimezone(UTC)
         slot = window / (j - i)
         for n in range(j - i):
             offset = slot * n + rng.uniform(0, 0.8 * slot)

@@ -882,7 +882,8 @@ class Account(Recorder, Aggregate):
 
 
 def check_not_future(meta: Meta) -> None:
-    if meta.occurred_on > meta.recorded_at.date():
+    """Refuse a business date later than the business date of the record time."""
+    if meta.occurred_on > meta.business_today:
         raise InvalidInput(
-            f"date {meta.occurred_on} is in the future; today is {meta.recorded_at.date()}"
+            f"date {meta.occurred_on} is in the future; today is {meta.business_today}"
         )

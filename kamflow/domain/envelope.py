@@ -54,6 +54,14 @@ class Meta:
     command_id_given: bool = False
     # Loaded only for the commands whose rules read policies or the roster.
     governance: Policies | None = None
+    # The business date of ``recorded_at`` in the business time zone (ADR 0015); None
+    # reads it as the UTC date (callers that know no zone: tests of the domain alone).
+    today: date | None = None
+
+    @property
+    def business_today(self) -> date:
+        """The day it is now in business terms: no business date may be later."""
+        return self.today if self.today is not None else self.recorded_at.date()
 
 
 class Event(Aggregate.Event):

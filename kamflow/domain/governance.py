@@ -50,6 +50,21 @@ class Governance(Recorder, Aggregate):
         def summary(self) -> str:
             return f"policy {self.policy}: {self.previous} -> {self.value} ({self.reason})"
 
+    class SettingSet(Event):
+        """A setting whose value is text, not a number (the team's time zone)."""
+
+        setting: str
+        value: str
+        previous: str | None
+        reason: str
+
+        def evolve(self, governance: Governance) -> None:
+            governance.settings[self.setting] = self.value
+
+        def summary(self) -> str:
+            was = self.previous if self.previous is not None else "(not set)"
+            return f"setting {self.setting}: {was} -> {self.value} ({self.reason})"
+
     class RoleGranted(Event):
         person: str
         role: str
@@ -79,6 +94,7 @@ class Governance(Recorder, Aggregate):
 
     def __init__(self) -> None:
         self.policies: dict[str, Decimal] = {}
+        self.settings: dict[str, str] = {}
         self.roster: dict[str, list[str]] = {}
         self.command_log: str = "\n"
 
@@ -101,6 +117,14 @@ class Governance(Recorder, Aggregate):
         """``name`` as the roster knows that person (values.identity), else as given."""
         wanted = identity(name)
         return next((p for p in self.roster if identity(p) == wanted), name)
+
+    def set_setting(self, meta: Meta, name: str, value: str, reason: str) -> None:
+        previous = self.settings.get(name)
+        if previous == value:
+            raise Conflict(f"setting {name} is already {value}")
+        self.record(
+            self.SettingSet, meta, setting=name, value=value, previous=previous, reason=reason
+        )
 
     def holds(self, person: str, role: str) -> bool:
         return role in self.roster.get(self.person(person), [])

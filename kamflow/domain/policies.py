@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 
 from kamflow.domain.errors import InvalidInput, RuleViolation
-from kamflow.domain.values import TIERS
+from kamflow.domain.values import TIERS, BadNumber, parse_number, written_out
 
 ROLES = ("approver", "director", "auditor")
 
@@ -133,6 +133,37 @@ POLICIES: dict[str, PolicySpec] = {
 }
 
 
+@dataclass(frozen=True)
+class SettingSpec:
+    """A governance setting whose value is text (recorded as SettingSet, not PolicySet)."""
+
+    description: str
+    principle: str
+
+
+# Settings set like policies (`kamflow policy set NAME VALUE`), validated by
+# parse_setting_value; unset, each has a default that no policy row can hold.
+SETTINGS: dict[str, SettingSpec] = {
+    "timezone": SettingSpec(
+        "the business time zone (IANA name): business dates, today, as-of days and printed"
+        " times (default: KAMFLOW_TZ, else this machine's zone)",
+        "-",
+    ),
+}
+
+
+def parse_setting_value(name: str, raw: str) -> str:
+    """Validate a setting's value typed by a user into its stored form (the zone's
+    canonical IANA name). Raises InvalidInput."""
+    from kamflow.domain.dates import BadZone, zone_named
+
+    assert name in SETTINGS, name
+    try:
+        return str(zone_named(raw.strip()).key)
+    except BadZone as exc:
+        raise InvalidInput(f"policy {name}: {exc}") from None
+
+
 def credit_limit(tier: str) -> str:
     """The name of the policy that holds a tier's credit limit: ``credit-limit.key``."""
     return f"credit-limit.{tier}"
@@ -175,19 +206,16 @@ def parse_policy_value(name: str, raw: str) -> Decimal:
             f" cannot be exempted (give 1-{spec.high} days)",
         )
     try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        raise InvalidInput(f'policy {name} needs a number, got "{raw}"') from None
-    if not value.is_finite():
-        raise InvalidInput(f'policy {name} needs a number, got "{raw}"')
+        value = parse_number(raw)
+    except BadNumber as exc:
+        raise InvalidInput(f"policy {name}: {exc}") from None
     if spec.kind == "int" and value != value.to_integral_value():
         raise InvalidInput(f"policy {name} needs a whole number of days, got {raw}")
     if not spec.low <= value <= spec.high:
         raise InvalidInput(f"policy {name} must be between {spec.low} and {spec.high}, got {raw}")
     if spec.kind == "int":
         return Decimal(int(value))
-    # Amounts and percentages: at most cents, written out (1E+2 is stored as 100).
+    # Amounts and percentages: at most cents, with the digits typed.
     if value != value.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
         raise InvalidInput(f"policy {name} takes at most 2 decimal places, got {raw}")
-    plain = Decimal(format(value, "f"))
-    return plain if plain else abs(plain)
+    return written_out(value)

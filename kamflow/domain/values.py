@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from decimal import Decimal
@@ -131,3 +132,40 @@ def legacy_account_id(raw: str) -> uuid.UUID | None:
 def format_money(amount: Decimal) -> str:
     """An amount for people: thousands separators and two decimals (``1,234.50``)."""
     return f"{amount:,.2f}"
+
+
+# A number as people type it and as kamflow prints it: ASCII digits, an optional minus,
+# thousands separated by commas in groups of three or not at all, an optional fraction.
+_PLAIN_NUMBER = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
+NUMBER_FORM = "a plain number such as 85000.50 or 85,000.50"
+
+
+class BadNumber(ValueError):
+    """Text that is not a plain number; ``str()`` says so and shows the right form."""
+
+
+def parse_number(text: str) -> Decimal:
+    """A plain decimal typed by a user (``85,000.50``, ``-3``, ``12.5``; surrounding
+    whitespace ignored). Refused with BadNumber: exponents (``1e2``), underscores
+    (``1_000``), other digits (full-width ``１２０``), misplaced separators
+    (``85,00.5``), ``NaN``, ``Infinity`` and anything else."""
+    stripped = text.strip()
+    if not _PLAIN_NUMBER.fullmatch(stripped):
+        shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+        raise BadNumber(f"{shown} is not {NUMBER_FORM}")
+    return Decimal(stripped.replace(",", ""))
+
+
+def written_out(value: Decimal) -> Decimal:
+    """A number with its digits written out as typed (``1E+2`` -> ``100``, ``3.50``
+    stays ``3.50``) and no negative zero: the stored form of scores, percentages and
+    policy values, so that events, views and reports show the digits users expect."""
+    plain = Decimal(format(value, "f"))
+    return plain if plain else abs(plain)
+
+
+def canonical_money(value: Decimal) -> Decimal:
+    """The one stored form of an amount of money: exactly two decimals (``85000.50``),
+    as kamflow prints it; no negative zero. ``value`` has at most two decimals."""
+    plain = value.quantize(Decimal("0.01"))
+    return plain if plain else abs(plain)

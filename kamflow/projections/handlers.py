@@ -619,6 +619,20 @@ def _policy(e: Governance.PolicySet, key: str) -> list[Statement]:
     ]
 
 
+@GOVERNANCE.on(Governance.SettingSet)
+def _setting(e: Governance.SettingSet, key: str) -> list[Statement]:
+    # Text settings (the team's time zone) share the policies' table, so that a report
+    # reads them without the event store (kamflow.projections.reports.base.setting).
+    return [
+        (
+            "INSERT INTO kf_policies (policy, value, set_by, set_at, reason) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (policy) DO UPDATE SET value = excluded.value,"
+            " set_by = excluded.set_by, set_at = excluded.set_at, reason = excluded.reason",
+            (e.setting, e.value, e.actor, iso(e.timestamp), e.reason),
+        )
+    ]
+
+
 @GOVERNANCE.on(Governance.RoleGranted)
 def _granted(e: Governance.RoleGranted, key: str) -> list[Statement]:
     return [

@@ -3,7 +3,8 @@
 Writes, for the demo portfolio (seed 7, built as of 2026-11-30):
 - ``help.txt``: the ``--help`` text of every command and group;
 - ``outputs.jsonl.gz``: the ``--json`` output of every report (as of 2026-11-29, the demo's
-  last business day) and of ``account show`` / ``account history`` for every account.
+  last business day) and of ``account show`` / ``account history`` for every account,
+  with the business time zone Asia/Shanghai.
 
 Run it from the repository root: ``python tests/golden/capture.py [OUT_DIR]``. The
 golden test (tests/system/test_golden.py) builds the same demo and compares.
@@ -28,6 +29,9 @@ from kamflow.demo import build_demo
 
 TODAY = date(2026, 11, 30)
 AS_OF = "2026-11-29"
+# The demo's team works in China: its record times are 09:00-18:00 there, and every
+# time is shown in that zone (ADR 0015).
+ZONE = "Asia/Shanghai"
 REPORTS = (
     "portfolio",
     "complaints",
@@ -68,7 +72,7 @@ def outputs(db: str) -> dict[str, Any]:
     runner = CliRunner()
 
     def run(*args: str) -> Any:
-        result = runner.invoke(cli, ["--db", db, *args])
+        result = runner.invoke(cli, ["--db", db, "--tz", ZONE, *args])
         assert result.exit_code == 0, (args, result.output)
         return _stable(json.loads(result.output))
 
@@ -103,7 +107,7 @@ def _generated(value: Any) -> bool:
 
 
 def build(db: str) -> None:
-    kamflow = Kamflow(db)
+    kamflow = Kamflow(db, tz=ZONE)
     try:
         build_demo(kamflow, accounts=60, seed=7, today=TODAY)
     finally:

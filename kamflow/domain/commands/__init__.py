@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic import Field as PydanticField
 
-from kamflow.domain.commands.fields import BusinessDate, Key
+from kamflow.domain.commands.fields import BusinessDate, Key, Today
 from kamflow.domain.errors import Field, InvalidInput, Part, RuleViolation, Suggest
 
 if TYPE_CHECKING:
@@ -165,14 +165,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def build(cls: CommandClass, fields: dict[str, Any]) -> Command | GovernanceCommand:
+def build(
+    cls: CommandClass, fields: dict[str, Any], *, today: Today | None = None
+) -> Command | GovernanceCommand:
     """Validate ``fields`` into a command, or raise InvalidInput with one clear line.
 
     Every text field is checked by the rule of kamflow.domain.text (its type carries
-    it), so a typed option and a line of `kamflow apply` are refused alike.
+    it), so a typed option and a line of `kamflow apply` are refused alike. ``today``
+    (the business date, or a function giving it) is what ``"on": "today"`` and
+    ``"yesterday"`` mean; without it those words are refused.
     """
     try:
-        return cls.model_validate(fields)
+        return cls.model_validate(fields, context={"today": today})
     except ValidationError as exc:
         raise InvalidInput(*describe(exc)) from None
 
@@ -191,6 +195,9 @@ def describe(exc: ValidationError) -> tuple[Part, ...]:
         return (f"unknown field {field.name!r}",)
     if kind in ("kamflow_utf8", "string_unicode"):
         return (field, " is not valid UTF-8 text")
+    if kind in ("kamflow_date", "kamflow_number"):
+        # The message quotes the value and shows the right form.
+        return ("invalid ", field, f": {msg}")
     if kind == "kamflow_text":
         # The message names the character; the value itself is never echoed.
         return ("invalid ", field, f": {msg}")

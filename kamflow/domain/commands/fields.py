@@ -8,15 +8,27 @@ keys, refs and list items, multi-line text (prose) for notes, results and reason
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from kamflow.domain.dates import BadDate, check_range, parse_date
 from kamflow.domain.text import explain, is_surrogate, refused_character
-from kamflow.domain.values import MAX_AMOUNT, MAX_NAME, MAX_TEXT, normalise_key
+from kamflow.domain.values import (
+    MAX_AMOUNT,
+    MAX_NAME,
+    MAX_TEXT,
+    NUMBER_FORM,
+    BadNumber,
+    canonical_money,
+    normalise_key,
+    parse_number,
+    written_out,
+)
 
 
 def _text_rule(*, multiline: bool) -> BeforeValidator:
@@ -41,17 +53,48 @@ ONE_LINE = _text_rule(multiline=False)
 MULTI_LINE = _text_rule(multiline=True)
 
 
-def _plain(value: Decimal) -> Decimal:
-    # 1E+2 and -0 are valid decimals; store them as 100 and 0, so that events, views
-    # (scores and discounts are text there) and reports all show the digits users expect.
-    plain = Decimal(format(value, "f"))
-    return plain if plain else abs(plain)
+class ExponentNumber(Decimal):
+    """A JSON number written with an exponent (``1e2``) in a line of ``kamflow apply``:
+    refused where a number is expected, like the same text typed on the command line.
+    ``text`` is the number as written."""
+
+    text: str
+
+    def __new__(cls, text: str) -> ExponentNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
 
 
-def _not_a_number(value: Any) -> Any:
+def _plain_number(value: Any) -> Any:
+    """Typed text as a number (kamflow.domain.values.parse_number); numbers from JSON or
+    Python pass, except one written with an exponent."""
+    if isinstance(value, ExponentNumber):
+        reason = f"{value.text} is written with an exponent; give {NUMBER_FORM}"
+        raise PydanticCustomError("kamflow_number", "{reason}", {"reason": reason})
+    if isinstance(value, str):
+        try:
+            return parse_number(value)
+        except BadNumber as exc:
+            raise PydanticCustomError("kamflow_number", "{reason}", {"reason": str(exc)}) from None
+    return value
+
+
+def _business_date(value: Any, info: ValidationInfo) -> Any:
+    """``YYYY-MM-DD``, ``today`` or ``yesterday`` (kamflow.domain.dates.parse_date); the
+    business date for the last two comes in the validation context (``today``: a date
+    or a function giving it), so that the zone is the caller's to know."""
     # pydantic reads a number as a Unix time: "on": 0 in a script would be 1970-01-01.
     if isinstance(value, int | float | Decimal):
         raise PydanticCustomError("date_type", "give the date as YYYY-MM-DD, not a number")
+    try:
+        if isinstance(value, str):
+            today = info.context.get("today") if isinstance(info.context, dict) else None
+            return parse_date(value, today)
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return check_range(value)
+    except BadDate as exc:
+        raise PydanticCustomError("kamflow_date", "{reason}", {"reason": str(exc)}) from None
     return value
 
 
@@ -70,21 +113,33 @@ OptLine = Annotated[str, _line(MAX_TEXT, required=False), ONE_LINE]
 Text = Annotated[str, _line(MAX_TEXT), MULTI_LINE]
 OptText = Annotated[str, _line(MAX_TEXT, required=False), MULTI_LINE]
 Currency = Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{3}$"), ONE_LINE]
+# Numbers: typed as plain decimals (parse_number). Money is stored in one form, with two
+# decimals (85000.50); scores and percentages keep the digits typed (8.0, 3.5, 18.00),
+# as the demo's stored events have them.
+NUMBER = BeforeValidator(_plain_number)
 Amount = Annotated[
     Decimal,
     Field(gt=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False),
-    AfterValidator(_plain),
+    AfterValidator(canonical_money),
+    NUMBER,
 ]
 Cost = Annotated[
     Decimal,
     Field(ge=0, le=MAX_AMOUNT, decimal_places=2, allow_inf_nan=False),
-    AfterValidator(_plain),
+    AfterValidator(canonical_money),
+    NUMBER,
 ]
 Score = Annotated[
-    Decimal, Field(ge=0, le=10, decimal_places=2, allow_inf_nan=False), AfterValidator(_plain)
+    Decimal,
+    Field(ge=0, le=10, decimal_places=2, allow_inf_nan=False),
+    AfterValidator(written_out),
+    NUMBER,
 ]
 Percent = Annotated[
-    Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False), AfterValidator(_plain)
+    Decimal,
+    Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False),
+    AfterValidator(written_out),
+    NUMBER,
 ]
 # Invoice refs are matched in the account's state and are a view's primary key.
 Ref = Annotated[str, _line(64), ONE_LINE]
@@ -93,6 +148,8 @@ ShortRef = Annotated[
 ]
 PolicyName = Annotated[str, _line(80), ONE_LINE]
 PolicyValue = Annotated[str, _line(40), ONE_LINE]
-BusinessDate = Annotated[date, BeforeValidator(_not_a_number)]
+BusinessDate = Annotated[date, BeforeValidator(_business_date)]
+# What the validation context's "today" may be: the date, or a function giving it.
+Today = date | Callable[[], date]
 # A visit with more people or issues than this is a mistake, not a visit.
 MAX_ITEMS = 100

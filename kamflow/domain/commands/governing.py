@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from kamflow.domain.commands import GovernanceCommand, option
 from kamflow.domain.commands.fields import Name, PolicyName, PolicyValue, Text
-from kamflow.domain.policies import ROLES, parse_policy_value
+from kamflow.domain.policies import ROLES, SETTINGS, parse_policy_value, parse_setting_value
 
 if TYPE_CHECKING:
     from kamflow.domain.envelope import Meta
@@ -16,11 +16,13 @@ Role = Literal[ROLES]  # type: ignore[valid-type]
 
 
 class SetPolicy(GovernanceCommand):
-    """Set a policy, e.g. complaint-sla-days.key, credit-limit.target, discount-ceiling-pct.
+    """Set a policy, e.g. complaint-sla-days.key, credit-limit.target, discount-ceiling-pct,
+    or the team's time zone (timezone Asia/Shanghai).
 
     \b
     Example:
         kamflow policy set complaint-sla-days.key 3 --reason "board decision 2026-11"
+        kamflow policy set timezone Asia/Shanghai --reason "the team works in Beijing"
     """
 
     name = "policy set"
@@ -30,6 +32,10 @@ class SetPolicy(GovernanceCommand):
     reason: Text = option()
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
+        if self.policy in SETTINGS:
+            setting = parse_setting_value(self.policy, self.value)
+            governance.set_setting(meta, self.policy, setting, self.reason)
+            return f"{self.policy} = {setting}"
         value = parse_policy_value(self.policy, self.value)
         governance.set_policy(meta, self.policy, value, self.reason)
         return f"{self.policy} = {value}"

@@ -8,13 +8,15 @@ Every stored event, in log (position) order, filtered by any of:
 - ``since`` / ``until``: inclusive bounds on the event's *business* date
   (``occurred_on``, what `--on` set), not on its record time: auditors ask "what
   happened in March", and a fact entered late belongs to the day it happened. The record
-  time is shown next to it (``recorded_at``), and ``--as-of`` limits by record time.
+  time is shown next to it (``recorded_at``, in the business zone), and ``--as-of``
+  limits by record time.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kamflow.domain.dates import in_zone
 from kamflow.domain.errors import InvalidInput
 from kamflow.output import ID, NUMBER, Col
 from kamflow.projections.db import ViewDB
@@ -87,6 +89,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     rows = db.query(sql + " ORDER BY position", args)
     for r in rows:
         r["position"] = int(r["position"])
+        r["recorded_at"] = in_zone(r["recorded_at"], params.zone)
 
     by_actor: dict[str, int] = {}
     by_type: dict[str, int] = {}

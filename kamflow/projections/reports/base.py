@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -14,9 +14,12 @@ from kamflow.projections.db import ViewDB
 
 @dataclass(frozen=True)
 class ReportParams:
-    """What a report is asked: ``today`` is the as-of date when one is given."""
+    """What a report is asked: ``today`` is the business date now, or the as-of date
+    when one is given; ``zone`` is the business time zone, in which record times are
+    shown (ages and SLAs count business days from ``today``)."""
 
     today: date
+    zone: tzinfo = UTC
     key: str | None = None
     currency: str = "CNY"
     actor: str | None = None
@@ -72,6 +75,15 @@ def policy(db: ViewDB, name: str) -> Decimal:
         if value is not None:
             return Decimal(value)
     return POLICIES[name].default
+
+
+def setting(db: ViewDB, name: str) -> str | None:
+    """A text setting (the team's time zone) as recorded in the views, or None."""
+    if db.table_exists("kf_policies"):
+        value = db.scalar("SELECT value FROM kf_policies WHERE policy=?", (name,))
+        if value is not None:
+            return str(value)
+    return None
 
 
 def from_cents(cents: int | None) -> Decimal:
