@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
 from uuid import UUID
 
 ALGORITHM = "sha256-chain-v1"
@@ -44,3 +46,126 @@ def link(previous: bytes, position: int, originator_id: UUID, version: int, topi
     digest.update(struct.pack(">I", len(state)))
     digest.update(state)
     return digest.digest()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One stored event as the chain sees it, with the seal stored for it (None: the
+    event has no seal)."""
+
+    position: int
+    originator_id: UUID
+    version: int
+    topic: str
+    state: bytes
+    seal: bytes | None
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first place the log and its seals disagree.
+
+    ``kind``: ``edited`` (the event's bytes, type, account or version are not the ones
+    sealed), ``inserted`` (an event no seal was written for), ``deleted`` (a seal whose
+    event is gone, or an event sealed after one that is gone), ``reordered`` (the event
+    sealed at another position stands here).
+    """
+
+    position: int
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A verified stretch of the log: how many events, the last position, the head."""
+
+    count: int
+    last_position: int
+    head: bytes
+
+
+def walk(
+    rows: Iterable[Row],
+    orphans: Iterable[int] = (),
+    *,
+    start: tuple[int, int, bytes] = (0, 0, GENESIS),
+    versions: dict[UUID, int] | None = None,
+) -> Chain | Break:
+    """Recompute the chain over ``rows`` (in position order) and compare every seal.
+
+    ``orphans``: positions that have a seal but no event (a deleted event leaves its seal
+    behind unless the seal is deleted too). ``start``: (count, last position, head) of
+    the stretch already verified, and ``versions`` (each account's last version seen,
+    updated here), to walk a log in pieces: memory grows with the accounts, not the log.
+    An account's versions must follow each other (1, 2, 3...), which names a deletion
+    even when its seal went too. Returns the verified ``Chain`` or the first ``Break``.
+    """
+    count, last, head = start
+    seen: dict[UUID, int] = {} if versions is None else versions
+    gone = sorted(p for p in orphans if p > last)
+    ahead = iter(rows)
+    row = next(ahead, None)
+    while row is not None:
+        following = next(ahead, None)
+        if gone and gone[0] < row.position:
+            return Break(gone[0], "deleted", f"the event sealed at position {gone[0]} is gone")
+        prior = seen.get(row.originator_id, 0)
+        if row.version > prior + 1:
+            if (
+                following is not None
+                and following.originator_id == row.originator_id
+                and following.version == prior + 1
+            ):
+                return Break(
+                    row.position,
+                    "reordered",
+                    f"version {row.version} of its account stands before version {prior + 1}",
+                )
+            what = f"version {prior + 1} of its account" + (
+                f" to {row.version - 1}" if row.version > prior + 2 else ""
+            )
+            return Break(row.position, "deleted", f"{what} is gone; this is version {row.version}")
+        if row.seal is None:
+            return Break(row.position, "inserted", "an event with no seal: written outside kamflow")
+        if row.version <= prior:
+            return Break(
+                row.position,
+                "reordered" if row.seal is not None else "inserted",
+                f"version {row.version} of its account comes after version {prior}",
+            )
+        expected = link(head, row.position, row.originator_id, row.version, row.topic, row.state)
+        if row.seal != expected:
+            return Break(row.position, *_why(head, row, following))
+        count, last, head = count + 1, row.position, expected
+        seen[row.originator_id] = row.version
+        row = following
+    if gone:
+        return Break(gone[0], "deleted", f"the event sealed at position {gone[0]} is gone")
+    return Chain(count, last, head)
+
+
+def _why(head: bytes, row: Row, following: Row | None) -> tuple[str, str]:
+    """Tell a reordering (two events that changed places, with or without their seals)
+    from an edit, by the event after the first that does not match."""
+    assert row.seal is not None
+    if following is not None and following.seal is not None:
+        there = following.position
+        own = link(row.seal, there, row.originator_id, row.version, row.topic, row.state)
+        if own == following.seal:
+            return "reordered", f"the event sealed at position {there} stands here"
+        swapped = link(
+            head,
+            row.position,
+            following.originator_id,
+            following.version,
+            following.topic,
+            following.state,
+        )
+        if swapped == following.seal:
+            return "reordered", f"the event sealed here stands at position {there}"
+    return (
+        "edited",
+        "the stored event is not the one sealed here (its bytes, type, account, version"
+        " or the event before it changed)",
+    )
