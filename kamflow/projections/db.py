@@ -234,9 +234,15 @@ class ViewDB:
         tables = _TABLES
         writes = [s for s in statements if s[0] not in derived]
         writes.sort(key=lambda s: tables.get(s[0]) or _table(s[0]))
-        last = dict.fromkeys((sql, tuple(p)) for sql, p in statements if sql in derived)
+        # Once per set of parameters: keyed by their repr, since a corrupt event can put
+        # an unhashable value (a list) there; binding it then fails like any other
+        # statement of that event, and the event is quarantined (engine.py).
+        last: dict[tuple[str, str], Statement] = {}
+        for statement in statements:
+            if statement[0] in derived:
+                last.setdefault((statement[0], repr(tuple(statement[1]))), statement)
         sql = self.sql
-        for text, same in groupby([*writes, *last], key=itemgetter(0)):
+        for text, same in groupby([*writes, *last.values()], key=itemgetter(0)):
             params = [p for _, p in same]
             if len(params) == 1:
                 cur.execute(sql(text), params[0])
