@@ -25,6 +25,13 @@ from kamflow.application import Kamflow, set_clock
 os.environ["TZ"] = "UTC"
 os.environ.pop("KAMFLOW_TZ", None)
 
+# Where things are, wherever a test module sits below tests/.
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+README = ROOT / "README.md"
+FIXTURES = TESTS / "fixtures"  # stores written by older kamflow (fixtures/README.md)
+GOLDEN = TESTS / "golden"
+
 
 def event_count(locator: str) -> int:
     """Events in the store, read by a Kamflow of its own."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeClock, event_count, fake_clock, plain_date, plain_number
+from conftest import FIXTURES, FakeClock, event_count, fake_clock, plain_date, plain_number
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -1210,7 +1210,6 @@ def test_the_nul_line_of_the_issue_is_refused_and_every_report_still_answers(
 
 
 # ------------------------------------------------------------------ stored text printed escaped
-FIXTURES = Path(__file__).parent / "fixtures"
 RAW = ("\x1b", "\x00", "\u202e", "\x9b")
 
 

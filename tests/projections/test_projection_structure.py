@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FIXTURES
 
 from kamflow.application import Kamflow
 from kamflow.domain import account as account_module
@@ -41,7 +42,7 @@ from kamflow.workflows.opportunity import OPPORTUNITY
 from kamflow.workflows.program import PROGRAM
 from kamflow.workflows.stage import STAGE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "demo-03f4076.db.gz"
+FIXTURE = FIXTURES / "demo-03f4076.db.gz"
 
 
 def event_classes(aggregate: type) -> dict[str, type]:

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import postgres_problem, postgres_schema
+from conftest import FIXTURES, postgres_problem, postgres_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -50,7 +50,6 @@ from kamflow.projections.reports import MODULES, READS, builder
 from kamflow.projections.reports.base import ReportParams
 from kamflow.projections.views import VIEWS
 
-FIXTURES = Path(__file__).parent / "fixtures"
 ACTOR = "li.wei"
 ALL_VIEWS = list(VIEWS)
 TABLES = [table for view in VIEWS.values() for table in view.tables]

@@ -17,13 +17,14 @@ from typing import Any
 
 import click
 import pytest
+from conftest import README as README_PATH
 
 from kamflow.cli import NOUNS, cli
 from kamflow.cli.factory import ModelCommand
 from kamflow.domain.commands import CommandClass, all_commands
 from kamflow.domain.errors import Field
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+README = README_PATH.read_text(encoding="utf-8")
 Path_ = tuple[str, ...]
 
 

@@ -22,13 +22,12 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeClock, fake_clock
+from conftest import README, FakeClock, fake_clock
 from test_structure import LEAVES
 
 from kamflow.cli import cli
 from kamflow.cli.factory import ModelCommand
 
-README = Path(__file__).parent.parent / "README.md"
 VENV_BIN = Path(sys.executable).parent
 OPEN = ["account", "open", "acme", "--name", "Acme", "--industry", "feed", "--owner", "li"]
 

@@ -26,7 +26,15 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import POSTGRES_URL, FakeClock, event_count, fake_clock, postgres_problem
+from conftest import (
+    FIXTURES,
+    POSTGRES_URL,
+    ROOT,
+    FakeClock,
+    event_count,
+    fake_clock,
+    postgres_problem,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -395,13 +403,13 @@ def _unprivileged_python() -> list[str] | str:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         return "setpriv is not installed"
-    root = Path(__file__).resolve().parent.parent
+
     site = next(Path(sys.prefix).glob("lib/python3*/site-packages"), None)
     for python in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
         command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", python]
         probe = subprocess.run(
             [*command, "-c", "import kamflow.cli"],
-            env={"PYTHONPATH": f"{root}:{site}", "PATH": "/usr/bin:/bin"},
+            env={"PYTHONPATH": f"{ROOT}:{site}", "PATH": "/usr/bin:/bin"},
             capture_output=True,
             timeout=60,
         )
@@ -425,9 +433,9 @@ def test_as_an_ordinary_user_a_read_only_store_reads_and_refuses_writes(
         Kamflow(str(path)).close()
         path.chmod(0o644)  # owned by root: user nobody may read it but not write it
         base.chmod(0o755)  # root's folder: nobody cannot create -wal or -shm files
-        root = Path(__file__).resolve().parent.parent
+
         site = next(Path(sys.prefix).glob("lib/python3*/site-packages"))
-        env = {"PYTHONPATH": f"{root}:{site}", "PATH": "/usr/bin:/bin", "KAMFLOW_ACTOR": "x"}
+        env = {"PYTHONPATH": f"{ROOT}:{site}", "PATH": "/usr/bin:/bin", "KAMFLOW_ACTOR": "x"}
 
         def run(*args: str) -> subprocess.CompletedProcess[str]:
             script = "import sys; from kamflow.cli import main; main(sys.argv[1:])"
@@ -800,7 +808,7 @@ def test_every_event_and_snapshot_older_kamflow_stored_passes_the_checks(tmp_pat
     # "unreadable": the demo store of main 03f4076, events and snapshots.
     import gzip
 
-    fixture = Path(__file__).parent / "fixtures" / "demo-03f4076.db.gz"
+    fixture = FIXTURES / "demo-03f4076.db.gz"
     path = tmp_path / "demo.db"
     path.write_bytes(gzip.decompress(fixture.read_bytes()))
     kf = Kamflow(str(path))
