@@ -8,17 +8,22 @@ dropped afterwards; without a server they skip with the reason shown in the summ
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
+from click.testing import CliRunner, Result
 
-from kamflow.application import Kamflow, set_clock
+from kamflow.application import Kamflow, Outcome, set_clock
+from kamflow.cli import cli
+from kamflow.domain.commands import COMMANDS, build
+from kamflow.domain.errors import KamflowError
 
 # Tests never depend on the machine's time zone: the business zone is UTC unless a test
 # says otherwise (TZ or KAMFLOW_TZ set by the test, --tz, or a recorded team setting).
@@ -99,18 +104,33 @@ def plain_number(text: str) -> Decimal | None:
 
 
 class FakeClock:
-    """Record time under the test's control: one second per reading, days on demand."""
+    """Record time under a test's control.
 
-    def __init__(self, start: datetime) -> None:
+    ``start`` is an aware datetime, or a day (then 09:00 UTC on it). Each reading first
+    moves the clock on by ``step``: one second by default, so that commands recorded one
+    after another get distinct times; ``step=timedelta(0)`` for a clock that stays where
+    the test puts it (``at``, ``next_day`` or ``current`` directly).
+    """
+
+    def __init__(self, start: date | datetime, *, step: timedelta = timedelta(seconds=1)) -> None:
+        if not isinstance(start, datetime):
+            start = datetime(start.year, start.month, start.day, 9, 0, tzinfo=UTC)
         self.current = start
+        self.step = step
 
     def __call__(self) -> datetime:
-        self.current += timedelta(seconds=1)
+        self.current += self.step
         return self.current
 
-    def next_day(self, days: int = 1) -> None:
+    def at(self, iso: str) -> None:
+        """Put the clock at an ISO 8601 time, UTC unless the text gives an offset."""
+        moment = datetime.fromisoformat(iso)
+        self.current = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    def next_day(self, days: int = 1, *, hour: int = 9) -> None:
+        """Move to ``hour``:00 UTC, ``days`` days after the current one."""
         day = self.current.date() + timedelta(days=days)
-        self.current = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
+        self.current = datetime(day.year, day.month, day.day, hour, 0, tzinfo=UTC)
 
     @property
     def today(self) -> date:
@@ -118,14 +138,112 @@ class FakeClock:
 
 
 @contextlib.contextmanager
-def fake_clock(day: date) -> Iterator[FakeClock]:
-    """kamflow's clock at 09:00 UTC on ``day``, for the length of the block."""
-    fake = FakeClock(datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC))
+def fake_clock(
+    start: date | datetime, *, step: timedelta = timedelta(seconds=1)
+) -> Iterator[FakeClock]:
+    """kamflow's module clock is a ``FakeClock(start, step=step)`` for the length of the
+    block: for in-process command-line tests, whose Kamflow the CLI builds. A test that
+    builds its own Kamflow gives it the clock instead (``Kamflow(locator, clock=...)``).
+    The one place in the tests that swaps the module clock."""
+    fake = FakeClock(start, step=step)
     set_clock(fake)
     try:
         yield fake
     finally:
         set_clock(None)
+
+
+# ------------------------------------------------------------------ commands
+ACTOR = "li.wei"  # who the tests' commands are recorded as, unless a test says otherwise
+
+
+def run(
+    kf: Kamflow,
+    command: str,
+    fields: dict[str, Any],
+    *,
+    actor: str = ACTOR,
+    command_id: str | None = None,
+) -> Outcome:
+    """Execute ``command`` (its name as users type it: ``"visit log"``) with ``fields``
+    (keyed by field name, values as `kamflow apply` takes them), as the command line and
+    `apply` do. Raises what the command raises (InvalidInput, NotFound, RuleViolation...)."""
+    return kf.execute(build(COMMANDS[command], fields), actor=actor, command_id=command_id)
+
+
+def refused(
+    kf: Kamflow,
+    command: str,
+    fields: dict[str, Any],
+    *,
+    actor: str = ACTOR,
+    command_id: str | None = None,
+) -> KamflowError:
+    """The error a command that must be refused raises; asserts it wrote nothing."""
+    before = kf.event_count()
+    with pytest.raises(KamflowError) as info:
+        run(kf, command, fields, actor=actor, command_id=command_id)
+    assert kf.event_count() == before
+    return info.value
+
+
+# ------------------------------------------------------------------ the command line
+def invoke(
+    db: str,
+    *args: str,
+    actor: str = ACTOR,
+    input: str | bytes | None = None,
+    env: Mapping[str, str | None] | None = None,
+) -> Result:
+    """``kamflow --db DB --actor ACTOR ARGS...`` in process (click's CliRunner), with
+    ``input`` on stdin and ``env`` over the environment."""
+    # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
+    return CliRunner().invoke(
+        cli, ["--db", db, "--actor", actor, *args], input=input, env=env, catch_exceptions=False
+    )
+
+
+class Kam(Protocol):
+    """``invoke`` bound to one store: ``kam("account", "show", "acme")``."""
+
+    def __call__(self, *args: str, actor: str = ..., input: str | bytes | None = ...) -> Result: ...
+
+
+def invoker(db: str, *, actor: str = ACTOR, env: Mapping[str, str | None] | None = None) -> Kam:
+    """A ``Kam`` for the store ``db``; ``actor`` and ``env`` apply to every call."""
+    default_actor = actor
+
+    def kam(*args: str, actor: str = default_actor, input: str | bytes | None = None) -> Result:
+        return invoke(db, *args, actor=actor, input=input, env=env)
+
+    return kam
+
+
+@pytest.fixture
+def kam(sqlite_locator: str) -> Kam:
+    """The command line on a fresh SQLite store (a module needing another store defines
+    its own ``kam`` with ``invoker``)."""
+    return invoker(sqlite_locator)
+
+
+def ok(result: Result) -> list[str]:
+    """The stdout lines of a command that must have succeeded, saying nothing on stderr."""
+    assert (result.exit_code, result.stderr) == (0, ""), result.stderr
+    return result.stdout.splitlines()
+
+
+def json_of(result: Result) -> Any:
+    """What a command that must have succeeded, saying nothing on stderr, printed as JSON."""
+    ok(result)
+    return json.loads(result.stdout)
+
+
+def refusal(result: Result, code: int) -> str:
+    """The one line on stderr of a command that must have failed with exit ``code``,
+    printing nothing on stdout."""
+    assert (result.exit_code, result.stdout) == (code, ""), result.output
+    (line,) = result.stderr.splitlines()
+    return line
 
 
 POSTGRES_URL = os.environ.get(

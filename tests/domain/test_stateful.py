@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from conftest import postgres_problem, postgres_schema
+from conftest import ACTOR, postgres_problem, postgres_schema, run
 from eventsourcing.application import project_aggregate
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -23,14 +23,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from kamflow.application import Kamflow
 from kamflow.domain.account import Account
-from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.conformance import check_history
 from kamflow.domain.errors import KamflowError
 from kamflow.domain.values import BUYING_ROLES, TIERS, account_id
 from kamflow.workflows.program import STEPS
 from kamflow.workflows.stage import LADDER
 
-ACTOR = "li.wei"
 KEY = "acme"
 AID = account_id(KEY)
 
@@ -77,7 +75,7 @@ class AccountMachine(RuleBasedStateMachine):
         fields.setdefault("account", KEY)
         before = self.kf.event_count()
         try:
-            outcome = self.kf.execute(build(COMMANDS[command], fields), actor=ACTOR)
+            outcome = run(self.kf, command, fields)
         except KamflowError:
             assert self.kf.event_count() == before, f"{command} refused but wrote events"
             return False
