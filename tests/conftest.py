@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -57,6 +58,40 @@ def typed(value: Any) -> Any:
     if isinstance(value, Decimal):
         return ("Decimal", str(value))
     return (type(value).__name__, value)
+
+
+# ------------------------------------------------------------------ the command tree
+CommandPath = tuple[str, ...]
+
+
+def command_tree(
+    group: click.Group = cli, prefix: CommandPath = ()
+) -> dict[CommandPath, click.Command]:
+    """Every command and group under ``group`` by the words a user types."""
+    ctx = click.Context(group)
+    found: dict[CommandPath, click.Command] = {}
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, (*prefix, name)
+        found[(*prefix, name)] = command
+        if isinstance(command, click.Group):
+            found.update(command_tree(command, (*prefix, name)))
+    return found
+
+
+def leaf_commands() -> dict[CommandPath, click.Command]:
+    """Every command that is not a group, by the words a user types."""
+    return {path: c for path, c in command_tree().items() if not isinstance(c, click.Group)}
+
+
+def write_commands() -> list[tuple[list[str], click.Command]]:
+    """Every command that records something (the ones taking --command-id), by path,
+    in the order of their paths."""
+    return [
+        (list(path), command)
+        for path, command in sorted(leaf_commands().items())
+        if any(p.name == "command_id" for p in command.params)
+    ]
 
 
 # ------------------------------------------------------------------ reference parsers

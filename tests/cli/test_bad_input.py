@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +20,20 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FIXTURES, FakeClock, event_count, fake_clock, plain_date, plain_number
+from conftest import (
+    ACTOR,
+    FIXTURES,
+    FakeClock,
+    Kam,
+    event_count,
+    fake_clock,
+    invoke,
+    invoker,
+    plain_date,
+    plain_number,
+    refusal,
+    write_commands,
+)
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -28,8 +41,6 @@ from kamflow.cli import cli
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import InvalidInput
 
-ACTOR = "li.wei"
-Kam = Callable[..., Result]
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nope"
 
 
@@ -37,16 +48,6 @@ UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nope"
 def clock() -> Iterator[FakeClock]:
     with fake_clock(date(2026, 3, 2)) as fake:
         yield fake
-
-
-def invoker(db: str, actor: str = ACTOR) -> Kam:
-    def kam(*args: str, input: str | bytes | None = None) -> Result:
-        # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
-        return CliRunner().invoke(
-            cli, ["--db", db, "--actor", actor, *args], input=input, catch_exceptions=False
-        )
-
-    return kam
 
 
 @pytest.fixture
@@ -457,24 +458,6 @@ def test_an_unknown_enum_value_is_bad_input(kam: Kam, db: str, args: list[str], 
 
 
 # ------------------------------------------------------------------ every message one line
-def write_commands() -> list[tuple[list[str], click.Command]]:
-    """Every command that records something (the ones taking --command-id), by path."""
-    found: list[tuple[list[str], click.Command]] = []
-
-    def walk(group: click.Group, path: list[str]) -> None:
-        ctx = click.Context(group)
-        for name in sorted(group.list_commands(ctx)):
-            command = group.get_command(ctx, name)
-            assert command is not None
-            if isinstance(command, click.Group):
-                walk(command, [*path, name])
-            elif any(p.name == "command_id" for p in command.params):
-                found.append(([*path, name], command))
-
-    walk(cli, [])
-    return found
-
-
 WRITES = write_commands()
 CHOICES = [
     pytest.param(path, command, param, id=f"{' '.join(path)} {param.human_readable_name}")
@@ -501,13 +484,6 @@ def choices_of(param: click.Parameter) -> str:
     return ", ".join(str(c) for c in param.type.choices)
 
 
-def one_line_refusal(result: Result) -> str:
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    (line,) = result.stderr.splitlines()
-    return line
-
-
 @pytest.mark.parametrize(("path", "command", "param"), REQUIRED_CHOICES)
 def test_a_missing_choice_is_named_with_its_choices_on_one_line(
     kam: Kam, db: str, path: list[str], command: click.Command, param: click.Parameter
@@ -515,7 +491,7 @@ def test_a_missing_choice_is_named_with_its_choices_on_one_line(
     arguments = [p for p in command.params if isinstance(p, click.Argument)]
     assert not isinstance(param, click.Argument) or param is arguments[-1]
 
-    line = one_line_refusal(kam(*path, *args_without(command, param)))
+    line = refusal(kam(*path, *args_without(command, param)), 2)
 
     if isinstance(param, click.Option):
         what = f"option {max(param.opts, key=len)}"
@@ -544,7 +520,7 @@ def test_a_value_that_is_not_a_choice_is_refused_on_one_line_naming_the_choices(
     else:
         args += [param.opts[0], "nope"]
 
-    line = one_line_refusal(kam(*path, *args))
+    line = refusal(kam(*path, *args), 2)
 
     hint = param.get_error_hint(click.Context(command))
     assert line.startswith(f"Error: Invalid value for {hint}: 'nope' is not ")
@@ -558,7 +534,7 @@ def test_a_value_that_is_not_a_choice_is_refused_on_one_line_naming_the_choices(
 def test_a_write_without_its_arguments_is_refused_on_one_line(
     kam: Kam, db: str, path: list[str], command: click.Command
 ) -> None:
-    line = one_line_refusal(kam(*path))
+    line = refusal(kam(*path), 2)
 
     assert line.startswith("Error: missing ")
     assert event_count(db) == 5
@@ -989,7 +965,7 @@ def test_multi_line_prose_keeps_line_feeds_and_tabs_and_shows_them_escaped(
 def test_an_actor_with_control_characters_or_too_long_is_bad_input(
     db: str, actor: str, line: str
 ) -> None:
-    result = invoker(db, actor=actor)("cost", "record", "acme", "--amount", "1", "--category", "x")
+    result = invoke(db, "cost", "record", "acme", "--amount", "1", "--category", "x", actor=actor)
 
     assert_refused(result, db, code=2, line=line)
 
@@ -1222,7 +1198,7 @@ def old_store(tmp_path: Path) -> str:
 
 
 def test_account_list_shows_stored_control_characters_escaped(old_store: str) -> None:
-    result = invoker(old_store)("account", "list")
+    result = invoke(old_store, "account", "list")
 
     assert result.exit_code == 0
     assert not any(ch in result.stdout for ch in RAW)
@@ -1232,7 +1208,7 @@ def test_account_list_shows_stored_control_characters_escaped(old_store: str) ->
 
 
 def test_account_show_shows_stored_escape_sequences_escaped(old_store: str) -> None:
-    result = invoker(old_store)("account", "show", "esc")
+    result = invoke(old_store, "account", "show", "esc")
 
     assert result.exit_code == 0
     assert not any(ch in result.stdout for ch in RAW)
@@ -1241,7 +1217,7 @@ def test_account_show_shows_stored_escape_sequences_escaped(old_store: str) -> N
 
 
 def test_account_history_shows_stored_nul_and_line_breaks_escaped(old_store: str) -> None:
-    result = invoker(old_store)("account", "history", "clean")
+    result = invoke(old_store, "account", "history", "clean")
 
     assert result.exit_code == 0
     assert not any(ch in result.stdout for ch in RAW)
