@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -354,6 +355,27 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """ "sqlite", then "postgres" (skipped without a server): for tests that open a store
+    of their own per generated example, with ``fresh_store``."""
+    if request.param == "postgres" and (problem := postgres_problem()):
+        pytest.skip(problem)
+    return str(request.param)
+
+
+@contextlib.contextmanager
+def fresh_store(backend: str) -> Iterator[str]:
+    """A locator for an empty store of ``backend`` ("sqlite" or "postgres"), removed
+    after the block."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="kamflow-") as folder:
+            yield str(Path(folder) / "kamflow.db")
+        return
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -27,19 +27,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import FIXTURES, postgres_problem, postgres_schema
+from click.testing import Result
+from conftest import ACTOR, FIXTURES, fresh_store, invoke, invoker, json_of, ok
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kamflow.application import Kamflow
-from kamflow.cli import cli
 from kamflow.domain.account import Account
 from kamflow.domain.errors import Conflict
 from kamflow.domain.values import account_id
@@ -50,7 +49,6 @@ from kamflow.projections.reports import MODULES, READS, builder
 from kamflow.projections.reports.base import ReportParams
 from kamflow.projections.views import VIEWS
 
-ACTOR = "li.wei"
 ALL_VIEWS = list(VIEWS)
 TABLES = [table for view in VIEWS.values() for table in view.tables]
 HINT = "; see kamflow projections status"
@@ -105,15 +103,9 @@ def write_rows(locator: str, rows: list[Row]) -> None:
         db.close()
 
 
-@contextlib.contextmanager
-def twin_of(locator: str) -> Iterator[str]:
+def twin_of(locator: str) -> contextlib.AbstractContextManager[str]:
     """A second, empty store on the same backend as ``locator``."""
-    if is_postgres(locator):
-        with postgres_schema() as url:
-            yield url
-        return
-    with tempfile.TemporaryDirectory(prefix="kamflow-twin-") as folder:
-        yield str(Path(folder) / "twin.db")
+    return fresh_store("postgres" if is_postgres(locator) else "sqlite")
 
 
 def store_from(fixture: Path, locator: str) -> None:
@@ -149,23 +141,10 @@ def aside_tables(locator: str) -> list[str]:
 
 
 # ------------------------------------------------------------------ the CLI
-def kam(locator: str, *args: str) -> Result:
-    # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
-    return CliRunner().invoke(
-        cli, ["--db", locator, "--actor", ACTOR, *args], catch_exceptions=False
-    )
-
-
-def ok(locator: str, *args: str) -> str:
-    result = kam(locator, *args)
-    assert result.exit_code == 0, (args, result.stderr)
-    return result.stdout
-
-
 def report_commands(locator: str) -> dict[str, list[str]]:
     """Every report, the customer file of every account the views know included."""
     found = {name: ["report", name, "--json"] for name in MODULES if name != "file"}
-    keys = [r["key"] for r in json.loads(ok(locator, "account", "list", "--json"))]
+    keys = [r["key"] for r in json_of(invoke(locator, "account", "list", "--json"))]
     for key in keys:
         found[f"file {key}"] = ["report", "file", key, "--json"]
     return found
@@ -191,7 +170,7 @@ def test_a_store_with_nul_text_from_older_code_reports_and_rebuilds_on_both_back
     commands = report_commands(locator)
     answers = {}
     for name, args in commands.items():
-        result = kam(locator, *args)
+        result = invoke(locator, *args)
         # Then every one answers, with nothing to say on stderr
         assert (result.exit_code, result.stderr) == (0, ""), name
         answers[name] = json.loads(result.stdout)
@@ -208,14 +187,14 @@ def test_a_store_with_nul_text_from_older_code_reports_and_rebuilds_on_both_back
     assert all("\x00" not in json.dumps(a, ensure_ascii=False) for a in answers.values())
 
     # and a rebuild answers and gives the same reports, as do views "as of" today
-    rebuilt = kam(locator, "projections", "rebuild")
+    rebuilt = invoke(locator, "projections", "rebuild")
     # (stderr holds only the progress bar's line end when it is not a terminal)
     assert (rebuilt.exit_code, rebuilt.stderr.strip()) == (0, ""), rebuilt.stderr
     assert rebuilt.stdout.endswith(" from 7 events\n")
     for name, args in commands.items():
-        assert json.loads(ok(locator, *args)) == answers[name]
-        assert json.loads(ok(locator, *args, "--as-of", today())) == answers[name]
-    assert kam(locator, "projections", "status").exit_code == 0
+        assert json_of(invoke(locator, *args)) == answers[name]
+        assert json_of(invoke(locator, *args, "--as-of", today())) == answers[name]
+    assert invoke(locator, "projections", "status").exit_code == 0
 
 
 def _texts(value: Any) -> list[str]:
@@ -241,25 +220,26 @@ def test_readable_replaces_only_what_no_backend_can_hold(value: Any) -> None:
 # ------------------------------------------------------------------ poison
 def write_history(locator: str) -> None:
     """Two accounts whose events interleave; tongwei's 5th event is a ContactAdded."""
-    ok(locator, "account", "open", "acme", "--name", "Acme", "--industry", "feed",
-       "--owner", ACTOR)  # fmt: skip
-    ok(locator, "account", "open", "tongwei", "--name", "Tongwei", "--industry", "feed",
-       "--owner", ACTOR, "--tier", "key")  # fmt: skip
-    ok(locator, "contact", "add", "tongwei", "Li Na", "--title", "GM", "--department", "gm",
-       "--role", "decider")  # fmt: skip
-    ok(locator, "sale", "record", "acme", "--invoice", "A-1", "--product", "premix",
-       "--amount", "100", "--cost", "60")  # fmt: skip
-    ok(locator, "sale", "record", "tongwei", "--invoice", "T-1", "--product", "phytase",
-       "--amount", "5000", "--cost", "3000")  # fmt: skip
-    ok(locator, "visit", "log", "tongwei", "--with", "Li Na", "--purpose", "trial",
-       "--objective", "size", "--result", "2 t agreed")  # fmt: skip
-    ok(locator, "contact", "add", "tongwei", "Zhou Yu", "--title", "Buyer",
-       "--department", "procurement", "--role", "buyer")  # fmt: skip  # tongwei v5
-    ok(locator, "complaint", "raise", "acme", "--summary", "late", "--severity", "high")
-    ok(locator, "sale", "record", "tongwei", "--invoice", "T-2", "--product", "phytase",
-       "--amount", "2500", "--cost", "1000")  # fmt: skip
-    ok(locator, "opp", "open", "acme", "--title", "premix line", "--budget", "9000")
-    ok(locator, "policy", "set", "complaint-sla-days.key", "4", "--reason", "faster")
+    kam = invoker(locator)
+    ok(kam("account", "open", "acme", "--name", "Acme", "--industry", "feed",
+           "--owner", ACTOR))  # fmt: skip
+    ok(kam("account", "open", "tongwei", "--name", "Tongwei", "--industry", "feed",
+           "--owner", ACTOR, "--tier", "key"))  # fmt: skip
+    ok(kam("contact", "add", "tongwei", "Li Na", "--title", "GM", "--department", "gm",
+           "--role", "decider"))  # fmt: skip
+    ok(kam("sale", "record", "acme", "--invoice", "A-1", "--product", "premix",
+           "--amount", "100", "--cost", "60"))  # fmt: skip
+    ok(kam("sale", "record", "tongwei", "--invoice", "T-1", "--product", "phytase",
+           "--amount", "5000", "--cost", "3000"))  # fmt: skip
+    ok(kam("visit", "log", "tongwei", "--with", "Li Na", "--purpose", "trial",
+           "--objective", "size", "--result", "2 t agreed"))  # fmt: skip
+    ok(kam("contact", "add", "tongwei", "Zhou Yu", "--title", "Buyer",
+           "--department", "procurement", "--role", "buyer"))  # fmt: skip  # tongwei v5
+    ok(kam("complaint", "raise", "acme", "--summary", "late", "--severity", "high"))
+    ok(kam("sale", "record", "tongwei", "--invoice", "T-2", "--product", "phytase",
+           "--amount", "2500", "--cost", "1000"))  # fmt: skip
+    ok(kam("opp", "open", "acme", "--title", "premix line", "--budget", "9000"))
+    ok(kam("policy", "set", "complaint-sla-days.key", "4", "--reason", "faster"))
 
 
 Edit = Callable[[str, bytes], tuple[str, bytes]]  # (topic, state) -> (topic, state)
@@ -353,11 +333,11 @@ def test_a_poison_event_is_named_by_the_views_it_breaks_and_every_other_report_a
         for stage in ("first catch-up", "after more events"):
             if stage == "after more events":
                 for store in (locator, twin):  # (tongwei itself cannot be loaded)
-                    ok(store, "sale", "record", "acme", "--invoice", "A-2", "--product",
-                       "premix", "--amount", "700", "--cost", "100")  # fmt: skip
+                    ok(invoke(store, "sale", "record", "acme", "--invoice", "A-2", "--product",
+                       "premix", "--amount", "700", "--cost", "100"))  # fmt: skip
             # When every report runs on both (the first catches the views up)
             for name, args in report_commands(locator).items():
-                clean, got = kam(locator, *args), kam(twin, *args)
+                clean, got = invoke(locator, *args), invoke(twin, *args)
                 assert (clean.exit_code, clean.stderr) == (0, "")
                 hit = [v for v in ALL_VIEWS if v in broken and v in reads(name)]
                 if not hit:
@@ -372,7 +352,7 @@ def test_a_poison_event_is_named_by_the_views_it_breaks_and_every_other_report_a
                 json.loads(got.stdout)
 
             # and `projections status` lists it for each view it breaks, and exits 1
-            status = kam(twin, "projections", "status", "--json")
+            status = invoke(twin, "projections", "status", "--json")
             assert status.exit_code == 1
             assert as_text(status).startswith(skipped_line(broken, entry, hint=False)[:-1])
             listed = {s["view"]: s for s in json.loads(status.stdout)}
@@ -384,20 +364,20 @@ def test_a_poison_event_is_named_by_the_views_it_breaks_and_every_other_report_a
                     [(position, "tongwei", 5)] if view in broken else []
                 )
                 assert all(s["error"].startswith(why) for s in skipped)
-            table = kam(twin, "projections", "status")
+            table = invoke(twin, "projections", "status")
             assert table.exit_code == 1
             assert re.search(rf"people +{re.escape(entry[:40])}", table.stdout)
 
         # and "as of" today the same views skip it
-        as_of = kam(twin, "report", "buying-centre", "--as-of", today(), "--json")
+        as_of = invoke(twin, "report", "buying-centre", "--as-of", today(), "--json")
         assert as_of.exit_code == 1 and f"(position {position}, {shown})" in as_text(as_of)
-        assert kam(twin, "report", "funnel", "--as-of", today()).exit_code == (
+        assert invoke(twin, "report", "funnel", "--as-of", today()).exit_code == (
             1 if "market" in broken else 0
         )
 
         # and a rebuild names it too, and gives the rows the catch-ups gave
         incremental = view_rows(twin)
-        rebuilt = kam(twin, "projections", "rebuild")
+        rebuilt = invoke(twin, "projections", "rebuild")
         assert rebuilt.exit_code == 1
         assert rebuilt.stdout.startswith("rebuilt accounts, people,")
         named = rebuilt.stderr.strip()
@@ -425,11 +405,11 @@ def test_a_database_that_refuses_a_value_quarantines_that_event_for_that_view_on
         write_rows(twin, rows)
 
         # When the views catch up (batch by batch, the failing batch in halves)
-        result = kam(twin, "report", "funnel", "--json")
+        result = invoke(twin, "report", "funnel", "--json")
         assert (result.exit_code, result.stderr) == (0, "")
 
         # Then only the views whose statements the database refused skip it
-        status = json.loads(kam(twin, "projections", "status", "--json").stdout)
+        status = json.loads(invoke(twin, "projections", "status", "--json").stdout)
         skipping = {s["view"] for s in status if s["quarantined"]}
         assert skipping == {"accounts", "ledger"}
         assert all(s["position"] == len(rows) for s in status)
@@ -455,7 +435,7 @@ def test_a_database_that_refuses_a_value_quarantines_that_event_for_that_view_on
             db.close()
             kf.close()
         assert read == sum(shown) == len(rows)
-        assert json.loads(kam(twin, "projections", "status", "--json").stdout) == status
+        assert json.loads(invoke(twin, "projections", "status", "--json").stdout) == status
 
 
 # ------------------------------------------------------------------ declared reads
@@ -628,7 +608,7 @@ def test_rebuild_through_the_cli_when_interrupted_changes_no_view(
     locator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store_from(FIXTURES / "nul-03f4076.db", locator)
-    answer = ok(locator, "report", "complaints", "--json")
+    answer = ok(invoke(locator, "report", "complaints", "--json"))
     before = view_rows(locator)
     raised = VIEWS["complaints"].handlers[Account.ComplaintRaised]
     calls: list[int] = []
@@ -638,21 +618,22 @@ def test_rebuild_through_the_cli_when_interrupted_changes_no_view(
         raise KeyboardInterrupt  # Ctrl-C while the complaints are being rebuilt
 
     monkeypatch.setitem(VIEWS["complaints"].handlers, Account.ComplaintRaised, stop)
-    result = kam(locator, "projections", "rebuild")
+    result = invoke(locator, "projections", "rebuild")
     # (click reports Ctrl-C in a command as "Aborted.", exit 1)
     assert (result.exit_code, result.stderr.strip(), calls) == (1, "Aborted.", [1])
 
     monkeypatch.setitem(VIEWS["complaints"].handlers, Account.ComplaintRaised, raised)
     assert view_rows(locator) == before
-    assert ok(locator, "report", "complaints", "--json") == answer
-    assert ok(locator, "projections", "rebuild").startswith("rebuilt accounts")
+    assert ok(invoke(locator, "report", "complaints", "--json")) == answer
+    rebuilt = invoke(locator, "projections", "rebuild")
+    assert rebuilt.exit_code == 0 and rebuilt.stdout.startswith("rebuilt accounts")
     assert aside_tables(locator) == [] and view_rows(locator) == before
 
 
 def test_a_rebuild_killed_with_sigkill_leaves_the_old_views_answering(locator: str) -> None:
     # Given caught-up views of the demo portfolio (3,185 events)
     store_from(FIXTURES / "demo-03f4076.db.gz", locator)
-    answer = ok(locator, "report", "portfolio", "--json")
+    answer = ok(invoke(locator, "report", "portfolio", "--json"))
     before = view_rows(locator)
     watch = ViewDB(locator)
     tracked = watch.rows("SELECT view, position FROM kf_tracking ORDER BY view")
@@ -681,9 +662,10 @@ def test_a_rebuild_killed_with_sigkill_leaves_the_old_views_answering(locator: s
 
     # Then every view and report is as it was
     assert view_rows(locator) == before
-    assert ok(locator, "report", "portfolio", "--json") == answer
+    assert ok(invoke(locator, "report", "portfolio", "--json")) == answer
     # and the next rebuild succeeds and leaves nothing beside the views
-    assert ok(locator, "projections", "rebuild").startswith("rebuilt accounts")
+    rebuilt = invoke(locator, "projections", "rebuild")
+    assert rebuilt.exit_code == 0 and rebuilt.stdout.startswith("rebuilt accounts")
     assert aside_tables(locator) == [] and view_rows(locator) == before
 
 
@@ -734,23 +716,6 @@ def healthy_rows(tmp_path_factory: pytest.TempPathFactory) -> list[Row]:
     store = str(tmp_path_factory.mktemp("healthy") / "kamflow.db")
     write_history(store)
     return stored_rows(store)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgres" and (problem := postgres_problem()):
-        pytest.skip(problem)
-    return str(request.param)
-
-
-@contextlib.contextmanager
-def fresh_store(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="kamflow-poison-") as folder:
-            yield str(Path(folder) / "kamflow.db")
-        return
-    with postgres_schema() as url:
-        yield url
 
 
 @given(target=st.integers(0, 200), how=mutations())

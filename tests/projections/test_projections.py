@@ -15,23 +15,20 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import postgres_problem, postgres_schema, typed
+from conftest import FakeClock, fresh_store, run, typed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kamflow.application import Kamflow, Outcome, set_clock
-from kamflow.domain.commands import COMMANDS, build
+from kamflow.application import Kamflow
 from kamflow.domain.errors import InvalidInput, KamflowError
 from kamflow.projections.db import ViewDB
 from kamflow.projections.engine import (
@@ -46,7 +43,6 @@ from kamflow.projections.reports import MODULES, builder
 from kamflow.projections.reports.base import ReportParams
 from kamflow.projections.views import VIEWS
 
-ACTOR = "li.wei"
 ALL_VIEWS = list(VIEWS)
 TABLES = ["kf_keys", *(table for view in VIEWS.values() for table in view.tables)]
 
@@ -62,48 +58,6 @@ PROPERTY = settings(
 
 
 # ------------------------------------------------------------------- stores
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgres" and (problem := postgres_problem()):
-        pytest.skip(problem)
-    return str(request.param)
-
-
-@contextlib.contextmanager
-def fresh_store(backend: str) -> Iterator[str]:
-    """An empty store for one generated example."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="kamflow-views-") as folder:
-            yield str(Path(folder) / "kamflow.db")
-        return
-    with postgres_schema() as url:
-        yield url
-
-
-class Clock:
-    """Record time under the test's control."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def next_morning(self) -> None:
-        day = self.current.date() + timedelta(days=1)
-        self.current = datetime(day.year, day.month, day.day, 8, 0, tzinfo=UTC)
-
-
-@contextlib.contextmanager
-def clocked(start: datetime) -> Iterator[Clock]:
-    clock = Clock(start)
-    set_clock(clock)
-    try:
-        yield clock
-    finally:
-        set_clock(None)
-
-
 class Capped:
     """The store's log as if it ended at ``upto``: a catch-up that stops part-way
     through what was written, not at a write or batch boundary."""
@@ -145,10 +99,6 @@ def every_report(db: ViewDB, today: date) -> dict[str, Any]:
         file_params = ReportParams(today=today, key=r["key"])
         out[f"file {r['key']}"] = builder("file")(db, file_params).as_json()
     return out
-
-
-def run(kf: Kamflow, name: str, fields: dict[str, Any]) -> Outcome:
-    return kf.execute(build(COMMANDS[name], fields), actor=ACTOR)
 
 
 def end_of(day: date) -> datetime:
@@ -555,8 +505,9 @@ def assert_views_hold(db: ViewDB, model: Model) -> None:
 def test_views_caught_up_in_any_batch_split_equal_a_rebuild_and_the_fold_of_the_commands(
     backend: str, data: st.DataObject
 ) -> None:
-    with fresh_store(backend) as locator, clocked(datetime(2025, 3, 1, 8, 0, tzinfo=UTC)) as clock:
-        kf = Kamflow(locator)
+    clock = FakeClock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC), step=timedelta(0))
+    with fresh_store(backend) as locator:
+        kf = Kamflow(locator, clock=clock)
         db = ViewDB(locator)
         try:
             projector = Projector(db)
@@ -597,7 +548,7 @@ def test_views_caught_up_in_any_batch_split_equal_a_rebuild_and_the_fold_of_the_
                     with contextlib.closing(snapshot_views(kf)) as then:
                         reported = every_report(then, day)
                         snapshot = (day, rows(then), copy.deepcopy(model), reported)
-                    clock.next_morning()
+                    clock.next_day(hour=8)
                 else:
                     clock.current += timedelta(hours=data.draw(st.integers(1, 30), label="gap"))
 
