@@ -8,8 +8,10 @@ dropped afterwards; without a server they skip with the reason shown in the summ
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
@@ -26,6 +28,8 @@ from kamflow.application import Kamflow, Outcome, set_clock
 from kamflow.cli import cli
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import KamflowError
+from kamflow.projections.db import ViewDB
+from kamflow.projections.reports import MODULES as REPORT_MODULES
 
 # Tests never depend on the machine's time zone: the business zone is UTC unless a test
 # says otherwise (TZ or KAMFLOW_TZ set by the test, --tz, or a recorded team setting).
@@ -59,6 +63,67 @@ def typed(value: Any) -> Any:
     if isinstance(value, Decimal):
         return ("Decimal", str(value))
     return (type(value).__name__, value)
+
+
+# ------------------------------------------------------------------ stores of older kamflow
+StoredRow = tuple[str, int, str, bytes]  # originator_id, originator_version, topic, state
+
+
+def stored_rows(locator: str) -> list[StoredRow]:
+    """Every stored event, in log order, as the store holds it."""
+    db = ViewDB(locator)
+    try:
+        found = db.rows(
+            f"SELECT originator_id, originator_version, topic, state FROM {db.events_table}"
+            f" ORDER BY {db.position_column}"
+        )
+    finally:
+        db.close()
+    return [(str(a), int(v), str(t), bytes(s)) for a, v, t, s in found]
+
+
+def write_rows(locator: str, rows: list[StoredRow]) -> None:
+    """A fresh store at ``locator`` (kamflow's tables, created by opening it once) with
+    exactly these events, byte for byte, positions 1..n."""
+    Kamflow(locator).close()
+    db = ViewDB(locator)
+    try:
+        with db.transaction() as cur:
+            cur.executemany(
+                db.sql(
+                    f"INSERT INTO {db.events_table}"
+                    " (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)"
+                ),
+                rows,
+            )
+    finally:
+        db.close()
+
+
+def old_store(name: str, locator: str) -> str:
+    """``locator`` made to hold what an older kamflow stored in ``tests/fixtures/NAME``
+    (a SQLite file, gzipped or not): a copy of the file on SQLite, its events byte for
+    byte on PostgreSQL (their snapshots left out). Returns ``locator``."""
+    fixture = FIXTURES / name
+    if locator.startswith("postgresql"):
+        with tempfile.TemporaryDirectory() as folder:
+            plain = old_store(name, str(Path(folder) / "store.db"))
+            write_rows(locator, stored_rows(plain))
+    elif fixture.suffix == ".gz":
+        with gzip.open(fixture) as packed, open(locator, "wb") as out:
+            shutil.copyfileobj(packed, out)
+    else:
+        shutil.copy(fixture, locator)
+    return locator
+
+
+def report_commands(locator: str) -> dict[str, list[str]]:
+    """The --json command of every report, the customer file of every account included."""
+    found = {name: ["report", name, "--json"] for name in REPORT_MODULES if name != "file"}
+    keys = [r["key"] for r in json_of(invoke(locator, "account", "list", "--json"))]
+    for key in keys:
+        found[f"file {key}"] = ["report", "file", key, "--json"]
+    return found
 
 
 # ------------------------------------------------------------------ the command tree
@@ -312,6 +377,13 @@ def postgres_problem() -> str | None:
     return _PROBLEM  # type: ignore[return-value]
 
 
+def need_postgres() -> None:
+    """Skip the running test, saying why, when the PostgreSQL server is not reachable."""
+    problem = postgres_problem()
+    if problem:
+        pytest.skip(problem)
+
+
 @pytest.fixture(autouse=True)
 def _unbounded_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tables fit COLUMNS when it is set (kamflow.cli.show): a terminal that exports it
@@ -334,9 +406,7 @@ def empty_store(sqlite_locator: str) -> str:
 
 @pytest.fixture
 def postgres_locator() -> Iterator[str]:
-    problem = postgres_problem()
-    if problem:
-        pytest.skip(problem)
+    need_postgres()
     with postgres_schema() as url:
         yield url
 
@@ -361,8 +431,8 @@ def postgres_schema() -> Iterator[str]:
 def backend(request: pytest.FixtureRequest) -> str:
     """ "sqlite", then "postgres" (skipped without a server): for tests that open a store
     of their own per generated example, with ``fresh_store``."""
-    if request.param == "postgres" and (problem := postgres_problem()):
-        pytest.skip(problem)
+    if request.param == "postgres":
+        need_postgres()
     return str(request.param)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,13 +21,13 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import (
     ACTOR,
-    FIXTURES,
     FakeClock,
     Kam,
     event_count,
     fake_clock,
     invoke,
     invoker,
+    old_store,
     plain_date,
     plain_number,
     refusal,
@@ -1190,15 +1189,13 @@ RAW = ("\x1b", "\x00", "\u202e", "\x9b")
 
 
 @pytest.fixture
-def old_store(tmp_path: Path) -> str:
+def nul_store(tmp_path: Path) -> str:
     """A copy of a store written by main 03f4076, holding NUL, ESC and U+202E."""
-    copy = tmp_path / "nul.db"
-    shutil.copy(FIXTURES / "nul-03f4076.db", copy)
-    return str(copy)
+    return old_store("nul-03f4076.db", str(tmp_path / "nul.db"))
 
 
-def test_account_list_shows_stored_control_characters_escaped(old_store: str) -> None:
-    result = invoke(old_store, "account", "list")
+def test_account_list_shows_stored_control_characters_escaped(nul_store: str) -> None:
+    result = invoke(nul_store, "account", "list")
 
     assert result.exit_code == 0
     assert not any(ch in result.stdout for ch in RAW)
@@ -1207,8 +1204,8 @@ def test_account_list_shows_stored_control_characters_escaped(old_store: str) ->
     assert rows["esc"][1:4] == ["Evil\\x1b[2J\\x1b[1;1HCo", "feed", "o\\u202eevil"]
 
 
-def test_account_show_shows_stored_escape_sequences_escaped(old_store: str) -> None:
-    result = invoke(old_store, "account", "show", "esc")
+def test_account_show_shows_stored_escape_sequences_escaped(nul_store: str) -> None:
+    result = invoke(nul_store, "account", "show", "esc")
 
     assert result.exit_code == 0
     assert not any(ch in result.stdout for ch in RAW)
@@ -1216,8 +1213,8 @@ def test_account_show_shows_stored_escape_sequences_escaped(old_store: str) -> N
     assert "  o\\u202eevil  " in result.stdout
 
 
-def test_account_history_shows_stored_nul_and_line_breaks_escaped(old_store: str) -> None:
-    result = invoke(old_store, "account", "history", "clean")
+def test_account_history_shows_stored_nul_and_line_breaks_escaped(nul_store: str) -> None:
+    result = invoke(nul_store, "account", "history", "clean")
 
     assert result.exit_code == 0
     assert not any(ch in result.stdout for ch in RAW)
@@ -1228,8 +1225,8 @@ def test_account_history_shows_stored_nul_and_line_breaks_escaped(old_store: str
     assert lines[6].endswith("profile: notes=two\\nlines")
 
 
-def test_json_and_csv_escape_bidi_controls_too(old_store: str) -> None:
-    kam = invoker(old_store)
+def test_json_and_csv_escape_bidi_controls_too(nul_store: str) -> None:
+    kam = invoker(nul_store)
 
     as_json = kam("account", "list", "--json").stdout
     as_csv = kam("account", "list", "--csv").stdout
@@ -1241,9 +1238,9 @@ def test_json_and_csv_escape_bidi_controls_too(old_store: str) -> None:
 
 
 def test_an_error_quoting_stored_or_typed_text_shows_it_escaped_on_one_line(
-    old_store: str,
+    nul_store: str,
 ) -> None:
-    kam = invoker(old_store)
+    kam = invoker(nul_store)
 
     stored = kam("account", "open", "esc", "--name", "x", "--industry", "x", "--owner", "x")
     typed = kam("account", "show", "es\x1b[2Jc")

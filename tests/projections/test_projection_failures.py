@@ -17,15 +17,12 @@ second store of the same backend, one of them edited with SQL as corruption woul
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,7 +31,18 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from conftest import ACTOR, FIXTURES, fresh_store, invoke, invoker, json_of, ok
+from conftest import (
+    ACTOR,
+    StoredRow,
+    fresh_store,
+    invoke,
+    invoker,
+    ok,
+    old_store,
+    report_commands,
+    stored_rows,
+    write_rows,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,7 +60,6 @@ from kamflow.projections.views import VIEWS
 ALL_VIEWS = list(VIEWS)
 TABLES = [table for view in VIEWS.values() for table in view.tables]
 HINT = "; see kamflow projections status"
-Row = tuple[str, int, str, bytes]  # originator_id, originator_version, topic, state
 
 
 # ------------------------------------------------------------------ stores
@@ -60,63 +67,9 @@ def is_postgres(locator: str) -> bool:
     return locator.startswith("postgresql")
 
 
-def stored_rows(locator: str) -> list[Row]:
-    """Every stored event, in log order, as the store holds it."""
-    db = ViewDB(locator)
-    try:
-        found = db.rows(
-            f"SELECT originator_id, originator_version, topic, state FROM {db.events_table}"
-            f" ORDER BY {db.position_column}"
-        )
-    finally:
-        db.close()
-    return [(str(a), int(v), str(t), bytes(s)) for a, v, t, s in found]
-
-
-def sqlite_rows(path: Path) -> list[Row]:
-    """The events of a SQLite store file (gzipped or not)."""
-    with tempfile.TemporaryDirectory() as folder:
-        plain = Path(folder) / "store.db"
-        if path.suffix == ".gz":
-            with gzip.open(path) as packed, plain.open("wb") as out:
-                shutil.copyfileobj(packed, out)
-        else:
-            shutil.copy(path, plain)
-        return stored_rows(str(plain))
-
-
-def write_rows(locator: str, rows: list[Row]) -> None:
-    """A fresh store at ``locator`` (kamflow's tables, created by opening it once) with
-    exactly these events, byte for byte, positions 1..n."""
-    Kamflow(locator).close()
-    db = ViewDB(locator)
-    try:
-        with db.transaction() as cur:
-            cur.executemany(
-                db.sql(
-                    f"INSERT INTO {db.events_table}"
-                    " (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)"
-                ),
-                rows,
-            )
-    finally:
-        db.close()
-
-
 def twin_of(locator: str) -> contextlib.AbstractContextManager[str]:
     """A second, empty store on the same backend as ``locator``."""
     return fresh_store("postgres" if is_postgres(locator) else "sqlite")
-
-
-def store_from(fixture: Path, locator: str) -> None:
-    """A store written by older code: the file itself on SQLite, its rows on PostgreSQL."""
-    if is_postgres(locator):
-        write_rows(locator, sqlite_rows(fixture))
-    elif fixture.suffix == ".gz":
-        with gzip.open(fixture) as packed, open(locator, "wb") as out:
-            shutil.copyfileobj(packed, out)
-    else:
-        shutil.copy(fixture, locator)
 
 
 def view_rows(locator: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -141,15 +94,6 @@ def aside_tables(locator: str) -> list[str]:
 
 
 # ------------------------------------------------------------------ the CLI
-def report_commands(locator: str) -> dict[str, list[str]]:
-    """Every report, the customer file of every account the views know included."""
-    found = {name: ["report", name, "--json"] for name in MODULES if name != "file"}
-    keys = [r["key"] for r in json_of(invoke(locator, "account", "list", "--json"))]
-    for key in keys:
-        found[f"file {key}"] = ["report", "file", key, "--json"]
-    return found
-
-
 def reads(command: str) -> tuple[str, ...]:
     return READS[command.split()[0]]
 
@@ -159,44 +103,6 @@ def today() -> str:
 
 
 # ------------------------------------------------------------------ NUL
-def test_a_store_with_nul_text_from_older_code_reports_and_rebuilds_on_both_backends(
-    locator: str,
-) -> None:
-    # Given the store older code wrote: NUL in an industry, a complaint summary, an
-    # invoice ref and a command id (and escapes, a bidi override and a line break)
-    store_from(FIXTURES / "nul-03f4076.db", locator)
-
-    # When every report runs (the first one catches the views up)
-    commands = report_commands(locator)
-    answers = {}
-    for name, args in commands.items():
-        result = invoke(locator, *args)
-        # Then every one answers, with nothing to say on stderr
-        assert (result.exit_code, result.stderr) == (0, ""), name
-        answers[name] = json.loads(result.stdout)
-
-    # and each NUL is shown as the replacement character, on both backends
-    r = REPLACEMENT
-    assert answers["file a"]["profile"]["industry"] == f"x{r}y"
-    assert [c["summary"] for c in answers["file clean"]["complaints"]] == [f"late{r}delivery"]
-    assert [s["invoice"] for s in answers["file clean"]["sales"]] == [f"INV{r}1"]
-    audit = answers["audit"]["rows"]
-    assert [row["command_id"] for row in audit if row["key"] == "clean"] == [
-        "n-2", "n-3", "n-4", f"id{r}with-nul", "n-6",
-    ]  # fmt: skip
-    assert all("\x00" not in json.dumps(a, ensure_ascii=False) for a in answers.values())
-
-    # and a rebuild answers and gives the same reports, as do views "as of" today
-    rebuilt = invoke(locator, "projections", "rebuild")
-    # (stderr holds only the progress bar's line end when it is not a terminal)
-    assert (rebuilt.exit_code, rebuilt.stderr.strip()) == (0, ""), rebuilt.stderr
-    assert rebuilt.stdout.endswith(" from 7 events\n")
-    for name, args in commands.items():
-        assert json_of(invoke(locator, *args)) == answers[name]
-        assert json_of(invoke(locator, *args, "--as-of", today())) == answers[name]
-    assert invoke(locator, "projections", "status").exit_code == 0
-
-
 def _texts(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -441,7 +347,7 @@ def test_a_database_that_refuses_a_value_quarantines_that_event_for_that_view_on
 # ------------------------------------------------------------------ declared reads
 def test_each_report_declares_exactly_the_views_it_reads(tmp_path: Path) -> None:
     store = tmp_path / "demo.db"
-    store_from(FIXTURES / "demo-03f4076.db.gz", str(store))
+    old_store("demo-03f4076.db.gz", str(store))
     kf = Kamflow(str(store))
     db = caught_up_views(str(store))
     table_view = {t: v.name for v in VIEWS.values() for t in v.tables}
@@ -502,7 +408,7 @@ def test_an_interrupted_rebuild_leaves_the_old_views_answering_and_the_next_clea
     locator: str,
 ) -> None:
     # Given caught-up views of a store big enough to rebuild in bulk and in batches
-    store_from(FIXTURES / "demo-03f4076.db.gz", locator)
+    old_store("demo-03f4076.db.gz", locator)
     kf = Kamflow(locator)
     db = caught_up_views(locator)
     try:
@@ -546,7 +452,7 @@ def test_an_interrupted_rebuild_leaves_the_old_views_answering_and_the_next_clea
 
 
 def test_a_rebuild_whose_tables_another_rebuild_took_over_swaps_nothing(locator: str) -> None:
-    store_from(FIXTURES / "nul-03f4076.db", locator)
+    old_store("nul-03f4076.db", locator)
     kf = Kamflow(locator)
     db = caught_up_views(locator)
     try:
@@ -584,7 +490,7 @@ def test_views_caught_up_past_a_rebuild_are_swapped_back_to_its_position_and_cat
     locator: str,
 ) -> None:
     # Given views a catch-up took further than a rebuild running meanwhile will get
-    store_from(FIXTURES / "nul-03f4076.db", locator)
+    old_store("nul-03f4076.db", locator)
     kf = Kamflow(locator)
     db = caught_up_views(locator)
     try:
@@ -607,7 +513,7 @@ def test_views_caught_up_past_a_rebuild_are_swapped_back_to_its_position_and_cat
 def test_rebuild_through_the_cli_when_interrupted_changes_no_view(
     locator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store_from(FIXTURES / "nul-03f4076.db", locator)
+    old_store("nul-03f4076.db", locator)
     answer = ok(invoke(locator, "report", "complaints", "--json"))
     before = view_rows(locator)
     raised = VIEWS["complaints"].handlers[Account.ComplaintRaised]
@@ -632,7 +538,7 @@ def test_rebuild_through_the_cli_when_interrupted_changes_no_view(
 
 def test_a_rebuild_killed_with_sigkill_leaves_the_old_views_answering(locator: str) -> None:
     # Given caught-up views of the demo portfolio (3,185 events)
-    store_from(FIXTURES / "demo-03f4076.db.gz", locator)
+    old_store("demo-03f4076.db.gz", locator)
     answer = ok(invoke(locator, "report", "portfolio", "--json"))
     before = view_rows(locator)
     watch = ViewDB(locator)
@@ -692,7 +598,7 @@ def mutations() -> st.SearchStrategy[tuple[str, Any]]:
     )
 
 
-def mutate(row: Row, how: tuple[str, Any]) -> Row:
+def mutate(row: StoredRow, how: tuple[str, Any]) -> StoredRow:
     aid, version, topic, state = row
     kind, arg = how
     if kind == "truncate":
@@ -712,7 +618,7 @@ def mutate(row: Row, how: tuple[str, Any]) -> Row:
 
 
 @pytest.fixture(scope="module")
-def healthy_rows(tmp_path_factory: pytest.TempPathFactory) -> list[Row]:
+def healthy_rows(tmp_path_factory: pytest.TempPathFactory) -> list[StoredRow]:
     store = str(tmp_path_factory.mktemp("healthy") / "kamflow.db")
     write_history(store)
     return stored_rows(store)
@@ -725,7 +631,7 @@ def healthy_rows(tmp_path_factory: pytest.TempPathFactory) -> list[Row]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_any_corrupt_event_is_projected_or_quarantined_and_never_stops_a_catch_up(
-    backend: str, healthy_rows: list[Row], target: int, how: tuple[str, Any]
+    backend: str, healthy_rows: list[StoredRow], target: int, how: tuple[str, Any]
 ) -> None:
     rows = list(healthy_rows)
     index = target % len(rows)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ACTOR, run
 from eventsourcing.application import project_aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -34,7 +35,6 @@ from kamflow.domain.values import account_id
 SPAWN = multiprocessing.get_context("spawn")
 WORKERS = 4
 PER_WORKER = 25
-ACTOR = "li.wei"
 
 
 # ----------------------------------------------------------- in the workers
@@ -76,9 +76,9 @@ def write_costs(
     barrier.wait(timeout=60)
     started = time.monotonic()
     for key, cid, amount in jobs:
-        command = build(COMMANDS["cost record"], cost_fields(key, Decimal(amount), f"w{worker}"))
+        fields = cost_fields(key, Decimal(amount), f"w{worker}")
         try:
-            outcome = kf.execute(command, actor=f"worker-{worker}", command_id=cid)
+            outcome = run(kf, "cost record", fields, actor=f"worker-{worker}", command_id=cid)
         except KamflowError as exc:
             refused.append((cid, str(exc)))
             continue
@@ -154,7 +154,7 @@ def open_accounts(locator: str, *keys: str) -> None:
     try:
         for key in keys:
             fields = {"account": key, "name": f"{key} 饲料", "industry": "feed", "owner": ACTOR}
-            kf.execute(build(COMMANDS["account open"], fields), actor=ACTOR)
+            run(kf, "account open", fields)
     finally:
         kf.close()
 
