@@ -14,11 +14,11 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 import click
 import pytest
@@ -29,6 +29,7 @@ from kamflow.cli import cli
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import KamflowError
 from kamflow.projections.db import ViewDB
+from kamflow.projections.log import EventSource
 from kamflow.projections.reports import MODULES as REPORT_MODULES
 
 # Tests never depend on the machine's time zone: the business zone is UTC unless a test
@@ -124,6 +125,50 @@ def report_commands(locator: str) -> dict[str, list[str]]:
     for key in keys:
         found[f"file {key}"] = ["report", "file", key, "--json"]
     return found
+
+
+# ------------------------------------------------------------------ the event log, cut short
+class Capped:
+    """The store's log as if it ended at ``upto``: a catch-up or rebuild that stops
+    part-way through what was written, not at a write or batch boundary."""
+
+    def __init__(self, source: EventSource, upto: int) -> None:
+        self.source = source
+        self.upto = upto
+
+    def max_position(self) -> int:
+        return min(self.source.max_position(), self.upto)
+
+    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+        return [(p, e) for p, e in self.source.read(after, limit) if p <= self.upto]
+
+
+class Interrupting:
+    """The store's log, broken off after ``reads`` reads by raising ``error`` (Ctrl-C by
+    default), as a killed or interrupted rebuild stops; ``meanwhile`` runs before each
+    read that goes through (another process at work)."""
+
+    def __init__(
+        self,
+        source: EventSource,
+        reads: int,
+        meanwhile: Callable[[], None] = lambda: None,
+        error: type[BaseException] = KeyboardInterrupt,
+    ) -> None:
+        self.source = source
+        self.reads = reads
+        self.meanwhile = meanwhile
+        self.error = error
+
+    def max_position(self) -> int:
+        return self.source.max_position()
+
+    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+        if self.reads == 0:
+            raise self.error
+        self.reads -= 1
+        self.meanwhile()
+        return self.source.read(after, limit)
 
 
 # ------------------------------------------------------------------ the command tree
@@ -272,18 +317,21 @@ def run(
     return kf.execute(build(COMMANDS[command], fields), actor=actor, command_id=command_id)
 
 
+class RunOptions(TypedDict, total=False):
+    """``run``'s keyword arguments, for the helpers that pass them on."""
+
+    actor: str
+    command_id: str | None
+
+
 def refused(
-    kf: Kamflow,
-    command: str,
-    fields: dict[str, Any],
-    *,
-    actor: str = ACTOR,
-    command_id: str | None = None,
+    kf: Kamflow, command: str, fields: dict[str, Any], **options: Unpack[RunOptions]
 ) -> KamflowError:
-    """The error a command that must be refused raises; asserts it wrote nothing."""
+    """The error a command that must be refused raises (``run``'s arguments); asserts
+    it wrote nothing."""
     before = kf.event_count()
     with pytest.raises(KamflowError) as info:
-        run(kf, command, fields, actor=actor, command_id=command_id)
+        run(kf, command, fields, **options)
     assert kf.event_count() == before
     return info.value
 

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from kamflow.application import Kamflow, Outcome
 from kamflow.domain.account import Account
+from kamflow.domain.commands import COMMANDS
 from kamflow.domain.errors import KamflowError, NotFound
 from kamflow.domain.values import (
     ATTITUDES,
@@ -72,14 +73,10 @@ DEPARTMENT = st.sampled_from(["采购部", "procurement", "R&D 研发", "finance
 CURRENCY = st.sampled_from(["CNY", "USD", "EUR"])
 PAST_DAY = st.none() | st.dates(min_value=date(2015, 1, 1), max_value=date(2024, 12, 31))
 PROFILE_KEYS = PROFILE_FIELDS
-COMPETITOR_KEYS = (
-    "products",
-    "satisfaction",
-    "rep",
-    "style",
-    "relationship",
-    "strengths",
-    "weaknesses",
+# What `competitor note` records about a competitor: its fields but the account, the
+# competitor's name and the business date.
+COMPETITOR_KEYS = tuple(
+    f for f in COMMANDS["competitor note"].model_fields if f not in {"account", "competitor", "on"}
 )
 INVOICES = st.sampled_from([f"INV-{n:04d}" for n in range(1, 7)] + ["发票-1", "发票-2"])
 KINDS = (

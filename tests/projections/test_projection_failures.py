@@ -33,6 +33,8 @@ import pytest
 from click.testing import Result
 from conftest import (
     ACTOR,
+    Capped,
+    Interrupting,
     StoredRow,
     fresh_store,
     invoke,
@@ -52,7 +54,7 @@ from kamflow.domain.errors import Conflict
 from kamflow.domain.values import account_id
 from kamflow.projections.db import ViewDB
 from kamflow.projections.engine import Projector, caught_up_views, views_as_of
-from kamflow.projections.log import REPLACEMENT, EventSource, StoreSource, readable
+from kamflow.projections.log import REPLACEMENT, StoreSource, readable
 from kamflow.projections.reports import MODULES, READS, builder
 from kamflow.projections.reports.base import ReportParams
 from kamflow.projections.views import VIEWS
@@ -382,28 +384,6 @@ def every_report(db: ViewDB) -> dict[str, Any]:
     return {name: builder(name)(db, params).as_json() for name in MODULES if name != "file"}
 
 
-class Interrupting:
-    """A log that is interrupted (Ctrl-C) after ``reads`` reads, running ``meanwhile``
-    between them as another process would."""
-
-    def __init__(
-        self, source: EventSource, reads: int, meanwhile: Callable[[], None] = lambda: None
-    ) -> None:
-        self.source = source
-        self.reads = reads
-        self.meanwhile = meanwhile
-
-    def max_position(self) -> int:
-        return self.source.max_position()
-
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
-        if self.reads == 0:
-            raise KeyboardInterrupt
-        self.reads -= 1
-        self.meanwhile()
-        return self.source.read(after, limit)
-
-
 def test_an_interrupted_rebuild_leaves_the_old_views_answering_and_the_next_cleans_up(
     locator: str,
 ) -> None:
@@ -470,20 +450,6 @@ def test_a_rebuild_whose_tables_another_rebuild_took_over_swaps_nothing(locator:
     finally:
         db.close()
         kf.close()
-
-
-class Capped:
-    """The log as a rebuild saw it that started before the last ``later`` events."""
-
-    def __init__(self, source: EventSource, upto: int) -> None:
-        self.source = source
-        self.upto = upto
-
-    def max_position(self) -> int:
-        return min(self.source.max_position(), self.upto)
-
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
-        return [(p, e) for p, e in self.source.read(after, limit) if p <= self.upto]
 
 
 def test_views_caught_up_past_a_rebuild_are_swapped_back_to_its_position_and_catch_up(

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import FakeClock, fresh_store, run, typed
+from conftest import Capped, FakeClock, Interrupting, fresh_store, run, typed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +38,7 @@ from kamflow.projections.engine import (
     fingerprint,
     views_as_of,
 )
-from kamflow.projections.log import EventDecoder, EventSource, StoreSource
+from kamflow.projections.log import EventDecoder, StoreSource
 from kamflow.projections.reports import MODULES, builder
 from kamflow.projections.reports.base import ReportParams
 from kamflow.projections.views import VIEWS
@@ -58,21 +58,6 @@ PROPERTY = settings(
 
 
 # ------------------------------------------------------------------- stores
-class Capped:
-    """The store's log as if it ended at ``upto``: a catch-up that stops part-way
-    through what was written, not at a write or batch boundary."""
-
-    def __init__(self, source: EventSource, upto: int) -> None:
-        self.source = source
-        self.upto = upto
-
-    def max_position(self) -> int:
-        return min(self.source.max_position(), self.upto)
-
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
-        return [(p, e) for p, e in self.source.read(after, limit) if p <= self.upto]
-
-
 def rows(db: ViewDB) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every view table (and the key map), in a stable order."""
     return {
@@ -858,23 +843,6 @@ class Interrupted(Exception):
     pass
 
 
-class Failing:
-    """A log that breaks after ``reads`` reads, as a killed rebuild would stop."""
-
-    def __init__(self, source: EventSource, reads: int) -> None:
-        self.source = source
-        self.reads = reads
-
-    def max_position(self) -> int:
-        return self.source.max_position()
-
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
-        if self.reads == 0:
-            raise Interrupted
-        self.reads -= 1
-        return self.source.read(after, limit)
-
-
 def test_a_large_rebuild_builds_secondary_indexes_at_the_end_even_after_a_crash(
     locator: str,
 ) -> None:
@@ -916,7 +884,9 @@ def test_a_large_rebuild_builds_secondary_indexes_at_the_end_even_after_a_crash(
         bulk = Projector(db, bulk_from=1)
         bulk.reset(ALL_VIEWS)
         with pytest.raises(Interrupted):
-            bulk.catch_up(Failing(StoreSource(kf.locator), reads=2), batch=3, hold=0)
+            bulk.catch_up(
+                Interrupting(StoreSource(kf.locator), reads=2, error=Interrupted), batch=3, hold=0
+            )
 
         # Then the rows it committed are there, without the indexes it dropped
         assert db.missing(indexes)
