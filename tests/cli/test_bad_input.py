@@ -1,4 +1,4 @@
-"""Bad input (design §9): one clear line on stderr, the right exit code, nothing written.
+"""Bad input: one clear line on stderr, the right exit code, nothing written (ADR 0005).
 
 Exit codes: 2 for bad usage or input, 1 for something not found or refused by a rule.
 Every test counts the stored events before and after: a refusal never writes.

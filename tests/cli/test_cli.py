@@ -24,8 +24,8 @@ def clock() -> Iterator[FakeClock]:
         yield fake
 
 
-# The examples of design §8, in the order a key-account manager would type them, each
-# with the one line it must print.
+# A key-account manager's first commands on an account, in the order they would be
+# typed (the examples kamflow was specified with), each with the one line it must print.
 DESIGN_EXAMPLES: list[tuple[list[str], str]] = [
     (
         [

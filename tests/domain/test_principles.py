@@ -1,4 +1,5 @@
-"""The eight principles (design §4), each refused and allowed through the command line.
+"""The eight principles (docs/domain.md, The eight principles), each refused and allowed
+through the command line.
 
 A refusal is exactly what a user sees: one line on stderr naming the rule, exit code 1
 (2 for bad input), nothing on stdout, and not one event more in the store.
@@ -478,7 +479,7 @@ def test_P8_archive_of_a_lost_account_waits_for_its_post_mortem(acme: str) -> No
     assert account_json(acme)["lifecycle"] == "archived"
 
 
-# ------------------------------------------------------------------ bad input (§9)
+# ------------------------------------------------------------------ bad input
 STEP_NAMES = (
     "'confirm', 'deploy-team', 'map-decision-process', 'research-opportunities',"
     " 'draft-objectives', 'secure-resources', 'publish-plan', 'implement', 'monitor',"

@@ -3,7 +3,7 @@
 A hypothesis ``RuleBasedStateMachine`` drives real commands, valid and invalid, through
 ``Kamflow.execute`` on one account, and after every step checks the invariants of the
 workflows and principles on the stored events and on the loaded state. The same
-machine runs on SQLite and on PostgreSQL (design §6: same commands, same tests).
+machine runs on SQLite and on PostgreSQL: same commands, same tests.
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class AccountMachine(RuleBasedStateMachine):
     def follow_up(self, n: int) -> None:
         self.attempt("visit follow-up", issue=f"I-{n}", result="price matched")
 
-    # program, stage, team (§7, §8)
+    # program, stage, team (docs/domain.md, Workflows)
     @rule(step=st.sampled_from(STEPS))
     def complete_step(self, step: str) -> None:
         self.attempt("program complete", step=step, evidence="done")

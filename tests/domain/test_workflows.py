@@ -885,8 +885,9 @@ def test_the_machine_holds_exactly_the_table(name: str) -> None:
     assert not any(trigger.startswith("to_") for trigger in workflow.machine.events)
 
 
-# Design §3, written out by hand: "source trigger dest [guards]". The tests above take
-# their cases from the tables; this pins the tables themselves to the design.
+# The workflows as specified (docs/domain.md, Workflows), written out by hand: "source
+# trigger dest [guards]". The tests above take their cases from the tables; this pins
+# the tables themselves to the specification.
 DESIGN = {
     "complaint": """
         raised ack acknowledged

@@ -1,4 +1,4 @@
-"""The read models are a fold of the event log, however they are filled (design §5).
+"""The read models are a fold of the event log, however they are filled (ADR 0009, 0010).
 
 - caught up incrementally, in any batch split, between writes and part-way through
   them, the views hold the same rows as a rebuild from zero, and both hold what an

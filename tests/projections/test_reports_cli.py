@@ -1,4 +1,4 @@
-"""Reports and the projection commands as users and scripts see them (design §5, §8).
+"""Reports and the projection commands as users and scripts see them.
 
 Every portfolio here is built through the command line on a real store, and every
 figure asserted was worked out by hand from the commands above it. Business dates are

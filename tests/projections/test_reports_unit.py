@@ -794,7 +794,7 @@ def test_every_report_on_an_empty_store_is_empty(locator: str) -> None:
 
 
 def test_reports_do_not_import_eventsourcing() -> None:
-    # A report on caught-up views must cost little more than start-up (design §5).
+    # A report on caught-up views must cost little more than start-up (ADR 0009).
     code = (
         "import sys\n"
         "from importlib import import_module\n"
