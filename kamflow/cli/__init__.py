@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # Every top-level command: the module under kamflow/cli/ that defines it (as a
 # module-level object of the same name) and its one-line help for `kamflow --help`.
-# tests/test_structure.py checks each line against the command it names.
+# tests/cli/test_structure.py checks each line against the command it names.
 NOUNS: dict[str, tuple[str, str]] = {
     "account": ("accounts", "Open, change and read key accounts."),
     "contact": ("people", "Key people (关键人物) and the buying centre."),

@@ -10,7 +10,7 @@ in one place.
 This module imports the domain's event classes, and with them eventsourcing: the
 views' definitions (``views.py``) load it only when a catch-up has events to apply.
 Changing what a handler writes means bumping ``views.HANDLERS_VERSION``;
-tests/test_projection_structure.py tells when the source changed.
+tests/projections/test_projection_structure.py tells when the source changed.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from kamflow.workflows.program import PROGRAM
 from kamflow.workflows.stage import STAGE
 
 # Events no view but the audit trail projects, each with the reason.
-# tests/test_projection_structure.py checks that every other event class has a handler.
+# tests/projections/test_projection_structure.py checks that every other event class has a handler.
 UNPROJECTED: dict[type, str] = {
     Governance.Started: "opens the governance stream; no policy or role is set by it",
     # eventsourcing gives every aggregate a creation event class of this name; kamflow

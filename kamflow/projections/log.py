@@ -99,7 +99,7 @@ class EventDecoder:
     faster than ``json``) and only the top-level transcoded values are converted, with
     the transcoder's own decoders. Anything else -- a cipher or compressor, an upcast, a
     transcoded value nested deeper than the top level -- goes through the mapper itself,
-    so the result is always what the mapper returns (tests/test_projections.py checks
+    so the result is always what the mapper returns (tests/projections/test_projections.py checks
     that, event by event), except that text no backend can hold is replaced
     (``readable``): the views are the one place that must store it.
 

@@ -35,7 +35,7 @@ E = TypeVar("E")
 HANDLERS_VERSION = "2"
 # The handlers as of that version: a digest of their normalised source (no comments,
 # docstrings or layout), of the derived figures and of the workflow rows they read.
-# tests/test_projection_structure.py fails when it differs, so that a changed handler
+# tests/projections/test_projection_structure.py fails when it differs, so that a changed handler
 # cannot ship without a thought for HANDLERS_VERSION. Rows the same on a rebuild
 # before and after (a pure refactoring): update this only.
 HANDLERS_DIGEST = "b587db9ff332c637"

@@ -23,7 +23,7 @@ MODULES = {
 
 # Report name -> the views (projections/views.py) whose tables it reads: a report over
 # a view that skips events names them and exits 1; the others answer as ever.
-# tests/test_projection_failures.py checks these against the tables each report reads.
+# tests/projections/test_projection_failures.py checks these against the tables each report reads.
 READS = {
     "file": ("accounts", "people", "visits", "complaints", "ledger", "market"),
     "portfolio": ("accounts", "governance"),

@@ -13,11 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import FakeClock, fake_clock
+from conftest import ACTOR, FakeClock, run
 from eventsourcing.application import project_aggregate
 
 from kamflow.application import Kamflow, Outcome
-from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import (
     AccountNotFound,
     Conflict,
@@ -27,32 +26,20 @@ from kamflow.domain.errors import (
 )
 from kamflow.domain.values import account_id
 
-ACTOR = "li.wei"
 DAY_ONE = date(2026, 3, 2)
 
 
-@pytest.fixture(autouse=True)
-def clock() -> Iterator[FakeClock]:
-    with fake_clock(DAY_ONE) as fake:
-        yield fake
+@pytest.fixture
+def clock() -> FakeClock:
+    """Record time of every Kamflow here: from 09:00 UTC on DAY_ONE."""
+    return FakeClock(DAY_ONE)
 
 
 @pytest.fixture
-def kf(sqlite_locator: str) -> Iterator[Kamflow]:
-    kamflow = Kamflow(sqlite_locator)
+def kf(sqlite_locator: str, clock: FakeClock) -> Iterator[Kamflow]:
+    kamflow = Kamflow(sqlite_locator, clock=clock)
     yield kamflow
     kamflow.close()
-
-
-def run(
-    kf: Kamflow,
-    command: str,
-    fields: dict[str, Any],
-    *,
-    actor: str = ACTOR,
-    command_id: str | None = None,
-) -> Outcome:
-    return kf.execute(build(COMMANDS[command], fields), actor=actor, command_id=command_id)
 
 
 def open_acme(kf: Kamflow, **extra: Any) -> Outcome:
@@ -678,11 +665,11 @@ def test_the_same_command_id_applied_twice_records_one_event(kf: Kamflow) -> Non
 
 
 def test_a_retried_open_with_the_same_command_id_opens_nothing_again(
-    kf: Kamflow, sqlite_locator: str
+    kf: Kamflow, sqlite_locator: str, clock: FakeClock
 ) -> None:
     beta = {"account": "beta", "name": "Beta", "industry": "feed", "owner": ACTOR}
     opened = run(kf, "account open", beta, command_id="open-beta")
-    retry = Kamflow(sqlite_locator)  # another process, retrying after a lost reply
+    retry = Kamflow(sqlite_locator, clock=clock)  # another process, retrying after a lost reply
 
     again = run(retry, "account open", {**beta, "name": "Beta Again"}, command_id="open-beta")
 
@@ -892,12 +879,12 @@ def build_long_history(kf: Kamflow) -> None:
 
 
 @pytest.fixture
-def stores(locator: str) -> Iterator[Callable[[], Kamflow]]:
+def stores(locator: str, clock: FakeClock) -> Iterator[Callable[[], Kamflow]]:
     """Opens Kamflow instances on one store (SQLite, then PostgreSQL), closing them all."""
     opened: list[Kamflow] = []
 
     def open_store() -> Kamflow:
-        opened.append(Kamflow(locator))
+        opened.append(Kamflow(locator, clock=clock))
         return opened[-1]
 
     yield open_store

@@ -7,18 +7,15 @@ a fake clock so that tables holding it can be compared line by line.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import FakeClock, event_count, fake_clock
+from click.testing import CliRunner
+from conftest import ACTOR, FakeClock, Kam, event_count, fake_clock, invoke, invoker, ok
 
 from kamflow.cli import cli
-
-ACTOR = "li.wei"
-Kam = Callable[..., Result]
 
 
 @pytest.fixture(autouse=True)
@@ -27,29 +24,8 @@ def clock() -> Iterator[FakeClock]:
         yield fake
 
 
-def invoker(db: str) -> Kam:
-    def kam(*args: str, input: str | bytes | None = None) -> Result:
-        # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
-        return CliRunner().invoke(
-            cli, ["--db", db, "--actor", ACTOR, *args], input=input, catch_exceptions=False
-        )
-
-    return kam
-
-
-@pytest.fixture
-def kam(sqlite_locator: str) -> Kam:
-    return invoker(sqlite_locator)
-
-
-def ok(result: Result) -> list[str]:
-    """The stdout lines of a command that must have succeeded quietly on stderr."""
-    assert (result.exit_code, result.stderr) == (0, ""), result.stderr
-    return result.stdout.splitlines()
-
-
-# The examples of design §8, in the order a key-account manager would type them, each
-# with the one line it must print.
+# A key-account manager's first commands on an account, in the order they would be
+# typed (the examples kamflow was specified with), each with the one line it must print.
 DESIGN_EXAMPLES: list[tuple[list[str], str]] = [
     (
         [
@@ -269,7 +245,7 @@ def test_account_list_prints_a_table_aligned_for_chinese_names(kam: Kam) -> None
 
 
 def test_account_list_json_of_an_empty_store_is_an_empty_list(empty_store: str) -> None:
-    result = invoker(empty_store)("account", "list", "--json")
+    result = invoke(empty_store, "account", "list", "--json")
 
     assert ok(result) == ["[]"]
 
@@ -526,5 +502,5 @@ def test_the_database_and_actor_come_from_the_environment(sqlite_locator: str) -
     )
 
     assert ok(opened) == ['recorded AccountOpened (version 1) on "acme"']
-    history = json.loads(invoker(sqlite_locator)("account", "history", "acme", "--json").stdout)
+    history = json.loads(invoke(sqlite_locator, "account", "history", "acme", "--json").stdout)
     assert history[0]["actor"] == "zhang.min"

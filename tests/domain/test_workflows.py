@@ -19,12 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from conftest import ACTOR, invoke, refused, run
 
 from kamflow.application import Kamflow, Outcome
-from kamflow.cli import cli
 from kamflow.domain.account import Account, Meta
-from kamflow.domain.commands import COMMANDS, Command, build
+from kamflow.domain.commands import COMMANDS, Command
 from kamflow.domain.conformance import check_history
 from kamflow.domain.errors import Conflict, InvalidInput, KamflowError, RuleViolation
 from kamflow.domain.values import account_id
@@ -36,7 +35,6 @@ from kamflow.workflows.opportunity import OPPORTUNITY
 from kamflow.workflows.program import PROGRAM, STEPS
 from kamflow.workflows.stage import LADDER, STAGE
 
-ACTOR = "li.wei"
 KEY = "acme"
 WORKFLOWS: dict[str, Workflow] = {
     w.name: w for w in (COMPLAINT, PROGRAM, STAGE, LIFECYCLE, OPPORTUNITY)
@@ -116,22 +114,31 @@ def kf(sqlite_locator: str) -> Iterator[Kamflow]:
     kamflow.close()
 
 
-def run(kf: Kamflow, command: str, **fields: Any) -> Outcome:
-    fields.setdefault("account", KEY)
-    return kf.execute(build(COMMANDS[command], fields), actor=ACTOR)
-
-
 def meta() -> Meta:
     now = datetime.now(UTC)
     return Meta(ACTOR, "test", now.date(), now)
 
 
 def open_account(kf: Kamflow, tier: str = "target") -> None:
-    run(kf, "account open", name="Acme Feed", industry="feed", owner=ACTOR, tier=tier)
+    run(
+        kf,
+        "account open",
+        {"account": KEY, "name": "Acme Feed", "industry": "feed", "owner": ACTOR, "tier": tier},
+    )
 
 
 def add_contact(kf: Kamflow, name: str, department: str, *roles: str) -> None:
-    run(kf, "contact add", contact=name, title="manager", department=department, roles=list(roles))
+    run(
+        kf,
+        "contact add",
+        {
+            "account": KEY,
+            "contact": name,
+            "title": "manager",
+            "department": department,
+            "roles": list(roles),
+        },
+    )
 
 
 def complete_program(kf: Kamflow, through: str) -> None:
@@ -139,7 +146,7 @@ def complete_program(kf: Kamflow, through: str) -> None:
     while True:
         step = kf.load(KEY).next_step()
         PROGRAM_DRIVER.prepare(kf, step)
-        run(kf, "program complete", step=step, evidence="done")
+        run(kf, "program complete", {"account": KEY, "step": step, "evidence": "done"})
         if step == through:
             return
 
@@ -152,23 +159,10 @@ def record_raw(kf: Kamflow, event_class: type[Account.Event], **payload: Any) ->
     return account.version
 
 
-def refused(kf: Kamflow, command: str, **fields: Any) -> KamflowError:
-    """The error a command is refused with; nothing may have been written."""
-    before = kf.event_count()
-    with pytest.raises(KamflowError) as info:
-        run(kf, command, **fields)
-    assert kf.event_count() == before
-    return info.value
-
-
 def not_allowed(subject: str, workflow: Workflow, state: str, trigger: str) -> str:
     allowed = table_triggers_from(workflow, state)
     then = f"allowed now: {', '.join(allowed)}" if allowed else "nothing follows it"
     return f'{subject} is {state}; "{trigger}" is not allowed from there ({then})'
-
-
-def invoke(db: str, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--db", db, "--actor", ACTOR, *args], catch_exceptions=False)
 
 
 # ------------------------------------------------------------------ drivers
@@ -195,7 +189,7 @@ class Driver:
     def fire(self, kf: Kamflow, trigger: str) -> Outcome:
         self.prepare(kf, trigger)
         name, fields, _ = self.command(self.state(kf), trigger)
-        return run(kf, name, **fields)
+        return run(kf, name, {"account": KEY, **fields})
 
     def refusal(self, state: str, trigger: str) -> tuple[type[KamflowError], str]:
         return Conflict, not_allowed(self.subject, self.workflow, state, trigger)
@@ -204,7 +198,7 @@ class Driver:
 class ComplaintDriver(Driver):
     def start(self, kf: Kamflow) -> None:
         open_account(kf)
-        run(kf, "complaint raise", summary="late delivery", severity="high")
+        run(kf, "complaint raise", {"account": KEY, "summary": "late delivery", "severity": "high"})
 
     def state(self, kf: Kamflow) -> str:
         return str(kf.load(KEY).complaints["C-1"]["status"])
@@ -239,11 +233,11 @@ class ProgramDriver(Driver):
     def prepare(self, kf: Kamflow, trigger: str) -> None:
         account = kf.load(KEY)
         if trigger == "deploy-team" and not account.team:
-            run(kf, "team assign", member="zhang.min")
+            run(kf, "team assign", {"account": KEY, "member": "zhang.min"})
         if trigger == "map-decision-process" and not account.has_current_decider():
             add_contact(kf, "GM Zhao", "management", "decider")
         if trigger == "measure-results":
-            run(kf, "satisfaction record", score="8", target="8.5")
+            run(kf, "satisfaction record", {"account": KEY, "score": "8", "target": "8.5"})
 
     def refusal(self, state: str, trigger: str) -> tuple[type[KamflowError], str]:
         last = "not started" if state == "not-started" else f'at "{state}"'
@@ -291,7 +285,7 @@ class StageDriver(Driver):
         if dest == "synergistic":
             for member in ("zhang.min", "liu.yang"):
                 if member not in account.team:
-                    run(kf, "team assign", member=member)
+                    run(kf, "team assign", {"account": KEY, "member": member})
 
 
 class LifecycleDriver(Driver):
@@ -322,7 +316,7 @@ class LifecycleDriver(Driver):
 class OpportunityDriver(Driver):
     def start(self, kf: Kamflow) -> None:
         open_account(kf)
-        run(kf, "opp open", title="enzyme line 3", budget="500000")
+        run(kf, "opp open", {"account": KEY, "title": "enzyme line 3", "budget": "500000"})
 
     def state(self, kf: Kamflow) -> str:
         return str(kf.load(KEY).opportunities["O-1"]["stage"])
@@ -379,7 +373,7 @@ def test_every_transition_the_table_lacks_is_refused_with_one_clear_line(
     driver.prepare(kf, trigger)
     expected_type, expected_message = driver.refusal(state, trigger)
 
-    error = refused(kf, name_, **fields)
+    error = refused(kf, name_, {"account": KEY, **fields})
 
     assert type(error) is expected_type
     assert str(error) == expected_message
@@ -389,7 +383,7 @@ def test_every_transition_the_table_lacks_is_refused_with_one_clear_line(
 def test_the_edge_from_lost_to_archived_exists_only_to_refuse_under_P8(kf: Kamflow) -> None:
     drive_to(kf, "lifecycle", "lost")
 
-    error = refused(kf, "account archive")
+    error = refused(kf, "account archive", {"account": KEY})
 
     assert LIFECYCLE.dest("lost", "archive") == "archived"
     assert str(error) == (
@@ -401,7 +395,7 @@ def test_the_edge_from_lost_to_archived_exists_only_to_refuse_under_P8(kf: Kamfl
 def test_a_tier_above_prospect_activates_a_prospect_as_its_first_sale_does(kf: Kamflow) -> None:
     open_account(kf, tier="prospect")
 
-    run(kf, "tier set", tier="target", reason="top-20% by profit")
+    run(kf, "tier set", {"account": KEY, "tier": "target", "reason": "top-20% by profit"})
 
     assert kf.load(KEY).lifecycle == "active"
 
@@ -410,9 +404,9 @@ def test_a_lost_account_records_no_sale_until_it_is_reactivated(kf: Kamflow) -> 
     drive_to(kf, "lifecycle", "lost")
     sale = {"invoice": "INV-9", "product": "phytase", "amount": "100", "cost": "50"}
 
-    error = refused(kf, "sale record", **sale)
-    run(kf, "account reactivate", reason="new GM")
-    run(kf, "sale record", **sale)
+    error = refused(kf, "sale record", {"account": KEY, **sale})
+    run(kf, "account reactivate", {"account": KEY, "reason": "new GM"})
+    run(kf, "sale record", {"account": KEY, **sale})
 
     assert str(error) == 'account "acme" is lost; reactivate it before recording a sale'
     assert kf.load(KEY).lifecycle == "active"
@@ -421,11 +415,15 @@ def test_a_lost_account_records_no_sale_until_it_is_reactivated(kf: Kamflow) -> 
 # ------------------------------------------------------------------ program guards
 def test_deploy_team_is_refused_without_a_team_member_and_allowed_with_one(kf: Kamflow) -> None:
     open_account(kf)
-    run(kf, "program complete", step="confirm", evidence="top-20% by profit")
+    run(
+        kf, "program complete", {"account": KEY, "step": "confirm", "evidence": "top-20% by profit"}
+    )
 
-    error = refused(kf, "program complete", step="deploy-team", evidence="team named")
-    run(kf, "team assign", member="zhang.min")
-    run(kf, "program complete", step="deploy-team", evidence="team named")
+    error = refused(
+        kf, "program complete", {"account": KEY, "step": "deploy-team", "evidence": "team named"}
+    )
+    run(kf, "team assign", {"account": KEY, "member": "zhang.min"})
+    run(kf, "program complete", {"account": KEY, "step": "deploy-team", "evidence": "team named"})
 
     assert type(error) is Conflict
     assert str(error) == (
@@ -436,11 +434,13 @@ def test_deploy_team_is_refused_without_a_team_member_and_allowed_with_one(kf: K
 
 def test_deploy_team_is_refused_again_once_the_only_member_is_released(kf: Kamflow) -> None:
     open_account(kf)
-    run(kf, "program complete", step="confirm", evidence="top-20%")
-    run(kf, "team assign", member="zhang.min")
-    run(kf, "team release", member="zhang.min", reason="moved region")
+    run(kf, "program complete", {"account": KEY, "step": "confirm", "evidence": "top-20%"})
+    run(kf, "team assign", {"account": KEY, "member": "zhang.min"})
+    run(kf, "team release", {"account": KEY, "member": "zhang.min", "reason": "moved region"})
 
-    error = refused(kf, "program complete", step="deploy-team", evidence="team named")
+    error = refused(
+        kf, "program complete", {"account": KEY, "step": "deploy-team", "evidence": "team named"}
+    )
 
     assert "no team member is assigned" in str(error)
 
@@ -457,9 +457,11 @@ def test_map_decision_process_needs_a_current_decider(kf: Kamflow) -> None:
         'no current contact on "acme" has the decider role; add or change one with --role decider'
     )
 
-    without_decider = refused(kf, "program complete", step="map-decision-process", evidence="map")
+    without_decider = refused(
+        kf, "program complete", {"account": KEY, "step": "map-decision-process", "evidence": "map"}
+    )
     add_contact(kf, "GM Zhao", "management", "decider")
-    run(kf, "program complete", step="map-decision-process", evidence="map")
+    run(kf, "program complete", {"account": KEY, "step": "map-decision-process", "evidence": "map"})
 
     assert str(without_decider) == expected
     assert kf.load(KEY).program["step"] == "map-decision-process"
@@ -468,9 +470,15 @@ def test_map_decision_process_needs_a_current_decider(kf: Kamflow) -> None:
 def test_a_decider_who_has_left_does_not_count(kf: Kamflow) -> None:
     _program_at(kf, "deploy-team")
     add_contact(kf, "GM Zhao", "management", "decider")
-    run(kf, "contact leave", contact="GM Zhao", reason="retired", analysis="re-map")
+    run(
+        kf,
+        "contact leave",
+        {"account": KEY, "contact": "GM Zhao", "reason": "retired", "analysis": "re-map"},
+    )
 
-    error = refused(kf, "program complete", step="map-decision-process", evidence="map")
+    error = refused(
+        kf, "program complete", {"account": KEY, "step": "map-decision-process", "evidence": "map"}
+    )
 
     assert "has the decider role" in str(error)
 
@@ -478,9 +486,11 @@ def test_a_decider_who_has_left_does_not_count(kf: Kamflow) -> None:
 def test_measure_results_needs_a_satisfaction_measurement_in_the_cycle(kf: Kamflow) -> None:
     _program_at(kf, "monitor")
 
-    error = refused(kf, "program complete", step="measure-results", evidence="review")
-    run(kf, "satisfaction record", score="7.5", target="8.5")
-    run(kf, "program complete", step="measure-results", evidence="review")
+    error = refused(
+        kf, "program complete", {"account": KEY, "step": "measure-results", "evidence": "review"}
+    )
+    run(kf, "satisfaction record", {"account": KEY, "score": "7.5", "target": "8.5"})
+    run(kf, "program complete", {"account": KEY, "step": "measure-results", "evidence": "review"})
 
     assert type(error) is Conflict
     assert str(error) == (
@@ -492,22 +502,34 @@ def test_measure_results_needs_a_satisfaction_measurement_in_the_cycle(kf: Kamfl
 def test_measure_results_accepts_a_sale_in_the_cycle_as_its_result(kf: Kamflow) -> None:
     _program_at(kf, "monitor")
 
-    run(kf, "sale record", invoice="INV-1", product="phytase", amount="1000", cost="600")
-    run(kf, "program complete", step="measure-results", evidence="review")
+    run(
+        kf,
+        "sale record",
+        {"account": KEY, "invoice": "INV-1", "product": "phytase", "amount": "1000", "cost": "600"},
+    )
+    run(kf, "program complete", {"account": KEY, "step": "measure-results", "evidence": "review"})
 
     assert kf.load(KEY).program["step"] == "measure-results"
 
 
 def test_a_new_cycle_needs_new_results(kf: Kamflow) -> None:
     open_account(kf)
-    run(kf, "satisfaction record", score="9", target="8")  # before any cycle: does not count
+    run(
+        kf, "satisfaction record", {"account": KEY, "score": "9", "target": "8"}
+    )  # before any cycle: does not count
     complete_program(kf, through="measure-results")
-    run(kf, "program complete", step="confirm", evidence="still top-20%")
+    run(kf, "program complete", {"account": KEY, "step": "confirm", "evidence": "still top-20%"})
     complete_program(kf, through="monitor")
 
-    error = refused(kf, "program complete", step="measure-results", evidence="review")
-    run(kf, "sale record", invoice="INV-2", product="phytase", amount="1000", cost="600")
-    run(kf, "program complete", step="measure-results", evidence="review")
+    error = refused(
+        kf, "program complete", {"account": KEY, "step": "measure-results", "evidence": "review"}
+    )
+    run(
+        kf,
+        "sale record",
+        {"account": KEY, "invoice": "INV-2", "product": "phytase", "amount": "1000", "cost": "600"},
+    )
+    run(kf, "program complete", {"account": KEY, "step": "measure-results", "evidence": "review"})
 
     assert str(error) == (
         'no satisfaction measurement or sale on "acme" in program cycle 2; record one first'
@@ -518,11 +540,13 @@ def test_a_new_cycle_needs_new_results(kf: Kamflow) -> None:
 
 def test_results_recorded_before_confirm_do_not_count_for_the_cycle(kf: Kamflow) -> None:
     open_account(kf)
-    run(kf, "satisfaction record", score="9", target="8")
+    run(kf, "satisfaction record", {"account": KEY, "score": "9", "target": "8"})
     complete_program(kf, through="monitor")
     # complete_program satisfied nothing for measure-results yet: the early score is stale.
 
-    error = refused(kf, "program complete", step="measure-results", evidence="review")
+    error = refused(
+        kf, "program complete", {"account": KEY, "step": "measure-results", "evidence": "review"}
+    )
 
     assert "in program cycle 1" in str(error)
 
@@ -531,9 +555,9 @@ def test_results_recorded_before_confirm_do_not_count_for_the_cycle(kf: Kamflow)
 def test_early_needs_one_current_contact(kf: Kamflow) -> None:
     open_account(kf)
 
-    without = refused(kf, "stage advance", stage="early")
+    without = refused(kf, "stage advance", {"account": KEY, "stage": "early"})
     add_contact(kf, "Wang Fang", "procurement", "buyer")
-    run(kf, "stage advance", stage="early")
+    run(kf, "stage advance", {"account": KEY, "stage": "early"})
 
     assert str(without) == '"acme" has no current contact; early KAM needs one'
     assert kf.load(KEY).stage == "early"
@@ -542,9 +566,13 @@ def test_early_needs_one_current_contact(kf: Kamflow) -> None:
 def test_a_contact_who_has_left_is_no_contact_for_early(kf: Kamflow) -> None:
     open_account(kf)
     add_contact(kf, "Wang Fang", "procurement", "buyer")
-    run(kf, "contact leave", contact="Wang Fang", reason="new job", analysis="find another")
+    run(
+        kf,
+        "contact leave",
+        {"account": KEY, "contact": "Wang Fang", "reason": "new job", "analysis": "find another"},
+    )
 
-    error = refused(kf, "stage advance", stage="early")
+    error = refused(kf, "stage advance", {"account": KEY, "stage": "early"})
 
     assert str(error) == '"acme" has no current contact; early KAM needs one'
 
@@ -558,9 +586,9 @@ def test_mid_needs_current_contacts_in_two_departments(kf: Kamflow) -> None:
     # Department names are compared case-insensitively: this is still one thread.
     add_contact(kf, "Wang Fang", "MANAGEMENT", "buyer")
 
-    one_thread = refused(kf, "stage advance", stage="mid")
+    one_thread = refused(kf, "stage advance", {"account": KEY, "stage": "mid"})
     add_contact(kf, "Li Na", "procurement", "user")
-    run(kf, "stage advance", stage="mid")
+    run(kf, "stage advance", {"account": KEY, "stage": "mid"})
 
     assert str(one_thread) == (
         '"acme" has current contacts in 1 department(s); mid KAM (more than one thread)'
@@ -573,9 +601,9 @@ def test_partnership_needs_three_departments(kf: Kamflow) -> None:
     _stage_at(kf, "mid")
     complete_program(kf, through="publish-plan")
 
-    error = refused(kf, "stage advance", stage="partnership")
+    error = refused(kf, "stage advance", {"account": KEY, "stage": "partnership"})
     add_contact(kf, "Li Na", "R&D", "user")
-    run(kf, "stage advance", stage="partnership")
+    run(kf, "stage advance", {"account": KEY, "stage": "partnership"})
 
     assert str(error) == (
         '"acme" has current contacts in 2 department(s); partnership KAM needs 3:'
@@ -588,11 +616,11 @@ def test_partnership_needs_a_current_decider(kf: Kamflow) -> None:
     _stage_at(kf, "mid")
     complete_program(kf, through="publish-plan")
     add_contact(kf, "Li Na", "R&D", "user")
-    run(kf, "contact change", contact="Contact 0", roles=["user"])
+    run(kf, "contact change", {"account": KEY, "contact": "Contact 0", "roles": ["user"]})
 
-    error = refused(kf, "stage advance", stage="partnership")
-    run(kf, "contact change", contact="Li Na", roles=["decider"])
-    run(kf, "stage advance", stage="partnership")
+    error = refused(kf, "stage advance", {"account": KEY, "stage": "partnership"})
+    run(kf, "contact change", {"account": KEY, "contact": "Li Na", "roles": ["decider"]})
+    run(kf, "stage advance", {"account": KEY, "stage": "partnership"})
 
     assert str(error) == (
         'no current contact on "acme" has the decider role; add or change one with --role decider'
@@ -604,9 +632,13 @@ def test_partnership_needs_a_published_account_plan(kf: Kamflow) -> None:
     add_contact(kf, "Li Na", "R&D", "user")
     complete_program(kf, through="secure-resources")
 
-    error = refused(kf, "stage advance", stage="partnership")
-    run(kf, "program complete", step="publish-plan", evidence="plan v1 signed")
-    run(kf, "stage advance", stage="partnership")
+    error = refused(kf, "stage advance", {"account": KEY, "stage": "partnership"})
+    run(
+        kf,
+        "program complete",
+        {"account": KEY, "step": "publish-plan", "evidence": "plan v1 signed"},
+    )
+    run(kf, "stage advance", {"account": KEY, "stage": "partnership"})
 
     assert str(error) == (
         '"acme" has no published account plan; complete the program step publish-plan'
@@ -616,11 +648,11 @@ def test_partnership_needs_a_published_account_plan(kf: Kamflow) -> None:
 
 def test_synergistic_needs_four_departments(kf: Kamflow) -> None:
     _stage_at(kf, "partnership")
-    run(kf, "team assign", member="liu.yang")
+    run(kf, "team assign", {"account": KEY, "member": "liu.yang"})
 
-    error = refused(kf, "stage advance", stage="synergistic")
+    error = refused(kf, "stage advance", {"account": KEY, "stage": "synergistic"})
     add_contact(kf, "Chen Jie", "production", "user")
-    run(kf, "stage advance", stage="synergistic")
+    run(kf, "stage advance", {"account": KEY, "stage": "synergistic"})
 
     assert str(error) == (
         '"acme" has current contacts in 3 department(s); synergistic KAM needs 4:'
@@ -634,9 +666,9 @@ def test_synergistic_needs_two_team_members(kf: Kamflow) -> None:
     add_contact(kf, "Chen Jie", "production", "user")
     members = kf.load(KEY).team  # the program's deploy-team step assigned one
 
-    error = refused(kf, "stage advance", stage="synergistic")
-    run(kf, "team assign", member="liu.yang")
-    run(kf, "stage advance", stage="synergistic")
+    error = refused(kf, "stage advance", {"account": KEY, "stage": "synergistic"})
+    run(kf, "team assign", {"account": KEY, "member": "liu.yang"})
+    run(kf, "stage advance", {"account": KEY, "stage": "synergistic"})
 
     assert len(members) == 1
     assert str(error) == '"acme" has 1 team member(s); synergistic KAM needs 2'
@@ -647,7 +679,7 @@ def test_a_stage_cannot_be_skipped_even_when_its_guards_would_pass(kf: Kamflow) 
     for i, department in enumerate(DEPARTMENTS):
         add_contact(kf, f"Contact {i}", department, "decider")
 
-    error = refused(kf, "stage advance", stage="mid")
+    error = refused(kf, "stage advance", {"account": KEY, "stage": "mid"})
 
     assert str(error) == (
         'account "acme"\'s relationship is pre-kam; stages go one at a time,'
@@ -658,7 +690,7 @@ def test_a_stage_cannot_be_skipped_even_when_its_guards_would_pass(kf: Kamflow) 
 def test_advancing_to_the_current_stage_is_refused(kf: Kamflow) -> None:
     _stage_at(kf, "early")
 
-    error = refused(kf, "stage advance", stage="early")
+    error = refused(kf, "stage advance", {"account": KEY, "stage": "early"})
 
     assert str(error) == 'account "acme"\'s relationship is already early'
 
@@ -666,11 +698,15 @@ def test_advancing_to_the_current_stage_is_refused(kf: Kamflow) -> None:
 # ------------------------------------------------------------------ lifecycle guards
 def test_archive_is_refused_under_P8_until_the_post_mortem(kf: Kamflow) -> None:
     open_account(kf)
-    run(kf, "account lose", cause="switched to DSM on price")
+    run(kf, "account lose", {"account": KEY, "cause": "switched to DSM on price"})
 
-    error = refused(kf, "account archive")
-    run(kf, "account review", cause="no contact above purchasing", lessons="map the buyers")
-    run(kf, "account archive")
+    error = refused(kf, "account archive", {"account": KEY})
+    run(
+        kf,
+        "account review",
+        {"account": KEY, "cause": "no contact above purchasing", "lessons": "map the buyers"},
+    )
+    run(kf, "account archive", {"account": KEY})
 
     assert isinstance(error, RuleViolation)
     assert error.principle == "P8"
@@ -679,14 +715,22 @@ def test_archive_is_refused_under_P8_until_the_post_mortem(kf: Kamflow) -> None:
 
 def test_archive_is_refused_under_P7_while_a_complaint_lacks_an_outcome(kf: Kamflow) -> None:
     open_account(kf)
-    run(kf, "complaint raise", summary="late delivery", severity="high")
-    run(kf, "complaint escalate", complaint="C-1", reason="line stopped")
-    run(kf, "account lose", cause="switched to DSM on price")
-    run(kf, "account review", cause="late deliveries", lessons="second carrier")
+    run(kf, "complaint raise", {"account": KEY, "summary": "late delivery", "severity": "high"})
+    run(kf, "complaint escalate", {"account": KEY, "complaint": "C-1", "reason": "line stopped"})
+    run(kf, "account lose", {"account": KEY, "cause": "switched to DSM on price"})
+    run(
+        kf,
+        "account review",
+        {"account": KEY, "cause": "late deliveries", "lessons": "second carrier"},
+    )
 
-    error = refused(kf, "account archive")
-    run(kf, "complaint reject", complaint="C-1", justification="carrier's fault, not ours")
-    run(kf, "account archive")
+    error = refused(kf, "account archive", {"account": KEY})
+    run(
+        kf,
+        "complaint reject",
+        {"account": KEY, "complaint": "C-1", "justification": "carrier's fault, not ours"},
+    )
+    run(kf, "account archive", {"account": KEY})
 
     assert str(error) == ('P7: complaint C-1 on "acme" has no outcome; resolve or reject it first')
     assert kf.load(KEY).lifecycle == "archived"
@@ -694,12 +738,12 @@ def test_archive_is_refused_under_P7_while_a_complaint_lacks_an_outcome(kf: Kamf
 
 def test_a_reactivated_account_needs_a_new_post_mortem_before_archive(kf: Kamflow) -> None:
     open_account(kf)
-    run(kf, "account lose", cause="price")
-    run(kf, "account review", cause="price", lessons="value selling")
-    run(kf, "account reactivate", reason="new GM")
-    run(kf, "account lose", cause="price again")
+    run(kf, "account lose", {"account": KEY, "cause": "price"})
+    run(kf, "account review", {"account": KEY, "cause": "price", "lessons": "value selling"})
+    run(kf, "account reactivate", {"account": KEY, "reason": "new GM"})
+    run(kf, "account lose", {"account": KEY, "cause": "price again"})
 
-    error = refused(kf, "account archive")
+    error = refused(kf, "account archive", {"account": KEY})
 
     assert isinstance(error, RuleViolation)
     assert error.principle == "P8"
@@ -708,7 +752,7 @@ def test_a_reactivated_account_needs_a_new_post_mortem_before_archive(kf: Kamflo
 def test_an_archived_account_takes_no_new_facts(kf: Kamflow) -> None:
     drive_to(kf, "lifecycle", "archived")
 
-    error = refused(kf, "complaint raise", summary="late", severity="low")
+    error = refused(kf, "complaint raise", {"account": KEY, "summary": "late", "severity": "low"})
 
     assert str(error) == 'account "acme" is archived; its file is closed to new facts'
 
@@ -724,7 +768,7 @@ def unchecked(command: str, account: Account, **fields: Any) -> str:
 
 def _loaded_with_complaint(kf: Kamflow) -> Account:
     open_account(kf)
-    run(kf, "complaint raise", summary="late delivery", severity="high")
+    run(kf, "complaint raise", {"account": KEY, "summary": "late delivery", "severity": "high"})
     return kf.load(KEY)
 
 
@@ -760,7 +804,7 @@ def test_a_rejection_without_a_justification_is_refused_by_the_P7_guard(kf: Kamf
 def test_a_blank_outcome_never_reaches_the_store(kf: Kamflow, command: str, field: str) -> None:
     _loaded_with_complaint(kf)
 
-    error = refused(kf, command, complaint="C-1", **{field: "  "})
+    error = refused(kf, command, {"account": KEY, "complaint": "C-1", **{field: "  "}})
 
     assert type(error) is InvalidInput
     assert str(error) == f"invalid --{field}: string should have at least 1 character (got '  ')"
@@ -768,13 +812,13 @@ def test_a_blank_outcome_never_reaches_the_store(kf: Kamflow, command: str, fiel
 
 def test_losing_an_opportunity_needs_a_reason(kf: Kamflow) -> None:
     open_account(kf)
-    run(kf, "opp open", title="enzyme line 3")
+    run(kf, "opp open", {"account": KEY, "title": "enzyme line 3"})
     account = kf.load(KEY)
 
     with pytest.raises(Conflict) as info:
         unchecked("opp lose", account, opportunity="O-1", reason="")
-    missing = refused(kf, "opp lose", opportunity="O-1")
-    run(kf, "opp lose", opportunity="O-1", reason="budget frozen")
+    missing = refused(kf, "opp lose", {"account": KEY, "opportunity": "O-1"})
+    run(kf, "opp lose", {"account": KEY, "opportunity": "O-1", "reason": "budget frozen"})
 
     assert str(info.value) == "a reason is required"
     assert str(missing) == "missing required field --reason"
@@ -783,9 +827,9 @@ def test_losing_an_opportunity_needs_a_reason(kf: Kamflow) -> None:
 
 def test_the_opportunity_funnel_refuses_a_skipped_stage(kf: Kamflow) -> None:
     open_account(kf)
-    run(kf, "opp open", title="enzyme line 3")
+    run(kf, "opp open", {"account": KEY, "title": "enzyme line 3"})
 
-    error = refused(kf, "opp advance", opportunity="O-1", to="proposal")
+    error = refused(kf, "opp advance", {"account": KEY, "opportunity": "O-1", "to": "proposal"})
 
     assert str(error) == (
         'opportunity O-1 on "acme" is lead; the funnel moves one stage at a time,'
@@ -841,8 +885,9 @@ def test_the_machine_holds_exactly_the_table(name: str) -> None:
     assert not any(trigger.startswith("to_") for trigger in workflow.machine.events)
 
 
-# Design §3, written out by hand: "source trigger dest [guards]". The tests above take
-# their cases from the tables; this pins the tables themselves to the design.
+# The workflows as specified (docs/domain.md, Workflows), written out by hand: "source
+# trigger dest [guards]". The tests above take their cases from the tables; this pins
+# the tables themselves to the specification.
 DESIGN = {
     "complaint": """
         raised ack acknowledged
@@ -1002,7 +1047,7 @@ def test_workflow_check_reports_a_close_the_machine_would_not_allow(sqlite_locat
     kf = Kamflow(sqlite_locator)
     try:
         open_account(kf)
-        run(kf, "complaint raise", summary="late delivery", severity="high")
+        run(kf, "complaint raise", {"account": KEY, "summary": "late delivery", "severity": "high"})
         version = record_raw(
             kf, Account.ComplaintClosed, complaint_id="C-1", confirmation="imported as closed"
         )
@@ -1026,7 +1071,11 @@ def test_workflow_check_reports_a_close_the_machine_would_not_allow(sqlite_locat
 def test_workflow_check_without_a_key_checks_every_account(sqlite_locator: str) -> None:
     kf = Kamflow(sqlite_locator)
     try:
-        run(kf, "account open", account="beta", name="Beta", industry="feed", owner=ACTOR)
+        run(
+            kf,
+            "account open",
+            {"account": "beta", "name": "Beta", "industry": "feed", "owner": ACTOR},
+        )
         open_account(kf)
         add_contact(kf, "Wang Fang", "procurement", "buyer")
         add_contact(kf, "Li Na", "R&D", "user")
@@ -1062,12 +1111,12 @@ def test_the_close_guard_is_checked_on_history_even_when_the_machine_allows_clos
     kf: Kamflow,
 ) -> None:
     open_account(kf)
-    run(kf, "complaint raise", summary="late", severity="high")
+    run(kf, "complaint raise", {"account": KEY, "summary": "late", "severity": "high"})
     record_raw(kf, Account.ComplaintResolved, complaint_id="C-1", outcome="")
     record_raw(kf, Account.ComplaintClosed, complaint_id="C-1", confirmation="phone")
-    run(kf, "complaint raise", summary="wrong grade", severity="low")
-    run(kf, "complaint resolve", complaint="C-2", outcome="replaced")
-    run(kf, "complaint close", complaint="C-2", confirmation="phone")
+    run(kf, "complaint raise", {"account": KEY, "summary": "wrong grade", "severity": "low"})
+    run(kf, "complaint resolve", {"account": KEY, "complaint": "C-2", "outcome": "replaced"})
+    run(kf, "complaint close", {"account": KEY, "complaint": "C-2", "confirmation": "phone"})
 
     stored = kf.app.events.get(account_id(KEY))
     problems = check_history(KEY, [e for e in stored if isinstance(e, Account.Event)])

@@ -14,26 +14,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from conftest import FakeClock, event_count, fake_clock
-from test_cli import Kam, invoker, ok, play_design_examples
+from conftest import FakeClock, Kam, event_count, fake_clock, invoker, ok, refusal
+from test_cli import play_design_examples
 
 
 @pytest.fixture(autouse=True)
 def clock() -> Iterator[FakeClock]:
     with fake_clock(date(2026, 12, 1)) as fake:
         yield fake
-
-
-@pytest.fixture
-def kam(sqlite_locator: str) -> Kam:
-    return invoker(sqlite_locator)
-
-
-def refused(result: Result, code: int) -> str:
-    assert (result.exit_code, result.stdout) == (code, ""), result.output
-    (line,) = result.stderr.splitlines()
-    return line
 
 
 # ------------------------------------------------------------------ reads
@@ -109,7 +97,7 @@ def test_policy_show_csv_says_yes_or_no_where_json_says_true_or_false(kam: Kam) 
 
 def test_json_and_csv_together_are_refused_before_the_read(kam: Kam) -> None:
     # The account does not exist: the usage error comes first, nothing is looked up.
-    line = refused(kam("account", "history", "nope", "--json", "--csv"), 2)
+    line = refusal(kam("account", "history", "nope", "--json", "--csv"), 2)
 
     assert json.loads(line) == {
         "error": {"exit_code": 2, "kind": "usage", "message": "give --json or --csv, not both"}
@@ -122,7 +110,7 @@ def test_a_bad_positional_argument_is_named_as_the_usage_line_names_it(
 ) -> None:
     play_design_examples(kam)
 
-    line = refused(kam("visit", "follow-up", "acme", "I 1", "--result", "done"), 2)
+    line = refusal(kam("visit", "follow-up", "acme", "I 1", "--result", "done"), 2)
 
     assert line == (
         "Error: invalid ISSUE: string should match pattern '^[A-Za-z]-\\d+$' (got 'I 1')"
@@ -181,9 +169,9 @@ def test_apply_fields_of_an_unknown_command_or_with_a_file_is_bad_usage(
     path = tmp_path / "x.jsonl"
     path.write_text("")
 
-    unknown = refused(kam("apply", "--fields", "visit lgo"), 2)
-    both = refused(kam("apply", str(path), "--fields", "visit log"), 2)
-    neither = refused(kam("apply"), 2)
+    unknown = refusal(kam("apply", "--fields", "visit lgo"), 2)
+    both = refusal(kam("apply", str(path), "--fields", "visit log"), 2)
+    neither = refusal(kam("apply"), 2)
 
     assert unknown.startswith('Error: unknown command "visit lgo"; one of: account archive, ')
     assert both == "Error: give a FILE to apply or --fields, not both"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeClock, fake_clock
+from conftest import ACTOR, FakeClock, fake_clock, run
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -24,16 +24,10 @@ from kamflow.application import Kamflow
 from kamflow.demo import build_demo
 from kamflow.demo.catalogue import CatalogueError, catalogue, from_data
 from kamflow.demo.timeline import Step, cover_credit
-from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.policies import POLICIES, credit_limit
 from kamflow.domain.values import TIERS
 
-ACTOR = "li.wei"
 OPEN = {"account": "acme", "name": "Acme", "industry": "feed", "owner": ACTOR}
-
-
-def run(kf: Kamflow, name: str, fields: dict[str, Any], **kw: Any) -> application.Outcome:
-    return kf.execute(build(COMMANDS[name], fields), actor=kw.pop("actor", ACTOR), **kw)
 
 
 # ---------------------------------------------------------------------- catalogue

@@ -10,23 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import typed
+from conftest import run, typed
 
 from kamflow.application import Kamflow
-from kamflow.domain.commands import COMMANDS, build
 from kamflow.projections.engine import Projector, caught_up_views
 from kamflow.projections.log import StoreSource
 from kamflow.storage import parse
 from kamflow.stored import log_mapper
-
-ACTOR = "li.wei"
-
-
-def run(kf: Kamflow, name: str, fields: dict[str, Any]) -> None:
-    kf.execute(build(COMMANDS[name], fields), actor=ACTOR)
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
-GOLDEN = Path(__file__).parent / "golden"
+from conftest import GOLDEN
 
 
 def _capture() -> ModuleType:

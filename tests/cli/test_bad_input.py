@@ -1,4 +1,4 @@
-"""Bad input (design §9): one clear line on stderr, the right exit code, nothing written.
+"""Bad input: one clear line on stderr, the right exit code, nothing written (ADR 0005).
 
 Exit codes: 2 for bad usage or input, 1 for something not found or refused by a rule.
 Every test counts the stored events before and after: a refusal never writes.
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +19,20 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeClock, event_count, fake_clock, plain_date, plain_number
+from conftest import (
+    ACTOR,
+    FakeClock,
+    Kam,
+    event_count,
+    fake_clock,
+    invoke,
+    invoker,
+    old_store,
+    plain_date,
+    plain_number,
+    refusal,
+    write_commands,
+)
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -28,8 +40,6 @@ from kamflow.cli import cli
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import InvalidInput
 
-ACTOR = "li.wei"
-Kam = Callable[..., Result]
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nope"
 
 
@@ -37,16 +47,6 @@ UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nope"
 def clock() -> Iterator[FakeClock]:
     with fake_clock(date(2026, 3, 2)) as fake:
         yield fake
-
-
-def invoker(db: str, actor: str = ACTOR) -> Kam:
-    def kam(*args: str, input: str | bytes | None = None) -> Result:
-        # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
-        return CliRunner().invoke(
-            cli, ["--db", db, "--actor", actor, *args], input=input, catch_exceptions=False
-        )
-
-    return kam
 
 
 @pytest.fixture
@@ -457,24 +457,6 @@ def test_an_unknown_enum_value_is_bad_input(kam: Kam, db: str, args: list[str], 
 
 
 # ------------------------------------------------------------------ every message one line
-def write_commands() -> list[tuple[list[str], click.Command]]:
-    """Every command that records something (the ones taking --command-id), by path."""
-    found: list[tuple[list[str], click.Command]] = []
-
-    def walk(group: click.Group, path: list[str]) -> None:
-        ctx = click.Context(group)
-        for name in sorted(group.list_commands(ctx)):
-            command = group.get_command(ctx, name)
-            assert command is not None
-            if isinstance(command, click.Group):
-                walk(command, [*path, name])
-            elif any(p.name == "command_id" for p in command.params):
-                found.append(([*path, name], command))
-
-    walk(cli, [])
-    return found
-
-
 WRITES = write_commands()
 CHOICES = [
     pytest.param(path, command, param, id=f"{' '.join(path)} {param.human_readable_name}")
@@ -501,13 +483,6 @@ def choices_of(param: click.Parameter) -> str:
     return ", ".join(str(c) for c in param.type.choices)
 
 
-def one_line_refusal(result: Result) -> str:
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    (line,) = result.stderr.splitlines()
-    return line
-
-
 @pytest.mark.parametrize(("path", "command", "param"), REQUIRED_CHOICES)
 def test_a_missing_choice_is_named_with_its_choices_on_one_line(
     kam: Kam, db: str, path: list[str], command: click.Command, param: click.Parameter
@@ -515,7 +490,7 @@ def test_a_missing_choice_is_named_with_its_choices_on_one_line(
     arguments = [p for p in command.params if isinstance(p, click.Argument)]
     assert not isinstance(param, click.Argument) or param is arguments[-1]
 
-    line = one_line_refusal(kam(*path, *args_without(command, param)))
+    line = refusal(kam(*path, *args_without(command, param)), 2)
 
     if isinstance(param, click.Option):
         what = f"option {max(param.opts, key=len)}"
@@ -544,7 +519,7 @@ def test_a_value_that_is_not_a_choice_is_refused_on_one_line_naming_the_choices(
     else:
         args += [param.opts[0], "nope"]
 
-    line = one_line_refusal(kam(*path, *args))
+    line = refusal(kam(*path, *args), 2)
 
     hint = param.get_error_hint(click.Context(command))
     assert line.startswith(f"Error: Invalid value for {hint}: 'nope' is not ")
@@ -558,7 +533,7 @@ def test_a_value_that_is_not_a_choice_is_refused_on_one_line_naming_the_choices(
 def test_a_write_without_its_arguments_is_refused_on_one_line(
     kam: Kam, db: str, path: list[str], command: click.Command
 ) -> None:
-    line = one_line_refusal(kam(*path))
+    line = refusal(kam(*path), 2)
 
     assert line.startswith("Error: missing ")
     assert event_count(db) == 5
@@ -989,7 +964,7 @@ def test_multi_line_prose_keeps_line_feeds_and_tabs_and_shows_them_escaped(
 def test_an_actor_with_control_characters_or_too_long_is_bad_input(
     db: str, actor: str, line: str
 ) -> None:
-    result = invoker(db, actor=actor)("cost", "record", "acme", "--amount", "1", "--category", "x")
+    result = invoke(db, "cost", "record", "acme", "--amount", "1", "--category", "x", actor=actor)
 
     assert_refused(result, db, code=2, line=line)
 
@@ -1210,20 +1185,17 @@ def test_the_nul_line_of_the_issue_is_refused_and_every_report_still_answers(
 
 
 # ------------------------------------------------------------------ stored text printed escaped
-FIXTURES = Path(__file__).parent / "fixtures"
 RAW = ("\x1b", "\x00", "\u202e", "\x9b")
 
 
 @pytest.fixture
-def old_store(tmp_path: Path) -> str:
+def nul_store(tmp_path: Path) -> str:
     """A copy of a store written by main 03f4076, holding NUL, ESC and U+202E."""
-    copy = tmp_path / "nul.db"
-    shutil.copy(FIXTURES / "nul-03f4076.db", copy)
-    return str(copy)
+    return old_store("nul-03f4076.db", str(tmp_path / "nul.db"))
 
 
-def test_account_list_shows_stored_control_characters_escaped(old_store: str) -> None:
-    result = invoker(old_store)("account", "list")
+def test_account_list_shows_stored_control_characters_escaped(nul_store: str) -> None:
+    result = invoke(nul_store, "account", "list")
 
     assert result.exit_code == 0
     assert not any(ch in result.stdout for ch in RAW)
@@ -1232,8 +1204,8 @@ def test_account_list_shows_stored_control_characters_escaped(old_store: str) ->
     assert rows["esc"][1:4] == ["Evil\\x1b[2J\\x1b[1;1HCo", "feed", "o\\u202eevil"]
 
 
-def test_account_show_shows_stored_escape_sequences_escaped(old_store: str) -> None:
-    result = invoker(old_store)("account", "show", "esc")
+def test_account_show_shows_stored_escape_sequences_escaped(nul_store: str) -> None:
+    result = invoke(nul_store, "account", "show", "esc")
 
     assert result.exit_code == 0
     assert not any(ch in result.stdout for ch in RAW)
@@ -1241,8 +1213,8 @@ def test_account_show_shows_stored_escape_sequences_escaped(old_store: str) -> N
     assert "  o\\u202eevil  " in result.stdout
 
 
-def test_account_history_shows_stored_nul_and_line_breaks_escaped(old_store: str) -> None:
-    result = invoker(old_store)("account", "history", "clean")
+def test_account_history_shows_stored_nul_and_line_breaks_escaped(nul_store: str) -> None:
+    result = invoke(nul_store, "account", "history", "clean")
 
     assert result.exit_code == 0
     assert not any(ch in result.stdout for ch in RAW)
@@ -1253,8 +1225,8 @@ def test_account_history_shows_stored_nul_and_line_breaks_escaped(old_store: str
     assert lines[6].endswith("profile: notes=two\\nlines")
 
 
-def test_json_and_csv_escape_bidi_controls_too(old_store: str) -> None:
-    kam = invoker(old_store)
+def test_json_and_csv_escape_bidi_controls_too(nul_store: str) -> None:
+    kam = invoker(nul_store)
 
     as_json = kam("account", "list", "--json").stdout
     as_csv = kam("account", "list", "--csv").stdout
@@ -1266,9 +1238,9 @@ def test_json_and_csv_escape_bidi_controls_too(old_store: str) -> None:
 
 
 def test_an_error_quoting_stored_or_typed_text_shows_it_escaped_on_one_line(
-    old_store: str,
+    nul_store: str,
 ) -> None:
-    kam = invoker(old_store)
+    kam = invoker(nul_store)
 
     stored = kam("account", "open", "esc", "--name", "x", "--industry", "x", "--owner", "x")
     typed = kam("account", "show", "es\x1b[2Jc")

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "kamflow"
+from conftest import ROOT
+
+PACKAGE = ROOT / "kamflow"
 # Upper-case SQL words as kamflow writes its statements (prose is lower case).
 SQL = re.compile(
     r"\b(SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE|DROP|ALTER|PRAGMA|SET|WHERE|VALUES|"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+
+from conftest import README as README_PATH
 
 from kamflow.projections.views import VIEWS
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+README = README_PATH.read_text(encoding="utf-8")
 
 
 def test_the_readme_documents_every_view_table_and_column() -> None:

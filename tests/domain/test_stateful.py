@@ -3,7 +3,7 @@
 A hypothesis ``RuleBasedStateMachine`` drives real commands, valid and invalid, through
 ``Kamflow.execute`` on one account, and after every step checks the invariants of the
 workflows and principles on the stored events and on the loaded state. The same
-machine runs on SQLite and on PostgreSQL (design §6: same commands, same tests).
+machine runs on SQLite and on PostgreSQL: same commands, same tests.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from conftest import postgres_problem, postgres_schema
+from conftest import ACTOR, postgres_problem, postgres_schema, run
 from eventsourcing.application import project_aggregate
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -23,14 +23,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from kamflow.application import Kamflow
 from kamflow.domain.account import Account
-from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.conformance import check_history
 from kamflow.domain.errors import KamflowError
 from kamflow.domain.values import BUYING_ROLES, TIERS, account_id
 from kamflow.workflows.program import STEPS
 from kamflow.workflows.stage import LADDER
 
-ACTOR = "li.wei"
 KEY = "acme"
 AID = account_id(KEY)
 
@@ -77,7 +75,7 @@ class AccountMachine(RuleBasedStateMachine):
         fields.setdefault("account", KEY)
         before = self.kf.event_count()
         try:
-            outcome = self.kf.execute(build(COMMANDS[command], fields), actor=ACTOR)
+            outcome = run(self.kf, command, fields)
         except KamflowError:
             assert self.kf.event_count() == before, f"{command} refused but wrote events"
             return False
@@ -179,7 +177,7 @@ class AccountMachine(RuleBasedStateMachine):
     def follow_up(self, n: int) -> None:
         self.attempt("visit follow-up", issue=f"I-{n}", result="price matched")
 
-    # program, stage, team (§7, §8)
+    # program, stage, team (docs/domain.md, Workflows)
     @rule(step=st.sampled_from(STEPS))
     def complete_step(self, step: str) -> None:
         self.attempt("program complete", step=step, evidence="done")

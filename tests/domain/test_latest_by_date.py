@@ -16,29 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import fake_clock
+from click.testing import Result
+from conftest import Kam, fake_clock, invoker, ok
 
-from kamflow.cli import cli
 from kamflow.domain.values import account_id
 
-Kam = Callable[..., Result]
+TODAY = date(2026, 12, 1)
 
 
 @pytest.fixture
 def kam(locator: str) -> Iterator[Kam]:
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(
-            cli, ["--db", locator, "--actor", "li.wei", *args], catch_exceptions=False
-        )
-
-    with fake_clock(date(2026, 12, 1)):
-        yield run
-
-
-def ok(result: Result) -> list[str]:
-    assert (result.exit_code, result.stderr) == (0, ""), result.stderr
-    return result.stdout.splitlines()
+    with fake_clock(TODAY):
+        yield invoker(locator)
 
 
 def apply(kam: Kam, tmp_path: Path, lines: list[dict[str, Any]]) -> None:
@@ -131,24 +120,31 @@ def twenty_events(late_visit_last: bool) -> list[dict[str, Any]]:
     return [*OPEN, *visits, *notes] if not late_visit_last else [*OPEN, *notes, *visits]
 
 
+def shown_after_old_snapshot(
+    db: str, tmp_path: Path, lines: list[dict[str, Any]], change: Callable[[dict[str, Any]], None]
+) -> Result:
+    """`account show acme` once ``lines`` are applied and acme's snapshot at version 20
+    is rewritten as older code would have stored it, changed by ``change``."""
+    with fake_clock(TODAY):
+        kam = invoker(db)
+        apply(kam, tmp_path, lines)
+        old_snapshot(db, change)
+        return kam("account", "show", "acme")
+
+
 def test_an_old_snapshot_that_holds_a_late_entered_visit_as_the_last_is_not_used(
     sqlite_locator: str, tmp_path: Path
 ) -> None:
-    with fake_clock(date(2026, 12, 1)):
-        kam = CliRunner().invoke
-        path = tmp_path / "lines.jsonl"
-        path.write_text("\n".join(json.dumps(x) for x in twenty_events(True)), encoding="utf-8")
-        assert kam(cli, ["--db", sqlite_locator, "apply", str(path)]).exit_code == 0
+    shown = shown_after_old_snapshot(
+        sqlite_locator,
+        tmp_path,
+        twenty_events(True),
         # As the old rule had it: the last entered.
-        old_snapshot(
-            sqlite_locator,
-            lambda s: s.update(
-                last_visit={"id": "V-2", "on": {"_type_": "date_iso", "_data_": "2026-09-01"},
-                            "purpose": "intro"}
-            ),
-        )  # fmt: skip
-
-        shown = kam(cli, ["--db", sqlite_locator, "account", "show", "acme"])
+        lambda s: s.update(
+            last_visit={"id": "V-2", "on": {"_type_": "date_iso", "_data_": "2026-09-01"},
+                        "purpose": "intro"}
+        ),
+    )  # fmt: skip
 
     assert "  last: V-1 on 2026-11-20: trial" in shown.stdout
     assert shown.stderr.startswith('Warning: snapshot of "acme" at version 20 cannot be used:')
@@ -158,15 +154,13 @@ def test_an_old_snapshot_that_holds_a_late_entered_visit_as_the_last_is_not_used
 def test_an_old_snapshot_that_agrees_with_the_rule_is_used_quietly(
     sqlite_locator: str, tmp_path: Path
 ) -> None:
-    with fake_clock(date(2026, 12, 1)):
-        kam = CliRunner().invoke
-        path = tmp_path / "lines.jsonl"
-        path.write_text("\n".join(json.dumps(x) for x in twenty_events(False)), encoding="utf-8")
-        assert kam(cli, ["--db", sqlite_locator, "apply", str(path)]).exit_code == 0
+    shown = shown_after_old_snapshot(
+        sqlite_locator,
+        tmp_path,
+        twenty_events(False),
         # A mark that only the snapshot holds, to see that it was used.
-        old_snapshot(sqlite_locator, lambda s: s["profile"].update(name="From the snapshot"))
-
-        shown = kam(cli, ["--db", sqlite_locator, "account", "show", "acme"])
+        lambda s: s["profile"].update(name="From the snapshot"),
+    )
 
     assert (shown.exit_code, shown.stderr) == (0, "")
     assert shown.stdout.startswith("acme  From the snapshot")

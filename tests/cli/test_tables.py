@@ -23,7 +23,8 @@ from typing import Any
 
 import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from conftest import invoke, ok
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,10 +51,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> str:
     return db
 
 
-def kam(db: str, *args: str, columns: int | None = 80) -> Result:
-    env = {"COLUMNS": str(columns)} if columns is not None else {}
-    result = CliRunner().invoke(cli, ["--db", db, *args], env=env, catch_exceptions=False)
-    assert (result.exit_code, result.stderr) == (0, ""), (args, result.stderr)
+def read(db: str, *args: str, columns: int | None = 80) -> Result:
+    """A read that must succeed, on a terminal ``columns`` wide (None: COLUMNS unset)."""
+    result = invoke(db, *args, env={"COLUMNS": str(columns)} if columns is not None else {})
+    ok(result)
     return result
 
 
@@ -130,7 +131,7 @@ def misaligned(lines: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("args", READS, ids=" ".join)
 def test_every_read_fits_80_columns_and_its_tables_line_up(demo: str, args: list[str]) -> None:
-    lines = kam(demo, *args).stdout.splitlines()
+    lines = read(demo, *args).stdout.splitlines()
 
     assert [line for line in lines if width(line) > 80] == []
     assert any(DASHES.fullmatch(line) for line in lines)
@@ -151,7 +152,7 @@ def test_the_reads_tested_are_every_command_with_a_table() -> None:
 
 
 def test_a_table_wider_than_the_screen_says_which_columns_it_left_out(demo: str) -> None:
-    lines = kam(demo, *report("portfolio")).stdout.splitlines()
+    lines = read(demo, *report("portfolio")).stdout.splitlines()
 
     header = lines[2].split()
     hidden = next(i for i, line in enumerate(lines) if line.startswith("(not shown"))
@@ -170,8 +171,8 @@ def test_a_table_wider_than_the_screen_says_which_columns_it_left_out(demo: str)
 
 
 def test_wide_shows_every_column_whole(demo: str) -> None:
-    data = json.loads(kam(demo, *report("portfolio"), "--json").stdout)
-    lines = kam(demo, *report("portfolio"), "--wide").stdout.splitlines()
+    data = json.loads(read(demo, *report("portfolio"), "--json").stdout)
+    lines = read(demo, *report("portfolio"), "--wide").stdout.splitlines()
 
     assert lines[2].split() == [
         "key", "name", "tier", "value_class", "rule", "zone", "revenue", "gross_margin",
@@ -185,11 +186,11 @@ def test_wide_shows_every_column_whole(demo: str) -> None:
 
 
 def test_piped_text_has_no_width_limit_unless_columns_is_set(demo: str) -> None:
-    piped = kam(demo, *report("portfolio"), columns=None).stdout
+    piped = read(demo, *report("portfolio"), columns=None).stdout
     # CliRunner's stdout is not a terminal: all of a long text arrives, never paged.
-    audit = kam(demo, *report("audit"), columns=None).stdout.splitlines()
+    audit = read(demo, *report("audit"), columns=None).stdout.splitlines()
 
-    assert piped == kam(demo, *report("portfolio"), "--wide").stdout
+    assert piped == read(demo, *report("portfolio"), "--wide").stdout
     assert len(audit) > 3000
     assert screen_width({}, terminal=False) is None
     assert screen_width({"COLUMNS": "100"}, terminal=False) == 100
@@ -197,7 +198,7 @@ def test_piped_text_has_no_width_limit_unless_columns_is_set(demo: str) -> None:
 
 
 def test_numbers_and_money_are_right_aligned(demo: str) -> None:
-    lines = kam(demo, *report("portfolio"), "--wide").stdout.splitlines()
+    lines = read(demo, *report("portfolio"), "--wide").stdout.splitlines()
     header, dashes, rows = lines[2], lines[3], lines[4:64]
 
     for name in ("revenue", "real_profit", "margin_pct", "months_to_profit"):
@@ -211,9 +212,9 @@ def test_numbers_and_money_are_right_aligned(demo: str) -> None:
 
 
 def test_true_and_false_never_reach_a_table(demo: str) -> None:
-    complaints = kam(demo, *report("complaints"), "--wide").stdout
-    portfolio = kam(demo, *report("portfolio"), "--wide").stdout
-    every = [kam(demo, *args, "--wide").stdout for args in READS]
+    complaints = read(demo, *report("complaints"), "--wide").stdout
+    portfolio = read(demo, *report("portfolio"), "--wide").stdout
+    every = [read(demo, *args, "--wide").stdout for args in READS]
 
     assert re.search(r"\s+\d+\s+yes\s+\d+$", complaints, re.MULTILINE)
     assert re.search(r"^  pareto 80 20: (yes|no)$", portfolio, re.MULTILINE)
@@ -221,8 +222,8 @@ def test_true_and_false_never_reach_a_table(demo: str) -> None:
 
 
 def test_a_count_of_months_or_a_percentage_is_never_printed_as_money(demo: str) -> None:
-    summary = json.loads(kam(demo, *report("portfolio"), "--json").stdout)["summary"]
-    text = kam(demo, *report("portfolio")).stdout.splitlines()
+    summary = json.loads(read(demo, *report("portfolio"), "--json").stdout)["summary"]
+    text = read(demo, *report("portfolio")).stdout.splitlines()
 
     for name in ("median_months_to_profit_new_key_accounts", "top_20pct_revenue_share_pct"):
         assert f"  {name.replace('_', ' ')}: {summary[name]}" in text

@@ -15,36 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fake_clock
+from conftest import ACTOR, FakeClock, refused, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kamflow.application import Kamflow
-from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.conformance import check_history
-from kamflow.domain.errors import Conflict, InvalidInput, KamflowError, NotFound, RuleViolation
+from kamflow.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from kamflow.domain.values import identity, normalise_key
 
-ACTOR = "li.wei"
 DAY = date(2026, 11, 20)
 
 
 @pytest.fixture
 def kf(sqlite_locator: str) -> Iterator[Kamflow]:
-    kamflow = Kamflow(sqlite_locator)
-    with fake_clock(DAY):
-        yield kamflow
+    kamflow = Kamflow(sqlite_locator, clock=FakeClock(DAY))
+    yield kamflow
     kamflow.close()
-
-
-def run(kf: Kamflow, command: str, **fields: Any) -> str:
-    return kf.execute(build(COMMANDS[command], fields), actor=ACTOR).reference
-
-
-def refused(kf: Kamflow, command: str, **fields: Any) -> KamflowError:
-    with pytest.raises(KamflowError) as info:
-        run(kf, command, **fields)
-    return info.value
 
 
 def full_width(text: str) -> str:
@@ -79,7 +66,11 @@ def test_every_typed_form_of_a_name_has_one_identity(name: str) -> None:
 
 # ------------------------------------------------------------ through the commands
 def open_acme(kf: Kamflow, key: str = "acme") -> None:
-    run(kf, "account open", account=key, name="Acme Feed", industry="feed", owner="li.wei")
+    run(
+        kf,
+        "account open",
+        {"account": key, "name": "Acme Feed", "industry": "feed", "owner": "li.wei"},
+    )
 
 
 @settings(
@@ -92,44 +83,59 @@ def test_variants_of_a_name_always_reach_the_same_record(
     tmp_path_factory: pytest.TempPathFactory, name: str, data: st.DataObject
 ) -> None:
     db = str(tmp_path_factory.mktemp("names") / "k.db")
-    kf = Kamflow(db)
+    kf = Kamflow(db, clock=FakeClock(DAY))
     try:
-        with fake_clock(DAY):
-            key = "k" + "".join(c for c in identity(name) if c.isalnum())[:20]
-            open_acme(kf, key)
-            typed = data.draw(st.sampled_from(variants(key)), label="key")
-            assert kf.load(typed).key == key
+        key = "k" + "".join(c for c in identity(name) if c.isalnum())[:20]
+        open_acme(kf, key)
+        typed = data.draw(st.sampled_from(variants(key)), label="key")
+        assert kf.load(typed).key == key
 
-            contact = run(kf, "contact add", account=key, contact=name, title="GM", department="x")
-            again = data.draw(st.sampled_from(variants(name)), label="contact")
-            assert kf.load(key).find_contact(again) == contact
-            assert isinstance(
-                refused(kf, "contact add", account=key, contact=again, title="GM", department="x"),
-                Conflict,
-            )
+        contact = run(
+            kf, "contact add", {"account": key, "contact": name, "title": "GM", "department": "x"}
+        ).reference
+        again = data.draw(st.sampled_from(variants(name)), label="contact")
+        assert kf.load(key).find_contact(again) == contact
+        assert isinstance(
+            refused(
+                kf,
+                "contact add",
+                {"account": key, "contact": again, "title": "GM", "department": "x"},
+            ),
+            Conflict,
+        )
 
-            run(kf, "team assign", account=key, member=name, role="support")
-            member = data.draw(st.sampled_from(variants(name)), label="member")
-            assert isinstance(
-                refused(kf, "team assign", account=key, member=member, role="support"), Conflict
-            )
-            run(kf, "team release", account=key, member=member)
-            assert kf.load(key).team == {}
+        run(kf, "team assign", {"account": key, "member": name, "role": "support"})
+        member = data.draw(st.sampled_from(variants(name)), label="member")
+        assert isinstance(
+            refused(kf, "team assign", {"account": key, "member": member, "role": "support"}),
+            Conflict,
+        )
+        run(kf, "team release", {"account": key, "member": member})
+        assert kf.load(key).team == {}
 
-            invoice = "INV " + name
-            run(kf, "sale record", account=key, invoice=invoice, product="p", amount="10", cost="1")
-            ref = data.draw(st.sampled_from(variants(invoice)), label="invoice")
-            duplicate = refused(
-                kf, "sale record", account=key, invoice=ref, product="p", amount="5", cost="1"
-            )
-            assert isinstance(duplicate, RuleViolation) and duplicate.principle == "P2"
-            assert run(kf, "payment record", account=key, invoice=ref, amount="10") == invoice
-            assert kf.load(key).invoices == {}
+        invoice = "INV " + name
+        run(
+            kf,
+            "sale record",
+            {"account": key, "invoice": invoice, "product": "p", "amount": "10", "cost": "1"},
+        )
+        ref = data.draw(st.sampled_from(variants(invoice)), label="invoice")
+        duplicate = refused(
+            kf,
+            "sale record",
+            {"account": key, "invoice": ref, "product": "p", "amount": "5", "cost": "1"},
+        )
+        assert isinstance(duplicate, RuleViolation) and duplicate.principle == "P2"
+        assert (
+            run(kf, "payment record", {"account": key, "invoice": ref, "amount": "10"}).reference
+            == invoice
+        )
+        assert kf.load(key).invoices == {}
 
-            run(kf, "competitor note", account=key, competitor=name, strengths="price")
-            other = data.draw(st.sampled_from(variants(name)), label="competitor")
-            run(kf, "competitor note", account=key, competitor=other, weaknesses="slow")
-            assert kf.load(key).competitors == {name: {"strengths": "price", "weaknesses": "slow"}}
+        run(kf, "competitor note", {"account": key, "competitor": name, "strengths": "price"})
+        other = data.draw(st.sampled_from(variants(name)), label="competitor")
+        run(kf, "competitor note", {"account": key, "competitor": other, "weaknesses": "slow"})
+        assert kf.load(key).competitors == {name: {"strengths": "price", "weaknesses": "slow"}}
     finally:
         kf.close()
 
@@ -138,7 +144,9 @@ def test_a_full_width_key_is_the_ascii_key(kf: Kamflow) -> None:
     open_acme(kf)
 
     error = refused(
-        kf, "account open", account="ＡＣＭＥ", name="again", industry="feed", owner="li.wei"
+        kf,
+        "account open",
+        {"account": "ＡＣＭＥ", "name": "again", "industry": "feed", "owner": "li.wei"},
     )
 
     assert isinstance(error, Conflict)
@@ -147,9 +155,15 @@ def test_a_full_width_key_is_the_ascii_key(kf: Kamflow) -> None:
 
 def test_two_spaces_and_one_name_the_same_contact(kf: Kamflow) -> None:
     open_acme(kf)
-    run(kf, "contact add", account="acme", contact="Li Na", title="GM", department="x")
+    run(
+        kf, "contact add", {"account": "acme", "contact": "Li Na", "title": "GM", "department": "x"}
+    )
 
-    error = refused(kf, "contact add", account="acme", contact="Li  Na", title="GM", department="y")
+    error = refused(
+        kf,
+        "contact add",
+        {"account": "acme", "contact": "Li  Na", "title": "GM", "department": "y"},
+    )
 
     assert str(error) == 'contact "Li  Na" already exists on "acme" as P-1'
 
@@ -157,10 +171,16 @@ def test_two_spaces_and_one_name_the_same_contact(kf: Kamflow) -> None:
 # ------------------------------------------------------------------------ dates
 def test_a_complaint_cannot_be_resolved_before_it_was_raised(kf: Kamflow) -> None:
     open_acme(kf)
-    run(kf, "complaint raise", account="acme", summary="late", severity="high", on="2026-11-20")
+    run(
+        kf,
+        "complaint raise",
+        {"account": "acme", "summary": "late", "severity": "high", "on": "2026-11-20"},
+    )
 
     error = refused(
-        kf, "complaint resolve", account="acme", complaint="C-1", outcome="ok", on="2026-11-10"
+        kf,
+        "complaint resolve",
+        {"account": "acme", "complaint": "C-1", "outcome": "ok", "on": "2026-11-10"},
     )
 
     assert isinstance(error, InvalidInput)
@@ -225,12 +245,16 @@ def test_nothing_is_dated_before_what_it_is_about_began(
     what: str,
 ) -> None:
     open_acme(kf)
-    run(kf, "contact add", account="acme", contact="Wang Fang", title="GM", department="x")
+    run(
+        kf,
+        "contact add",
+        {"account": "acme", "contact": "Wang Fang", "title": "GM", "department": "x"},
+    )
     for name, fields_before in setup:
-        run(kf, name, account="acme", **fields_before)
+        run(kf, name, {"account": "acme", **fields_before})
     before = kf.load("acme").version
 
-    error = refused(kf, command, account="acme", **fields)
+    error = refused(kf, command, {"account": "acme", **fields})
 
     assert isinstance(error, InvalidInput)
     assert str(error).startswith(what + ";")
@@ -242,7 +266,7 @@ def test_workflow_check_names_a_stored_fact_dated_before_its_item(kf: Kamflow) -
     from kamflow.domain.envelope import Meta
 
     open_acme(kf)
-    run(kf, "complaint raise", account="acme", summary="late", severity="high")
+    run(kf, "complaint raise", {"account": "acme", "summary": "late", "severity": "high"})
     account = kf.load("acme")
     # As an older kamflow or an import would have stored it: no rule asked.
     meta = Meta(ACTOR, "c", date(2026, 11, 1), account.modified_on)
@@ -275,30 +299,30 @@ def test_a_store_from_before_keeps_its_full_width_key_findable(tmp_path: Path) -
     from kamflow.domain.values import ACCOUNT_NAMESPACE
 
     db = str(tmp_path / "old.db")
-    kf = Kamflow(db)
+    clock = FakeClock(DAY)
+    kf = Kamflow(db, clock=clock)
     try:
-        with fake_clock(DAY) as clock:
-            legacy = uuid.uuid5(ACCOUNT_NAMESPACE, "ａｃｍｅ")
-            meta = Meta(ACTOR, "c1", DAY, clock())
-            opened = Account._create(
-                Account.AccountOpened,
-                id=legacy,
-                timestamp=meta.recorded_at,
-                actor=ACTOR,
-                occurred_on=DAY,
-                command_id="c1",
-                command_id_given=False,
-                key="ａｃｍｅ",
-                name="Old Acme",
-                industry="feed",
-                owner="li.wei",
-                currency="CNY",
-                tier="prospect",
-            )
-            kf.app.save(opened)
+        legacy = uuid.uuid5(ACCOUNT_NAMESPACE, "ａｃｍｅ")
+        meta = Meta(ACTOR, "c1", DAY, clock())
+        opened = Account._create(
+            Account.AccountOpened,
+            id=legacy,
+            timestamp=meta.recorded_at,
+            actor=ACTOR,
+            occurred_on=DAY,
+            command_id="c1",
+            command_id_given=False,
+            key="ａｃｍｅ",
+            name="Old Acme",
+            industry="feed",
+            owner="li.wei",
+            currency="CNY",
+            tier="prospect",
+        )
+        kf.app.save(opened)
 
-            assert kf.load("ＡＣＭＥ").id == legacy
-            run(kf, "complaint raise", account="ａｃｍｅ", summary="late", severity="low")
-            assert kf.load("ａｃｍｅ").complaints["C-1"]["summary"] == "late"
+        assert kf.load("ＡＣＭＥ").id == legacy
+        run(kf, "complaint raise", {"account": "ａｃｍｅ", "summary": "late", "severity": "low"})
+        assert kf.load("ａｃｍｅ").complaints["C-1"]["summary"] == "late"
     finally:
         kf.close()

@@ -30,14 +30,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from conftest import ACTOR, FakeClock, run
 
-from kamflow.application import Kamflow, set_clock
-from kamflow.domain.commands import COMMANDS, build
+from kamflow.application import Kamflow
 from kamflow.domain.errors import AccountNotFound, InvalidInput
 from kamflow.projections.db import ViewDB
 from kamflow.projections.engine import caught_up_views
@@ -46,7 +46,6 @@ from kamflow.projections.reports.base import Report, ReportParams
 from kamflow.projections.reports.file import ITEMS, completeness
 
 TODAY = date(2026, 3, 31)
-ACTOR = "li.wei"
 APPROVER = "zhou.hui"
 
 # (command, fields, actor) in the order they are recorded.
@@ -425,26 +424,14 @@ SCRIPT: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-class FakeClock:
-    """Record time: 2026-03-31 09:00 UTC, one second later at every reading."""
-
-    def __init__(self) -> None:
-        self.current = datetime(2026, 3, 31, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.current += timedelta(seconds=1)
-        return self.current
-
-
 @pytest.fixture
-def views(locator: str, request: pytest.FixtureRequest) -> Iterator[ViewDB]:
+def views(locator: str) -> Iterator[ViewDB]:
     """The hand-built store, its views caught up; on SQLite and on PostgreSQL."""
-    set_clock(FakeClock())
-    request.addfinalizer(lambda: set_clock(None))
-    kamflow = Kamflow(locator)
+    # Record time: 2026-03-31 09:00 UTC, one second later at every command.
+    kamflow = Kamflow(locator, clock=FakeClock(datetime(2026, 3, 31, 9, 0, tzinfo=UTC)))
     try:
         for name, fields, actor in SCRIPT:
-            kamflow.execute(build(COMMANDS[name], fields), actor=actor)
+            run(kamflow, name, fields, actor=actor)
         db = caught_up_views(locator)
         try:
             yield db
@@ -454,7 +441,7 @@ def views(locator: str, request: pytest.FixtureRequest) -> Iterator[ViewDB]:
         kamflow.close()
 
 
-def run(db: ViewDB, name: str, **params: Any) -> Report:
+def report_on(db: ViewDB, name: str, **params: Any) -> Report:
     return builder(name)(db, ReportParams(today=TODAY, **params))
 
 
@@ -464,7 +451,7 @@ def pick(rows: list[dict[str, Any]], *columns: str) -> list[tuple[Any, ...]]:
 
 # ---------------------------------------------------------------------- complaints
 def test_complaint_board_puts_overdue_first_then_oldest(views: ViewDB) -> None:
-    report = run(views, "complaints")
+    report = report_on(views, "complaints")
     assert report.rows == [
         {
             "key": "acme",
@@ -506,17 +493,20 @@ def test_complaint_board_puts_overdue_first_then_oldest(views: ViewDB) -> None:
 
 
 def test_complaint_board_filters_by_account_and_knows_unknown_ones(views: ViewDB) -> None:
-    assert pick(run(views, "complaints", key="acme").rows, "complaint_id") == [("C-2",), ("C-3",)]
+    assert pick(report_on(views, "complaints", key="acme").rows, "complaint_id") == [
+        ("C-2",),
+        ("C-3",),
+    ]
     # On the day it was raised a complaint is 0 days old and within any SLA.
     early = builder("complaints")(views, ReportParams(today=date(2026, 3, 25), key="beta"))
     assert pick(early.rows, "age_days", "overdue") == [(0, False)]
     with pytest.raises(AccountNotFound):
-        run(views, "complaints", key="nobody")
+        report_on(views, "complaints", key="nobody")
 
 
 # ---------------------------------------------------------------------- cadence
 def test_cadence_lists_neglected_accounts_first_whatever_their_size(views: ViewDB) -> None:
-    report = run(views, "cadence")
+    report = report_on(views, "cadence")
     assert pick(
         report.rows,
         "key",
@@ -547,7 +537,7 @@ def test_cadence_lists_neglected_accounts_first_whatever_their_size(views: ViewD
 
 # ---------------------------------------------------------------------- buying centre
 def test_buying_centre_flags_missing_deciders_and_single_threads(views: ViewDB) -> None:
-    report = run(views, "buying-centre")
+    report = report_on(views, "buying-centre")
     assert pick(
         report.rows,
         "key",
@@ -570,7 +560,7 @@ def test_buying_centre_flags_missing_deciders_and_single_threads(views: ViewDB) 
 
 
 def test_buying_centre_of_one_account_maps_who_plays_each_role(views: ViewDB) -> None:
-    report = run(views, "buying-centre", key="acme")
+    report = report_on(views, "buying-centre", key="acme")
     roles = {r["role"]: r["contacts"] for r in report.sections["roles"]}
     assert roles["decider"] == ["P-1 Li Na"]
     assert roles["buyer"] == ["P-2 Wang Fang"]
@@ -579,7 +569,7 @@ def test_buying_centre_of_one_account_maps_who_plays_each_role(views: ViewDB) ->
 
 # ---------------------------------------------------------------------- funnel
 def test_funnel_counts_and_sums_budget_per_stage_and_currency(views: ViewDB) -> None:
-    report = run(views, "funnel")
+    report = report_on(views, "funnel")
     assert report.columns == ["stage", "count", "no_budget", "budget_CNY", "budget_USD"]
     assert pick(report.rows, *report.columns) == [
         ("lead", 1, 1, Decimal("0"), Decimal("0")),
@@ -601,7 +591,7 @@ def test_funnel_counts_and_sums_budget_per_stage_and_currency(views: ViewDB) -> 
 
 # ---------------------------------------------------------------------- satisfaction
 def test_satisfaction_takes_the_latest_business_date_and_lists_unmeasured(views: ViewDB) -> None:
-    report = run(views, "satisfaction")
+    report = report_on(views, "satisfaction")
     assert pick(
         report.rows, "key", "measured_on", "score", "target", "gap", "change", "measurements"
     ) == [("acme", "2026-03-15", Decimal("6.5"), Decimal("8"), Decimal("1.5"), Decimal("-0.5"), 2)]
@@ -612,7 +602,7 @@ def test_satisfaction_takes_the_latest_business_date_and_lists_unmeasured(views:
 
 # ---------------------------------------------------------------------- file
 def test_file_holds_the_whole_customer_file(views: ViewDB) -> None:
-    report = run(views, "file", key="acme")
+    report = report_on(views, "file", key="acme")
     assert report.flat is False
     assert pick(report.rows, "contact_id", "name", "roles", "reports_to", "current") == [
         ("P-1", "Li Na", "decider, approver", None, True),
@@ -670,7 +660,7 @@ def test_file_holds_the_whole_customer_file(views: ViewDB) -> None:
 
 def test_file_completeness_names_what_is_missing(views: ViewDB) -> None:
     # beta holds a current contact and an opportunity: 2 of 14 items.
-    report = run(views, "file", key="beta")
+    report = report_on(views, "file", key="beta")
     assert report.sections["completeness_pct"] == Decimal("14.3")
     assert report.sections["completeness_missing"] == [
         item
@@ -694,12 +684,12 @@ def test_file_completeness_names_what_is_missing(views: ViewDB) -> None:
 
 def test_file_of_an_unknown_account_is_not_found(views: ViewDB) -> None:
     with pytest.raises(AccountNotFound):
-        run(views, "file", key="nobody")
+        report_on(views, "file", key="nobody")
 
 
 # ---------------------------------------------------------------------- principles
 def test_principles_lists_every_finding_sorted(views: ViewDB) -> None:
-    report = run(views, "principles")
+    report = report_on(views, "principles")
     found = pick(report.rows, "principle", "key", "severity", "finding")
     assert [f[:3] for f in found] == [
         ("P1", "gamma", "violation"),
@@ -758,33 +748,33 @@ def test_principles_lists_every_finding_sorted(views: ViewDB) -> None:
 
 # ---------------------------------------------------------------------- audit
 def test_audit_filters_by_actor_account_type_and_business_date(views: ViewDB) -> None:
-    everything = run(views, "audit")
+    everything = report_on(views, "audit")
     assert len(everything.rows) == sum(1 for _ in SCRIPT) + 1  # + governance Started
     positions = [r["position"] for r in everything.rows]
     assert positions == sorted(positions)
 
-    by_approver = run(views, "audit", actor=APPROVER)
+    by_approver = report_on(views, "audit", actor=APPROVER)
     assert pick(by_approver.rows, "key", "type") == [
         ("(governance)", "Started"),
         ("(governance)", "RoleGranted"),
         ("(governance)", "PolicySet"),
         ("delta", "PolicyExceptionGranted"),
     ]
-    raised = run(views, "audit", key="acme", event_type="complaintraised")
+    raised = report_on(views, "audit", key="acme", event_type="complaintraised")
     assert pick(raised.rows, "version", "occurred_on") == [
         (9, "2026-02-01"),
         (25, "2026-03-20"),
         (26, "2026-03-28"),
     ]
     # since/until bound the business date, inclusive at both ends.
-    window = run(views, "audit", key="acme", since=date(2026, 3, 20), until=date(2026, 3, 28))
+    window = report_on(views, "audit", key="acme", since=date(2026, 3, 20), until=date(2026, 3, 28))
     assert pick(window.rows, "type", "occurred_on") == [
         ("ComplaintRaised", "2026-03-20"),
         ("ComplaintRaised", "2026-03-28"),
     ]
     assert window.rows[0]["actor"] == ACTOR
     with pytest.raises(InvalidInput):
-        run(views, "audit", since=date(2026, 3, 2), until=date(2026, 3, 1))
+        report_on(views, "audit", since=date(2026, 3, 2), until=date(2026, 3, 1))
 
 
 # ---------------------------------------------------------------------- empty store
@@ -795,16 +785,16 @@ def test_every_report_on_an_empty_store_is_empty(locator: str) -> None:
         for name in MODULES:
             if name == "file":
                 with pytest.raises(AccountNotFound):
-                    run(db, name, key="acme")
+                    report_on(db, name, key="acme")
             else:
-                assert run(db, name).rows == [], name
+                assert report_on(db, name).rows == [], name
     finally:
         db.close()
         kamflow.close()
 
 
 def test_reports_do_not_import_eventsourcing() -> None:
-    # A report on caught-up views must cost little more than start-up (design §5).
+    # A report on caught-up views must cost little more than start-up (ADR 0009).
     code = (
         "import sys\n"
         "from importlib import import_module\n"

@@ -25,19 +25,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import POSTGRES_URL, FakeClock, event_count, fake_clock, postgres_problem
+from click.testing import Result
+from conftest import (
+    ACTOR,
+    POSTGRES_URL,
+    ROOT,
+    FakeClock,
+    event_count,
+    fake_clock,
+    invoker,
+    need_postgres,
+    postgres_schema,
+    refusal,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kamflow.application import Kamflow
 from kamflow.batch import apply_lines
-from kamflow.cli import cli
 from kamflow.domain.errors import InvalidInput
 from kamflow.domain.values import account_id
 
-ACTOR = "li.wei"
-Kam = Callable[..., Result]
 # The command path (Kamflow) and the report path (ViewDB), as a user meets them.
 COMMAND_PATH = [["account", "list"], ["account", "open", "x", "--name", "X",
                  "--industry", "feed", "--owner", "li"]]  # fmt: skip
@@ -51,25 +59,9 @@ def clock() -> Iterator[FakeClock]:
         yield fake
 
 
-def invoker(db: str, **env: str) -> Kam:
-    def kam(*args: str, input: str | None = None) -> Result:
-        # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
-        return CliRunner().invoke(
-            cli,
-            ["--db", db, "--actor", ACTOR, *args],
-            input=input,
-            env=env,
-            catch_exceptions=False,
-        )
-
-    return kam
-
-
 def error(result: Result, code: int) -> str:
     """The one line of stderr of a command that must have failed with ``code``."""
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    (line,) = result.stderr.splitlines()
+    line = refusal(result, code)
     assert line.startswith("Error: ")
     assert "internal error" not in line
     return line
@@ -156,11 +148,8 @@ def test_the_explicit_postgres_database_of_the_tests_is_still_accepted() -> None
 @pytest.fixture
 def canary_schema() -> Iterator[str]:
     """A schema of our own holding a table named canary."""
-    problem = postgres_problem()
-    if problem:
-        pytest.skip(problem)
+    need_postgres()
     import psycopg
-    from conftest import postgres_schema
 
     with postgres_schema() as url:
         schema = url.rsplit("schema=", 1)[1]
@@ -185,12 +174,6 @@ def test_an_injection_through_schema_is_refused_and_drops_nothing(
 
 
 # ---------------------------------------------------- PostgreSQL connection (item 6)
-def postgres_only() -> None:
-    problem = postgres_problem()
-    if problem:
-        pytest.skip(problem)
-
-
 CONNECTION_FAULTS = {
     "wrong role": ("postgresql://nosuchuser:s3cret@127.0.0.1:5432/postgres",
                    'role "nosuchuser" does not exist'),
@@ -208,7 +191,7 @@ def test_a_connection_fault_says_its_cause_at_once_on_every_path(
     url: str, cause: str, args: list[str]
 ) -> None:
     if "Connection refused" not in cause:
-        postgres_only()
+        need_postgres()
     started = time.monotonic()
 
     line = error(invoker(url)(*args), 1)
@@ -395,13 +378,13 @@ def _unprivileged_python() -> list[str] | str:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         return "setpriv is not installed"
-    root = Path(__file__).resolve().parent.parent
+
     site = next(Path(sys.prefix).glob("lib/python3*/site-packages"), None)
     for python in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
         command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", python]
         probe = subprocess.run(
             [*command, "-c", "import kamflow.cli"],
-            env={"PYTHONPATH": f"{root}:{site}", "PATH": "/usr/bin:/bin"},
+            env={"PYTHONPATH": f"{ROOT}:{site}", "PATH": "/usr/bin:/bin"},
             capture_output=True,
             timeout=60,
         )
@@ -425,9 +408,9 @@ def test_as_an_ordinary_user_a_read_only_store_reads_and_refuses_writes(
         Kamflow(str(path)).close()
         path.chmod(0o644)  # owned by root: user nobody may read it but not write it
         base.chmod(0o755)  # root's folder: nobody cannot create -wal or -shm files
-        root = Path(__file__).resolve().parent.parent
+
         site = next(Path(sys.prefix).glob("lib/python3*/site-packages"))
-        env = {"PYTHONPATH": f"{root}:{site}", "PATH": "/usr/bin:/bin", "KAMFLOW_ACTOR": "x"}
+        env = {"PYTHONPATH": f"{ROOT}:{site}", "PATH": "/usr/bin:/bin", "KAMFLOW_ACTOR": "x"}
 
         def run(*args: str) -> subprocess.CompletedProcess[str]:
             script = "import sys; from kamflow.cli import main; main(sys.argv[1:])"
@@ -487,7 +470,7 @@ def store(sqlite_locator: str) -> Path:
 
 
 def test_a_write_blocked_by_another_process_waits_the_lock_timeout_once(store: Path) -> None:
-    kam = invoker(str(store), KAMFLOW_LOCK_TIMEOUT="0.5")
+    kam = invoker(str(store), env={"KAMFLOW_LOCK_TIMEOUT": "0.5"})
     with locked_by_another_process(store):
         started = time.monotonic()
         line = error(kam("account", "update", "acme", "--notes", "x"), 1)
@@ -502,7 +485,7 @@ def test_a_write_blocked_by_another_process_waits_the_lock_timeout_once(store: P
 
 
 def test_a_report_whose_views_must_catch_up_waits_the_same_lock_timeout(store: Path) -> None:
-    kam = invoker(str(store), KAMFLOW_LOCK_TIMEOUT="0.5")
+    kam = invoker(str(store), env={"KAMFLOW_LOCK_TIMEOUT": "0.5"})
     with locked_by_another_process(store):
         started = time.monotonic()
         line = error(kam("report", "portfolio"), 1)
@@ -513,7 +496,7 @@ def test_a_report_whose_views_must_catch_up_waits_the_same_lock_timeout(store: P
 
 
 def test_a_report_on_caught_up_views_answers_while_another_process_writes(store: Path) -> None:
-    kam = invoker(str(store), KAMFLOW_LOCK_TIMEOUT="0.5")
+    kam = invoker(str(store), env={"KAMFLOW_LOCK_TIMEOUT": "0.5"})
     assert kam("report", "portfolio").exit_code == 0
     with locked_by_another_process(store):
         result = kam("report", "portfolio")
@@ -525,7 +508,7 @@ def test_a_report_on_caught_up_views_answers_while_another_process_writes(store:
 def test_a_lock_timeout_that_is_not_a_number_of_seconds_is_bad_input(
     store: Path, value: str
 ) -> None:
-    line = error(invoker(str(store), KAMFLOW_LOCK_TIMEOUT=value)("account", "list"), 2)
+    line = error(invoker(str(store), env={"KAMFLOW_LOCK_TIMEOUT": value})("account", "list"), 2)
 
     assert "KAMFLOW_LOCK_TIMEOUT" in line
 
@@ -793,27 +776,3 @@ def test_whatever_a_stored_event_holds_reads_name_it_and_others_still_list(
         assert error(shown, 1).startswith(f'Error: stored event 6 of "{KEY}" (position 7)')
     assert listed.exit_code == 0
     assert "other" in {row["key"] for row in json.loads(listed.stdout)}
-
-
-def test_every_event_and_snapshot_older_kamflow_stored_passes_the_checks(tmp_path: Path) -> None:
-    # The checks on stored data must not turn history written by earlier code into
-    # "unreadable": the demo store of main 03f4076, events and snapshots.
-    import gzip
-
-    fixture = Path(__file__).parent / "fixtures" / "demo-03f4076.db.gz"
-    path = tmp_path / "demo.db"
-    path.write_bytes(gzip.decompress(fixture.read_bytes()))
-    kf = Kamflow(str(path))
-    warnings: list[str] = []
-    kf.warn = warnings.append
-    try:
-        listed = kf.listing()
-        histories = sum(len(list(kf.history(item.key))) for item in listed)
-        governance = kf.governance_history()
-    finally:
-        kf.close()
-
-    assert len(listed) == 60
-    assert [item.problem for item in listed if item.problem] == []
-    assert warnings == []
-    assert histories + len(governance) == 3185

@@ -1,4 +1,4 @@
-"""The read models are a fold of the event log, however they are filled (design §5).
+"""The read models are a fold of the event log, however they are filled (ADR 0009, 0010).
 
 - caught up incrementally, in any batch split, between writes and part-way through
   them, the views hold the same rows as a rebuild from zero, and both hold what an
@@ -15,23 +15,20 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import postgres_problem, postgres_schema, typed
+from conftest import Capped, FakeClock, Interrupting, fresh_store, run, typed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kamflow.application import Kamflow, Outcome, set_clock
-from kamflow.domain.commands import COMMANDS, build
+from kamflow.application import Kamflow
 from kamflow.domain.errors import InvalidInput, KamflowError
 from kamflow.projections.db import ViewDB
 from kamflow.projections.engine import (
@@ -41,12 +38,11 @@ from kamflow.projections.engine import (
     fingerprint,
     views_as_of,
 )
-from kamflow.projections.log import EventDecoder, EventSource, StoreSource
+from kamflow.projections.log import EventDecoder, StoreSource
 from kamflow.projections.reports import MODULES, builder
 from kamflow.projections.reports.base import ReportParams
 from kamflow.projections.views import VIEWS
 
-ACTOR = "li.wei"
 ALL_VIEWS = list(VIEWS)
 TABLES = ["kf_keys", *(table for view in VIEWS.values() for table in view.tables)]
 
@@ -62,63 +58,6 @@ PROPERTY = settings(
 
 
 # ------------------------------------------------------------------- stores
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgres" and (problem := postgres_problem()):
-        pytest.skip(problem)
-    return str(request.param)
-
-
-@contextlib.contextmanager
-def fresh_store(backend: str) -> Iterator[str]:
-    """An empty store for one generated example."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="kamflow-views-") as folder:
-            yield str(Path(folder) / "kamflow.db")
-        return
-    with postgres_schema() as url:
-        yield url
-
-
-class Clock:
-    """Record time under the test's control."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def next_morning(self) -> None:
-        day = self.current.date() + timedelta(days=1)
-        self.current = datetime(day.year, day.month, day.day, 8, 0, tzinfo=UTC)
-
-
-@contextlib.contextmanager
-def clocked(start: datetime) -> Iterator[Clock]:
-    clock = Clock(start)
-    set_clock(clock)
-    try:
-        yield clock
-    finally:
-        set_clock(None)
-
-
-class Capped:
-    """The store's log as if it ended at ``upto``: a catch-up that stops part-way
-    through what was written, not at a write or batch boundary."""
-
-    def __init__(self, source: EventSource, upto: int) -> None:
-        self.source = source
-        self.upto = upto
-
-    def max_position(self) -> int:
-        return min(self.source.max_position(), self.upto)
-
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
-        return [(p, e) for p, e in self.source.read(after, limit) if p <= self.upto]
-
-
 def rows(db: ViewDB) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every view table (and the key map), in a stable order."""
     return {
@@ -145,10 +84,6 @@ def every_report(db: ViewDB, today: date) -> dict[str, Any]:
         file_params = ReportParams(today=today, key=r["key"])
         out[f"file {r['key']}"] = builder("file")(db, file_params).as_json()
     return out
-
-
-def run(kf: Kamflow, name: str, fields: dict[str, Any]) -> Outcome:
-    return kf.execute(build(COMMANDS[name], fields), actor=ACTOR)
 
 
 def end_of(day: date) -> datetime:
@@ -555,8 +490,9 @@ def assert_views_hold(db: ViewDB, model: Model) -> None:
 def test_views_caught_up_in_any_batch_split_equal_a_rebuild_and_the_fold_of_the_commands(
     backend: str, data: st.DataObject
 ) -> None:
-    with fresh_store(backend) as locator, clocked(datetime(2025, 3, 1, 8, 0, tzinfo=UTC)) as clock:
-        kf = Kamflow(locator)
+    clock = FakeClock(datetime(2025, 3, 1, 8, 0, tzinfo=UTC), step=timedelta(0))
+    with fresh_store(backend) as locator:
+        kf = Kamflow(locator, clock=clock)
         db = ViewDB(locator)
         try:
             projector = Projector(db)
@@ -597,7 +533,7 @@ def test_views_caught_up_in_any_batch_split_equal_a_rebuild_and_the_fold_of_the_
                     with contextlib.closing(snapshot_views(kf)) as then:
                         reported = every_report(then, day)
                         snapshot = (day, rows(then), copy.deepcopy(model), reported)
-                    clock.next_morning()
+                    clock.next_day(hour=8)
                 else:
                     clock.current += timedelta(hours=data.draw(st.integers(1, 30), label="gap"))
 
@@ -907,23 +843,6 @@ class Interrupted(Exception):
     pass
 
 
-class Failing:
-    """A log that breaks after ``reads`` reads, as a killed rebuild would stop."""
-
-    def __init__(self, source: EventSource, reads: int) -> None:
-        self.source = source
-        self.reads = reads
-
-    def max_position(self) -> int:
-        return self.source.max_position()
-
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
-        if self.reads == 0:
-            raise Interrupted
-        self.reads -= 1
-        return self.source.read(after, limit)
-
-
 def test_a_large_rebuild_builds_secondary_indexes_at_the_end_even_after_a_crash(
     locator: str,
 ) -> None:
@@ -965,7 +884,9 @@ def test_a_large_rebuild_builds_secondary_indexes_at_the_end_even_after_a_crash(
         bulk = Projector(db, bulk_from=1)
         bulk.reset(ALL_VIEWS)
         with pytest.raises(Interrupted):
-            bulk.catch_up(Failing(StoreSource(kf.locator), reads=2), batch=3, hold=0)
+            bulk.catch_up(
+                Interrupting(StoreSource(kf.locator), reads=2, error=Interrupted), batch=3, hold=0
+            )
 
         # Then the rows it committed are there, without the indexes it dropped
         assert db.missing(indexes)

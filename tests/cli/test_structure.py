@@ -17,39 +17,25 @@ from typing import Any
 
 import click
 import pytest
+from conftest import README as README_PATH
+from conftest import CommandPath, command_tree, leaf_commands
 
 from kamflow.cli import NOUNS, cli
 from kamflow.cli.factory import ModelCommand
 from kamflow.domain.commands import CommandClass, all_commands
 from kamflow.domain.errors import Field
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-Path_ = tuple[str, ...]
-
-
-def command_tree(group: click.Group = cli, prefix: Path_ = ()) -> dict[Path_, click.Command]:
-    """Every command and group under ``group`` by the words a user types."""
-    ctx = click.Context(group)
-    found: dict[Path_, click.Command] = {}
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        assert command is not None, (*prefix, name)
-        found[(*prefix, name)] = command
-        if isinstance(command, click.Group):
-            found.update(command_tree(command, (*prefix, name)))
-    return found
-
-
+README = README_PATH.read_text(encoding="utf-8")
 TREE = command_tree()
-LEAVES = {path: c for path, c in TREE.items() if not isinstance(c, click.Group)}
+LEAVES = leaf_commands()
 
 
-def readme_commands() -> set[Path_]:
+def readme_commands() -> set[CommandPath]:
     """The commands the README's `| area | commands |` table names: the leading
     lower-case words of each `code` item (`workflow show NAME` -> workflow show)."""
     start = README.index("| area | commands |")
     table = README[start:].split("\n\n", 1)[0]
-    named: set[Path_] = set()
+    named: set[CommandPath] = set()
     for row in table.splitlines()[2:]:
         commands = row.split("|")[2]
         for item in re.findall(r"`([^`]+)`", commands):

@@ -16,14 +16,11 @@ from typing import Any
 
 import click
 import pytest
-from click.testing import CliRunner, Result
-from conftest import FakeClock, event_count, fake_clock
-from test_structure import LEAVES
+from click.testing import Result
+from conftest import ACTOR, FakeClock, event_count, fake_clock, invoke, leaf_commands, ok, refusal
 
-from kamflow.cli import cli
 from kamflow.cli.factory import ModelCommand
 
-ACTOR = "li.wei"
 GENERATED = re.compile(r"[0-9a-f]{32}")
 NO_STORE = (
     "; create one with `kamflow account open KEY --name ... --industry ... --owner ...`"
@@ -37,25 +34,15 @@ def clock() -> Iterator[FakeClock]:
         yield fake
 
 
-def invoke(db: str, *args: str, actor: str = ACTOR, input: str | None = None) -> Result:
-    # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
-    return CliRunner().invoke(
-        cli, ["--db", db, "--actor", actor, *args], input=input, catch_exceptions=False
-    )
-
-
 def answer(result: Result) -> Any:
     """The one JSON line a command that succeeded printed (nothing on stderr)."""
-    assert (result.exit_code, result.stderr) == (0, ""), result.stderr
-    (line,) = result.stdout.splitlines()
+    (line,) = ok(result)
     return json.loads(line)
 
 
 def error(result: Result, exit_code: int) -> dict[str, Any]:
     """The one JSON object a command that failed printed on stderr (nothing on stdout)."""
-    assert (result.exit_code, result.stdout) == (exit_code, ""), result.output
-    (line,) = result.stderr.splitlines()
-    found = json.loads(line)
+    found = json.loads(refusal(result, exit_code))
     assert list(found) == ["error"]
     assert found["error"]["exit_code"] == exit_code
     return dict(found["error"])
@@ -158,7 +145,9 @@ def test_a_command_id_already_applied_answers_applied_false_and_no_events(acme: 
 
 
 def test_every_write_command_takes_json() -> None:
-    writes = {p: c for p, c in LEAVES.items() if isinstance(c, ModelCommand) or p == ("apply",)}
+    writes = {
+        p: c for p, c in leaf_commands().items() if isinstance(c, ModelCommand) or p == ("apply",)
+    }
 
     lacking = [
         " ".join(path)
@@ -173,7 +162,7 @@ def test_every_write_command_takes_json() -> None:
 
 
 # ------------------------------------------------------------------ errors
-WRITES = sorted(p for p, c in LEAVES.items() if isinstance(c, ModelCommand))
+WRITES = sorted(p for p, c in leaf_commands().items() if isinstance(c, ModelCommand))
 
 
 @pytest.mark.parametrize("path", WRITES, ids=" ".join)

@@ -72,7 +72,8 @@ def test_value_is_concentrated_and_some_accounts_are_below_zero(demo: Built) -> 
     cny = [v["money"]["CNY"] for v in views if "CNY" in v["money"]]
     revenue = sorted((m["revenue"] for m in cny), reverse=True)
 
-    # The 80/20 shape of playbook §1: the top fifth of accounts brings most of the revenue.
+    # The 80/20 shape (docs/domain.md, Key accounts and the 80/20 rule): the top fifth of
+    # accounts brings most of the revenue.
     assert sum(revenue[: len(revenue) // 5]) > Decimal("0.6") * sum(revenue)
     below_zero = [
         v["key"]

@@ -25,16 +25,13 @@ from typing import Any
 
 import click
 import pytest
-from click.testing import CliRunner, Result
-from conftest import event_count, fake_clock, plain_number
+from conftest import ACTOR, event_count, fake_clock, invoke, plain_number, write_commands
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from kamflow.application import Kamflow
 from kamflow.batch import LineFailed, apply_lines
-from kamflow.cli import cli
 
-ACTOR = "li.wei"
 FUZZ = settings(
     max_examples=60,
     deadline=None,
@@ -254,12 +251,6 @@ REPORTS = [
 ]  # fmt: skip
 
 
-def invoke(locator: str, *args: str, actor: str = ACTOR) -> Result:
-    return CliRunner().invoke(
-        cli, ["--db", locator, "--actor", actor, *args], catch_exceptions=False
-    )
-
-
 def every_report(locator: str, keys: list[str], names: list[str] = REPORTS) -> dict[str, Any]:
     """Each report's --json, after asserting it answered (exit 0, nothing on stderr) and
     printed nothing a terminal could obey."""
@@ -393,24 +384,6 @@ def test_apply_refuses_numbers_the_views_cannot_sum_and_accepts_the_rest(
 
 
 # ------------------------------------------------------------------ the command line
-def write_commands() -> list[tuple[list[str], click.Command]]:
-    """Every command that records something: the ones taking --command-id."""
-    found: list[tuple[list[str], click.Command]] = []
-
-    def walk(group: click.Group, path: list[str]) -> None:
-        ctx = click.Context(group)
-        for name in sorted(group.list_commands(ctx)):
-            command = group.get_command(ctx, name)
-            assert command is not None
-            if isinstance(command, click.Group):
-                walk(command, [*path, name])
-            elif any(p.name == "command_id" for p in command.params):
-                found.append(([*path, name], command))
-
-    walk(cli, [])
-    return found
-
-
 WRITES = write_commands()
 USUAL = st.sampled_from(
     [
@@ -503,8 +476,8 @@ def test_any_arguments_to_a_write_command_exit_0_1_or_2_and_a_refusal_is_one_lin
     prefix, args = arguments
     before = event_count(acme)
 
-    # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
-    result = CliRunner().invoke(cli, ["--db", acme, *prefix, *args], catch_exceptions=False)
+    (actor,) = prefix[1:]  # the prefix is --actor and a value
+    result = invoke(acme, *args, actor=actor)
 
     event(f"exit {result.exit_code}")
     assert result.exit_code in (0, 1, 2), result.stderr

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import gzip
 import hashlib
 import inspect
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import old_store
 
 from kamflow.application import Kamflow
 from kamflow.domain import account as account_module
@@ -41,7 +40,7 @@ from kamflow.workflows.opportunity import OPPORTUNITY
 from kamflow.workflows.program import PROGRAM
 from kamflow.workflows.stage import STAGE
 
-FIXTURE = Path(__file__).parent / "fixtures" / "demo-03f4076.db.gz"
+FIXTURE = "demo-03f4076.db.gz"  # in tests/fixtures/
 
 
 def event_classes(aggregate: type) -> dict[str, type]:
@@ -190,8 +189,7 @@ def test_every_account_event_that_moves_a_workflow_is_named_by_a_row_of_it() -> 
 @contextlib.contextmanager
 def demo_store(tmp_path: Path) -> Iterator[Kamflow]:
     store = tmp_path / "demo.db"
-    with gzip.open(FIXTURE) as packed, open(store, "wb") as out:
-        shutil.copyfileobj(packed, out)
+    old_store(FIXTURE, str(store))
     kamflow = Kamflow(str(store))
     try:
         yield kamflow
@@ -346,8 +344,7 @@ def test_a_report_on_caught_up_views_imports_neither_eventsourcing_nor_the_event
     tmp_path: Path,
 ) -> None:
     store = tmp_path / "demo.db"
-    with gzip.open(FIXTURE) as packed, open(store, "wb") as out:
-        shutil.copyfileobj(packed, out)
+    old_store(FIXTURE, str(store))
 
     # A report whose views are behind reads the log: the handlers and events load (and
     # the log is read by the views' own reader, not through the application)...

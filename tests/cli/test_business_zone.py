@@ -10,40 +10,24 @@ UTC. Every test sets the zone and the clock itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import event_count
+from conftest import FakeClock, Kam, event_count, fake_clock, invoker
 
-from kamflow.application import Kamflow, set_clock
-from kamflow.cli import cli
+from kamflow.application import Kamflow
 
 # 04:29 in Shanghai on 1 December is still 30 November in UTC.
 SHANGHAI_DAWN = datetime(2026, 11, 30, 20, 29, tzinfo=UTC)
-Kam = Callable[..., Result]
-
-
-class Clock:
-    """Record time under the test's control: stays where it is put."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
-def clock() -> Iterator[Clock]:
-    fixed = Clock(SHANGHAI_DAWN)
-    set_clock(fixed)
-    try:
+def clock() -> Iterator[FakeClock]:
+    """Record time stays where it is put: at SHANGHAI_DAWN unless a test moves it."""
+    with fake_clock(SHANGHAI_DAWN, step=timedelta(0)) as fixed:
         yield fixed
-    finally:
-        set_clock(None)
 
 
 @pytest.fixture
@@ -52,17 +36,8 @@ def shanghai(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "Asia/Shanghai")
 
 
-def invoker(db: str) -> Kam:
-    def kam(*args: str) -> Result:
-        return CliRunner().invoke(
-            cli, ["--db", db, "--actor", "li.wei", *args], catch_exceptions=False
-        )
-
-    return kam
-
-
 @pytest.fixture
-def kam(locator: str, clock: Clock) -> Kam:
+def kam(locator: str, clock: FakeClock) -> Kam:
     return invoker(locator)
 
 
@@ -138,7 +113,7 @@ def test_apply_reads_today_in_the_business_zone(kam: Kam, shanghai: None, tmp_pa
     assert [e["occurred_on"] for e in history(kam)[-2:]] == ["2026-12-01", "2026-11-30"]
 
 
-def test_stored_record_times_stay_utc(locator: str, clock: Clock, shanghai: None) -> None:
+def test_stored_record_times_stay_utc(locator: str, clock: FakeClock, shanghai: None) -> None:
     open_acme(invoker(locator))
     kf = Kamflow(locator)
     try:
@@ -151,11 +126,11 @@ def test_stored_record_times_stay_utc(locator: str, clock: Clock, shanghai: None
 
 # ------------------------------------------------------------------ as of
 def test_as_of_a_day_ends_at_midnight_in_the_business_zone(
-    kam: Kam, locator: str, clock: Clock, shanghai: None
+    kam: Kam, locator: str, clock: FakeClock, shanghai: None
 ) -> None:
-    clock.at = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 23:00 on the 30th in Shanghai
+    clock.current = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # 23:00 on the 30th in Shanghai
     open_acme(kam)
-    clock.at = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # 01:00 on 1 December there
+    clock.current = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # 01:00 on 1 December there
     assert (
         kam("tier", "set", "acme", "target", "--reason", "r", "--on", "2026-11-30").exit_code == 0
     )
@@ -184,7 +159,7 @@ def test_an_account_not_yet_recorded_names_its_first_business_day(kam: Kam, shan
 
 
 # ------------------------------------------------------------------ reports' today
-def test_reports_count_ages_in_business_days(kam: Kam, clock: Clock, shanghai: None) -> None:
+def test_reports_count_ages_in_business_days(kam: Kam, clock: FakeClock, shanghai: None) -> None:
     open_acme(kam)
     kam("complaint", "raise", "acme", "--summary", "late", "--severity", "low",
         "--on", "2026-11-21")  # fmt: skip
@@ -220,7 +195,9 @@ def test_every_printed_record_time_is_in_the_business_zone_with_its_offset(
 
 
 # ------------------------------------------------------------------ which zone
-def test_the_team_setting_is_recorded_shown_and_used(kam: Kam, locator: str, clock: Clock) -> None:
+def test_the_team_setting_is_recorded_shown_and_used(
+    kam: Kam, locator: str, clock: FakeClock
+) -> None:
     # The machine says UTC (tests/conftest.py): the team works in Shanghai.
     set_zone = kam("policy", "set", "timezone", "Asia/Shanghai", "--reason", "team in Beijing")
     open_acme(kam)

@@ -21,14 +21,12 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner, Result
-from conftest import FakeClock, fake_clock
-from test_structure import LEAVES
+from click.testing import CliRunner
+from conftest import README, FakeClock, fake_clock, invoke, leaf_commands
 
 from kamflow.cli import cli
 from kamflow.cli.factory import ModelCommand
 
-README = Path(__file__).parent.parent / "README.md"
 VENV_BIN = Path(sys.executable).parent
 OPEN = ["account", "open", "acme", "--name", "Acme", "--industry", "feed", "--owner", "li"]
 
@@ -37,11 +35,6 @@ OPEN = ["account", "open", "acme", "--name", "Acme", "--industry", "feed", "--ow
 def clock() -> Iterator[FakeClock]:
     with fake_clock(date(2026, 12, 1)) as fake:
         yield fake
-
-
-def kam(db: str, *args: str) -> Result:
-    # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
-    return CliRunner().invoke(cli, ["--db", db, "--actor", "li", *args], catch_exceptions=False)
 
 
 # ------------------------------------------------------------------ kamflow alone
@@ -78,7 +71,7 @@ def reads() -> dict[tuple[str, ...], list[str]]:
     """Every command that reads a store, with arguments enough to reach it (a KEY for
     each required argument), and a few with the options that take another path."""
     found: dict[tuple[str, ...], list[str]] = {}
-    for path, command in LEAVES.items():
+    for path, command in leaf_commands().items():
         if isinstance(command, ModelCommand) or path in WRITERS or path in STORE_FREE:
             continue
         required = [p for p in command.params if isinstance(p, click.Argument) and p.required]
@@ -99,7 +92,7 @@ def test_a_read_of_a_database_that_does_not_exist_refuses_and_creates_nothing(
     folder = tmp_path / "here"
     folder.mkdir()
 
-    result = kam(str(folder / "kamflow.db"), *args)
+    result = invoke(str(folder / "kamflow.db"), *args, actor="li")
 
     assert (result.exit_code, result.stdout) == (1, ""), result.stderr
     assert result.stderr == f"Error: no kamflow database at {folder}/kamflow.db{NO_STORE}\n"
@@ -116,7 +109,7 @@ def test_a_read_of_a_file_in_a_folder_that_could_not_hold_one_is_no_database(
         where.mkdir(mode=0o555)
     db = where / "kamflow.db"
 
-    result = kam(str(db), "account", "list")
+    result = invoke(str(db), "account", "list", actor="li")
 
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == f"Error: no kamflow database at {db}{NO_STORE}\n"
@@ -139,7 +132,7 @@ def test_the_default_database_is_named_as_the_user_knows_it(
 def test_a_command_that_reads_no_store_runs_without_one_and_creates_none(
     tmp_path: Path, path: tuple[str, ...]
 ) -> None:
-    result = kam(str(tmp_path / "kamflow.db"), *path, *STORE_FREE[path])
+    result = invoke(str(tmp_path / "kamflow.db"), *path, *STORE_FREE[path], actor="li")
 
     assert (result.exit_code, result.stderr) == (0, "")
     assert list(tmp_path.iterdir()) == []
@@ -147,7 +140,7 @@ def test_a_command_that_reads_no_store_runs_without_one_and_creates_none(
 
 def test_every_command_is_a_read_a_write_or_store_free() -> None:
     # A new command lands in one of the lists above, so it is tested as one of them.
-    for path, c in LEAVES.items():
+    for path, c in leaf_commands().items():
         kinds = [isinstance(c, ModelCommand) or path in WRITERS, path in STORE_FREE, path in READS]
         assert kinds.count(True) == 1, path
 
@@ -164,7 +157,7 @@ def test_a_sqlite_file_without_kamflow_tables_is_no_kamflow_database(
         conn.close()
     before = db.read_bytes()
 
-    result = kam(str(db), "report", "portfolio")
+    result = invoke(str(db), "report", "portfolio", actor="li")
 
     assert result.exit_code == 1
     assert result.stderr == f"Error: no kamflow database at {db}{NO_STORE}\n"
@@ -173,9 +166,9 @@ def test_a_sqlite_file_without_kamflow_tables_is_no_kamflow_database(
 
 
 def test_a_write_creates_the_database_and_then_reads_find_it(locator: str) -> None:
-    assert kam(locator, *OPEN).exit_code == 0
+    assert invoke(locator, *OPEN, actor="li").exit_code == 0
 
-    listed = kam(locator, "account", "list", "--json")
+    listed = invoke(locator, "account", "list", "--json", actor="li")
 
     assert (listed.exit_code, listed.stderr) == (0, "")
     assert [a["key"] for a in json.loads(listed.stdout)] == ["acme"]
@@ -204,7 +197,7 @@ def test_on_postgresql_a_read_of_a_schema_without_kamflow_tables_refuses_and_cre
 ) -> None:
     # Decision: as on SQLite, a read refuses a store that is not there, here a schema
     # without kamflow's tables, rather than answer as if it were an empty store.
-    result = kam(postgres_locator, *args)
+    result = invoke(postgres_locator, *args, actor="li")
 
     where = "postgresql://postgres@127.0.0.1:5432/postgres?schema="
     assert (result.exit_code, result.stdout) == (1, "")
@@ -214,10 +207,10 @@ def test_on_postgresql_a_read_of_a_schema_without_kamflow_tables_refuses_and_cre
 
 
 def test_on_postgresql_a_write_creates_the_tables(postgres_locator: str) -> None:
-    assert kam(postgres_locator, *OPEN).exit_code == 0
+    assert invoke(postgres_locator, *OPEN, actor="li").exit_code == 0
 
     assert "kamflow_events" in schema_tables(postgres_locator)
-    assert kam(postgres_locator, "report", "portfolio").exit_code == 0
+    assert invoke(postgres_locator, "report", "portfolio", actor="li").exit_code == 0
 
 
 # ------------------------------------------------------------------ ~ in the locator
