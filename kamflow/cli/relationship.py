@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 @click.group()
 def stage() -> None:
-    """The relationship stage (playbook §8), one step at a time."""
+    """The relationship stage, one step at a time."""
 
 
 @click.group()
@@ -27,7 +27,7 @@ def team() -> None:
 
 @click.group()
 def program() -> None:
-    """The ten-step key-account management program (playbook §7)."""
+    """The ten-step key-account management program."""
 
 
 for group in (stage, team, program):

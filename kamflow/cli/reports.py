@@ -137,7 +137,7 @@ def report_funnel(as_of: date | None) -> Report:
 @report.command("satisfaction")
 @report_options
 def report_satisfaction(as_of: date | None) -> Report:
-    """Measured satisfaction against target per account, worst gap first (playbook §9)."""
+    """Measured satisfaction against target per account, worst gap first."""
     return build_report("satisfaction", as_of)
 
 

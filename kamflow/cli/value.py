@@ -30,7 +30,7 @@ def cost() -> None:
 
 @click.group()
 def satisfaction() -> None:
-    """Customer satisfaction against its target (playbook §9)."""
+    """Customer satisfaction against its target."""
 
 
 @click.group()

@@ -8,7 +8,8 @@ sorts it by business date and runs every step through the same validated command
 types. Nothing is written behind the domain's back, so the demo also shows that a year of
 ordinary use passes every rule.
 
-The portfolio is shaped to give the reports something to say (playbook §1, §3): revenue is
+The portfolio is shaped to give the reports something to say (docs/domain.md, Key
+accounts; Value classes): revenue is
 Pareto-distributed, a couple of accounts are below zero (service cost eats the margin),
 a few complaints are still open (some overdue), some issues were never followed up, some
 invoices are unpaid, a few sales needed an approved policy exception, a few contacts left,

@@ -87,7 +87,7 @@ class Portfolio:
 # ------------------------------------------------------------------------ industries
 @record
 class Seat:
-    """A seat in the customer's buying centre (playbook §4)."""
+    """A seat in the customer's buying centre (docs/domain.md, The customer file)."""
 
     title: str
     title_zh: str

@@ -80,7 +80,8 @@ class People(PlanBase):
         self.contact_changes(a)
 
     def leaver(self, a: PlannedAccount) -> None:
-        """Now and then a contact leaves (personnel change and its analysis, playbook §4)."""
+        """Now and then a contact leaves: a personnel change and its analysis (docs/domain.md,
+        The customer file)."""
         rng, first_seat = self.rng, a.industry.growth[0]
         hi = a.until - timedelta(days=45)
         # The buyer (first seat) always stays, so every visit has someone to see; bosses

@@ -28,7 +28,7 @@ from kamflow.workflows.stage import STAGE
 
 
 def tier_bands(count: int) -> list[Tier]:
-    """Final tiers by revenue rank: the selection funnel of playbook §3."""
+    """Final tiers by revenue rank: the selection funnel of docs/domain.md, Key accounts."""
     strategic = max(1, round(count * 0.07))
     key = min(max(1, round(count * 0.15)), count - strategic)
     target = min(round(count * 0.45), count - strategic - key)
@@ -108,7 +108,7 @@ class Planner(People):
         first_target = tiers.index("target") if "target" in tiers else count
         first_prospect = tiers.index("prospect") if "prospect" in tiers else count
         initial = list(tiers)
-        # Tier decisions made during the year (playbook §9: promote ahead of time).
+        # Tier decisions made during the year (promote ahead of time: docs/domain.md).
         if first_key >= 2:
             initial[1] = "key"
         if first_target - first_key >= 3:
@@ -328,7 +328,8 @@ class Planner(People):
         rng, ind = self.rng, a.industry
         count = self.count(self.c.counts.service_costs, a)
         if a.below_zero:
-            # Service eats more than the whole margin: this account is BZ (playbook §3).
+            # Service eats more than the whole margin: this account is BZ (docs/domain.md,
+            # Value classes).
             total = float(margin) * rng.uniform(1.4, 2.0)
         elif margin > 0:
             share = self.c.counts.service_share[a.tier]
@@ -385,12 +386,12 @@ class Planner(People):
             )
             later = on + days(rng, 60, 200)
             if a.tier == "strategic" and later <= a.until and rng.random() < 0.5:
-                # The file is kept current, not written once (playbook §2).
+                # The file is kept current, not written once (docs/domain.md, The customer file).
                 update = {"competitor": rival.name, "satisfaction": rng.choice(notes.satisfaction)}
                 self.add(a, workday(later, on, a.until), "competitor note", update)
 
     def opportunities(self, a: PlannedAccount) -> None:
-        """Opportunities through the funnel (§10): some won, some lost, the rest open."""
+        """Opportunities through the funnel: some won, some lost, the rest open."""
         rng, ind, texts = self.rng, a.industry, self.c.opportunities
         count = self.count(self.c.counts.opportunities, a)
         chosen = rng.sample(list(ind.opportunities), min(count, len(ind.opportunities)))
@@ -434,7 +435,7 @@ class Planner(People):
 
     # ------------------------------------------------------------------ program & stage
     def program(self, a: PlannedAccount) -> None:
-        """The ten-step management program (§7) for key and strategic accounts; the
+        """The ten-step management program for key and strategic accounts; the
         biggest start a second cycle. Each step goes on the first day, from when it is
         due, on which the program workflow's guards let it through."""
         rng = self.rng
@@ -465,7 +466,7 @@ class Planner(People):
                 state, cursor = step, on
 
     def stages(self, a: PlannedAccount) -> None:
-        """Relationship stages (§8), each taken on the first day the stage workflow's
+        """Relationship stages, each taken on the first day the stage workflow's
         guards (breadth of contact, a decider, the plan, the team) let it through."""
         rng = self.rng
         goal = self.count(self.c.counts.stages, a)

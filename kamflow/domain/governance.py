@@ -1,7 +1,7 @@
 """Governance: the business policies and the roster of who holds which role.
 
 One aggregate for the whole store, so that every change of a policy or a role is an
-event with its actor and time, never a file edited silently (design §4, P1).
+event with its actor and time, never a file edited silently (P1; docs/domain.md, Governance).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ POLICIES: dict[str, PolicySpec] = {
         Decimal(15),
         "P1",
     ),
-    # Value classes and the key-account zone (playbook §3); see README "Portfolio rules".
+    # Value classes and the key-account zone (docs/domain.md); README "Portfolio rules".
     "mvc-profit-share-pct": PolicySpec(
         "MVC: the most profitable accounts that together bring this share of real profit",
         "decimal",

@@ -38,7 +38,7 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)
 LEVELS: tuple[str, ...] = get_args(Level)
 ATTITUDES: tuple[str, ...] = get_args(Attitude)
 
-# Fields a user may change with `account update` (playbook §4, the company part).
+# Fields a user may change with `account update` (the company part of the customer file).
 PROFILE_FIELDS: tuple[str, ...] = (
     "name",
     "industry",

@@ -13,7 +13,7 @@ for that view, skipped by that view only, and named by reports and `projections 
 at the end (``Projector.rebuild``), so a rebuild that fails leaves the old views.
 
 SQLite has no push subscription in eventsourcing 9.5, so catch-up pulls the log in
-batches (design §5) from an ``EventSource``, a reader of the store itself
+batches (ADR 0009) from an ``EventSource``, a reader of the store itself
 (``log.StoreSource``), never the application; `projections follow` repeats the pull
 until stopped. Each event goes to the handlers registered for its class
 (``handlers.py``), loaded once there is an event to apply.

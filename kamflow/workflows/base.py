@@ -4,7 +4,7 @@ Each table builds one shared ``transitions.Machine`` (``model=None``, no auto
 transitions), once, the first time a command needs it. The machine answers "may this
 trigger fire from that state, and where does it lead"; the aggregate keeps the state as
 a plain string and evaluates the named guards itself, so the machine never holds a
-reference to an account (design §1, stack facts). Diagrams and structural checks are
+reference to an account (ADR 0007). Diagrams and structural checks are
 computed from the same machine.
 """
 

@@ -1,4 +1,4 @@
-"""Complaint lifecycle (design §3, P7): every complaint must reach an outcome."""
+"""Complaint lifecycle (P7; docs/domain.md, Workflows): every complaint must reach an outcome."""
 
 from kamflow.workflows.base import Transition, Workflow
 

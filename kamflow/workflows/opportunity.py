@@ -1,4 +1,4 @@
-"""The sales funnel (销售漏斗, playbook §10)."""
+"""The sales funnel (销售漏斗, docs/domain.md, Workflows)."""
 
 from kamflow.workflows.base import Transition, Workflow
 

@@ -1,4 +1,4 @@
-"""The key-account management program (playbook §7): ten steps in order, then a new cycle."""
+"""The key-account management program (docs/domain.md): ten steps in order, then a new cycle."""
 
 import itertools
 

@@ -1,4 +1,4 @@
-"""Relationship development stages (playbook §8), guarded by breadth of contact."""
+"""Relationship development stages (docs/domain.md, Workflows), guarded by breadth of contact."""
 
 from kamflow.workflows.base import Transition, Workflow
 

@@ -50,7 +50,7 @@ class OpenAccount(Command):
 
 
 class UpdateAccount(Command):
-    """Change the company part of the file (playbook §4).
+    """Change the company part of the file.
 
     \b
     Example:

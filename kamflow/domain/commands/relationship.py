@@ -1,5 +1,5 @@
-"""The relationship (playbook §8), the key-account team (团队), and the ten-step
-management program (playbook §7)."""
+"""The relationship (docs/domain.md, Workflows), the key-account team (团队), and the ten-step
+management program (docs/domain.md, Workflows)."""
 
 from __future__ import annotations
 

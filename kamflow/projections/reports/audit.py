@@ -1,4 +1,4 @@
-"""The audit trail: who did what, when, to which account (design §7).
+"""The audit trail: who did what, when, to which account (docs/domain.md, History is history).
 
 Every stored event, in log (position) order, filtered by any of:
 - ``actor``: exactly the actor recorded on the event;

@@ -1,4 +1,4 @@
-"""The buying centre per account: who plays which buying role (playbook §4, §8).
+"""The buying centre per account: who plays which buying role (docs/domain.md, The customer file).
 
 Rules, in plain words (only *current* contacts count: someone who left buys nothing):
 - roles covered: the seven buying roles (initiator, user, influencer, decider, buyer,
@@ -6,7 +6,7 @@ Rules, in plain words (only *current* contacts count: someone who left buys noth
 - decider known: a current contact holds the decider role;
 - departments: distinct departments of current contacts, compared case-insensitively
   (as the relationship-stage guards compare them);
-- single thread ("one thread, fragile", §8 early KAM): fewer than 2 current contacts,
+- single thread ("one thread, fragile", early KAM): fewer than 2 current contacts,
   or all of them in one department.
 Without an account key, archived accounts are left out (their file is closed).
 Flagged accounts (single thread or no decider) come first; ties by key.

@@ -1,4 +1,4 @@
-"""The complaint board: every open complaint by age against its SLA (P7, playbook §6).
+"""The complaint board: every open complaint by age against its SLA (P7).
 
 Rules, in plain words:
 - open: status is not resolved, rejected or closed (raised, acknowledged,

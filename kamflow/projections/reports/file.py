@@ -1,4 +1,4 @@
-"""The customer file (客户档案, playbook §4): "a file is not an address book".
+"""The customer file (客户档案, docs/domain.md, The customer file): "a file is not an address book".
 
 One account's whole file as a document: profile, people (the rows) with buying roles,
 personality types and reporting lines, visits and the issues they found with their
@@ -9,15 +9,15 @@ policy exceptions.
 Completeness (P3, "however familiar the customer, it must have a file") is the share
 of these 14 items the file holds, each worth the same:
  1-6. profile: address, size, strategy, products, finance, fit (each a field that is
-      set and not blank; §4 "company");
+      set and not blank; the company part);
  7.   key people: at least one current contact;
  8.   buying centre: a current contact holds the decider role;
- 9.   personality types: every current contact has one judged (§5; missing when
+ 9.   personality types: every current contact has one judged (missing when
       there is no current contact);
  10.  influence: at least one current contact has a reporting line or influencers
-      recorded (§4 "the people who influence them");
+      recorded (the people who influence them);
  11.  visits: a visit within the last 90 days of the report date;
- 12.  satisfaction: at least one measurement (§9);
+ 12.  satisfaction: at least one measurement;
  13.  competitors: at least one noted;
  14.  projects: at least one opportunity recorded.
 ``completeness_pct`` = items present * 100 / 14, to one decimal; ``completeness_missing``
@@ -327,7 +327,7 @@ def _profile(account: dict[str, Any], fields: list[dict[str, Any]]) -> dict[str,
         "industry": account["industry"],
         "owner": account["owner"],
     }
-    # Every §4 company field is shown, set or not, so a gap in the file is visible.
+    # Every company field of the file is shown, set or not, so a gap in the file is visible.
     for name in (*PROFILE_ITEMS, *PROFILE_EXTRA):
         out[name] = values.get(name)
     out.update(
@@ -575,7 +575,7 @@ def _competitors(rows_of: Rows) -> list[dict[str, Any]]:
     return out
 
 
-# §4 competitors: their products used, satisfaction, rep, style, relationship, strengths
+# Competitors: their products used, satisfaction, rep, style, relationship, strengths
 # and weaknesses against ours (the fields of `competitor note`).
 _COMPETITOR_FIELDS = (
     "products",

@@ -1,4 +1,4 @@
-"""The sales funnel (销售漏斗, playbook §10): opportunities by stage and value.
+"""The sales funnel (销售漏斗, docs/domain.md, Workflows): opportunities by stage and value.
 
 Rules, in plain words:
 - one row per stage, in funnel order: lead, qualified, proposal, negotiation, won, lost;

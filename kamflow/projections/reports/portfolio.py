@@ -1,4 +1,4 @@
-"""The portfolio: where revenue and profit come from (playbook §1, §3, §4).
+"""The portfolio: where revenue and profit come from (docs/domain.md, Value classes).
 
 Rules, in plain words (thresholds are policies, see `kamflow policy show`):
 - real profit = revenue - cost of sales - service cost, in the report currency;

@@ -1,4 +1,4 @@
-"""Every violation or risk of the eight principles across the portfolio (playbook §6).
+"""Every violation or risk of the eight principles across the portfolio (docs/domain.md).
 
 A *violation* is a rule broken as the views stand (a policy limit passed without an
 approved exception, an SLA or cadence passed, a ledger that does not add up, a closed

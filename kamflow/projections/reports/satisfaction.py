@@ -1,4 +1,4 @@
-"""Satisfaction-gap management (playbook §9): latest measured score against target.
+"""Satisfaction-gap management: the latest measured score against target per account.
 
 Rules, in plain words:
 - one row per account that has at least one measurement, whatever its tier;
@@ -8,7 +8,7 @@ Rules, in plain words:
 - change: latest score minus the previous measurement's score (empty if only one);
 - worst gap first, then by key;
 - ``key_accounts_unmeasured`` lists key and strategic accounts (not archived) with no
-  measurement at all: §9 asks for targets set and measured per key account.
+  measurement at all: targets are set and measured per key account.
 """
 
 from __future__ import annotations
