@@ -73,6 +73,19 @@ def is_data_fault(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.ProgrammingError) and exc.sqlstate in (None, "42804", "42883")
 
 
+def _frozen(params: Sequence[Any]) -> Any:
+    """Parameters as a key to run a derived statement once per set of them. Parameters
+    that cannot be a key (a list, from a stored event whose field has the wrong type)
+    are their own key: the statement then fails on them as a data fault and the event
+    is quarantined, instead of a TypeError stopping the catch-up."""
+    key = tuple(params)
+    try:
+        hash(key)
+    except TypeError:
+        return object()
+    return key
+
+
 class ViewDB:
     """One connection, SQLite or PostgreSQL, with `?` placeholders on both."""
 
@@ -234,9 +247,9 @@ class ViewDB:
         tables = _TABLES
         writes = [s for s in statements if s[0] not in derived]
         writes.sort(key=lambda s: tables.get(s[0]) or _table(s[0]))
-        last = dict.fromkeys((sql, tuple(p)) for sql, p in statements if sql in derived)
+        last = {(sql, _frozen(p)): (sql, p) for sql, p in statements if sql in derived}
         sql = self.sql
-        for text, same in groupby([*writes, *last], key=itemgetter(0)):
+        for text, same in groupby([*writes, *last.values()], key=itemgetter(0)):
             params = [p for _, p in same]
             if len(params) == 1:
                 cur.execute(sql(text), params[0])
