@@ -149,17 +149,24 @@ def report_principles(as_of: date | None) -> Report:
 
 
 @report.command("audit")
-@click.option("--actor", help="Only events by this actor.")
-@click.option("--account", "key", help="Only events of this account.")
+@click.option("--actor", help="Only events by this actor (exactly as recorded).")
+@click.option(
+    "--account", "key", help='Only events of this account, or of "(governance)" (policies, roles).'
+)
 @click.option("--type", "event_type", help="Only events of this type, e.g. TierChanged.")
 @click.option("--since", type=DATE, help="Business date from (inclusive).")
 @click.option("--until", type=DATE, help="Business date to (inclusive).")
 @report_options
 def report_audit(as_of: date | None, key: str | None, **filters: Any) -> Report:
-    """Who did what, when, to which account.
+    """Who did what, when, to which account, and what each change replaced (old -> new;
+    --json and --csv: subject, field, old, new). An unknown type, account or actor is
+    an error, never an empty trail.
 
     \b
     Example:
         kamflow report audit --actor li.wei --since 2026-01-01 --csv
     """
-    return build_report("audit", as_of, key=_key(key), **filters)
+    from kamflow.projections.engine import GOVERNANCE_KEY
+
+    wanted = GOVERNANCE_KEY if key is not None and key.strip() == GOVERNANCE_KEY else _key(key)
+    return build_report("audit", as_of, key=wanted, **filters)
