@@ -36,8 +36,12 @@ _UNHOLDABLE = re.compile("[\x00\ud800-\udfff]")
 # and the bidirectional controls that reorder what follows them.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 WHY_CHARS = 240  # the longest reason a quarantine entry keeps
-# Accounts a StoreSource keeps replayed, to recompute old values (StoreSource.before).
-REPLAYED_ACCOUNTS = 256
+# Accounts a StoreSource keeps replayed (about 20 KB each), to recompute the old values
+# of events stored before kamflow kept them (StoreSource._before): an account still
+# kept goes on from where it was, one no longer kept is replayed from its first event.
+# The events are the one source: snapshots, a cache that could be edited unnoticed, are
+# not used for what the audit trail shows.
+REPLAYED_ACCOUNTS = 1024
 
 
 def readable(value: Any) -> Any:

@@ -195,7 +195,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         rows=rows,
         layout=LAYOUT,
         csv_columns=csv_columns,
-        csv_rows=_csv_rows(rows),
+        csv_rows=lambda: _csv_rows(rows),
         sections={
             "summary": {
                 "events": len(rows),
