@@ -158,9 +158,11 @@ def report_principles(as_of: date | None) -> Report:
 @click.option("--until", type=DATE, help="Business date to (inclusive).")
 @report_options
 def report_audit(as_of: date | None, key: str | None, **filters: Any) -> Report:
-    """Who did what, when, to which account, and what each change replaced (old -> new;
-    --json and --csv: subject, field, old, new). An unknown type, account or actor is
-    an error, never an empty trail.
+    """Who did what, when, to which account.
+
+    Each change shows what it replaced (old -> new); --json and --csv also give the
+    subject, field, old and new value (CSV: one line per changed field). A type,
+    account or actor that no event has is an error, never an empty trail.
 
     \b
     Example:
