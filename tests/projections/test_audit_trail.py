@@ -509,3 +509,17 @@ def test_every_event_class_ever_recorded_is_a_known_type() -> None:
 
     assert sorted(EVENT_TYPES) == sorted(recorded)
     assert len(set(EVENT_TYPES)) == len(EVENT_TYPES)
+
+
+def test_at_80_columns_the_audit_table_keeps_room_for_old_and_new(
+    kam: Kam, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_script(kam)
+    monkeypatch.setenv("COLUMNS", "80")
+
+    lines = ok(kam, "report", "audit", "--account", "acme").splitlines()
+
+    assert max(len(line) for line in lines) <= 80
+    assert lines[2].split() == ["position", "key", "actor", "occurred_on", "summary"]
+    assert lines[5].endswith("  profile: address (not set) -> Chengdu, …")
+    assert any(line.endswith("  tier prospect -> key: volume") for line in lines)

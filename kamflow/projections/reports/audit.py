@@ -71,7 +71,8 @@ EVENT_TYPES = (
 MOST_ACTORS = 20
 
 # For people: who did what (the summary says it) to which account, when; the event's
-# type name, record time and command id go first when the screen is narrow.
+# type name, record time and command id go first when the screen is narrow. The summary
+# keeps 30 columns, enough for a change's old -> new, before anything else is hidden.
 LAYOUT = {
     "position": Col(NUMBER, 1),
     "key": Col(ID, 1),
@@ -81,7 +82,7 @@ LAYOUT = {
     "occurred_on": Col(ID, 1),
     "recorded_at": Col(ID, 4),
     "command_id": Col(ID, 5),
-    "summary": Col(rank=1),
+    "summary": Col(rank=1, least=30),
 }
 
 
