@@ -155,6 +155,9 @@ class EventRecord:
     command_id: str
     summary: str
     payload: dict[str, Any]
+    # What the event replaced: {"subject", "field", "old", "new", "old_source"} each,
+    # as the audit trail gives them (engine.audit_changes).
+    changes: list[dict[str, Any]]
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -556,12 +559,25 @@ class Kamflow:
 
     @_guarded
     def history(self, key: str) -> Iterator[EventRecord]:
+        """Every event of the account, in order. An event stored before kamflow kept the
+        values a change replaced gets them recomputed from the events before it (the
+        account is replayed alongside; ``envelope.backfill``)."""
+        from kamflow.domain.envelope import backfill
+
         key, aid = self.locate(key)
         zone = self.zone
         found = False
+        replayed: Account | None = None
+        replayable = True
         for event in self.app.events.get(aid):
             found = True
             assert isinstance(event, Account.Event)
+            backfill(event, replayed if replayable else None)
+            if replayable:
+                try:
+                    replayed = event.mutate(replayed)
+                except Exception:  # history is shown as stored, old values as unknown
+                    replayable = False
             yield EventRecord(
                 version=event.originator_version,
                 type=type(event).__name__,
@@ -571,6 +587,7 @@ class Kamflow:
                 command_id=event.command_id,
                 summary=event.summary(),
                 payload=event.payload(),
+                changes=[change.as_json() for change in event.changed()],
             )
         if not found:
             raise AccountNotFound(key)

@@ -149,8 +149,10 @@ def report_principles(as_of: date | None) -> Report:
 
 
 @report.command("audit")
-@click.option("--actor", help="Only events by this actor.")
-@click.option("--account", "key", help="Only events of this account.")
+@click.option("--actor", help="Only events by this actor (exactly as recorded).")
+@click.option(
+    "--account", "key", help='Only events of this account, or of "(governance)" (policies, roles).'
+)
 @click.option("--type", "event_type", help="Only events of this type, e.g. TierChanged.")
 @click.option("--since", type=DATE, help="Business date from (inclusive).")
 @click.option("--until", type=DATE, help="Business date to (inclusive).")
@@ -158,8 +160,15 @@ def report_principles(as_of: date | None) -> Report:
 def report_audit(as_of: date | None, key: str | None, **filters: Any) -> Report:
     """Who did what, when, to which account.
 
+    Each change shows what it replaced (old -> new); --json and --csv also give the
+    subject, field, old and new value (CSV: one line per changed field). A type,
+    account or actor that no event has is an error, never an empty trail.
+
     \b
     Example:
         kamflow report audit --actor li.wei --since 2026-01-01 --csv
     """
-    return build_report("audit", as_of, key=_key(key), **filters)
+    from kamflow.projections.engine import GOVERNANCE_KEY
+
+    wanted = GOVERNANCE_KEY if key is not None and key.strip() == GOVERNANCE_KEY else _key(key)
+    return build_report("audit", as_of, key=wanted, **filters)

@@ -89,7 +89,8 @@ def emit(
             path = click.get_current_context().command_path.split()[1:]
             raise InvalidInput(f"{' '.join(path)} is a document, not flat rows; use --json")
         columns = result.csv_columns or result.columns
-        click.echo(output.to_csv(columns, [[r.get(c) for c in columns] for r in result.rows]))
+        rows = result.csv_rows() if result.csv_rows is not None else result.rows
+        click.echo(output.to_csv(columns, [[r.get(c) for c in columns] for r in rows]))
     else:
         terminal = sys.stdout.isatty()
         screen = screen_width(os.environ, terminal)

@@ -23,7 +23,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from kamflow.domain import envelope
-from kamflow.domain.envelope import Meta, Recorder
+from kamflow.domain.envelope import Change, Meta, Recorder, changes_of, described, shown
 from kamflow.domain.errors import (
     Conflict,
     Field,
@@ -59,6 +59,12 @@ __all__ = ["Account", "Meta"]
 
 def _add(totals: dict[str, Decimal], currency: str, amount: Decimal) -> None:
     totals[currency] = totals.get(currency, Decimal(0)) + amount
+
+
+def _copied(value: Any) -> Any:
+    """A state value to keep as an old value: lists copied, so later changes to the
+    state cannot reach it."""
+    return list(value) if isinstance(value, list) else value
 
 
 @cache
@@ -122,14 +128,33 @@ class Account(Recorder, Aggregate):
         def summary(self) -> str:
             return f'opened "{self.name}" ({self.industry}), owner {self.owner}, tier {self.tier}'
 
+    # An event that overwrites values carries the ones it replaced (``previous``, by
+    # field; None for a field not set before), computed by its ``prior`` when it is
+    # recorded (envelope.Recorder.record). Events stored before kamflow kept them are
+    # version 1: their upcast leaves ``previous`` None, and whoever reads them in order
+    # fills it from the account's earlier events (envelope.backfill).
     class ProfileUpdated(Event):
         changes: dict[str, str]
+        previous: dict[str, Any] | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["previous"] = None
+
+        @staticmethod
+        def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
+            return {k: account.profile.get(k) for k in payload["changes"]}
 
         def evolve(self, account: Account) -> None:
             account.profile.update(self.changes)
 
+        def changed(self) -> list[Change]:
+            return changes_of(self.previous, self.changes)
+
         def summary(self) -> str:
-            return "profile: " + ", ".join(f"{k}={v}" for k, v in sorted(self.changes.items()))
+            return "profile: " + described(self.changed())
 
     class ContactAdded(Event):
         contact_id: str
@@ -168,13 +193,27 @@ class Account(Recorder, Aggregate):
     class ContactChanged(Event):
         contact_id: str
         changes: dict[str, Any]
+        previous: dict[str, Any] | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["previous"] = None
+
+        @staticmethod
+        def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
+            contact: Mapping[str, Any] = account.contacts[payload["contact_id"]]
+            return {k: _copied(contact.get(k)) for k in payload["changes"]}
 
         def evolve(self, account: Account) -> None:
             account.contacts[self.contact_id].update(self.changes)  # type: ignore[typeddict-item]
 
+        def changed(self) -> list[Change]:
+            return changes_of(self.previous, self.changes, self.contact_id)
+
         def summary(self) -> str:
-            parts = ", ".join(f"{k}={v}" for k, v in sorted(self.changes.items()))
-            return f"contact {self.contact_id} changed: {parts}"
+            return f"contact {self.contact_id} changed: {described(self.changed())}"
 
     class ContactLeft(Event):
         contact_id: str
@@ -332,6 +371,9 @@ class Account(Recorder, Aggregate):
             if self.to_tier != "prospect":
                 account.lifecycle = LIFECYCLE.fire(account.lifecycle, "activate")
 
+        def changed(self) -> list[Change]:
+            return [Change(None, "tier", self.from_tier, self.to_tier)]
+
         def summary(self) -> str:
             by = f", approved by {self.approved_by}" if self.approved_by else ""
             return f"tier {self.from_tier} -> {self.to_tier}: {self.reason}{by}"
@@ -417,16 +459,35 @@ class Account(Recorder, Aggregate):
 
     # market -----------------------------------------------------------------
     class CompetitorNoted(Event):
+        """What we know of a competitor: each detail given overwrites the one noted
+        before (``previous``: None for a detail not noted before)."""
+
         competitor: str
         details: dict[str, str]
+        previous: dict[str, Any] | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["previous"] = None
+
+        @staticmethod
+        def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
+            name = account.competitor_named(payload["competitor"]) or payload["competitor"]
+            known = account.competitors.get(name, {})
+            return {k: known.get(k) for k in payload["details"]}
 
         def evolve(self, account: Account) -> None:
             name = account.competitor_named(self.competitor) or self.competitor
             known = account.competitors.setdefault(name, {})
             known.update(self.details)
 
+        def changed(self) -> list[Change]:
+            return changes_of(self.previous, self.details, self.competitor)
+
         def summary(self) -> str:
-            detail = ", ".join(f"{k}={v}" for k, v in sorted(self.details.items()))
+            detail = described(self.changed())
             return (
                 f"competitor {self.competitor}: {detail}"
                 if detail
@@ -464,6 +525,9 @@ class Account(Recorder, Aggregate):
 
         def evolve(self, account: Account) -> None:
             account.opportunities[self.opportunity_id]["stage"] = self.to_stage
+
+        def changed(self) -> list[Change]:
+            return [Change(self.opportunity_id, "stage", self.from_stage, self.to_stage)]
 
         def summary(self) -> str:
             return f"opportunity {self.opportunity_id}: {self.from_stage} -> {self.to_stage}"
@@ -556,30 +620,71 @@ class Account(Recorder, Aggregate):
         def evolve(self, account: Account) -> None:
             account.stage = self.to_stage
 
+        def changed(self) -> list[Change]:
+            return [Change(None, "stage", self.from_stage, self.to_stage)]
+
         def summary(self) -> str:
             return f"stage {self.from_stage} -> {self.to_stage}" + (
                 f": {self.reason}" if self.reason else ""
             )
 
     class TeamMemberAssigned(Event):
+        """A member joins the team, or a member's role changes (``previous``: their
+        role before, None when they were not on the team)."""
+
         member: str
         role: str
+        previous: dict[str, Any] | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["previous"] = None
+
+        @staticmethod
+        def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
+            return {"role": account.team.get(payload["member"])}
 
         def evolve(self, account: Account) -> None:
             account.team[self.member] = self.role
 
+        def changed(self) -> list[Change]:
+            return changes_of(self.previous, {"role": self.role}, self.member)
+
         def summary(self) -> str:
-            return f"team: {self.member} assigned as {self.role}"
+            (change,) = self.changed()
+            if change.old is None:
+                return f"team: {self.member} assigned as {self.role}"
+            return f"team: {self.member} {described([change])}"
 
     class TeamMemberReleased(Event):
+        """A member leaves the team (``previous``: the role they held)."""
+
         member: str
         reason: str
+        previous: dict[str, Any] | None
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["previous"] = None
+
+        @staticmethod
+        def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
+            return {"role": account.team.get(payload["member"])}
 
         def evolve(self, account: Account) -> None:
             account.team.pop(self.member, None)
 
+        def changed(self) -> list[Change]:
+            return changes_of(self.previous, {"role": None}, self.member)
+
         def summary(self) -> str:
-            return f"team: {self.member} released" + (f" ({self.reason})" if self.reason else "")
+            (change,) = self.changed()
+            reason = f" ({self.reason})" if self.reason else ""
+            return f"team: {self.member} released from {shown(change.old)}{reason}"
 
     class ProgramStepCompleted(Event):
         step: str

@@ -9,9 +9,10 @@ must always succeed (docs/domain.md, "History is history").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Protocol
 
 from eventsourcing.domain import Aggregate
 
@@ -31,6 +32,93 @@ ENVELOPE = frozenset(
         "command_id_given",
     }
 )
+
+
+class _Unknown:
+    """The old value of a change no one can know any more (``UNKNOWN``)."""
+
+    def __repr__(self) -> str:
+        return "(unknown)"
+
+
+# An old value the event does not carry and its account's history cannot give back.
+UNKNOWN: Final = _Unknown()
+
+# Where the old value of a change comes from: the event itself (recorded when it was
+# made), the account's earlier events (an event recorded before kamflow kept old values,
+# see Recomputed), or nowhere.
+Source = Literal["recorded", "recomputed", "unknown"]
+
+
+class Recomputed(dict[str, Any]):
+    """An event's old values recomputed from its account's earlier events: the event
+    was recorded before kamflow kept them (its upcast leaves ``previous`` None, and the
+    reader of the history fills it in, ``backfill``). Equal to the dict recorded now."""
+
+
+class Change(NamedTuple):
+    """One value an event replaced: on ``subject`` (a contact id, a competitor, a team
+    member, an opportunity; None for the account or governance itself), ``field``
+    went from ``old`` to ``new``. ``old`` and ``new`` are None for a value not set, and
+    ``old`` is UNKNOWN when it cannot be known."""
+
+    subject: str | None
+    field: str
+    old: Any
+    new: Any
+    source: Source = "recorded"
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"subject", "field", "old", "new", "old_source"}``; ``old`` null when it is
+        unknown (``old_source`` "unknown") or was not set."""
+        old = None if self.source == "unknown" else self.old
+        return {
+            "subject": self.subject,
+            "field": self.field,
+            "old": old,
+            "new": self.new,
+            "old_source": self.source,
+        }
+
+
+def shown(value: Any) -> str:
+    """A changed value in a summary: ``(not set)``, ``(unknown)``, a list joined with
+    ``/`` (``(none)`` when empty), anything else as text."""
+    if value is None:
+        return "(not set)"
+    if value is UNKNOWN:
+        return "(unknown)"
+    if isinstance(value, list | tuple):
+        return "/".join(str(v) for v in value) or "(none)"
+    return str(value)
+
+
+def described(changes: list[Change]) -> str:
+    """Changes in a summary: ``owner li.wei -> zhang.min, size (not set) -> 12 mills``;
+    a value stated again as it was, ``strengths price (unchanged)``."""
+    return ", ".join(
+        f"{c.field} {shown(c.new)} (unchanged)"
+        if c.old == c.new and c.source != "unknown"
+        else f"{c.field} {shown(c.old)} -> {shown(c.new)}"
+        for c in changes
+    )
+
+
+def changes_of(
+    previous: Mapping[str, Any] | None, new: Mapping[str, Any], subject: str | None = None
+) -> list[Change]:
+    """The changes of an event that carries its new values (``new``, by field) and the
+    ones they replaced (``previous``: None when unknown), fields in name order."""
+    if previous is None:
+        source: Source = "unknown"
+    else:
+        source = "recomputed" if isinstance(previous, Recomputed) else "recorded"
+    out = []
+    for name in sorted(new):
+        known = previous is not None and name in previous
+        old = previous[name] if previous is not None and known else UNKNOWN
+        out.append(Change(subject, name, old, new[name], source if known else "unknown"))
+    return out
 
 
 class Policies(Protocol):
@@ -88,6 +176,12 @@ class Event(Aggregate.Event):
         """The event's own fields, without the envelope every event carries."""
         return {k: v for k, v in vars(self).items() if k not in ENVELOPE}
 
+    def changed(self) -> list[Change]:
+        """The values this event replaced, each with its old value (``Change``): empty
+        for an event that adds a fact rather than overwriting one, or that moves a
+        workflow (the state it left is the one its subject's previous step recorded)."""
+        return []
+
     def ids(self) -> dict[str, str | list[str]]:
         """The short ids this event gave out or acted on, by kind: ``{"visit": "V-3",
         "issues": ["I-4", "I-5"]}``. Every ``*_id`` field, by default."""
@@ -110,6 +204,11 @@ class Recorder:
         def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
 
     def record(self, event_class: type[Event], meta: Meta, **payload: Any) -> None:
+        # An event that overwrites values records the ones it replaces, taken from the
+        # state it is about to change (its ``prior``), so no decision can forget them.
+        prior = getattr(event_class, "prior", None)
+        if prior is not None and "previous" not in payload:
+            payload["previous"] = prior(self, payload)
         # Record time never goes backwards within an aggregate, even across machines
         # with skewed clocks: "as of" searches rely on it being monotonic.
         self.trigger_event(
@@ -125,6 +224,22 @@ class Recorder:
     def has_command(self, command_id: str) -> bool:
         """Whether a client-chosen command id was already applied here."""
         return f"\n{command_id}\n" in self.command_log
+
+
+def backfill(event: Any, before: Any) -> bool:
+    """Give an event recorded before kamflow kept old values (its ``previous`` is None)
+    the values it replaced, recomputed from ``before``: its aggregate as its earlier
+    events left it (None when they could not be replayed). True when it was filled; an
+    event that cannot be filled keeps None, and its changes say UNKNOWN."""
+    prior = getattr(type(event), "prior", None)
+    if prior is None or event.__dict__.get("previous", 0) is not None or before is None:
+        return False
+    try:
+        found = prior(before, event.__dict__)
+    except (KeyError, TypeError, AttributeError):  # the item it changes is not there
+        return False
+    object.__setattr__(event, "previous", Recomputed(found))
+    return True
 
 
 def created(meta: Meta) -> dict[str, Any]:

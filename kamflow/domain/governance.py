@@ -12,7 +12,7 @@ from decimal import Decimal
 from eventsourcing.domain import Aggregate
 
 from kamflow.domain import envelope
-from kamflow.domain.envelope import Meta, Recorder
+from kamflow.domain.envelope import Change, Meta, Recorder
 from kamflow.domain.errors import Conflict
 from kamflow.domain.policies import POLICIES, ROLES, parse_policy_value
 from kamflow.domain.values import identity
@@ -47,6 +47,9 @@ class Governance(Recorder, Aggregate):
         def evolve(self, governance: Governance) -> None:
             governance.policies[self.policy] = self.value
 
+        def changed(self) -> list[Change]:
+            return [Change(None, self.policy, self.previous, self.value)]
+
         def summary(self) -> str:
             return f"policy {self.policy}: {self.previous} -> {self.value} ({self.reason})"
 
@@ -60,6 +63,9 @@ class Governance(Recorder, Aggregate):
 
         def evolve(self, governance: Governance) -> None:
             governance.settings[self.setting] = self.value
+
+        def changed(self) -> list[Change]:
+            return [Change(None, self.setting, self.previous, self.value)]
 
         def summary(self) -> str:
             was = self.previous if self.previous is not None else "(not set)"

@@ -73,6 +73,19 @@ def is_data_fault(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.ProgrammingError) and exc.sqlstate in (None, "42804", "42883")
 
 
+def _frozen(params: Sequence[Any]) -> Any:
+    """Parameters as a key to run a derived statement once per set of them. Parameters
+    that cannot be a key (a list, from a stored event whose field has the wrong type)
+    are their own key: the statement then fails on them as a data fault and the event
+    is quarantined, instead of a TypeError stopping the catch-up."""
+    key = tuple(params)
+    try:
+        hash(key)
+    except TypeError:
+        return object()
+    return key
+
+
 class ViewDB:
     """One connection, SQLite or PostgreSQL, with `?` placeholders on both."""
 
@@ -234,13 +247,7 @@ class ViewDB:
         tables = _TABLES
         writes = [s for s in statements if s[0] not in derived]
         writes.sort(key=lambda s: tables.get(s[0]) or _table(s[0]))
-        # Once per set of parameters: keyed by their repr, since a corrupt event can put
-        # an unhashable value (a list) there; binding it then fails like any other
-        # statement of that event, and the event is quarantined (engine.py).
-        last: dict[tuple[str, str], Statement] = {}
-        for statement in statements:
-            if statement[0] in derived:
-                last.setdefault((statement[0], repr(tuple(statement[1]))), statement)
+        last = {(sql, _frozen(p)): (sql, p) for sql, p in statements if sql in derived}
         sql = self.sql
         for text, same in groupby([*writes, *last.values()], key=itemgetter(0)):
             params = [p for _, p in same]

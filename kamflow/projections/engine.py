@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 import time
 import uuid
@@ -54,7 +55,7 @@ KEYS_INSERT = (
 )
 AUDIT_INSERT = (
     "INSERT INTO kf_audit (position, key, version, type, actor, occurred_on, recorded_at,"
-    " command_id, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " command_id, summary, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 QUARANTINE_TABLE = (
     "CREATE TABLE IF NOT EXISTS kf_quarantine (view TEXT NOT NULL, position BIGINT NOT NULL,"
@@ -99,6 +100,21 @@ class Skipped:
             "error": self.error,
             "recorded_at": self.recorded_at,
         }
+
+
+def audit_changes(event: Any) -> str | None:
+    """The values an event replaced (its ``changed()``) as the audit view keeps them:
+    JSON text of a list of ``Change.as_json()`` (``{"subject", "field", "old", "new",
+    "old_source"}``); None for an event that replaced nothing."""
+    changed = event.changed()
+    if not changed:
+        return None
+    return json.dumps(
+        [change.as_json() for change in changed],
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,  # Decimal (policies)
+    )
 
 
 class _Refused(Exception):
@@ -468,6 +484,7 @@ class Projector:
             event.timestamp.isoformat(),
             event.command_id,
             event.summary(),
+            audit_changes(event),
         )
 
     @staticmethod

@@ -15,6 +15,7 @@ source is opened, that is when a catch-up has something to read.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,12 @@ _UNHOLDABLE = re.compile("[\x00\ud800-\udfff]")
 # and the bidirectional controls that reorder what follows them.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 WHY_CHARS = 240  # the longest reason a quarantine entry keeps
+# Accounts a StoreSource keeps replayed (about 20 KB each), to recompute the old values
+# of events stored before kamflow kept them (StoreSource._before): an account still
+# kept goes on from where it was, one no longer kept is replayed from its first event.
+# The events are the one source: snapshots, a cache that could be edited unnoticed, are
+# not used for what the audit trail shows.
+REPLAYED_ACCOUNTS = 1024
 
 
 def readable(value: Any) -> Any:
@@ -97,8 +104,10 @@ class EventDecoder:
     The mapper decodes JSON through an object hook that Python calls for every dict.
     Here the JSON is parsed by pydantic-core's parser (already a dependency, about 2.5x
     faster than ``json``) and only the top-level transcoded values are converted, with
-    the transcoder's own decoders. Anything else -- a cipher or compressor, an upcast, a
-    transcoded value nested deeper than the top level -- goes through the mapper itself,
+    the transcoder's own decoders. An event stored at its class's current
+    ``class_version`` needs no upcast and is decoded here too. Anything else -- a cipher
+    or compressor, an upcast (an event stored at an older class version), a transcoded
+    value nested deeper than the top level -- goes through the mapper itself,
     so the result is always what the mapper returns (tests/projections/test_projections.py checks
     that, event by event), except that text no backend can hold is replaced
     (``readable``): the views are the one place that must store it.
@@ -118,6 +127,8 @@ class EventDecoder:
             name: transcoding.decode for name, transcoding in transcoder.names.items()
         }
         self.classes: dict[str, type | None] = {}
+        # Topic -> its class's class_version, as stored (absent: version 1).
+        self.versions: dict[str, int] = {}
         self.ids: dict[Any, UUID] = {}  # one UUID object per account, not one per event
 
     def _class(self, topic: str) -> type | None:
@@ -125,8 +136,8 @@ class EventDecoder:
         from eventsourcing.utils import resolve_topic
 
         cls: type = resolve_topic(topic)
-        fast = self.plain and getattr(cls, "class_version", 1) == 1
-        self.classes[topic] = cls if fast else None
+        self.versions[topic] = getattr(cls, "class_version", 1)
+        self.classes[topic] = cls if self.plain else None
         return self.classes[topic]
 
     def __call__(self, originator_id: Any, version: int, topic: str, raw: bytes) -> Any:
@@ -148,7 +159,11 @@ class EventDecoder:
                 if value.__class__ is dict and len(value) == 2 and "_type_" in value:
                     state[name] = self.decoders[value["_type_"]](value["_data_"])
                     typed += 1
-            if typed == raw.count(b'"_type_"') and "class_version" not in state:
+            # eventsourcing stores a class_version above 1 with the event's state; an
+            # older one than the class's needs the mapper's upcasts.
+            if typed == raw.count(b'"_type_"') and (
+                state.pop("class_version", 1) == self.versions[topic]
+            ):
                 state["originator_id"] = uid
                 state["originator_version"] = version
                 event: Any = object.__new__(cls)
@@ -202,6 +217,11 @@ class StoreSource:
     is read as an ``Unreadable``, never an exception. ``before``: only the events
     recorded before then (the others are read as None, so positions still advance).
     A store without an event table yet reads as empty.
+
+    An event stored before kamflow kept the values a change replaced (its upcast leaves
+    ``previous`` None) is given them here, recomputed from its account's earlier events
+    (``envelope.backfill``), so that every view and the audit trail see them however far
+    back a catch-up starts; when those events cannot be replayed it keeps None.
     """
 
     def __init__(
@@ -217,6 +237,10 @@ class StoreSource:
         self.decode = decoder
         self._log: ViewDB | None = None
         self._has_events = False
+        # Event class -> whether it records what it replaced (has a ``prior``).
+        self._replacing: dict[type, bool] = {}
+        # Account id -> (the account as replayed, its version), least recently used first.
+        self._replayed: OrderedDict[UUID, tuple[Any, int]] = OrderedDict()
 
     def _opened(self) -> ViewDB:
         if self._log is None:
@@ -243,12 +267,51 @@ class StoreSource:
             out: list[tuple[int, Any]] = [(row[0], decode(*row[1:])) for row in rows]
         except Exception:
             out = [(row[0], self._decoded(*row[1:])) for row in rows]
+        replacing = self._replacing
+        for row, (_, event) in zip(rows, out, strict=True):
+            cls = event.__class__
+            replaces = replacing.get(cls)
+            if replaces is None:
+                replaces = replacing[cls] = hasattr(cls, "prior")
+            if replaces and event.__dict__.get("previous", 0) is None:
+                self._backfill(row[1], event)
         if self.before is not None:
             # "As of": only what had been recorded by then. Positions still advance past
             # later events so the caller's loop ends. An event without a readable record
             # time may belong to that day: it stays, to be named.
             out = [(p, e) if self._recorded_before(e) else (p, None) for p, e in out]
         return out
+
+    def _backfill(self, raw_id: Any, event: Any) -> None:
+        from kamflow.domain.envelope import backfill
+
+        backfill(event, self._before(raw_id, event.originator_id, event.originator_version))
+
+    def _before(self, raw_id: Any, uid: UUID, version: int) -> Any:
+        """The account ``uid`` as its events before ``version`` leave it, replayed from
+        the store (from where an earlier call left it), or None when they cannot be."""
+        account, done = self._replayed.pop(uid, (None, 0))
+        if done >= version:
+            account, done = None, 0
+        log = self._opened()
+        rows = log.rows(
+            f"SELECT originator_version, topic, state FROM {log.events_table}"
+            " WHERE originator_id = ? AND originator_version > ? AND originator_version < ?"
+            " ORDER BY originator_version",
+            (raw_id, done, version),
+        )
+        try:
+            for number, topic, raw in rows:
+                account = self.decode(raw_id, number, topic, raw).mutate(account)
+                done = number
+        except Exception:
+            return None  # an earlier event that cannot be read or replayed
+        if done != version - 1:
+            return None  # a version missing from the stream
+        self._replayed[uid] = (account, done)
+        if len(self._replayed) > REPLAYED_ACCOUNTS:
+            self._replayed.popitem(last=False)
+        return account
 
     def _decoded(self, originator_id: Any, version: int, topic: str, raw: bytes) -> Any:
         try:

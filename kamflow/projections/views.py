@@ -32,13 +32,16 @@ E = TypeVar("E")
 # Bump when a handler changes what it writes: views whose fingerprint differs are
 # rebuilt from zero on the next catch-up, so no one reads rows built by older code.
 # 2: text a database cannot hold is stored with REPLACEMENT (SQLite views kept NUL).
-HANDLERS_VERSION = "2"
+# 3: change events show what they replaced (old -> new) in the audit trail's summaries,
+# recomputed from history for events stored before they carried it (issue 11).
+HANDLERS_VERSION = "3"
 # The handlers as of that version: a digest of their normalised source (no comments,
-# docstrings or layout), of the derived figures and of the workflow rows they read.
+# docstrings or layout), of the derived figures, of the workflow rows they read and of
+# the code that writes the audit trail's text (each event's summary and changes).
 # tests/projections/test_projection_structure.py fails when it differs, so that a changed handler
 # cannot ship without a thought for HANDLERS_VERSION. Rows the same on a rebuild
 # before and after (a pure refactoring): update this only.
-HANDLERS_DIGEST = "b587db9ff332c637"
+HANDLERS_DIGEST = "f0b09f645117b290"
 
 HANDLERS_MODULE = "kamflow.projections.handlers"
 _handlers_loaded = False
@@ -253,14 +256,18 @@ MARKET = View(
 
 # ---------------------------------------------------------------------- audit
 # Every event, written by the engine itself (Projector: AUDIT_INSERT), not by handlers.
+# ``changes``: what the event replaced, old and new value by field, as JSON text
+# (engine.audit_changes); NULL for an event that replaced nothing.
 AUDIT = View(
     "audit",
-    "every event: position, account, version, type, actor, dates, command id, summary",
+    "every event: position, account, version, type, actor, dates, command id, summary,"
+    " the values it replaced",
     {
         "kf_audit": """
             position BIGINT PRIMARY KEY, key TEXT NOT NULL, version INTEGER NOT NULL,
             type TEXT NOT NULL, actor TEXT NOT NULL, occurred_on TEXT NOT NULL,
-            recorded_at TEXT NOT NULL, command_id TEXT NOT NULL, summary TEXT NOT NULL""",
+            recorded_at TEXT NOT NULL, command_id TEXT NOT NULL, summary TEXT NOT NULL,
+            changes TEXT""",
     },
     indexes={"kf_audit_key": "kf_audit (key, version)"},
 )

@@ -1222,7 +1222,7 @@ def test_account_history_shows_stored_nul_and_line_breaks_escaped(nul_store: str
     assert len(lines) == 2 + 5  # the line break in the note did not split a row
     assert lines[3].endswith("complaint C-1 (high): late\\x00delivery")
     assert lines[4].endswith("sale INV\\x001 premix: 100.00 CNY (cost 50.00)")
-    assert lines[6].endswith("profile: notes=two\\nlines")
+    assert lines[6].endswith("profile: notes (not set) -> two\\nlines")
 
 
 def test_json_and_csv_escape_bidi_controls_too(nul_store: str) -> None:

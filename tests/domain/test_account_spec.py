@@ -203,7 +203,9 @@ def test_a_profile_update_records_only_the_fields_that_change(kf: Kamflow) -> No
 
     run(kf, "account update", {"account": "acme", "name": "Acme Feed", "address": "Chengdu"})
 
-    assert events_after(kf, 1) == [("ProfileUpdated", {"changes": {"address": "Chengdu"}})]
+    assert events_after(kf, 1) == [
+        ("ProfileUpdated", {"changes": {"address": "Chengdu"}, "previous": {"address": None}})
+    ]
     assert kf.load("acme").profile["address"] == "Chengdu"
 
 
@@ -279,6 +281,7 @@ def test_changing_a_contact_records_what_changed_and_replaces_roles(kf: Kamflow)
             {
                 "contact_id": "P-1",
                 "changes": {"title": "Procurement Director", "roles": ["decider"]},
+                "previous": {"title": "Purchasing Manager", "roles": ["buyer", "influencer"]},
             },
         )
     ]

@@ -18,6 +18,7 @@ import inspect
 import json
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from conftest import old_store
 
 from kamflow.application import Kamflow
 from kamflow.domain import account as account_module
+from kamflow.domain import envelope
 from kamflow.domain.account import Account
 from kamflow.domain.governance import Governance
 from kamflow.projections import engine, handlers
@@ -265,13 +267,35 @@ def _unprojected_left_out(tree: ast.Module) -> ast.Module:
     return tree
 
 
+def _normalised(code: Any) -> str:
+    tree = _without_docstrings(ast.parse(textwrap.dedent(inspect.getsource(code))))
+    return ast.dump(tree, annotate_fields=False)
+
+
+def audit_text() -> list[Any]:
+    """What the audit view's rows are made of besides the events' envelope: written by
+    the engine, not by a handler, from each event's summary and the values it replaced."""
+    code: list[Any] = [
+        engine.Projector._audit_row,
+        engine.audit_changes,
+        envelope.Change.as_json,
+        envelope.shown,
+        envelope.described,
+        envelope.changes_of,
+    ]
+    for cls in [*ACCOUNT_EVENTS.values(), *GOVERNANCE_EVENTS.values()]:
+        code += [vars(cls)[name] for name in ("summary", "changed") if name in vars(cls)]
+    return code
+
+
 def handlers_digest() -> str:
     """What the views' rows depend on besides their tables (which the fingerprint holds
     itself): the handlers' source, normalised (no comments, docstrings or layout; not
-    UNPROJECTED), the derived figures' statements, and the workflow rows the handlers
-    read states from."""
+    UNPROJECTED), the derived figures' statements, the workflow rows the handlers
+    read states from, and the code that writes the audit trail's text (audit_text)."""
     tree = _without_docstrings(_unprojected_left_out(ast.parse(inspect.getsource(handlers))))
     parts = [ast.dump(tree, annotate_fields=False)]
+    parts += [_normalised(code) for code in audit_text()]
     for view in VIEWS.values():
         parts += [f"{view.name}:{one}:{every}" for one, every in sorted(view.derived.items())]
     for workflow in sorted(registry().values(), key=lambda w: w.name):

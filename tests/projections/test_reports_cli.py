@@ -277,13 +277,14 @@ def test_audit_csv_lists_an_actors_events_since_a_business_date(kam: Kam, clock:
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "position,key,version,type,actor,occurred_on,recorded_at,command_id,summary",
+        "position,key,version,type,actor,occurred_on,recorded_at,command_id,summary,"
+        "subject,field,old,new,old_source",
         "3,acme,3,VisitLogged,li.wei,2026-03-04,2026-03-05T11:00:00+00:00,c-3,"
-        "visit V-1: trial -> 2 t agreed",
+        "visit V-1: trial -> 2 t agreed,,,,,",
         "4,(governance),1,Started,li.wei,2026-03-06,2026-03-06T12:00:00+00:00,c-4,"
-        "governance started",
+        "governance started,,,,,",
         "5,(governance),2,PolicySet,li.wei,2026-03-06,2026-03-06T12:00:00+00:00,c-4,"
-        "policy complaint-sla-days.key: 5 -> 4 (faster)",
+        "policy complaint-sla-days.key: 5 -> 4 (faster),,complaint-sla-days.key,5,4,recorded",
     ]
     by_other = report(kam, "audit", "--actor", "wang.fang")
     assert [(r["position"], r["type"], r["summary"]) for r in by_other["rows"]] == [

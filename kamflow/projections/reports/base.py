@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, tzinfo
 from decimal import Decimal
@@ -46,6 +47,9 @@ class Report:
     flat: bool = True
     document: Any = None
     csv_columns: list[str] | None = None
+    # The CSV's lines when they are not ``rows`` (the audit trail: one per changed
+    # field), made only when CSV is asked for.
+    csv_rows: Callable[[], list[dict[str, Any]]] | None = None
     # Printed on stderr, whatever the format: what the reader must know about the data
     # behind the report (an account that could not be read).
     warnings: list[str] = field(default_factory=list)
