@@ -194,10 +194,12 @@ def report_audit(as_of: date | None, key: str | None, **filters: Any) -> Report:
     help="From what the log held at the end of this date in the business time zone.",
 )
 def report_html(out: str, currency: str, as_of: date | None) -> None:
-    """One HTML file to open in any browser, offline: the portfolio with its charts
-    (80/20 curve, key-account zone, value classes), the complaint board, the
-    principles, and a page per account with its customer file and the relationship
-    map of its buying centre. Tables sort when their header is clicked.
+    """An offline HTML report, one file for any browser.
+
+    The portfolio with its charts (80/20 curve, key-account zone, value classes), the
+    complaint board, the principles, and a page per account with its customer file and
+    the relationship map of its buying centre. Tables sort when their header is
+    clicked. Nothing is fetched when it is viewed.
 
     \b
     Example:

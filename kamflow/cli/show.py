@@ -97,29 +97,29 @@ def output_options(*, csv: bool = True) -> Callable[[Read], Callable[..., None]]
                 "--xlsx",
                 metavar="FILE",
                 type=click.Path(dir_okay=False),
-                help="Write an Excel workbook: one sheet per table, typed numbers and dates.",
+                help="Write an Excel workbook, one sheet per table.",
             )(command)
             command = click.option(
                 "--section",
                 metavar="NAME",
-                help="Only this table of the CSV, e.g. rows (the main rows) or summary.",
+                help="Only this table of the CSV (rows, summary...).",
             )(command)
             command = click.option(
                 "--out",
                 metavar="FILE",
                 type=click.Path(dir_okay=False, allow_dash=False),
-                help="Write the CSV to FILE, with the byte-order mark of --excel.",
+                help="Write the CSV to FILE, with the byte-order mark.",
             )(command)
             command = click.option(
                 "--excel",
                 is_flag=True,
-                help="CSV for spreadsheets: starts with the UTF-8 byte-order mark.",
+                help="CSV with the UTF-8 byte-order mark, for spreadsheets.",
             )(command)
             command = click.option(
                 "--csv",
                 "as_csv",
                 is_flag=True,
-                help="CSV of every table: the rows, then each section under a # line.",
+                help="CSV: the rows, then each section under a # NAME line.",
             )(command)
         return click.option("--json", "as_json", is_flag=True, help="JSON for programs.")(command)
 
