@@ -217,6 +217,7 @@ def report_html(out: str, currency: str, as_of: date | None) -> None:
         click.echo(page, nl=False)
     else:
         write_file(out, page.encode("utf-8"))
-        click.echo(f"wrote {out}: portfolio, complaints, principles and {accounts} account pages")
+        pages = "1 account page" if accounts == 1 else f"{accounts} account pages"
+        click.echo(f"wrote {out}: portfolio, complaints, principles and {pages}")
     if skipped:
         raise Unprojectable(skipped_line(skipped))
