@@ -322,17 +322,73 @@ def to_json(data: Any) -> str:
     return _escape_surrogates(REFUSED_IN_ONE_LINE.sub(_json_code, text))
 
 
-def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+# A cell a spreadsheet would run as a formula starts with one of these (OWASP, "CSV
+# injection"): `=`, `+`, `-` and `@` start formulas, and tab and carriage return are
+# stripped by some spreadsheets before they look at what follows.
+FORMULA_STARTS = frozenset("=+-@\t\r")
+# Written first in a file for spreadsheets: Excel reads CSV as the machine's code page
+# (GBK on a Chinese Windows) unless the file starts with it.
+BOM = "\ufeff"
+
+
+def neutralise(text: str) -> str:
+    """``text`` as a spreadsheet must show it, as text and never as a formula: a text
+    that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading apostrophe, which spreadsheets take as "this cell is text" and do not show
+    (OWASP's advice for CSV injection). Other text is unchanged."""
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
+def csv_value(value: Any) -> Any:
+    """One value as a CSV cell: numbers (int, Decimal, float) as they are, so that a
+    negative amount stays a number; dates and times in ISO 8601; nothing as an empty
+    cell; lists joined with commas and mappings as ``key: value`` pairs; every text
+    ``neutralise``-d. True and False are written as Python writes them."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | float | Decimal):
+        return value
+    if isinstance(value, str):
+        return neutralise(value)
+    return neutralise(_plain(value))
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    return str(value)
+
+
+def to_csv(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None = None
+) -> str:
+    """A table as CSV (lines end in ``\n``, no line end after the last): a ``title``
+    line first when given, then the headers (none when empty), then the rows; every
+    cell as ``csv_value`` writes it, so that no text cell starts a formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(headers)
+    if title is not None:
+        writer.writerow([title])
+    if headers:
+        writer.writerow([csv_value(h) for h in headers])
     for row in rows:
-        writer.writerow(
-            [
-                v.isoformat() if isinstance(v, date | datetime) else ("" if v is None else v)
-                for v in row
-            ]
-        )
+        writer.writerow([csv_value(v) for v in row])
     # CSV has no escapes of its own: control characters other than the line breaks and
     # tabs it quotes are shown as in tables, so that a CSV printed to a terminal is safe.
     return _escape_surrogates(REFUSED_IN_PROSE.sub(_code, buffer.getvalue().rstrip("\n")))
+
+
+def tables_to_csv(tables: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]]) -> str:
+    """Tables (name, headers, rows) in one CSV: the first as a plain table from the
+    first line, so that a spreadsheet opens it cleanly; each other one after a blank
+    line, under a line ``# name``."""
+    return "\n\n".join(
+        to_csv(headers, rows, title=None if i == 0 else f"# {name}")
+        for i, (name, headers, rows) in enumerate(tables)
+    )

@@ -82,11 +82,7 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
         kamflow projections rebuild
         kamflow projections rebuild complaints
     """
-    import sys
-
-    from rich.console import Console
-    from rich.progress import Progress
-
+    from kamflow.cli.progress import progress
     from kamflow.projections.engine import Unprojectable, skipped_line
     from kamflow.projections.log import StoreSource
 
@@ -95,15 +91,10 @@ def projections_rebuild(names: tuple[str, ...]) -> None:
     projector.check(chosen)  # an unknown name is refused before the store is opened
     with (
         StoreSource(projector.db.locator) as source,
-        # A bar only on a terminal: a script's stderr gets the outcome, not the drawing.
-        Progress(
-            transient=True, console=Console(stderr=True), disable=not sys.stderr.isatty()
-        ) as bar,
+        progress("rebuilding", unit="events") as bar,
     ):
-        task = bar.add_task("rebuilding", total=source.max_position() or 1)
-        read = projector.rebuild(
-            chosen, source, batch=5000, progress=lambda n: bar.advance(task, n)
-        )
+        bar.set_total(source.max_position() or 1)
+        read = projector.rebuild(chosen, source, batch=5000, progress=bar.advance)
     click.echo(f"rebuilt {', '.join(chosen)} from {read} events")
     skipped = projector.quarantined(chosen)
     if skipped:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -12,6 +13,7 @@ from kamflow.cli import DATE, session
 from kamflow.cli.show import Read, output_options
 
 if TYPE_CHECKING:
+    from kamflow.projections.db import ViewDB
     from kamflow.projections.reports.base import Report
 
 
@@ -36,11 +38,26 @@ def build_report(name: str, as_of: date | None, **params: Any) -> Report:
     ``today`` is the business date now, or ``as_of``, whose end in the business zone is
     the cutoff; the zone is ``--tz``/KAMFLOW_TZ, else the team's setting (read from the
     views, or from the log for an as-of report), else the machine's."""
-    from kamflow import clock
-    from kamflow.domain.dates import business_date, end_of_day
     from kamflow.projections.engine import Unprojectable, quarantined, skipped_line
     from kamflow.projections.reports import READS, builder
-    from kamflow.projections.reports.base import ReportParams, setting
+
+    with views(as_of) as (db, today, zone):
+        from kamflow.projections.reports.base import ReportParams
+
+        result = builder(name)(db, ReportParams(today=today, zone=zone, **params))
+        skipped = quarantined(db, READS[name])
+    if skipped:
+        result.error = Unprojectable(skipped_line(skipped))
+    return result
+
+
+@contextmanager
+def views(as_of: date | None) -> Iterator[tuple[ViewDB, date, tzinfo]]:
+    """The views a report reads, the business date it is as of and the business zone
+    (see build_report), for the length of the block."""
+    from kamflow import clock
+    from kamflow.domain.dates import business_date, end_of_day
+    from kamflow.projections.reports.base import setting
     from kamflow.zones import SETTING, business_zone
 
     sess = session()
@@ -62,13 +79,9 @@ def build_report(name: str, as_of: date | None, **params: Any) -> Report:
             raise
         today = business_date(clock.now(), zone)
     try:
-        result = builder(name)(db, ReportParams(today=today, zone=zone, **params))
-        skipped = quarantined(db, READS[name])
+        yield db, today, zone
     finally:
         db.close()
-    if skipped:
-        result.error = Unprojectable(skipped_line(skipped))
-    return result
 
 
 def _key(key: str | None) -> str | None:
@@ -172,3 +185,48 @@ def report_audit(as_of: date | None, key: str | None, **filters: Any) -> Report:
 
     wanted = GOVERNANCE_KEY if key is not None and key.strip() == GOVERNANCE_KEY else _key(key)
     return build_report("audit", as_of, key=wanted, **filters)
+
+
+@report.command("html")
+@click.option(
+    "--out",
+    default="kamflow-report.html",
+    show_default=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write the page; - for stdout.",
+)
+@click.option("--currency", default="CNY", show_default=True, help="Report currency.")
+@click.option(
+    "--as-of",
+    type=DATE,
+    help="From what the log held at the end of this date in the business time zone.",
+)
+def report_html(out: str, currency: str, as_of: date | None) -> None:
+    """An offline HTML report, one file for any browser.
+
+    The portfolio with its charts (80/20 curve, key-account zone, value classes), the
+    complaint board, the principles, and a page per account with its customer file and
+    the relationship map of its buying centre. Tables sort when their header is
+    clicked. Nothing is fetched when it is viewed.
+
+    \b
+    Example:
+        kamflow report html --out portfolio.html
+    """
+    from kamflow.cli.show import write_file
+    from kamflow.htmlreport import READS, build
+    from kamflow.projections.engine import Unprojectable, quarantined, skipped_line
+    from kamflow.projections.reports.base import ReportParams
+
+    with views(as_of) as (db, today, zone):
+        page, accounts = build(db, ReportParams(today=today, zone=zone, currency=currency.upper()))
+        skipped = quarantined(db, READS)
+    if out == "-":
+        click.echo(page, nl=False)
+    else:
+        write_file(out, page.encode("utf-8"))
+        pages = "1 account page" if accounts == 1 else f"{accounts} account pages"
+        click.echo(f"wrote {out}: portfolio, complaints, principles and {pages}")
+    if skipped:
+        raise Unprojectable(skipped_line(skipped))

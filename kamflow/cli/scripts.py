@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -9,6 +13,7 @@ import click
 from kamflow.cli import session
 
 if TYPE_CHECKING:
+    from kamflow.application import Outcome
     from kamflow.cli.factory import Shape
 
 
@@ -52,30 +57,78 @@ def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None, as_
         return
     if file is None:
         raise click.MissingParameter(ctx=ctx, param=_param(ctx, "file"))
-    from kamflow.batch import apply_lines
+    from kamflow.batch import LineFailed, apply_lines
+    from kamflow.cli.progress import drawn, progress
 
     sess = session()
-    if not as_json:
-        click.echo(apply_lines(sess.writer, file, actor=sess.actor))
-        return
-    from kamflow.batch import LineFailed
-    from kamflow.cli.factory import outcome_json
+    results: list[dict[str, Any]] = []
+    on_outcome: Callable[[int, Outcome], None] | None = None
+    if as_json:
+        from kamflow.cli.factory import outcome_json
+
+        def on_outcome(number: int, outcome: Outcome) -> None:
+            results.append({"line": number, **outcome_json(outcome)})
+
+    try:
+        with progress("applying", _count_lines(file) if drawn() else None, unit="lines") as bar:
+            summary = apply_lines(
+                sess.writer, _counted(file, bar.advance), actor=sess.actor, on_outcome=on_outcome
+            )
+    except LineFailed as exc:
+        # The lines before it stay applied: their views are caught up as after a whole
+        # run, and a script learns their ids here, on stdout, and the failed line's
+        # error on stderr (exit 1 or 2).
+        if exc.applied:
+            with contextlib.suppress(Exception):  # the line's error is the one to tell
+                catch_up_views(sess.writer.locator)
+        if as_json:
+            click.echo(_json(apply_summary(results, failed=exc.line)))
+        raise
+    catch_up_views(sess.writer.locator)
+    click.echo(_json(apply_summary(results)) if as_json else summary)
+
+
+def _json(data: Any) -> str:
     from kamflow.output import to_json
 
-    results: list[dict[str, Any]] = []
+    return to_json(data)
+
+
+def _count_lines(file: IO[bytes]) -> int | None:
+    """Lines in ``file`` if it is a regular file (read, then rewound), else None (stdin,
+    a pipe: the bar then shows the count and the rate without a total)."""
     try:
-        apply_lines(
-            sess.writer,
-            file,
-            actor=sess.actor,
-            on_outcome=lambda n, outcome: results.append({"line": n, **outcome_json(outcome)}),
-        )
-    except LineFailed as exc:
-        # The lines before it stay applied: a script learns their ids here, on stdout,
-        # and the failed line's error on stderr (exit 1 or 2).
-        click.echo(to_json(apply_summary(results, failed=exc.line)))
-        raise
-    click.echo(to_json(apply_summary(results)))
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        start = file.tell()
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 20), b""))
+        last = file.tell() > start and not _ends_with_newline(file)
+        file.seek(start)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return lines + int(last)
+
+
+def _ends_with_newline(file: IO[bytes]) -> bool:
+    file.seek(-1, os.SEEK_END)
+    return file.read(1) == b"\n"
+
+
+def _counted(lines: Iterable[bytes], advance: Callable[[int], None]) -> Iterator[bytes]:
+    for line in lines:
+        yield line
+        advance(1)
+
+
+def catch_up_views(locator: str) -> None:
+    """Bring the views (``kf_*`` tables) up to date with the log after a batch of writes
+    (`apply`, `demo`), so that readers outside kamflow (sqlite3, psql, a BI tool) find
+    them current, as reports do; with a progress bar on a terminal."""
+    from kamflow.cli.progress import progress
+    from kamflow.projections.engine import caught_up_views
+
+    with progress("updating views", unit="events") as bar:
+        caught_up_views(locator, progress=bar.advance, total=bar.set_total).close()
 
 
 def apply_summary(results: list[dict[str, Any]], failed: int | None = None) -> dict[str, Any]:
@@ -153,8 +206,11 @@ def demo(accounts: int, seed: int) -> None:
     Example:
         kamflow --db demo.db demo --accounts 60 --seed 7
     """
+    from kamflow.cli.progress import progress
     from kamflow.demo import build_demo, render_summary
 
     sess = session()
-    summary = build_demo(sess.writer, accounts=accounts, seed=seed)
+    with progress("building the demo", unit="commands") as bar:
+        summary = build_demo(sess.writer, accounts=accounts, seed=seed, on_step=bar.update)
+    catch_up_views(sess.writer.locator)
     click.echo(render_summary(summary, sess.writer.locator))

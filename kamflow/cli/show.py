@@ -2,8 +2,16 @@
 
 A read command returns a ``Report`` (``kamflow.queries`` for reads of the store,
 ``kamflow.projections.reports`` for reports); ``output_options`` gives it ``--json``
-(and ``--csv`` where its rows are flat), ``--wide`` and ``--no-pager``, and prints what
-it returns.
+(and the CSV and XLSX options), ``--wide`` and ``--no-pager``, and prints what it
+returns.
+
+CSV and XLSX carry the whole report (``Report.tables``): the main rows, then every
+section. CSV puts the main rows first, as a plain table a spreadsheet opens cleanly,
+then each section after a blank line under a line ``# NAME`` (``--section NAME`` gives
+one table alone); no text cell starts a formula (``kamflow.output.neutralise``).
+``--excel``, and ``--out FILE``, start it with the UTF-8 byte-order mark, without which
+Excel reads a CSV in the machine's code page. ``--xlsx FILE`` writes one sheet per table
+(``kamflow.xlsx``).
 
 Text for people fits the screen: no line is wider than ``COLUMNS`` when it is set,
 else than the terminal when stdout is one; piped text has no width limit (a script
@@ -16,6 +24,7 @@ a terminal, never with ``--no-pager`` or a pager set to ``""`` or ``cat``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shlex
@@ -36,9 +45,10 @@ DEFAULT_LINES = 24  # a terminal that does not say how tall it is
 
 
 def output_options(*, csv: bool = True) -> Callable[[Read], Callable[..., None]]:
-    """``--json`` (and ``--csv`` when ``csv``), ``--wide`` and ``--no-pager`` for a
-    read; the read returns a Report, printed by ``emit``. ``--json`` and ``--csv`` at
-    once are refused before the read runs."""
+    """``--json`` (and, when ``csv``, ``--csv``, ``--excel``, ``--out FILE``,
+    ``--section NAME`` and ``--xlsx FILE``), ``--wide`` and ``--no-pager`` for a read;
+    the read returns a Report, printed (or written) by ``emit``. Two formats at once, or
+    ``--section`` without CSV, are refused before the read runs."""
 
     def decorate(read: Read) -> Callable[..., None]:
         @functools.wraps(read)
@@ -48,12 +58,31 @@ def output_options(*, csv: bool = True) -> Callable[[Read], Callable[..., None]]
             wide: bool,
             no_pager: bool,
             as_csv: bool = False,
+            excel: bool = False,
+            out: str | None = None,
+            xlsx: str | None = None,
+            section: str | None = None,
             **kwargs: Any,
         ) -> None:
-            if as_json and as_csv:
-                raise click.UsageError("give --json or --csv, not both")
+            wants_csv = as_csv or excel or out is not None
+            given = [
+                flag
+                for flag, on in (("--json", as_json), ("--csv", wants_csv), ("--xlsx", xlsx))
+                if on
+            ]
+            if len(given) == 2:
+                raise click.UsageError(f"give {given[0]} or {given[1]}, not both")
+            if len(given) > 2:
+                raise click.UsageError("give one of --json, --csv or --xlsx")
+            if section is not None and not wants_csv:
+                raise click.UsageError("--section picks one table of the CSV; give --csv too")
             result = read(*args, **kwargs)
-            emit(result, as_json=as_json, as_csv=as_csv, wide=wide, pager=not no_pager)
+            if xlsx is not None:
+                write_xlsx(result, xlsx)
+            elif wants_csv:
+                emit_csv(result, excel=excel, out=out, section=section)
+            else:
+                emit(result, as_json=as_json, wide=wide, pager=not no_pager)
             if result.error is not None:
                 raise result.error
 
@@ -64,33 +93,48 @@ def output_options(*, csv: bool = True) -> Callable[[Read], Callable[..., None]]
             "--wide", is_flag=True, help="Every column, whole, however wide the table."
         )(command)
         if csv:
-            command = click.option("--csv", "as_csv", is_flag=True, help="CSV of the rows.")(
-                command
-            )
+            command = click.option(
+                "--xlsx",
+                metavar="FILE",
+                type=click.Path(dir_okay=False),
+                help="Write an Excel workbook, one sheet per table.",
+            )(command)
+            command = click.option(
+                "--section",
+                metavar="NAME",
+                help="Only this table of the CSV (rows, summary...).",
+            )(command)
+            command = click.option(
+                "--out",
+                metavar="FILE",
+                type=click.Path(dir_okay=False, allow_dash=False),
+                help="Write the CSV to FILE, with the byte-order mark.",
+            )(command)
+            command = click.option(
+                "--excel",
+                is_flag=True,
+                help="CSV with the UTF-8 byte-order mark, for spreadsheets.",
+            )(command)
+            command = click.option(
+                "--csv",
+                "as_csv",
+                is_flag=True,
+                help="CSV: the rows, then each section under a # NAME line.",
+            )(command)
         return click.option("--json", "as_json", is_flag=True, help="JSON for programs.")(command)
 
     return decorate
 
 
-def emit(
-    result: Report, *, as_json: bool, as_csv: bool = False, wide: bool = False, pager: bool = True
-) -> None:
-    """Print a report: its JSON, its rows as CSV, or text for people (fitted to the
-    screen unless ``wide``, through a pager when ``pager`` and it is longer than the
-    screen)."""
+def emit(result: Report, *, as_json: bool, wide: bool = False, pager: bool = True) -> None:
+    """Print a report: its JSON, or text for people (fitted to the screen unless
+    ``wide``, through a pager when ``pager`` and it is longer than the screen); its
+    warnings first, on stderr."""
     from kamflow import output
 
-    for warning in result.warnings:
-        click.echo(f"Warning: {output.escape(warning)}", err=True)
+    warn(result)
     if as_json:
         click.echo(output.to_json(result.as_json()))
-    elif as_csv:
-        if not result.flat:
-            path = click.get_current_context().command_path.split()[1:]
-            raise InvalidInput(f"{' '.join(path)} is a document, not flat rows; use --json")
-        columns = result.csv_columns or result.columns
-        rows = result.csv_rows() if result.csv_rows is not None else result.rows
-        click.echo(output.to_csv(columns, [[r.get(c) for c in columns] for r in rows]))
     else:
         terminal = sys.stdout.isatty()
         screen = screen_width(os.environ, terminal)
@@ -99,6 +143,77 @@ def emit(
         argv = pager_command(text, env=os.environ, terminal=terminal and pager, size=size)
         if argv is None or not run_pager(argv, text):
             click.echo(text)
+
+
+def warn(result: Report) -> None:
+    from kamflow.output import escape
+
+    for warning in result.warnings:
+        click.echo(f"Warning: {escape(warning)}", err=True)
+
+
+def emit_csv(
+    result: Report, *, excel: bool = False, out: str | None = None, section: str | None = None
+) -> None:
+    """A report as CSV (``kamflow.output.tables_to_csv``): every table, or only the one
+    named ``section`` (InvalidInput when the report has none of that name), on stdout,
+    or written to ``out``. The byte-order mark starts it with ``excel`` and in a file."""
+    from kamflow import output
+
+    warn(result)
+    tables = result.tables()
+    if section is not None:
+        names = [t.name for t in tables]
+        if section not in names:
+            raise InvalidInput(f'no table "{section}" in this report; one of: {", ".join(names)}')
+        tables = [t for t in tables if t.name == section]
+    text = output.tables_to_csv([(t.name, t.headers, t.rows) for t in tables])
+    if out is None:
+        click.echo(output.BOM + text if excel else text)
+        return
+    write_file(out, (output.BOM + text + "\n").encode("utf-8"))
+    click.echo(f"wrote {out}: {_described(tables)}")
+
+
+def write_xlsx(result: Report, path: str) -> None:
+    """A report as an Excel workbook at ``path`` (``kamflow.xlsx``, which alone imports
+    the XLSX library): one sheet per table."""
+    from kamflow.xlsx import workbook
+
+    warn(result)
+    tables = result.tables()
+    write_file(path, workbook(tables, title=result.title, layout=result.layout))
+    click.echo(f"wrote {path}: {_described(tables)}")
+
+
+def _described(tables: list[Any]) -> str:
+    return ", ".join(f"{t.name} ({len(t.rows)})" for t in tables)
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all: into a new file beside it, renamed
+    over it once complete. A folder that is missing or not writable is one line (exit
+    1), and leaves nothing behind."""
+    import tempfile
+
+    target = os.path.abspath(os.path.expanduser(path))
+    folder = os.path.dirname(target)
+    try:
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=".kamflow-", suffix=".part")
+    except OSError as exc:
+        raise click.FileError(path, hint=exc.strerror or str(exc)) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        # A new file gets the permissions the user's umask gives, as open() would.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temp, 0o666 & ~mask)
+        os.replace(temp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise click.FileError(path, hint=exc.strerror or str(exc)) from None
 
 
 def screen_width(env: Mapping[str, str], terminal: bool) -> int | None:

@@ -51,6 +51,7 @@ def build_demo(
     seed: int = 7,
     today: date | None = None,
     progress: Callable[[int], None] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> DemoSummary:
     """Build a sample portfolio covering the year up to ``today`` into an empty store.
 
@@ -60,8 +61,10 @@ def build_demo(
     before it, so that the demo never stamps a record time later than the real clock and
     today is left to the user.
     ``progress``, if given, is called with the running number of events written (every
-    few dozen commands and once at the end). Record time comes from a clock the demo
-    puts on ``kamflow`` for the length of the build (``Kamflow.using_clock``).
+    few dozen commands and once at the end); ``on_step``, if given, after every command
+    with the number of commands done and planned (for a progress bar). Record time
+    comes from a clock the demo puts on ``kamflow`` for the length of the build
+    (``Kamflow.using_clock``).
 
     Refuses (Conflict) a store that already holds events: a demo mixed into real data
     would corrupt every report.
@@ -116,6 +119,8 @@ def build_demo(
             written += len(outcome.events)
             if progress is not None and (index + 1) % PROGRESS_EVERY == 0:
                 progress(written)
+            if on_step is not None:
+                on_step(index + 1, len(steps))
     if progress is not None:
         progress(written)
 

@@ -792,15 +792,28 @@ class Located(Protocol):
     def locator(self) -> str: ...
 
 
-def caught_up_views(locator: str) -> ViewDB:
+def caught_up_views(
+    locator: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+    total: Callable[[int], None] | None = None,
+) -> ViewDB:
     """The views of a store, caught up with its log. The log (and with it eventsourcing
-    and the event handlers) is read only when there is something to catch up."""
+    and the event handlers) is read only when there is something to catch up; then
+    ``total`` (if given) is told how many events are to be read, and ``progress`` how
+    many were, batch by batch (Projector.catch_up)."""
     db = ViewDB(locator)
-    projector = Projector(db)
-    projector.ensure_schema()
-    if projector.behind():
-        with StoreSource(locator) as source:
-            projector.catch_up(source)
+    try:
+        projector = Projector(db)
+        projector.ensure_schema()
+        if projector.behind():
+            if total is not None:
+                total(db.max_position() - min(projector.positions().values(), default=0))
+            with StoreSource(locator) as source:
+                projector.catch_up(source, progress=progress)
+    except BaseException:
+        db.close()
+        raise
     return db
 
 

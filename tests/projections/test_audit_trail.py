@@ -146,7 +146,9 @@ def test_report_audit_shows_what_each_change_replaced_in_table_json_and_csv(kam:
         "contact P-1 changed: roles buyer -> buyer/decider, title Buyer -> Purchasing Director"
     )
 
-    lines = list(csv.DictReader(io.StringIO(ok(kam, "report", "audit", "--csv"))))
+    lines = list(
+        csv.DictReader(io.StringIO(ok(kam, "report", "audit", "--csv", "--section", "rows")))
+    )
     # One line per changed field; an event that changed nothing, one line.
     assert len(lines) == sum(max(1, len(r["changes"])) for r in trail["rows"])
     assert [

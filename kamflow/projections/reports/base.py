@@ -29,14 +29,31 @@ class ReportParams:
     until: date | None = None
 
 
+# The name of a report's main rows among its tables (as in its JSON: "rows").
+MAIN = "rows"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One of a report's tables for CSV and XLSX: ``name`` is its key in the report's
+    JSON (``rows`` for the main rows, else the section's), ``headers`` its columns and
+    ``rows`` its values, one list per row, as the report holds them (Decimal, int, bool,
+    str, date, datetime, None, and lists of those)."""
+
+    name: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
 @dataclass
 class Report:
     """A report: flat ``rows`` (table, CSV, JSON) plus optional non-flat ``sections``.
 
-    ``flat`` is False when the rows alone would misrepresent the report in CSV (the
-    customer file is a document, not a table). A read of the store (``kamflow.queries``)
-    gives its own JSON ``document`` (``account list`` is a JSON list of accounts) and may
-    name more ``csv_columns`` than the text table shows.
+    ``flat`` is False for a document rather than a table (the customer file); CSV and
+    XLSX carry every section of any report (``tables``), so nothing is left out either
+    way. A read of the store (``kamflow.queries``) gives its own JSON ``document``
+    (``account list`` is a JSON list of accounts) and may name more ``csv_columns`` than
+    the text table shows.
     """
 
     title: str
@@ -70,6 +87,46 @@ class Report:
         if self.notes:
             out["notes"] = self.notes
         return out
+
+    def tables(self) -> list[Table]:
+        """The whole report as tables, in the order of its JSON: the main rows first
+        (named ``rows``; columns ``csv_columns``, else ``columns``; ``csv_rows`` when
+        the spreadsheet form has rows of its own, e.g. one per changed field), then each section,
+        then the notes. A section that is a list of records is a table of their keys (in
+        order of first appearance); a mapping is a ``field``/``value`` table, nested
+        mappings flattened with dots (``value_classes.MVC``); a list of plain values is a
+        one-column table named after the section, and so is a single value."""
+        columns = self.csv_columns or self.columns
+        rows = self.csv_rows() if self.csv_rows is not None else self.rows
+        found = [Table(MAIN, list(columns), [[r.get(c) for c in columns] for r in rows])]
+        for name, section in self.sections.items():
+            found.append(_table(name, section))
+        if self.notes:
+            found.append(_table("notes", self.notes))
+        return found
+
+
+def _table(name: str, section: Any) -> Table:
+    if isinstance(section, dict):
+        return Table(name, ["field", "value"], [[k, v] for k, v in _flatten(section, "")])
+    if isinstance(section, list) and any(isinstance(item, dict) for item in section):
+        headers: dict[str, None] = {}
+        for item in section:
+            headers.update(dict.fromkeys(item))
+        return Table(name, list(headers), [[item.get(h) for h in headers] for item in section])
+    if isinstance(section, list):
+        return Table(name, [name] if section else [], [[item] for item in section])
+    return Table(name, [name], [[section]])
+
+
+def _flatten(mapping: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            out += _flatten(value, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", value))
+    return out
 
 
 def policy(db: ViewDB, name: str) -> Decimal:
