@@ -48,8 +48,18 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="kamflow-contention-"))
     db = args.db or str(folder / "kamflow.db")
     subprocess.run(
-        kamflow(db, "account", "open", "acme", "--name", "Acme", "--industry", "feed",
-                "--owner", "li.wei"),  # fmt: skip
+        kamflow(
+            db,
+            "account",
+            "open",
+            "acme",
+            "--name",
+            "Acme",
+            "--industry",
+            "feed",
+            "--owner",
+            "li.wei",
+        ),
         check=True,
         capture_output=True,
     )
@@ -62,8 +72,9 @@ def main() -> int:
         files.append(path)
     started = time.monotonic()
     procs = [
-        subprocess.Popen(kamflow(db, "apply", str(p)), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            kamflow(db, "apply", str(p)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for p in files
     ]
     interactive_failed: list[str] = []
@@ -73,8 +84,18 @@ def main() -> int:
             break
         t0 = time.monotonic()
         done = subprocess.run(
-            kamflow(db, "cost", "record", "acme", "--amount", "5", "--category", "travel",
-                    "--description", f"at the keyboard {n}"),  # fmt: skip
+            kamflow(
+                db,
+                "cost",
+                "record",
+                "acme",
+                "--amount",
+                "5",
+                "--category",
+                "travel",
+                "--description",
+                f"at the keyboard {n}",
+            ),
             capture_output=True,
             text=True,
         )
