@@ -52,6 +52,7 @@ NOUNS: dict[str, tuple[str, str]] = {
         "Reports from the read models (caught up with the log before each query).",
     ),
     "projections": ("projections", "The read models: status, rebuild, follow."),
+    "audit": ("audit", "Prove nothing stored was altered: the sealed log, snapshots, views."),
     "apply": ("scripts", "Apply a stream of commands, one JSON object a line (`-` reads stdin)."),
     "demo": (
         "scripts",
