@@ -153,7 +153,7 @@ def walk(
                 f"version {row.version} of its account comes after version {prior}",
             )
         if row.seal != expected:
-            return Break(row.position, *_why(head, row, following))
+            return Break(row.position, *_why(head, row, following, last))
         count, last, head = count + 1, row.position, expected
         seen[row.originator_id] = row.version
         row = following
@@ -177,9 +177,10 @@ def _other_account(
     return None
 
 
-def _why(head: bytes, row: Row, following: Row | None) -> tuple[str, str]:
+def _why(head: bytes, row: Row, following: Row | None, last: int) -> tuple[str, str]:
     """Tell a reordering (two events that changed places, with or without their seals)
-    from an edit, by the event after the first that does not match."""
+    from an edit, by the event after the first that does not match; and a deletion of
+    events with their seals by the positions missing before it."""
     assert row.seal is not None
     if following is not None and following.seal is not None:
         there = following.position
@@ -196,4 +197,13 @@ def _why(head: bytes, row: Row, following: Row | None) -> tuple[str, str]:
         )
         if swapped == following.seal:
             return "reordered", f"the event sealed here stands at position {there}"
+    if last and row.position > last + 1:
+        # Positions are handed out one after the other (a PostgreSQL sequence may skip
+        # some when an insert is rolled back, hence "or").
+        gone = f"{last + 1}" + (f"-{row.position - 1}" if row.position > last + 2 else "")
+        return (
+            "deleted",
+            f"its seal does not follow the one before, and position {gone} is missing:"
+            " an event was removed with its seal (or this one was edited)",
+        )
     return "edited", "the stored event (bytes, type or version) is not the one sealed here"

@@ -197,7 +197,7 @@ def _named_ids(row: Row) -> list[uuid.UUID]:
 # ------------------------------------------------------------------ snapshots
 def check_snapshots(kamflow: Kamflow, result: Verification) -> None:
     """Each snapshot against its account replayed from its events up to its version."""
-    from kamflow.stored import UnreadableEvent
+    from kamflow.stored import UnreadableEvent, is_storage_error, one_line
 
     app = kamflow.app
     if app.snapshots is None:
@@ -227,13 +227,17 @@ def check_snapshots(kamflow: Kamflow, result: Verification) -> None:
                                 problem,
                             )
                         )
-        except UnreadableEvent as exc:
+        except Exception as exc:  # an event unreadable, missing or out of order
+            if is_storage_error(exc) and not isinstance(exc, UnreadableEvent):
+                raise
+            why = exc.cause if isinstance(exc, UnreadableEvent) else one_line(exc)
+            at = aggregate.version if aggregate is not None else 0
             result.findings.append(
                 Finding(
                     "snapshot",
-                    f"{name} v{exc.version}",
+                    f"{name} after v{at}",
                     "unreplayable",
-                    f"its account's events cannot be replayed: {exc.cause}",
+                    f"its account's events cannot be replayed: {why}",
                 )
             )
             continue
