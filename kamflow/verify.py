@@ -353,7 +353,7 @@ def check_store(kamflow: Kamflow, result: Verification) -> None:
                 "store",
                 kamflow.store.named,
                 "damaged",
-                f"PRAGMA integrity_check: {'; '.join(lines[:3])}",
+                "integrity check: " + "; ".join(lines[:3]),
             )
         )
         return

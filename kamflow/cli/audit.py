@@ -26,10 +26,13 @@ def audit() -> None:
 )
 @output_options()
 def audit_verify(views: bool) -> Report:
-    """Recompute the seal of every event in the log, check every snapshot against its
-    account's events and the database's own integrity check; exit 1 naming the first
-    place that is not as kamflow stored it (edited, deleted, inserted, reordered,
-    account changed), exit 0 with the number of events verified and the head seal.
+    """Check that nothing stored was altered since kamflow stored it.
+
+    Recomputes the seal of every event in the log, checks every snapshot against its
+    account's events, runs the database's own integrity check (and with --views
+    compares every view table with a rebuild). Exit 1 naming the first place that is
+    not as kamflow stored it (edited, deleted, inserted, reordered, account changed);
+    exit 0 with the number of events verified and the head seal.
 
     \b
     Example:
