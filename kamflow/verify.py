@@ -131,8 +131,8 @@ def check_log(kamflow: Kamflow, result: Verification, progress: Progress | None 
                 "log",
                 "1",
                 "unsealed",
-                "this store was written before kamflow sealed its log and was opened"
-                " read-only since; open it once where it can be written to seal it",
+                "stored before kamflow sealed its log, and read-only since: open it once"
+                " writable to seal it",
             )
         )
         return
@@ -143,7 +143,8 @@ def check_log(kamflow: Kamflow, result: Verification, progress: Progress | None 
     if isinstance(found, Break):
         detail = found.detail
         if found.sealed_under is not None:
-            row = next(iter_sealed(kamflow, found.position, batch=1))
+            with contextlib.closing(iter_sealed(kamflow, found.position, batch=1)) as rows:
+                row = next(rows)
             detail = (
                 f"sealed as version {row.version} of {_name(kamflow, found.sealed_under)},"
                 f" stored under {_name(kamflow, row.originator_id)}"
@@ -583,7 +584,7 @@ def report(result: Verification) -> Report:
     if result.findings:
         more = len(result.findings) - 1
         error = Altered(
-            f"not as stored by kamflow: {result.findings[0].line()}"
+            f"verify failed at {result.findings[0].line()}"
             + (f" (and {more} more)" if more else "")
         )
     return Report(
