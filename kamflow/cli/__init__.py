@@ -46,6 +46,8 @@ NOUNS: dict[str, tuple[str, str]] = {
     "program": ("relationship", "The ten-step key-account management program."),
     "policy": ("governance", "Business policies: recorded, with who changed them and when (P1)."),
     "roster": ("governance", "Who holds which role (approver, director, auditor), recorded."),
+    "task": ("tasks", "Tasks (待办) with due dates: add, done, move, cancel, list."),
+    "agenda": ("tasks", "What is due for a person: tasks, follow-ups, SLAs, cadence (P5-P7)."),
     "workflow": ("workflows", "The state machines behind the rules."),
     "report": (
         "reports",

@@ -100,3 +100,12 @@ class PostMortem(TypedDict):
     cause: str
     lessons: str
     on: date
+
+
+class TaskState(TypedDict):
+    """An open task (done and cancelled ones keep only their status: a second ``done``
+    or a ``move`` must be refused, nothing more)."""
+
+    status: str
+    due: NotRequired[date]
+    added_on: NotRequired[date]

@@ -32,6 +32,7 @@ from kamflow.projections.views import (
     LEDGER,
     MARKET,
     PEOPLE,
+    TASKS,
     TEAM_SIZE,
     VISITS,
 )
@@ -602,6 +603,48 @@ def _satisfaction(e: Account.SatisfactionMeasured, key: str) -> list[Statement]:
             "INSERT INTO kf_satisfaction (key, version, occurred_on, score, target, note)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (key, e.originator_version, iso(e.occurred_on), str(e.score), str(e.target), e.note),
+        )
+    ]
+
+
+# ---------------------------------------------------------------------- tasks
+@TASKS.on(Account.TaskAdded)
+def _task(e: Account.TaskAdded, key: str) -> list[Statement]:
+    return [
+        (
+            "INSERT INTO kf_tasks (key, task_id, title, owner, about, due_on, first_due_on,"
+            " moves, status, added_on) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'open', ?)",
+            (key, e.task_id, e.title, e.owner, e.about, iso(e.due), iso(e.due), iso(e.occurred_on)),
+        )
+    ]
+
+
+@TASKS.on(Account.TaskMoved)
+def _task_moved(e: Account.TaskMoved, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_tasks SET due_on=?, moves = moves + 1 WHERE key=? AND task_id=?",
+            (iso(e.to_due), key, e.task_id),
+        )
+    ]
+
+
+@TASKS.on(Account.TaskDone)
+def _task_done(e: Account.TaskDone, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_tasks SET status='done', ended_on=?, note=? WHERE key=? AND task_id=?",
+            (iso(e.occurred_on), e.note, key, e.task_id),
+        )
+    ]
+
+
+@TASKS.on(Account.TaskCancelled)
+def _task_cancelled(e: Account.TaskCancelled, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_tasks SET status='cancelled', ended_on=?, note=? WHERE key=? AND task_id=?",
+            (iso(e.occurred_on), e.reason, key, e.task_id),
         )
     ]
 

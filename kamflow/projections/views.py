@@ -254,6 +254,24 @@ MARKET = View(
     },
 )
 
+# ---------------------------------------------------------------------- tasks
+# One row per task: its due date now, the first one it had (``first_due_on``; the
+# moves between are in the audit trail), its status and when that was reached.
+TASKS = View(
+    "tasks",
+    "tasks with their owner, due date (and the first one), what they are about, status",
+    {
+        "kf_tasks": """
+            key TEXT NOT NULL, task_id TEXT NOT NULL, title TEXT NOT NULL,
+            owner TEXT NOT NULL, about TEXT, due_on TEXT NOT NULL,
+            first_due_on TEXT NOT NULL, moves INTEGER NOT NULL, status TEXT NOT NULL,
+            added_on TEXT NOT NULL, ended_on TEXT, note TEXT,
+            PRIMARY KEY (key, task_id)""",
+    },
+    # The agenda and task list read the open tasks by owner and date.
+    indexes={"kf_tasks_due": "kf_tasks (status, due_on)"},
+)
+
 # ---------------------------------------------------------------------- audit
 # Every event, written by the engine itself (Projector: AUDIT_INSERT), not by handlers.
 # ``changes``: what the event replaced, old and new value by field, as JSON text
@@ -287,5 +305,6 @@ GOVERNANCE = View(
 )
 
 VIEWS: dict[str, View] = {
-    v.name: v for v in (ACCOUNTS, PEOPLE, VISITS, COMPLAINTS, LEDGER, MARKET, AUDIT, GOVERNANCE)
+    v.name: v
+    for v in (ACCOUNTS, PEOPLE, VISITS, COMPLAINTS, LEDGER, MARKET, TASKS, AUDIT, GOVERNANCE)
 }

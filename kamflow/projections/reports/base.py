@@ -78,6 +78,9 @@ class Report:
     # columns and those of the sections' tables and key: value lines. JSON and CSV
     # never look at it.
     layout: dict[str, Col] = field(default_factory=dict)
+    # The text table in groups, one heading per value of this row field (in the order
+    # of the rows; the agenda's days), columns aligned across the groups.
+    group_by: str | None = None
 
     def as_json(self) -> Any:
         if self.document is not None:
