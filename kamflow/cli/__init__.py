@@ -47,7 +47,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "policy": ("governance", "Business policies: recorded, with who changed them and when (P1)."),
     "roster": ("governance", "Who holds which role (approver, director, auditor), recorded."),
     "task": ("tasks", "Tasks (待办) with due dates: add, done, move, cancel, list."),
-    "agenda": ("tasks", "What is due for a person: tasks, follow-ups, SLAs, cadence (P5-P7)."),
+    "agenda": ("tasks", "What is due for a person, by day, overdue first."),
     "workflow": ("workflows", "The state machines behind the rules."),
     "report": (
         "reports",

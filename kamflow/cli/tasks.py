@@ -69,9 +69,11 @@ def task_list(owner: str | None, overdue: bool, every: bool, as_of: date | None)
 def agenda(
     owner: str | None, week: bool, days: int | None, ics: str | None, as_of: date | None
 ) -> Report:
-    """What is due for a person, by day, overdue first: tasks, visit follow-ups (P6),
-    complaints against their SLA (P7), contact cadence (P5), opportunities expected to
-    close.
+    """What is due for a person, by day, overdue first.
+
+    Tasks, visit follow-ups (P6), complaints against their SLA (P7), contact cadence
+    (P5) and opportunities expected to close, from today for a week (--days N for
+    another span); --ics writes them as a calendar to subscribe to.
 
     \b
     Example:
