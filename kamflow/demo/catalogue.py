@@ -326,6 +326,15 @@ class Opportunities:
 
 
 @record
+class Tasks:
+    """What a key-account manager promises to do, by when (templates with {contact})."""
+
+    titles: Texts
+    done: Texts
+    moved: Texts
+
+
+@record
 class Relationship:
     uncouple_reason: str
     reasons: dict[StageName, str]
@@ -366,6 +375,7 @@ class Catalogue:
     satisfaction: Satisfaction
     competitors: CompetitorNotes
     opportunities: Opportunities
+    tasks: Tasks
     relationship: Relationship
     program: Program
     losses: Losses

@@ -11,6 +11,7 @@ and complaints are planned in ``people.py``.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -213,6 +214,7 @@ class Planner(People):
         self.program(a)
         self.stages(a)
         self.fate(a)
+        self.tasks(a)
 
     def profile(self, a: PlannedAccount) -> None:
         rng, ind = self.rng, a.industry
@@ -432,6 +434,54 @@ class Planner(People):
                 chain.then(ending, {"note": rng.choice(texts.wins)}, 10, 40)
             elif ending:
                 chain.then(ending, {"reason": rng.choice(texts.losses)}, 10, 40)
+
+    # ------------------------------------------------------------------ tasks
+    def tasks(self, a: PlannedAccount) -> None:
+        """Tasks in the account's last weeks for its owner: one overdue, one done, one
+        moved to a date after today, one due in the coming week, so the agenda and the
+        task list show something for every key-account manager (the first ten
+        accounts, which have each owner at least once). Drawn from a generator of
+        their own, so the rest of the demo is the same with or without them."""
+        if a.rank >= 10 or a.fate:
+            return
+        rng = random.Random(f"tasks {a.key} {self.end}")
+        texts = self.c.tasks
+        today = self.end + timedelta(days=1)
+        people = a.on(a.until).present()
+        names = [p.name for p in people] or [a.name]
+
+        def title() -> str:
+            return rng.choice(texts.titles).format(contact=rng.choice(names))
+
+        def added(on: date, due: date) -> Step:
+            # Due on a weekday, as people plan their calls and visits.
+            due = workday(due, due - timedelta(days=2), due + timedelta(days=2))
+            return self.add(a, on, "task add", {"title": title(), "due": due}, gives="task")
+
+        start = max(a.opened, self.end - timedelta(days=40))
+        # Overdue: due 3 to 12 days ago, still open.
+        added(start, today - days(rng, 3, 12))
+        # Done on time.
+        done = added(start, today - days(rng, 1, 10))
+        on = min(self.end, max(start, date.fromisoformat(str(done.fields["due"]))))
+        self.add(
+            a, on, "task done", {"note": rng.choice(texts.done)}, source=done, source_field="task"
+        )
+        # Moved from last week to the coming one.
+        moved = added(start, today - days(rng, 1, 5))
+        self.add(
+            a,
+            self.end,
+            "task move",
+            {
+                "due": workday(today + days(rng, 1, 6), today, today + timedelta(days=9)),
+                "reason": rng.choice(texts.moved),
+            },
+            source=moved,
+            source_field="task",
+        )
+        # Due this week.
+        added(self.end, today + days(rng, 0, 6))
 
     # ------------------------------------------------------------------ program & stage
     def program(self, a: PlannedAccount) -> None:
