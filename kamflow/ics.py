@@ -24,9 +24,7 @@ def uid(row: dict[str, Any]) -> str:
     return ".".join(p for p in parts if p) + f"@{DOMAIN}"
 
 
-def calendar(
-    rows: list[dict[str, Any]], *, title: str, today: date, stamp: datetime
-) -> bytes:
+def calendar(rows: list[dict[str, Any]], *, title: str, today: date, stamp: datetime) -> bytes:
     """The agenda's rows (``reports.agenda`` CSV_COLUMNS) as an iCalendar file: one
     all-day event per row. ``stamp`` (aware) is the DTSTAMP of every event."""
     from icalendar import Calendar, Event

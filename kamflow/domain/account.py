@@ -100,6 +100,10 @@ class Account(Recorder, Aggregate):
                 f" ({latest}); taken before last meant latest"
             )
 
+    # The class version that added each state key (kamflow.stored checks snapshots
+    # for every key, except one their upcast will add).
+    state_since = {"tasks": 4}
+
     @staticmethod
     def upcast_v3_v4(state: dict[str, Any]) -> None:
         # Accounts snapshotted before tasks existed had none.

@@ -252,9 +252,7 @@ def test_the_agenda_as_csv_and_xlsx(book: Kam, tmp_path: Path) -> None:
     assert sheet.max_row == 7
 
 
-def test_the_agenda_for_people_is_grouped_by_day_within_80_columns(
-    book: Kam, locator: str
-) -> None:
+def test_the_agenda_for_people_is_grouped_by_day_within_80_columns(book: Kam, locator: str) -> None:
     screen = invoker(locator, env={"COLUMNS": "80"})
 
     lines = ok(screen("agenda", "--owner", "li.wei", "--days", "30"))

@@ -86,9 +86,8 @@ def _accounts(db: ViewDB) -> dict[str, tuple[str, str, str]]:
     """Account key -> (owner, name, opened on)."""
     if not db.table_exists("kf_accounts"):
         return {}
-    return {
-        k: (o, n, d) for k, o, n, d in db.rows("SELECT key, owner, name, opened_on FROM kf_accounts")
-    }
+    rows = db.rows("SELECT key, owner, name, opened_on FROM kf_accounts")
+    return {k: (o, n, d) for k, o, n, d in rows}
 
 
 def items(db: ViewDB, params: ReportParams, until: date) -> list[dict[str, Any]]:
@@ -127,7 +126,8 @@ def items(db: ViewDB, params: ReportParams, until: date) -> list[dict[str, Any]]
     for c in open_complaints(db, params):
         due = date.fromisoformat(c["raised_on"]) + timedelta(days=c["sla_days"])
         owner = accounts[c["key"]][0]
-        what = f"{c['severity']} complaint, {c['status']} (SLA {c['sla_days']} days): {c['summary']}"
+        sla = f"SLA {c['sla_days']} days"
+        what = f"{c['severity']} complaint, {c['status']} ({sla}): {c['summary']}"
         add(due, owner, c["key"], "complaint", c["complaint_id"], what)
     for a in contact_rows(db, params):
         if a["cadence_days"] is None:
