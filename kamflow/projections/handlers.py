@@ -633,6 +633,27 @@ def _setting(e: Governance.SettingSet, key: str) -> list[Statement]:
     ]
 
 
+@GOVERNANCE.on(Governance.RateSet)
+def _rate(e: Governance.RateSet, key: str) -> list[Statement]:
+    return [
+        (
+            "INSERT INTO kf_rates (currency, quote, on_day, rate, source, set_by, set_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (currency, quote, on_day) DO UPDATE SET"
+            " rate = excluded.rate, source = excluded.source, set_by = excluded.set_by,"
+            " set_at = excluded.set_at",
+            (
+                e.currency,
+                e.quote,
+                iso(e.occurred_on),
+                str(e.rate),
+                e.source,
+                e.actor,
+                iso(e.timestamp),
+            ),
+        )
+    ]
+
+
 @GOVERNANCE.on(Governance.RoleGranted)
 def _granted(e: Governance.RoleGranted, key: str) -> list[Statement]:
     return [

@@ -231,6 +231,12 @@ LEDGER = View(
             currency TEXT NOT NULL, amount_cents BIGINT NOT NULL, category TEXT NOT NULL,
             description TEXT NOT NULL, PRIMARY KEY (key, version)""",
     },
+    # Money over a period, by business date (reports.money): a range of dates in one
+    # currency, read from the index alone.
+    indexes={
+        "kf_sales_days": "kf_sales (currency, occurred_on, key, amount_cents, cost_cents)",
+        "kf_service_costs_days": "kf_service_costs (currency, occurred_on, key, amount_cents)",
+    },
 )
 
 # ---------------------------------------------------------------------- market
@@ -275,7 +281,7 @@ AUDIT = View(
 # ---------------------------------------------------------------------- governance
 GOVERNANCE = View(
     "governance",
-    "policies as set (with who and when) and the roster of roles",
+    "policies as set (with who and when), the roster of roles, exchange rates",
     {
         "kf_policies": """
             policy TEXT PRIMARY KEY, value TEXT NOT NULL, set_by TEXT NOT NULL,
@@ -283,6 +289,12 @@ GOVERNANCE = View(
         "kf_roster": """
             person TEXT NOT NULL, role TEXT NOT NULL, since TEXT NOT NULL,
             PRIMARY KEY (person, role)""",
+        # Exchange rates (ADR 0021): 1 currency = rate quote from the business date
+        # on; the latest recorded for a pair and day is the one in force.
+        "kf_rates": """
+            currency TEXT NOT NULL, quote TEXT NOT NULL, on_day TEXT NOT NULL,
+            rate TEXT NOT NULL, source TEXT NOT NULL, set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL, PRIMARY KEY (currency, quote, on_day)""",
     },
 )
 

@@ -26,7 +26,7 @@ MODULES = {
 # tests/projections/test_projection_failures.py checks these against the tables each report reads.
 READS = {
     "file": ("accounts", "people", "visits", "complaints", "ledger", "market"),
-    "portfolio": ("accounts", "governance"),
+    "portfolio": ("accounts", "ledger", "governance"),
     "complaints": ("accounts", "complaints", "governance"),
     "cadence": ("accounts", "visits", "governance"),
     "buying-centre": ("accounts", "people"),
