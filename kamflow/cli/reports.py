@@ -210,10 +210,22 @@ def report_buying_centre(key: str | None, as_of: date | None) -> Report:
 
 
 @report.command("funnel")
-@report_options
-def report_funnel(as_of: date | None) -> Report:
-    """Opportunities by stage and value."""
-    return build_report("funnel", as_of)
+@money_options
+def report_funnel(as_of: date | None, **money: Any) -> Report:
+    """Opportunities by stage and value, and the forecast: value weighted by each
+    stage's probability (policies stage-probability.STAGE, or one set per opportunity),
+    by expected close month; how long each has sat in its stage; stale opportunities
+    (no stage step for opportunity-stale-days) and those past their close date.
+
+    Budgets stay in their currencies unless --currency converts them (at the rate in
+    force on the report date). A period keeps the opportunities expected to close in
+    it, and those won or lost in it.
+
+    \b
+    Example:
+        kamflow report funnel --quarter 2027Q1 --owner li.wei
+    """
+    return build_report("funnel", as_of, **money)
 
 
 @report.command("satisfaction")

@@ -242,14 +242,16 @@ LEDGER = View(
 # ---------------------------------------------------------------------- market
 MARKET = View(
     "market",
-    "opportunities through the funnel, competitor notes, satisfaction measurements",
+    "opportunities through the funnel (expected close date, probability set, date of the"
+    " last stage step), competitor notes, satisfaction measurements",
     {
         "kf_opportunities": """
             key TEXT NOT NULL, opportunity_id TEXT NOT NULL, title TEXT NOT NULL,
             problem TEXT NOT NULL, stage TEXT NOT NULL, budget_cents BIGINT, currency TEXT NOT NULL,
             decision_maker TEXT NOT NULL, timeline TEXT NOT NULL, procurement TEXT NOT NULL,
             opened_on TEXT NOT NULL, closed_on TEXT, reason TEXT,
-            PRIMARY KEY (key, opportunity_id)""",
+            stage_since TEXT NOT NULL, close_by TEXT, probability_pct TEXT,
+            probability_reason TEXT, PRIMARY KEY (key, opportunity_id)""",
         "kf_competitor_notes": """
             key TEXT NOT NULL, version INTEGER NOT NULL, competitor TEXT NOT NULL,
             occurred_on TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (key, version)""",

@@ -30,7 +30,7 @@ READS = {
     "complaints": ("accounts", "complaints", "governance"),
     "cadence": ("accounts", "visits", "governance"),
     "buying-centre": ("accounts", "people"),
-    "funnel": ("market",),
+    "funnel": ("accounts", "market", "governance"),
     "satisfaction": ("accounts", "market"),
     "principles": (
         "accounts",
