@@ -228,6 +228,21 @@ def report_funnel(as_of: date | None, **money: Any) -> Report:
     return build_report("funnel", as_of, **money)
 
 
+@report.command("scorecard")
+@money_options
+def report_scorecard(as_of: date | None, **money: Any) -> Report:
+    """One line per key-account manager, for the monthly review: revenue and real
+    profit, accounts by value class, visits and contact cadence (P5), open follow-ups
+    (P6), open and overdue complaints (P7), opportunities won and lost, weighted
+    pipeline; then the total.
+
+    \b
+    Example:
+        kamflow report scorecard --month 2026-11 --compare previous
+    """
+    return build_report("scorecard", as_of, **money)
+
+
 @report.command("satisfaction")
 @report_options
 def report_satisfaction(as_of: date | None) -> Report:

@@ -19,6 +19,7 @@ MODULES = {
     "satisfaction": "satisfaction",
     "principles": "principles",
     "audit": "audit",
+    "scorecard": "scorecard",
 }
 
 # Report name -> the views (projections/views.py) whose tables it reads: a report over
@@ -42,6 +43,14 @@ READS = {
         "governance",
     ),
     "audit": ("audit",),
+    "scorecard": (
+        "accounts",
+        "visits",
+        "complaints",
+        "ledger",
+        "market",
+        "governance",
+    ),
 }
 
 

@@ -95,7 +95,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     everything = db.query(_SELECT) if db.table_exists("kf_opportunities") else []
     if wanted is not None:
         everything = [o for o in everything if o["owner"] in wanted]
-    opps = [o for o in everything if _in(o, params.period)]
+    opps = [o for o in everything if in_period(o, params.period)]
     chances = {s: policy(db, f"stage-probability.{s}") for s in OPEN}
     chances.update({"won": Decimal(100), "lost": Decimal(0)})
     stale_days = int(policy(db, "opportunity-stale-days"))
@@ -103,7 +103,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     missing: list[dict[str, Any]] = []
     used: dict[Any, int] = {}
     for o in opps:
-        _value(o, chances, params, book, missing, used)
+        value(o, chances, params, book, missing, used)
         o["days_in_stage"] = days_since(o["stage_since"], params.today)
         flags = []
         if o["stage"] in OPEN and o["days_in_stage"] > stale_days:
@@ -183,7 +183,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         "stale_after_days": stale_days,
     }
     if params.compare is not None:
-        then = [o for o in everything if o["stage"] in ("won", "lost") and _in(o, params.compare)]
+        then = [o for o in everything if o["stage"] in ("won", "lost") and in_period(o, params.compare)]
         summary["compare"] = {
             "period": params.compare.as_json(),
             "won": sum(1 for o in then if o["stage"] == "won"),
@@ -236,7 +236,7 @@ def _title(params: ReportParams) -> str:
     return f"funnel ({', '.join(parts)})"
 
 
-def _in(o: dict[str, Any], period: Period | None) -> bool:
+def in_period(o: dict[str, Any], period: Period | None) -> bool:
     """Whether an opportunity counts in ``period``: open and expected to close in it,
     or won or lost in it; every one without a period."""
     if period is None:
@@ -245,7 +245,7 @@ def _in(o: dict[str, Any], period: Period | None) -> bool:
     return day is not None and period.contains(date.fromisoformat(day[:10]))
 
 
-def _value(
+def value(
     o: dict[str, Any],
     chances: dict[str, Decimal],
     params: ReportParams,
