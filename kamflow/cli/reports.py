@@ -49,9 +49,7 @@ MONEY_OPTIONS = (
         help="Add the figures of the period before, or of a year before, and the change.",
     ),
     click.option("--owner", metavar="NAME", help="Only the accounts this person owns."),
-    click.option(
-        "--currency", metavar="CUR", help="Report currency; other amounts are converted."
-    ),
+    click.option("--currency", metavar="CUR", help="Report currency; other amounts are converted."),
 )
 
 

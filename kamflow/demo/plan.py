@@ -87,13 +87,18 @@ class Planner(People):
                 continue
             on, n = self.start, 0
             while on <= self.end:
-                wiggle = Decimal(1) + Decimal(((n % 3) - 1)) / 100
+                wiggle = Decimal(1) + Decimal((n % 3) - 1) / 100
                 rate = (Decimal(str(rough)) * wiggle).quantize(Decimal("0.0001"))
                 self.add(
                     None,
                     on,
                     "fx set",
-                    {"currency": currency, "quote": "CNY", "rate": str(rate), "source": money_.source},
+                    {
+                        "currency": currency,
+                        "quote": "CNY",
+                        "rate": str(rate),
+                        "source": money_.source,
+                    },
                     order=-1,
                 )
                 n += 1

@@ -556,7 +556,10 @@ class Account(Recorder, Aggregate):
             return [Change(self.opportunity_id, "close_by", self.previous, self.close_by)]
 
         def summary(self) -> str:
-            return f"opportunity {self.opportunity_id} expected to close by {self.close_by}: {self.reason}"
+            return (
+                f"opportunity {self.opportunity_id} expected to close by {self.close_by}:"
+                f" {self.reason}"
+            )
 
     class OpportunityProbabilitySet(Event):
         """An open opportunity's win probability in percent, set over its stage's
@@ -574,7 +577,9 @@ class Account(Recorder, Aggregate):
             return [Change(self.opportunity_id, "probability", self.previous, self.probability)]
 
         def summary(self) -> str:
-            return f"opportunity {self.opportunity_id} probability {self.probability}%: {self.reason}"
+            return (
+                f"opportunity {self.opportunity_id} probability {self.probability}%: {self.reason}"
+            )
 
     class OpportunityWon(Event):
         opportunity_id: str

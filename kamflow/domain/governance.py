@@ -164,9 +164,7 @@ class Governance(Recorder, Aggregate):
         book: dict[str, Decimal] = self.__dict__.setdefault("rates", {})
         return book
 
-    def set_rate(
-        self, meta: Meta, currency: str, quote: str, rate: Decimal, source: str
-    ) -> None:
+    def set_rate(self, meta: Meta, currency: str, quote: str, rate: Decimal, source: str) -> None:
         """Record 1 ``currency`` = ``rate`` ``quote`` from the command's business date;
         Conflict when that very rate is already recorded for that day."""
         previous = self.rate_book().get(rate_key(currency, quote, meta.occurred_on))

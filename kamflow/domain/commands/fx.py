@@ -33,6 +33,8 @@ class SetRate(GovernanceCommand):
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
         if self.currency == self.quote:
-            raise InvalidInput(f"a rate converts between two currencies, not {self.quote} to itself")
+            raise InvalidInput(
+                f"a rate converts between two currencies, not {self.quote} to itself"
+            )
         governance.set_rate(meta, self.currency, self.quote, self.rate, self.source)
         return f"1 {self.currency} = {self.rate} {self.quote} from {meta.occurred_on}"

@@ -129,9 +129,7 @@ class AdvanceOpportunity(OpportunityStep):
     name = "opp advance"
     arguments = ("account", "opportunity", "to")
     to: OppStage | None = option(default=None, metavar="[STAGE]")
-    close_by: BusinessDate | None = option(
-        "New expected close date, YYYY-MM-DD.", default=None
-    )
+    close_by: BusinessDate | None = option("New expected close date, YYYY-MM-DD.", default=None)
 
     def execute(self, account: Account, meta: Meta) -> str:
         opportunity_id, stage, dest = self.step(account, "advance")

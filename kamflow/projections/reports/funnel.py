@@ -108,7 +108,11 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         flags = []
         if o["stage"] in OPEN and o["days_in_stage"] > stale_days:
             flags.append(f"stale {o['days_in_stage']}d")
-        if o["stage"] in OPEN and o["close_by"] and date.fromisoformat(o["close_by"]) < params.today:
+        if (
+            o["stage"] in OPEN
+            and o["close_by"]
+            and date.fromisoformat(o["close_by"]) < params.today
+        ):
             flags.append(f"past close {o['close_by']}")
         o["flags"] = ", ".join(flags)
     currencies = (
@@ -183,7 +187,9 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         "stale_after_days": stale_days,
     }
     if params.compare is not None:
-        then = [o for o in everything if o["stage"] in ("won", "lost") and in_period(o, params.compare)]
+        then = [
+            o for o in everything if o["stage"] in ("won", "lost") and in_period(o, params.compare)
+        ]
         summary["compare"] = {
             "period": params.compare.as_json(),
             "won": sum(1 for o in then if o["stage"] == "won"),
@@ -211,7 +217,9 @@ def build(db: ViewDB, params: ReportParams) -> Report:
                 "amounts": n,
                 "source": r.source,
             }
-            for (r, multiply), n in sorted(used.items(), key=lambda u: (u[0][0].currency, u[0][0].on))
+            for (r, multiply), n in sorted(
+                used.items(), key=lambda u: (u[0][0].currency, u[0][0].on)
+            )
         ]
     notes = []
     if missing:
@@ -257,7 +265,9 @@ def value(
     currency (``value``, ``weighted``, ``value_currency``; None without a budget or a
     rate). Weighted: budget x probability / 100, to the cent, half-even."""
     given = o["probability_pct"]
-    o["probability"] = Decimal(given) if given is not None and o["stage"] in OPEN else chances[o["stage"]]
+    o["probability"] = (
+        Decimal(given) if given is not None and o["stage"] in OPEN else chances[o["stage"]]
+    )
     o["value_currency"] = o["currency"]
     cents = o["budget_cents"]
     if cents is not None and book is not None and params.currency != o["currency"]:

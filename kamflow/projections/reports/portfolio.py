@@ -9,8 +9,8 @@ Rules, in plain words (thresholds are policies, see `kamflow policy show`):
 - MVC (most valuable): ranking accounts by real profit, the ones that together first
   reach ``mvc-profit-share-pct`` (default 80%) of the portfolio's positive real profit;
 - MGC (most growable): neither, and revenue of the last 6 calendar months (up to the
-  report date, whatever the period) at least ``mgc-growth-pct`` (default 20%) above the 6 months before,
-  or revenue in the last 6 months and none before;
+  report date, whatever the period) at least ``mgc-growth-pct`` (default 20%) above
+  the 6 months before, or revenue in the last 6 months and none before;
 - standard: none of the above;
 - key-account zone: revenue at least ``zone-min-revenue``, service cost at most
   ``zone-max-cost-to-serve-pct`` of revenue, gross margin at least
@@ -211,7 +211,9 @@ def classified(db: ViewDB, params: ReportParams) -> tuple[list[dict[str, Any]], 
     revenue, cost, service = figures.revenue, figures.cost, figures.service
     # Best real profit first (then key): the order of the table, of the top and bottom
     # 10, and in which MVC accumulates profit.
-    found.sort(key=lambda f: (-(revenue.get(f[0], 0) - cost.get(f[0], 0) - service.get(f[0], 0)), f[0]))
+    found.sort(
+        key=lambda f: (-(revenue.get(f[0], 0) - cost.get(f[0], 0) - service.get(f[0], 0)), f[0])
+    )
     rows: list[dict[str, Any]] = []
     facts: list[Facts] = []
     for key, name, tier, owner, industry, recent, prior, to_profit, age in found:
@@ -294,7 +296,7 @@ def _grouped(rows: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
     for r in rows:
         groups.setdefault(r[by], []).append(r)
     total = sum((r["revenue"] for r in rows), Decimal(0))
-    out = []
+    out: list[dict[str, Any]] = []
     for name, members in groups.items():
         revenue = sum((r["revenue"] for r in members), Decimal(0))
         out.append(
@@ -309,7 +311,7 @@ def _grouped(rows: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
                 "BZ": sum(1 for r in members if r["value_class"] == "BZ"),
             }
         )
-    out.sort(key=lambda g: (-g["revenue"], g[by]))
+    out.sort(key=lambda g: (-Decimal(g["revenue"]), str(g[by])))
     return out
 
 
