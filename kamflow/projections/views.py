@@ -34,14 +34,16 @@ E = TypeVar("E")
 # 2: text a database cannot hold is stored with REPLACEMENT (SQLite views kept NUL).
 # 3: change events show what they replaced (old -> new) in the audit trail's summaries,
 # recomputed from history for events stored before they carried it (issue 11).
-HANDLERS_VERSION = "3"
+# 4: opportunities keep the date of their last stage step, their expected close date and
+# a probability set over the stage's; exchange rates (issue 15, ADR 0021).
+HANDLERS_VERSION = "4"
 # The handlers as of that version: a digest of their normalised source (no comments,
 # docstrings or layout), of the derived figures, of the workflow rows they read and of
 # the code that writes the audit trail's text (each event's summary and changes).
 # tests/projections/test_projection_structure.py fails when it differs, so that a changed handler
 # cannot ship without a thought for HANDLERS_VERSION. Rows the same on a rebuild
 # before and after (a pure refactoring): update this only.
-HANDLERS_DIGEST = "f0b09f645117b290"
+HANDLERS_DIGEST = "d3d4f9157fd4cad8"
 
 HANDLERS_MODULE = "kamflow.projections.handlers"
 _handlers_loaded = False
