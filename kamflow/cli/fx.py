@@ -78,7 +78,9 @@ def fx_import(path: str) -> None:
             skipped += 1
         else:
             recorded += 1
-    click.echo(f"recorded {recorded} rates from {path}; {skipped} were already recorded")
+    rates = "1 rate" if recorded == 1 else f"{recorded} rates"
+    were = "1 was" if skipped == 1 else f"{skipped} were"
+    click.echo(f"recorded {rates} from {path}; {were} already recorded")
 
 
 @fx.command("show")
