@@ -199,7 +199,10 @@ def test_ytd_and_from_to_are_periods_too(review: Kam) -> None:
         (("--month", "2026-13"), "is not a month"),
         (("--quarter", "2026Q5"), "is not a quarter"),
         (("--from", "2026-11-02", "--to", "2026-11-01"), "is after --to"),
-        (("--currency", "XYZ"), 'no account, amount or rate is in "XYZ"; currencies present: CNY, USD'),
+        (
+            ("--currency", "XYZ"),
+            'no account, amount or rate is in "XYZ"; currencies present: CNY, USD',
+        ),
         (("--owner", "nobody"), 'no account is owned by "nobody"; owners: li.wei, zhang.min'),
     ],
 )
@@ -241,3 +244,103 @@ def test_new_reports_fit_80_columns_and_have_csv_and_xlsx(
         assert ok(narrow(*args, "--csv"))[0].startswith(("owner,", "key,", "stage,", "currency,"))
         out = tmp_path / f"{args[1]}.xlsx"
         assert ok(narrow(*args, "--xlsx", str(out)))[0].startswith(f"wrote {out}")
+
+
+@pytest.fixture
+def pipeline(sqlite_locator: str) -> Kam:
+    """One account with four open opportunities, recorded on 2026-12-01:
+
+    O-1 lead, budget 100,000, close by 2026-12-15 (10%: 10,000);
+    O-2 budget 200,000, close by 2026-12-20, qualified on 2026-10-01 (25%: 50,000);
+    O-3 lead, budget 50,000, close by 2027-01-10, probability set to 40 (20,000);
+    O-4 lead, budget 10,000, no close date (1,000).
+    Stale after 30 days (policy); every opportunity opened on 2026-09-01.
+    """
+    kam = invoker(sqlite_locator, env=ZONE)
+    with fake_clock(datetime(2026, 12, 1, 2, 0)):
+        ok(kam("account", "open", "acme", "--name", "Acme", "--industry", "feed",
+               "--owner", "li.wei", "--tier", "key", "--on", "2026-08-01"))  # fmt: skip
+        ok(kam("policy", "set", "opportunity-stale-days", "30", "--reason", "monthly review"))
+        for title, budget, close_by in (
+            ("line 1", "100000", "2026-12-15"),
+            ("line 2", "200000", "2026-12-20"),
+            ("line 3", "50000", "2027-01-10"),
+            ("line 4", "10000", None),
+        ):
+            by = ["--close-by", close_by] if close_by else []
+            ok(kam("opp", "open", "acme", "--title", title, "--budget", budget,
+                   "--on", "2026-09-01", *by))  # fmt: skip
+        ok(kam("opp", "advance", "acme", "O-2", "qualified", "--on", "2026-10-01"))
+        ok(kam("opp", "probability", "acme", "O-3", "40", "--reason", "trial passed",
+               "--on", "2026-10-02"))  # fmt: skip
+    return kam
+
+
+def funnel_on(kam: Kam, day: date, *args: str) -> Any:
+    with fake_clock(datetime(day.year, day.month, day.day, 2, 0)):
+        return report(kam, "funnel", *args)
+
+
+def test_weighted_pipeline_by_close_month(pipeline: Kam) -> None:
+    found = funnel_on(pipeline, TODAY)
+    by_month = [
+        (m["close_month"], m["opportunities"], money(m["budget"]), money(m["weighted"]))
+        for m in found["weighted_by_month"]
+    ]
+    assert by_month == [
+        ("2026-12", 2, D("300000.00"), D("60000.00")),  # 10,000 + 50,000
+        ("2027-01", 1, D("50000.00"), D("20000.00")),
+        ("none", 1, D("10000.00"), D("1000.00")),
+    ]
+    assert money(found["summary"]["weighted_pipeline"]["CNY"]) == D("81000.00")
+    o3 = next(o for o in found["open_opportunities"] if o["opportunity_id"] == "O-3")
+    assert (money(o3["probability_pct"]), o3["close_by"]) == (D("40"), "2027-01-10")
+
+
+@pytest.mark.parametrize(
+    ("day", "stale"),
+    [(date(2026, 10, 30), False), (date(2026, 10, 31), False), (date(2026, 11, 1), True)],
+)
+def test_stale_after_the_policys_days_not_on_them(pipeline: Kam, day: date, stale: bool) -> None:
+    # O-2's last stage step: 2026-10-01; 29, 30 and 31 days later.
+    found = funnel_on(pipeline, day)
+    o2 = next(o for o in found["open_opportunities"] if o["opportunity_id"] == "O-2")
+    assert ("stale" in o2["flags"]) is stale, o2["flags"]
+
+
+@pytest.mark.parametrize(
+    ("day", "past"),
+    [(date(2026, 12, 14), False), (date(2026, 12, 15), False), (date(2026, 12, 16), True)],
+)
+def test_past_close_only_after_the_close_date(pipeline: Kam, day: date, past: bool) -> None:
+    found = funnel_on(pipeline, day)
+    o1 = next(o for o in found["open_opportunities"] if o["opportunity_id"] == "O-1")
+    assert ("past close 2026-12-15" in o1["flags"]) is past, o1["flags"]
+
+
+def test_close_date_changes_are_recorded_and_shown(pipeline: Kam, sqlite_locator: str) -> None:
+    with fake_clock(datetime(2026, 12, 1, 3, 0)):
+        ok(pipeline("opp", "close-by", "acme", "O-1", "2027-02-28", "--reason", "tender moved"))
+        assert "is before the opportunity's opening" in refusal(
+            pipeline("opp", "close-by", "acme", "O-1", "2026-08-01", "--reason", "x"), 2
+        )
+    found = funnel_on(pipeline, TODAY)
+    months = {m["close_month"]: m["opportunities"] for m in found["weighted_by_month"]}
+    assert months == {"2026-12": 1, "2027-01": 1, "2027-02": 1, "none": 1}
+    from kamflow.projections.db import ViewDB
+
+    db = ViewDB(sqlite_locator)
+    try:
+        assert (
+            db.scalar(
+                "SELECT close_by FROM kf_opportunities WHERE key='acme' AND opportunity_id='O-1'"
+            )
+            == "2027-02-28"
+        )
+    finally:
+        db.close()
+
+
+def test_a_period_keeps_what_is_expected_to_close_in_it(pipeline: Kam) -> None:
+    found = funnel_on(pipeline, TODAY, "--month", "2026-12")
+    assert sorted(o["opportunity_id"] for o in found["open_opportunities"]) == ["O-1", "O-2"]
