@@ -23,7 +23,7 @@ TODAY = date(2026, 12, 1)
 ZONE = {"KAMFLOW_TZ": "Asia/Shanghai"}
 
 
-def D(text: str) -> Decimal:  # noqa: N802  # reads like the figures it checks
+def D(text: str) -> Decimal:  # reads like the figures it checks
     return Decimal(text)
 
 
