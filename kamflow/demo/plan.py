@@ -64,6 +64,7 @@ class Planner(People):
             self.add(
                 None, self.start, "roster grant", fields, actor=staff.general_manager, order=-1
             )
+        self.rates()
         for tier in TIERS:
             self.add(
                 None,
@@ -76,6 +77,34 @@ class Planner(People):
                 },
                 order=-1,
             )
+
+    def rates(self) -> None:
+        """Exchange rates to CNY for the foreign currencies, on the first day and at the
+        start of each quarter (ADR 0021), moving a little so reports show which rate
+        each amount used."""
+        money_ = self.c.money
+        for currency, rough in sorted(money_.rates.items()):
+            if currency == "CNY":
+                continue
+            on, n = self.start, 0
+            while on <= self.end:
+                wiggle = Decimal(1) + Decimal((n % 3) - 1) / 100
+                rate = (Decimal(str(rough)) * wiggle).quantize(Decimal("0.0001"))
+                self.add(
+                    None,
+                    on,
+                    "fx set",
+                    {
+                        "currency": currency,
+                        "quote": "CNY",
+                        "rate": str(rate),
+                        "source": money_.source,
+                    },
+                    order=-1,
+                )
+                n += 1
+                month = on.month + 3 - (on.month - 1) % 3
+                on = date(on.year + (month > 12), (month - 1) % 12 + 1, 1)
 
     def companies(self, count: int) -> list[tuple[str, str, Company]]:
         """The first ``count`` companies (key, name, catalogue company), industries
@@ -420,16 +449,23 @@ class Planner(People):
                     "decision_maker": maker,
                     "timeline": texts.timeline.format(quarter=quarter(decision)),
                     "procurement": opportunity.procurement,
+                    "close_by": decision,
                 },
                 gives="opportunity",
             )
             roll = rng.random()
             ending = "opp win" if roll < 0.3 else "opp lose" if roll < 0.55 else ""
             chain = Chain(self, a, opened, "opportunity")
+            advanced = 0
             for _ in range(3 if ending == "opp win" else rng.randint(0, 3)):
                 if not chain.then("opp advance", {}, 10, 45):
                     ending = ""  # the year ended with the opportunity still in the funnel
                     break
+                advanced += 1
+            if advanced >= 2 and not ending:
+                # The manager's own judgement over the stage's probability (ADR 0021).
+                view = texts.judgements[len(self.steps) % len(texts.judgements)]
+                chain.then("opp probability", {"probability": view[0], "reason": view[1]}, 1, 15)
             if ending == "opp win":
                 chain.then(ending, {"note": rng.choice(texts.wins)}, 10, 40)
             elif ending:

@@ -513,6 +513,8 @@ class Account(Recorder, Aggregate):
         decision_maker: str
         timeline: str
         procurement: str
+        # The expected close date (ADR 0021); stored events before it have none.
+        close_by: date | None = None
 
         def evolve(self, account: Account) -> None:
             account.count("O")
@@ -523,6 +525,8 @@ class Account(Recorder, Aggregate):
                 "stage": OPPORTUNITY.initial,
                 "opened_on": self.occurred_on,
             }
+            if self.close_by is not None:
+                account.opportunities[self.opportunity_id]["close_by"] = self.close_by
 
         def summary(self) -> str:
             budget = f", budget {format_money(self.budget)} {self.currency}" if self.budget else ""
@@ -532,15 +536,60 @@ class Account(Recorder, Aggregate):
         opportunity_id: str
         from_stage: str
         to_stage: str
+        # A new expected close date given with the step (ADR 0021), else None.
+        close_by: date | None = None
 
         def evolve(self, account: Account) -> None:
-            account.opportunities[self.opportunity_id]["stage"] = self.to_stage
+            opportunity = account.opportunities[self.opportunity_id]
+            opportunity["stage"] = self.to_stage
+            if self.close_by is not None:
+                opportunity["close_by"] = self.close_by
 
         def changed(self) -> list[Change]:
             return [Change(self.opportunity_id, "stage", self.from_stage, self.to_stage)]
 
         def summary(self) -> str:
             return f"opportunity {self.opportunity_id}: {self.from_stage} -> {self.to_stage}"
+
+    class OpportunityCloseDateSet(Event):
+        """The expected close date of an open opportunity, changed (ADR 0021)."""
+
+        opportunity_id: str
+        close_by: date
+        previous: date | None
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.opportunities[self.opportunity_id]["close_by"] = self.close_by
+
+        def changed(self) -> list[Change]:
+            return [Change(self.opportunity_id, "close_by", self.previous, self.close_by)]
+
+        def summary(self) -> str:
+            return (
+                f"opportunity {self.opportunity_id} expected to close by {self.close_by}:"
+                f" {self.reason}"
+            )
+
+    class OpportunityProbabilitySet(Event):
+        """An open opportunity's win probability in percent, set over its stage's
+        policy (``stage-probability.<stage>``), with the reason (ADR 0021)."""
+
+        opportunity_id: str
+        probability: Decimal
+        previous: Decimal | None
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.opportunities[self.opportunity_id]["probability"] = self.probability
+
+        def changed(self) -> list[Change]:
+            return [Change(self.opportunity_id, "probability", self.previous, self.probability)]
+
+        def summary(self) -> str:
+            return (
+                f"opportunity {self.opportunity_id} probability {self.probability}%: {self.reason}"
+            )
 
     class OpportunityWon(Event):
         opportunity_id: str

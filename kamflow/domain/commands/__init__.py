@@ -45,6 +45,7 @@ MODULES = (
     "market",
     "relationship",
     "governing",
+    "fx",
     "tasks",
 )
 
