@@ -187,7 +187,7 @@ def _snapshot_problem(snapshot: Snapshot) -> str | None:
     # A key added in a later class version is missing from older snapshots until
     # their upcast (run when the snapshot is applied, after this check) adds it.
     version = state.get("class_version", 1)
-    since: dict[str, int] = getattr(cls, "state_since", {})
+    since: dict[str, int] = dict(getattr(cls, "state_since", ()))
     for name, blank in _template(cls).items():
         if name not in state:
             if version < since.get(name, 1):

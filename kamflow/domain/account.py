@@ -102,7 +102,7 @@ class Account(Recorder, Aggregate):
 
     # The class version that added each state key (kamflow.stored checks snapshots
     # for every key, except one their upcast will add).
-    state_since = {"tasks": 4}
+    state_since = (("tasks", 4),)
 
     @staticmethod
     def upcast_v3_v4(state: dict[str, Any]) -> None:
