@@ -130,6 +130,20 @@ def test_a_moved_task_is_due_on_its_new_date_and_keeps_its_first(book: Kam) -> N
     assert audit[0]["summary"] == "task T-1 moved 2026-12-05 -> 2026-12-08: travelling"
 
 
+def test_an_opportunity_is_due_on_its_close_date_until_won_or_lost(
+    book: Kam, clock: FakeClock
+) -> None:
+    ok(book("opp", "close-by", "acme", "O-1", "2026-12-03", "--reason", "tender in December"))
+    clock.current = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+
+    past = [r for r in items(book("agenda", "--json")) if r[3] == "opportunity"]
+    ok(book("opp", "lose", "acme", "O-1", "--reason", "price"))
+    after = [r for r in items(book("agenda", "--json")) if r[3] == "opportunity"]
+
+    assert past == [("2026-12-03", "li.wei", "acme", "opportunity", "O-1", 2)]
+    assert after == []
+
+
 def test_an_owner_no_account_or_task_has_is_one_line_naming_the_owners(book: Kam) -> None:
     line = refusal(book("agenda", "--owner", "nobody"), 1)
 
