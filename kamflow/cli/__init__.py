@@ -48,7 +48,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "roster": ("governance", "Who holds which role (approver, director, auditor), recorded."),
     "fx": ("fx", "Exchange rates, recorded, for reports in one currency."),
     "task": ("tasks", "Tasks (待办) with due dates: add, done, move, cancel, list."),
-    "agenda": ("tasks", "What is due for a person, by day, overdue first."),
+    "agenda": ("agenda", "What is due for a person, by day, overdue first."),
     "workflow": ("workflows", "The state machines behind the rules."),
     "report": (
         "reports",
