@@ -350,6 +350,40 @@ def roster_show(kf: Kamflow) -> Report:
     return Report(title="", columns=["person", "roles"], rows=rows, document=records)
 
 
+RATE_COLUMNS = ["currency", "quote", "on", "rate", "source", "set_by"]
+RATE_LAYOUT = {
+    "currency": Col(ID, 1),
+    "quote": Col(ID, 1),
+    "on": Col(ID, 1),
+    "rate": Col(NUMBER, 1),
+    "source": Col(rank=3),
+    "set_by": Col(rank=4),
+}
+
+
+def rate_show(kf: Kamflow) -> Report:
+    """Every exchange rate in force from its business date (ADR 0021): one row per pair
+    and day, the last one recorded for that day (earlier ones are in the audit trail),
+    by pair then day."""
+    latest: dict[tuple[str, str, date], Any] = {}
+    for event in kf.governance_history():
+        if type(event).__name__ == "RateSet":
+            values = vars(event)
+            latest[(values["currency"], values["quote"], event.occurred_on)] = event
+    rows = [
+        {
+            "currency": currency,
+            "quote": quote,
+            "on": on,
+            "rate": vars(event)["rate"],
+            "source": vars(event)["source"],
+            "set_by": event.actor,
+        }
+        for (currency, quote, on), event in sorted(latest.items())
+    ]
+    return Report(title="exchange rates", columns=RATE_COLUMNS, rows=rows, layout=RATE_LAYOUT)
+
+
 def workflow_list() -> Report:
     """Every workflow, its number of states and what it governs."""
     from kamflow.workflows import registry

@@ -46,6 +46,9 @@ NOUNS: dict[str, tuple[str, str]] = {
     "program": ("relationship", "The ten-step key-account management program."),
     "policy": ("governance", "Business policies: recorded, with who changed them and when (P1)."),
     "roster": ("governance", "Who holds which role (approver, director, auditor), recorded."),
+    "fx": ("fx", "Exchange rates, recorded, for reports in one currency."),
+    "task": ("tasks", "Tasks (待办) with due dates: add, done, move, cancel, list."),
+    "agenda": ("agenda", "What is due for a person, by day, overdue first."),
     "workflow": ("workflows", "The state machines behind the rules."),
     "report": (
         "reports",

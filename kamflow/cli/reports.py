@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, tzinfo
@@ -32,6 +33,58 @@ def report_options(read: Read) -> Callable[..., None]:
     )(command)
 
 
+# The options of every money report, in --help order (money_options).
+MONEY_OPTIONS = (
+    click.option(
+        "--from", "date_from", type=DATE, help="Business dates from this day (inclusive)."
+    ),
+    click.option("--to", "date_to", type=DATE, help="Business dates to this day (inclusive)."),
+    click.option("--month", metavar="YYYY-MM", help="A calendar month, e.g. 2026-11."),
+    click.option("--quarter", metavar="YYYYQn", help="A calendar quarter, e.g. 2026Q4."),
+    click.option("--year", metavar="YYYY", help="A calendar year, e.g. 2026."),
+    click.option("--ytd", is_flag=True, help="From 1 January to the report date."),
+    click.option(
+        "--compare",
+        type=click.Choice(("previous", "last-year")),
+        help="Add the figures of the period before, or of a year before, and the change.",
+    ),
+    click.option("--owner", metavar="NAME", help="Only the accounts this person owns."),
+    click.option("--currency", metavar="CUR", help="Report currency; other amounts are converted."),
+)
+
+
+def money_options(read: Read) -> Callable[..., None]:
+    """The period, compare, owner and currency options of every money report, then
+    ``report_options``. The read gets them as ``period`` (a PeriodAsk, resolved by
+    ``build_report`` against the report date), ``owner`` and ``currency`` (upper case,
+    or None)."""
+
+    @functools.wraps(read)
+    def command(
+        *args: Any,
+        date_from: date | None,
+        date_to: date | None,
+        month: str | None,
+        quarter: str | None,
+        year: str | None,
+        ytd: bool,
+        compare: str | None,
+        owner: str | None,
+        currency: str | None,
+        **kwargs: Any,
+    ) -> Report:
+        from kamflow.projections.reports.periods import PeriodAsk
+
+        ask = PeriodAsk(date_from, date_to, month, quarter, year, ytd, compare)
+        cur = currency.strip().upper() if currency is not None else None
+        return read(*args, period=ask, owner=owner, currency=cur, **kwargs)
+
+    wrapped: Any = command
+    for option in reversed(MONEY_OPTIONS):
+        wrapped = option(wrapped)
+    return report_options(wrapped)
+
+
 def build_report(name: str, as_of: date | None, **params: Any) -> Report:
     """The named report over views caught up with the log (or rebuilt to ``as_of``).
 
@@ -44,6 +97,12 @@ def build_report(name: str, as_of: date | None, **params: Any) -> Report:
     with views(as_of) as (db, today, zone):
         from kamflow.projections.reports.base import ReportParams
 
+        ask = params.pop("period", None)
+        if ask is not None:
+            from kamflow.projections.reports.periods import resolve
+
+            params["period"], params["compare"] = resolve(ask, today)
+            params["compare_how"] = ask.compare
         result = builder(name)(db, ReportParams(today=today, zone=zone, **params))
         skipped = quarantined(db, READS[name])
     if skipped:
@@ -104,17 +163,25 @@ def report_file(key: str, as_of: date | None) -> Report:
 
 
 @report.command("portfolio")
-@click.option("--currency", default="CNY", show_default=True, help="Report currency.")
-@report_options
-def report_portfolio(currency: str, as_of: date | None) -> Report:
+@click.option(
+    "--by", type=click.Choice(("owner", "tier", "industry")), help="Add totals per group."
+)
+@money_options
+def report_portfolio(as_of: date | None, **money: Any) -> Report:
     """Revenue and profit concentration (80/20), top and bottom 10 by real profit,
     value class (MVC/MGC/BZ) with the rule that set it, key-account zone, months to profit.
 
+    Money is in one currency (--currency, default CNY); amounts in others are converted
+    at the rate in force on their business date (kamflow fx), and the rates used are
+    listed; an amount with no rate is listed, not counted. A period (--month, --quarter,
+    --year, --ytd, --from/--to) counts the business dates in it; --compare adds the
+    period before (or a year before) and the change.
+
     \b
     Example:
-        kamflow report portfolio --json
+        kamflow report portfolio --month 2026-11 --compare previous --by owner
     """
-    return build_report("portfolio", as_of, currency=currency.upper())
+    return build_report("portfolio", as_of, **money)
 
 
 @report.command("complaints")
@@ -141,10 +208,37 @@ def report_buying_centre(key: str | None, as_of: date | None) -> Report:
 
 
 @report.command("funnel")
-@report_options
-def report_funnel(as_of: date | None) -> Report:
-    """Opportunities by stage and value."""
-    return build_report("funnel", as_of)
+@money_options
+def report_funnel(as_of: date | None, **money: Any) -> Report:
+    """Opportunities by stage and value, and the forecast: value weighted by each
+    stage's probability (policies stage-probability.STAGE, or one set per opportunity),
+    by expected close month; how long each has sat in its stage; stale opportunities
+    (no stage step for opportunity-stale-days) and those past their close date.
+
+    Budgets stay in their currencies unless --currency converts them (at the rate in
+    force on the report date). A period keeps the opportunities expected to close in
+    it, and those won or lost in it.
+
+    \b
+    Example:
+        kamflow report funnel --quarter 2027Q1 --owner li.wei
+    """
+    return build_report("funnel", as_of, **money)
+
+
+@report.command("scorecard")
+@money_options
+def report_scorecard(as_of: date | None, **money: Any) -> Report:
+    """One line per key-account manager, for the monthly review: revenue and real
+    profit, accounts by value class, visits and contact cadence (P5), open follow-ups
+    (P6), open and overdue complaints (P7), opportunities won and lost, weighted
+    pipeline; then the total.
+
+    \b
+    Example:
+        kamflow report scorecard --month 2026-11 --compare previous
+    """
+    return build_report("scorecard", as_of, **money)
 
 
 @report.command("satisfaction")

@@ -315,6 +315,29 @@ def run_pager(argv: list[str], text: str) -> bool:
             continue
 
 
+def grouped(result: Report, table: Callable[[list[str], list[list[Any]]], str]) -> list[str]:
+    """The rows as one table cut into groups, a heading line and a blank line before
+    each (the value of ``result.group_by``; rows of a group are consecutive), so that
+    the columns line up from group to group."""
+    from kamflow import output
+
+    assert result.group_by is not None
+    lines = table(result.columns, [[r.get(c) for c in result.columns] for r in result.rows])
+    header, body = lines.split("\n")[:2], lines.split("\n")[2:]
+    rows, after = body[: len(result.rows)], body[len(result.rows) :]
+    out: list[str] = []
+    previous: object = object()
+    for row, line in zip(result.rows, rows, strict=True):
+        value = row.get(result.group_by)
+        if value != previous:
+            if out:
+                out.append("")
+            out += [output.escape(str(value)), *header]
+            previous = value
+        out.append(line)
+    return out + after
+
+
 def render_text(result: Report, *, limit: int | None = None) -> str:
     """A report for people: its title, its rows as a table, then each section; no line
     wider than ``limit`` display columns (None: no limit)."""
@@ -330,7 +353,9 @@ def render_text(result: Report, *, limit: int | None = None) -> str:
         return output.table(headers, rows, layout=layout, limit=limit)
 
     lines = [*para(result.title, 2), ""] if result.title else []
-    if result.rows:
+    if result.rows and result.group_by is not None:
+        lines += grouped(result, table)
+    elif result.rows:
         lines.append(
             table(result.columns, [[r.get(c) for c in result.columns] for r in result.rows])
         )

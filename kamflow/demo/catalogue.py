@@ -254,6 +254,7 @@ class Counts:
 @record
 class Money:
     rates: dict[str, float]  # rough CNY value of one unit of each currency
+    source: str  # where the demo's recorded exchange rates say they come from
     top_revenue: float
     pareto: float
 
@@ -323,6 +324,17 @@ class Opportunities:
     timeline: str  # a template with {quarter}
     wins: Texts
     losses: Texts
+    # A probability (percent, as typed) and why, set over the stage's policy.
+    judgements: tuple[tuple[str, str], ...]
+
+
+@record
+class Tasks:
+    """What a key-account manager promises to do, by when (templates with {contact})."""
+
+    titles: Texts
+    done: Texts
+    moved: Texts
 
 
 @record
@@ -366,6 +378,7 @@ class Catalogue:
     satisfaction: Satisfaction
     competitors: CompetitorNotes
     opportunities: Opportunities
+    tasks: Tasks
     relationship: Relationship
     program: Program
     losses: Losses

@@ -11,6 +11,7 @@ and complaints are planned in ``people.py``.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -63,6 +64,7 @@ class Planner(People):
             self.add(
                 None, self.start, "roster grant", fields, actor=staff.general_manager, order=-1
             )
+        self.rates()
         for tier in TIERS:
             self.add(
                 None,
@@ -75,6 +77,34 @@ class Planner(People):
                 },
                 order=-1,
             )
+
+    def rates(self) -> None:
+        """Exchange rates to CNY for the foreign currencies, on the first day and at the
+        start of each quarter (ADR 0021), moving a little so reports show which rate
+        each amount used."""
+        money_ = self.c.money
+        for currency, rough in sorted(money_.rates.items()):
+            if currency == "CNY":
+                continue
+            on, n = self.start, 0
+            while on <= self.end:
+                wiggle = Decimal(1) + Decimal((n % 3) - 1) / 100
+                rate = (Decimal(str(rough)) * wiggle).quantize(Decimal("0.0001"))
+                self.add(
+                    None,
+                    on,
+                    "fx set",
+                    {
+                        "currency": currency,
+                        "quote": "CNY",
+                        "rate": str(rate),
+                        "source": money_.source,
+                    },
+                    order=-1,
+                )
+                n += 1
+                month = on.month + 3 - (on.month - 1) % 3
+                on = date(on.year + (month > 12), (month - 1) % 12 + 1, 1)
 
     def companies(self, count: int) -> list[tuple[str, str, Company]]:
         """The first ``count`` companies (key, name, catalogue company), industries
@@ -213,6 +243,7 @@ class Planner(People):
         self.program(a)
         self.stages(a)
         self.fate(a)
+        self.tasks(a)
 
     def profile(self, a: PlannedAccount) -> None:
         rng, ind = self.rng, a.industry
@@ -418,20 +449,75 @@ class Planner(People):
                     "decision_maker": maker,
                     "timeline": texts.timeline.format(quarter=quarter(decision)),
                     "procurement": opportunity.procurement,
+                    "close_by": decision,
                 },
                 gives="opportunity",
             )
             roll = rng.random()
             ending = "opp win" if roll < 0.3 else "opp lose" if roll < 0.55 else ""
             chain = Chain(self, a, opened, "opportunity")
+            advanced = 0
             for _ in range(3 if ending == "opp win" else rng.randint(0, 3)):
                 if not chain.then("opp advance", {}, 10, 45):
                     ending = ""  # the year ended with the opportunity still in the funnel
                     break
+                advanced += 1
+            if advanced >= 2 and not ending:
+                # The manager's own judgement over the stage's probability (ADR 0021).
+                view = texts.judgements[len(self.steps) % len(texts.judgements)]
+                chain.then("opp probability", {"probability": view[0], "reason": view[1]}, 1, 15)
             if ending == "opp win":
                 chain.then(ending, {"note": rng.choice(texts.wins)}, 10, 40)
             elif ending:
                 chain.then(ending, {"reason": rng.choice(texts.losses)}, 10, 40)
+
+    # ------------------------------------------------------------------ tasks
+    def tasks(self, a: PlannedAccount) -> None:
+        """Tasks in the account's last weeks for its owner: one overdue, one done, one
+        moved to a date after today, one due in the coming week, so the agenda and the
+        task list show something for every key-account manager (the first ten
+        accounts, which have each owner at least once). Drawn from a generator of
+        their own, so the rest of the demo is the same with or without them."""
+        if a.rank >= 10 or a.fate:
+            return
+        rng = random.Random(f"tasks {a.key} {self.end}")
+        texts = self.c.tasks
+        today = self.end + timedelta(days=1)
+        people = a.on(a.until).present()
+        names = [p.name for p in people] or [a.name]
+
+        def title() -> str:
+            return rng.choice(texts.titles).format(contact=rng.choice(names))
+
+        def added(on: date, due: date) -> Step:
+            # Due on a weekday, as people plan their calls and visits.
+            due = workday(due, due - timedelta(days=2), due + timedelta(days=2))
+            return self.add(a, on, "task add", {"title": title(), "due": due}, gives="task")
+
+        start = max(a.opened, self.end - timedelta(days=40))
+        # Overdue: due 3 to 12 days ago, still open.
+        added(start, today - days(rng, 3, 12))
+        # Done on time.
+        done = added(start, today - days(rng, 1, 10))
+        on = min(self.end, max(start, date.fromisoformat(str(done.fields["due"]))))
+        self.add(
+            a, on, "task done", {"note": rng.choice(texts.done)}, source=done, source_field="task"
+        )
+        # Moved from last week to the coming one.
+        moved = added(start, today - days(rng, 1, 5))
+        self.add(
+            a,
+            self.end,
+            "task move",
+            {
+                "due": workday(today + days(rng, 1, 6), today, today + timedelta(days=9)),
+                "reason": rng.choice(texts.moved),
+            },
+            source=moved,
+            source_field="task",
+        )
+        # Due this week.
+        added(self.end, today + days(rng, 0, 6))
 
     # ------------------------------------------------------------------ program & stage
     def program(self, a: PlannedAccount) -> None:

@@ -45,6 +45,7 @@ from kamflow.domain.state import (
     PostMortem,
     ProgramState,
     Satisfaction,
+    TaskState,
     VisitRef,
 )
 from kamflow.domain.values import MAX_TOTAL, account_id, format_money, identity
@@ -78,8 +79,8 @@ class Account(Recorder, Aggregate):
 
     # 2: the invoice refs ever used are kept in their identity form (values.identity),
     # so that INV-7 and inv-7 are one invoice. 3: the last visit and the satisfaction are
-    # the latest by business date, no longer the last recorded.
-    class_version = 3
+    # the latest by business date, no longer the last recorded. 4: tasks (issue 15).
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -98,6 +99,15 @@ class Account(Recorder, Aggregate):
                 f"its last visit {last['id']} of {last['on']} is not the latest one"
                 f" ({latest}); taken before last meant latest"
             )
+
+    # The class version that added each state key (kamflow.stored checks snapshots
+    # for every key, except one their upcast will add).
+    state_since = (("tasks", 4),)
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        # Accounts snapshotted before tasks existed had none.
+        state["tasks"] = {}
 
     # ------------------------------------------------------------------ events
     class Event(envelope.Event):
@@ -503,6 +513,8 @@ class Account(Recorder, Aggregate):
         decision_maker: str
         timeline: str
         procurement: str
+        # The expected close date (ADR 0021); stored events before it have none.
+        close_by: date | None = None
 
         def evolve(self, account: Account) -> None:
             account.count("O")
@@ -513,6 +525,8 @@ class Account(Recorder, Aggregate):
                 "stage": OPPORTUNITY.initial,
                 "opened_on": self.occurred_on,
             }
+            if self.close_by is not None:
+                account.opportunities[self.opportunity_id]["close_by"] = self.close_by
 
         def summary(self) -> str:
             budget = f", budget {format_money(self.budget)} {self.currency}" if self.budget else ""
@@ -522,15 +536,60 @@ class Account(Recorder, Aggregate):
         opportunity_id: str
         from_stage: str
         to_stage: str
+        # A new expected close date given with the step (ADR 0021), else None.
+        close_by: date | None = None
 
         def evolve(self, account: Account) -> None:
-            account.opportunities[self.opportunity_id]["stage"] = self.to_stage
+            opportunity = account.opportunities[self.opportunity_id]
+            opportunity["stage"] = self.to_stage
+            if self.close_by is not None:
+                opportunity["close_by"] = self.close_by
 
         def changed(self) -> list[Change]:
             return [Change(self.opportunity_id, "stage", self.from_stage, self.to_stage)]
 
         def summary(self) -> str:
             return f"opportunity {self.opportunity_id}: {self.from_stage} -> {self.to_stage}"
+
+    class OpportunityCloseDateSet(Event):
+        """The expected close date of an open opportunity, changed (ADR 0021)."""
+
+        opportunity_id: str
+        close_by: date
+        previous: date | None
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.opportunities[self.opportunity_id]["close_by"] = self.close_by
+
+        def changed(self) -> list[Change]:
+            return [Change(self.opportunity_id, "close_by", self.previous, self.close_by)]
+
+        def summary(self) -> str:
+            return (
+                f"opportunity {self.opportunity_id} expected to close by {self.close_by}:"
+                f" {self.reason}"
+            )
+
+    class OpportunityProbabilitySet(Event):
+        """An open opportunity's win probability in percent, set over its stage's
+        policy (``stage-probability.<stage>``), with the reason (ADR 0021)."""
+
+        opportunity_id: str
+        probability: Decimal
+        previous: Decimal | None
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.opportunities[self.opportunity_id]["probability"] = self.probability
+
+        def changed(self) -> list[Change]:
+            return [Change(self.opportunity_id, "probability", self.previous, self.probability)]
+
+        def summary(self) -> str:
+            return (
+                f"opportunity {self.opportunity_id} probability {self.probability}%: {self.reason}"
+            )
 
     class OpportunityWon(Event):
         opportunity_id: str
@@ -730,6 +789,67 @@ class Account(Recorder, Aggregate):
                 f" approved by {self.approver}: {self.reason}"
             )
 
+    # tasks: what someone must do for the account by a business date (ADR 0022) ----
+    class TaskAdded(Event):
+        task_id: str
+        title: str
+        due: date
+        owner: str
+        # What the task is about: an opportunity, complaint, issue or contact id
+        # (O-1, C-2, I-3, P-4), or None for the account itself.
+        about: str | None
+
+        def evolve(self, account: Account) -> None:
+            account.count("T")
+            account.tasks[self.task_id] = {
+                "status": "open",
+                "due": self.due,
+                "added_on": self.occurred_on,
+            }
+
+        def summary(self) -> str:
+            about = f" about {self.about}" if self.about else ""
+            return f"task {self.task_id} for {self.owner}, due {self.due}{about}: {self.title}"
+
+    class TaskDone(Event):
+        task_id: str
+        note: str
+
+        def evolve(self, account: Account) -> None:
+            account.tasks[self.task_id] = {"status": "done"}
+
+        def summary(self) -> str:
+            note = f": {self.note}" if self.note else ""
+            return f"task {self.task_id} done{note}"
+
+    class TaskMoved(Event):
+        """A new due date; the old one stays in this event (``from_due``)."""
+
+        task_id: str
+        from_due: date
+        to_due: date
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.tasks[self.task_id]["due"] = self.to_due
+
+        def changed(self) -> list[Change]:
+            return [Change(self.task_id, "due", self.from_due, self.to_due)]
+
+        def summary(self) -> str:
+            reason = f": {self.reason}" if self.reason else ""
+            return f"task {self.task_id} moved {self.from_due} -> {self.to_due}{reason}"
+
+    class TaskCancelled(Event):
+        task_id: str
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.tasks[self.task_id] = {"status": "cancelled"}
+
+        def summary(self) -> str:
+            return f"task {self.task_id} cancelled: {self.reason}"
+
     # ------------------------------------------------------------------ state
     def __init__(self) -> None:
         # Annotated here, not on the class: class annotations would make
@@ -742,7 +862,7 @@ class Account(Recorder, Aggregate):
         self.opened_on: date | None = None
         self.last_contact_on: date | None = None
         # The last short id given out per kind: P(eople), V(isits), I(ssues),
-        # C(omplaints), O(pportunities), E(xceptions).
+        # C(omplaints), O(pportunities), E(xceptions), T(asks).
         self.counters: dict[str, int] = {}
         self.contacts: dict[str, ContactState] = {}
         self.visits: int = 0
@@ -772,6 +892,8 @@ class Account(Recorder, Aggregate):
         self.plan_published: bool = False
         self.team: dict[str, str] = {}
         self.exceptions: dict[str, ExceptionState] = {}
+        # Tasks by id (T-n): open ones with their due date, the others their status.
+        self.tasks: dict[str, TaskState] = {}
         self.lost: Lost | None = None
         self.post_mortem: PostMortem | None = None
         # Command ids chosen by clients, one per line: a single string keeps snapshots
@@ -825,6 +947,9 @@ class Account(Recorder, Aggregate):
         issue = self.open_issues.get(fields.get("issue_id") or "")
         if issue is not None:
             return f"issue {fields['issue_id']} was raised", issue["raised_on"]
+        task = self.tasks.get(fields.get("task_id") or "")
+        if task is not None and "added_on" in task:
+            return f"task {fields['task_id']} was added", task["added_on"]
         contact = self.contacts.get(fields.get("contact_id") or "")
         if contact is not None:
             return f"contact {fields['contact_id']} was added", contact["since"]

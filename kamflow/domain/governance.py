@@ -7,6 +7,7 @@ event with its actor and time, never a file edited silently (P1; docs/domain.md,
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 from eventsourcing.domain import Aggregate
@@ -71,6 +72,31 @@ class Governance(Recorder, Aggregate):
             was = self.previous if self.previous is not None else "(not set)"
             return f"setting {self.setting}: {was} -> {self.value} ({self.reason})"
 
+    class RateSet(Event):
+        """An exchange rate in force from its business date (``occurred_on``) until the
+        next one of the same pair: 1 ``currency`` = ``rate`` ``quote`` (ADR 0021)."""
+
+        currency: str
+        quote: str
+        rate: Decimal
+        source: str
+        previous: Decimal | None
+
+        def evolve(self, governance: Governance) -> None:
+            governance.rate_book()[rate_key(self.currency, self.quote, self.occurred_on)] = (
+                self.rate
+            )
+
+        def changed(self) -> list[Change]:
+            pair = f"{self.currency}/{self.quote} {self.occurred_on}"
+            return [Change(None, pair, self.previous, self.rate)]
+
+        def summary(self) -> str:
+            return (
+                f"rate {self.currency}/{self.quote} from {self.occurred_on}: {self.rate}"
+                f" ({self.source})"
+            )
+
     class RoleGranted(Event):
         person: str
         role: str
@@ -132,6 +158,28 @@ class Governance(Recorder, Aggregate):
             self.SettingSet, meta, setting=name, value=value, previous=previous, reason=reason
         )
 
+    def rate_book(self) -> dict[str, Decimal]:
+        """Rates as set, by ``rate_key``. Created on first use: a snapshot taken before
+        kamflow recorded rates has no such attribute, and needs none."""
+        book: dict[str, Decimal] = self.__dict__.setdefault("rates", {})
+        return book
+
+    def set_rate(self, meta: Meta, currency: str, quote: str, rate: Decimal, source: str) -> None:
+        """Record 1 ``currency`` = ``rate`` ``quote`` from the command's business date;
+        Conflict when that very rate is already recorded for that day."""
+        previous = self.rate_book().get(rate_key(currency, quote, meta.occurred_on))
+        if previous == rate:
+            raise Conflict(f"{currency}/{quote} is already {rate} from {meta.occurred_on}")
+        self.record(
+            self.RateSet,
+            meta,
+            currency=currency,
+            quote=quote,
+            rate=rate,
+            source=source,
+            previous=previous,
+        )
+
     def holds(self, person: str, role: str) -> bool:
         return role in self.roster.get(self.person(person), [])
 
@@ -146,6 +194,11 @@ class Governance(Recorder, Aggregate):
         if not self.holds(person, role):
             raise Conflict(f"{person} does not hold the {role} role")
         self.record(self.RoleRevoked, meta, person=person, role=role, reason=reason)
+
+
+def rate_key(currency: str, quote: str, on: date) -> str:
+    """How the governance state files a rate: ``USD/CNY@2026-11-01``."""
+    return f"{currency}/{quote}@{on.isoformat()}"
 
 
 def empty_governance() -> Governance:

@@ -130,6 +130,32 @@ POLICIES: dict[str, PolicySpec] = {
         Decimal(15),
         "-",
     ),
+    # The forecast (ADR 0021): the chance an opportunity in each open stage is won, and
+    # when one counts as stale.
+    **{
+        f"stage-probability.{stage}": PolicySpec(
+            f"forecast: percent chance an opportunity in {stage} is won",
+            "decimal",
+            Decimal(0),
+            Decimal(100),
+            Decimal(default),
+            "-",
+        )
+        for stage, default in (
+            ("lead", 10),
+            ("qualified", 25),
+            ("proposal", 50),
+            ("negotiation", 75),
+        )
+    },
+    "opportunity-stale-days": PolicySpec(
+        "forecast: an open opportunity with no stage step for longer than this is stale",
+        "int",
+        Decimal(1),
+        Decimal(3650),
+        Decimal(60),
+        "-",
+    ),
 }
 
 

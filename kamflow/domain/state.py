@@ -73,6 +73,10 @@ class OpportunityState(TypedDict):
     opened_on: date
     closed_on: NotRequired[date]
     reason: NotRequired[str]
+    # The expected close date (ADR 0021); absent before one is given.
+    close_by: NotRequired[date]
+    # A probability set for this opportunity (percent), over its stage's policy.
+    probability: NotRequired[Decimal]
 
 
 class ProgramState(TypedDict):
@@ -100,3 +104,12 @@ class PostMortem(TypedDict):
     cause: str
     lessons: str
     on: date
+
+
+class TaskState(TypedDict):
+    """An open task (done and cancelled ones keep only their status: a second ``done``
+    or a ``move`` must be refused, nothing more)."""
+
+    status: str
+    due: NotRequired[date]
+    added_on: NotRequired[date]

@@ -32,6 +32,7 @@ from kamflow.projections.views import (
     LEDGER,
     MARKET,
     PEOPLE,
+    TASKS,
     TEAM_SIZE,
     VISITS,
 )
@@ -529,8 +530,8 @@ def _opp(e: Account.OpportunityOpened, key: str) -> list[Statement]:
     return [
         (
             "INSERT INTO kf_opportunities (key, opportunity_id, title, problem, stage,"
-            " budget_cents, currency, decision_maker, timeline, procurement, opened_on)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " budget_cents, currency, decision_maker, timeline, procurement, opened_on,"
+            " stage_since, close_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key,
                 e.opportunity_id,
@@ -543,6 +544,8 @@ def _opp(e: Account.OpportunityOpened, key: str) -> list[Statement]:
                 e.timeline,
                 e.procurement,
                 iso(e.occurred_on),
+                iso(e.occurred_on),
+                iso(e.close_by) if e.close_by is not None else None,
             ),
         )
     ]
@@ -550,10 +553,33 @@ def _opp(e: Account.OpportunityOpened, key: str) -> list[Statement]:
 
 @MARKET.on(Account.OpportunityAdvanced)
 def _opp_advanced(e: Account.OpportunityAdvanced, key: str) -> list[Statement]:
+    close_by = iso(e.close_by) if e.close_by is not None else None
     return [
         (
-            "UPDATE kf_opportunities SET stage=? WHERE key=? AND opportunity_id=?",
-            (e.to_stage, key, e.opportunity_id),
+            "UPDATE kf_opportunities SET stage=?, stage_since=?,"
+            " close_by=COALESCE(?, close_by) WHERE key=? AND opportunity_id=?",
+            (e.to_stage, iso(e.occurred_on), close_by, key, e.opportunity_id),
+        )
+    ]
+
+
+@MARKET.on(Account.OpportunityCloseDateSet)
+def _opp_close_by(e: Account.OpportunityCloseDateSet, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_opportunities SET close_by=? WHERE key=? AND opportunity_id=?",
+            (iso(e.close_by), key, e.opportunity_id),
+        )
+    ]
+
+
+@MARKET.on(Account.OpportunityProbabilitySet)
+def _opp_probability(e: Account.OpportunityProbabilitySet, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_opportunities SET probability_pct=?, probability_reason=?"
+            " WHERE key=? AND opportunity_id=?",
+            (str(e.probability), e.reason, key, e.opportunity_id),
         )
     ]
 
@@ -562,9 +588,16 @@ def _opp_closed(
     e: Account.OpportunityWon | Account.OpportunityLost, key: str, reason: str
 ) -> Statement:
     return (
-        "UPDATE kf_opportunities SET stage=?, closed_on=?, reason=?"
+        "UPDATE kf_opportunities SET stage=?, stage_since=?, closed_on=?, reason=?"
         " WHERE key=? AND opportunity_id=?",
-        (after(OPPORTUNITY, type(e)), iso(e.occurred_on), reason, key, e.opportunity_id),
+        (
+            after(OPPORTUNITY, type(e)),
+            iso(e.occurred_on),
+            iso(e.occurred_on),
+            reason,
+            key,
+            e.opportunity_id,
+        ),
     )
 
 
@@ -606,6 +639,48 @@ def _satisfaction(e: Account.SatisfactionMeasured, key: str) -> list[Statement]:
     ]
 
 
+# ---------------------------------------------------------------------- tasks
+@TASKS.on(Account.TaskAdded)
+def _task(e: Account.TaskAdded, key: str) -> list[Statement]:
+    return [
+        (
+            "INSERT INTO kf_tasks (key, task_id, title, owner, about, due_on, first_due_on,"
+            " moves, status, added_on) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'open', ?)",
+            (key, e.task_id, e.title, e.owner, e.about, iso(e.due), iso(e.due), iso(e.occurred_on)),
+        )
+    ]
+
+
+@TASKS.on(Account.TaskMoved)
+def _task_moved(e: Account.TaskMoved, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_tasks SET due_on=?, moves = moves + 1 WHERE key=? AND task_id=?",
+            (iso(e.to_due), key, e.task_id),
+        )
+    ]
+
+
+@TASKS.on(Account.TaskDone)
+def _task_done(e: Account.TaskDone, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_tasks SET status='done', ended_on=?, note=? WHERE key=? AND task_id=?",
+            (iso(e.occurred_on), e.note, key, e.task_id),
+        )
+    ]
+
+
+@TASKS.on(Account.TaskCancelled)
+def _task_cancelled(e: Account.TaskCancelled, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_tasks SET status='cancelled', ended_on=?, note=? WHERE key=? AND task_id=?",
+            (iso(e.occurred_on), e.reason, key, e.task_id),
+        )
+    ]
+
+
 # ---------------------------------------------------------------------- governance
 @GOVERNANCE.on(Governance.PolicySet)
 def _policy(e: Governance.PolicySet, key: str) -> list[Statement]:
@@ -629,6 +704,27 @@ def _setting(e: Governance.SettingSet, key: str) -> list[Statement]:
             " ON CONFLICT (policy) DO UPDATE SET value = excluded.value,"
             " set_by = excluded.set_by, set_at = excluded.set_at, reason = excluded.reason",
             (e.setting, e.value, e.actor, iso(e.timestamp), e.reason),
+        )
+    ]
+
+
+@GOVERNANCE.on(Governance.RateSet)
+def _rate(e: Governance.RateSet, key: str) -> list[Statement]:
+    return [
+        (
+            "INSERT INTO kf_rates (currency, quote, on_day, rate, source, set_by, set_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (currency, quote, on_day) DO UPDATE SET"
+            " rate = excluded.rate, source = excluded.source, set_by = excluded.set_by,"
+            " set_at = excluded.set_at",
+            (
+                e.currency,
+                e.quote,
+                iso(e.occurred_on),
+                str(e.rate),
+                e.source,
+                e.actor,
+                iso(e.timestamp),
+            ),
         )
     ]
 

@@ -34,14 +34,16 @@ E = TypeVar("E")
 # 2: text a database cannot hold is stored with REPLACEMENT (SQLite views kept NUL).
 # 3: change events show what they replaced (old -> new) in the audit trail's summaries,
 # recomputed from history for events stored before they carried it (issue 11).
-HANDLERS_VERSION = "3"
+# 4: opportunities keep the date of their last stage step, their expected close date and
+# a probability set over the stage's; exchange rates (issue 15, ADR 0021).
+HANDLERS_VERSION = "4"
 # The handlers as of that version: a digest of their normalised source (no comments,
 # docstrings or layout), of the derived figures, of the workflow rows they read and of
 # the code that writes the audit trail's text (each event's summary and changes).
 # tests/projections/test_projection_structure.py fails when it differs, so that a changed handler
 # cannot ship without a thought for HANDLERS_VERSION. Rows the same on a rebuild
 # before and after (a pure refactoring): update this only.
-HANDLERS_DIGEST = "f0b09f645117b290"
+HANDLERS_DIGEST = "e135c9dca2bb65f6"
 
 HANDLERS_MODULE = "kamflow.projections.handlers"
 _handlers_loaded = False
@@ -231,19 +233,27 @@ LEDGER = View(
             currency TEXT NOT NULL, amount_cents BIGINT NOT NULL, category TEXT NOT NULL,
             description TEXT NOT NULL, PRIMARY KEY (key, version)""",
     },
+    # Money over a period, by business date (reports.money): a range of dates in one
+    # currency, read from the index alone.
+    indexes={
+        "kf_sales_days": "kf_sales (currency, occurred_on, key, amount_cents, cost_cents)",
+        "kf_service_costs_days": "kf_service_costs (currency, occurred_on, key, amount_cents)",
+    },
 )
 
 # ---------------------------------------------------------------------- market
 MARKET = View(
     "market",
-    "opportunities through the funnel, competitor notes, satisfaction measurements",
+    "opportunities through the funnel (expected close date, probability set, date of the"
+    " last stage step), competitor notes, satisfaction measurements",
     {
         "kf_opportunities": """
             key TEXT NOT NULL, opportunity_id TEXT NOT NULL, title TEXT NOT NULL,
             problem TEXT NOT NULL, stage TEXT NOT NULL, budget_cents BIGINT, currency TEXT NOT NULL,
             decision_maker TEXT NOT NULL, timeline TEXT NOT NULL, procurement TEXT NOT NULL,
             opened_on TEXT NOT NULL, closed_on TEXT, reason TEXT,
-            PRIMARY KEY (key, opportunity_id)""",
+            stage_since TEXT NOT NULL, close_by TEXT, probability_pct TEXT,
+            probability_reason TEXT, PRIMARY KEY (key, opportunity_id)""",
         "kf_competitor_notes": """
             key TEXT NOT NULL, version INTEGER NOT NULL, competitor TEXT NOT NULL,
             occurred_on TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (key, version)""",
@@ -252,6 +262,24 @@ MARKET = View(
             score TEXT NOT NULL, target TEXT NOT NULL, note TEXT NOT NULL,
             PRIMARY KEY (key, version)""",
     },
+)
+
+# ---------------------------------------------------------------------- tasks
+# One row per task: its due date now, the first one it had (``first_due_on``; the
+# moves between are in the audit trail), its status and when that was reached.
+TASKS = View(
+    "tasks",
+    "tasks with their owner, due date (and the first one), what they are about, status",
+    {
+        "kf_tasks": """
+            key TEXT NOT NULL, task_id TEXT NOT NULL, title TEXT NOT NULL,
+            owner TEXT NOT NULL, about TEXT, due_on TEXT NOT NULL,
+            first_due_on TEXT NOT NULL, moves INTEGER NOT NULL, status TEXT NOT NULL,
+            added_on TEXT NOT NULL, ended_on TEXT, note TEXT,
+            PRIMARY KEY (key, task_id)""",
+    },
+    # The agenda and task list read the open tasks by owner and date.
+    indexes={"kf_tasks_due": "kf_tasks (status, due_on)"},
 )
 
 # ---------------------------------------------------------------------- audit
@@ -275,7 +303,7 @@ AUDIT = View(
 # ---------------------------------------------------------------------- governance
 GOVERNANCE = View(
     "governance",
-    "policies as set (with who and when) and the roster of roles",
+    "policies as set (with who and when), the roster of roles, exchange rates",
     {
         "kf_policies": """
             policy TEXT PRIMARY KEY, value TEXT NOT NULL, set_by TEXT NOT NULL,
@@ -283,9 +311,16 @@ GOVERNANCE = View(
         "kf_roster": """
             person TEXT NOT NULL, role TEXT NOT NULL, since TEXT NOT NULL,
             PRIMARY KEY (person, role)""",
+        # Exchange rates (ADR 0021): 1 currency = rate quote from the business date
+        # on; the latest recorded for a pair and day is the one in force.
+        "kf_rates": """
+            currency TEXT NOT NULL, quote TEXT NOT NULL, on_day TEXT NOT NULL,
+            rate TEXT NOT NULL, source TEXT NOT NULL, set_by TEXT NOT NULL,
+            set_at TEXT NOT NULL, PRIMARY KEY (currency, quote, on_day)""",
     },
 )
 
 VIEWS: dict[str, View] = {
-    v.name: v for v in (ACCOUNTS, PEOPLE, VISITS, COMPLAINTS, LEDGER, MARKET, AUDIT, GOVERNANCE)
+    v.name: v
+    for v in (ACCOUNTS, PEOPLE, VISITS, COMPLAINTS, LEDGER, MARKET, TASKS, AUDIT, GOVERNANCE)
 }

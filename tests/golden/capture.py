@@ -2,8 +2,9 @@
 
 Writes, for the demo portfolio (seed 7, built as of 2026-11-30):
 - ``help.txt``: the ``--help`` text of every command and group;
-- ``outputs.jsonl.gz``: the ``--json`` output of every report (as of 2026-11-29, the demo's
-  last business day) and of ``account show`` / ``account history`` for every account,
+- ``outputs.jsonl.gz``: the ``--json`` output of every report, the agenda and the task
+  list (as of 2026-11-29, the demo's last business day) and of ``account show`` /
+  ``account history`` for every account,
   with the business time zone Asia/Shanghai.
 
 Run it from the repository root: ``python tests/golden/capture.py [OUT_DIR]``. The
@@ -81,6 +82,9 @@ def outputs(db: str) -> dict[str, Any]:
     found["account list"] = run("account", "list", "--json")
     for name in REPORTS:
         found[f"report {name}"] = run("report", name, "--as-of", AS_OF, "--json")
+    # The KAM's week (issue 15): everyone's agenda for two weeks, and every task.
+    found["agenda"] = run("agenda", "--days", "14", "--as-of", AS_OF, "--json")
+    found["task list"] = run("task", "list", "--all", "--as-of", AS_OF, "--json")
     for key in keys:
         found[f"account show {key}"] = run("account", "show", key, "--json")
         found[f"account history {key}"] = run("account", "history", key, "--json")

@@ -80,3 +80,24 @@ def test_every_event_and_snapshot_older_kamflow_stored_passes_the_checks(tmp_pat
     assert [item.problem for item in listed if item.problem] == []
     assert warnings == []
     assert histories + len(governance) == 3185
+
+
+def test_a_task_on_an_account_snapshotted_before_tasks_existed(tmp_path: Path) -> None:
+    # Given the demo store of main 03f4076, whose accounts have snapshots of version 2
+    # or 3 (no tasks in them): the snapshot is upcast, the account takes a task, and
+    # the agenda (a view that store never had) shows it.
+    store = old_store("demo-03f4076.db.gz", str(tmp_path / "demo.db"))
+    key = json_of(invoke(store, "account", "list", "--json"))[0]["key"]
+    kf = Kamflow(store)
+    try:
+        snapshots = kf.app.snapshots
+        assert snapshots is not None
+        assert list(snapshots.get(kf.load(key).id)), "the fixture has a snapshot of it"
+    finally:
+        kf.close()
+
+    added = invoke(store, "task", "add", key, "call the buyer", "--due", "2999-01-01", "--json")
+    tasks = json_of(invoke(store, "task", "list", "--json"))["rows"]
+
+    assert json.loads(added.stdout)["reference"] == "T-1"
+    assert [(t["key"], t["task_id"], t["due_on"]) for t in tasks] == [(key, "T-1", "2999-01-01")]

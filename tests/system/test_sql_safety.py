@@ -116,6 +116,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("projections/reports/portfolio.py", "_MONTH.format('a.opened_on')"): (
         "a literal SQL expression over a literal column"
     ),
+    ("projections/reports/money.py", "when"): (
+        "'' or the literal ' AND occurred_on BETWEEN ? AND ?' (the dates are bound)"
+    ),
     # --- messages, not statements
     ("storage.py", "store.schema"): (
         "an error message suggesting CREATE SCHEMA, never executed; the schema has"

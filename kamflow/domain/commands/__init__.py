@@ -45,6 +45,8 @@ MODULES = (
     "market",
     "relationship",
     "governing",
+    "fx",
+    "tasks",
 )
 
 

@@ -141,6 +141,14 @@ Percent = Annotated[
     AfterValidator(written_out),
     NUMBER,
 ]
+# An exchange rate: how many units of the quote currency one unit buys (7.12 CNY for
+# 1 USD); up to 8 decimals, as banks publish them, kept as typed.
+Rate = Annotated[
+    Decimal,
+    Field(gt=0, le=1_000_000, decimal_places=8, allow_inf_nan=False),
+    AfterValidator(written_out),
+    NUMBER,
+]
 # Invoice refs are matched in the account's state and are a view's primary key.
 Ref = Annotated[str, _line(64), ONE_LINE]
 ShortRef = Annotated[

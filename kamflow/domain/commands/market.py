@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
 from kamflow.domain.commands.fields import (
     Amount,
+    BusinessDate,
     Currency,
     Name,
     OptLine,
     OptText,
+    Percent,
     ShortRef,
     Text,
 )
-from kamflow.domain.errors import Conflict
+from kamflow.domain.errors import Conflict, Field, InvalidInput
 from kamflow.workflows.opportunity import OPPORTUNITY
 
 if TYPE_CHECKING:
     from kamflow.domain.envelope import Meta
+    from kamflow.domain.state import OpportunityState
 
 OppStage = Literal["qualified", "proposal", "negotiation"]
 
@@ -50,12 +54,14 @@ class NoteCompetitor(Command):
 
 
 class OpenOpportunity(Command):
-    """Open an opportunity (stage: lead).
+    """Open an opportunity (stage: lead), with its expected close date (--close-by; the
+    forecast counts it in that month) and, as a note, how the customer says it will buy.
 
     \b
     Example:
         kamflow opp open acme --title "enzyme line 3" --budget 500000 \\
-            --decision-maker "GM Zhao" --timeline 2027-Q1 --procurement tender
+            --decision-maker "GM Zhao" --timeline 2027-Q1 --procurement tender \\
+            --close-by 2027-03-31
     """
 
     name = "opp open"
@@ -64,10 +70,14 @@ class OpenOpportunity(Command):
     budget: Amount | None = option(default=None)
     currency: Currency | None = option(default=None)
     decision_maker: OptLine = option(default="")
-    timeline: OptLine = option("When they will buy.", default="")
+    timeline: OptLine = option("When they will buy, as they say it (a note).", default="")
     procurement: OptLine = option("How they buy (tender, direct...).", default="")
+    close_by: BusinessDate | None = option(
+        "Expected close date, YYYY-MM-DD (the forecast's month).", default=None
+    )
 
     def execute(self, account: Account, meta: Meta) -> str:
+        check_close_by(self.close_by, meta.occurred_on)
         opportunity_id = account.next_id("O")
         account.record(
             Account.OpportunityOpened,
@@ -80,8 +90,17 @@ class OpenOpportunity(Command):
             decision_maker=self.decision_maker,
             timeline=self.timeline,
             procurement=self.procurement,
+            close_by=self.close_by,
         )
         return opportunity_id
+
+
+def check_close_by(close_by: date | None, opened_on: date) -> None:
+    """A close date before the opportunity was opened is a typing mistake."""
+    if close_by is not None and close_by < opened_on:
+        raise InvalidInput(
+            Field("close_by"), f" {close_by} is before the opportunity's opening ({opened_on})"
+        )
 
 
 class OpportunityStep(Command):
@@ -99,19 +118,22 @@ class OpportunityStep(Command):
 
 
 class AdvanceOpportunity(OpportunityStep):
-    """Move an opportunity one stage down the funnel (qualified, proposal, negotiation).
+    """Move an opportunity one stage down the funnel (qualified, proposal, negotiation),
+    with a new expected close date if it moved (--close-by).
 
     \b
     Example:
-        kamflow opp advance acme O-1 qualified
+        kamflow opp advance acme O-1 qualified --close-by 2027-02-28
     """
 
     name = "opp advance"
     arguments = ("account", "opportunity", "to")
     to: OppStage | None = option(default=None, metavar="[STAGE]")
+    close_by: BusinessDate | None = option("New expected close date, YYYY-MM-DD.", default=None)
 
     def execute(self, account: Account, meta: Meta) -> str:
         opportunity_id, stage, dest = self.step(account, "advance")
+        check_close_by(self.close_by, account.opportunities[opportunity_id]["opened_on"])
         if self.to is not None and self.to != dest:
             raise Conflict(
                 f'opportunity {opportunity_id} on "{account.key}" is {stage}; the funnel moves'
@@ -123,8 +145,80 @@ class AdvanceOpportunity(OpportunityStep):
             opportunity_id=opportunity_id,
             from_stage=stage,
             to_stage=dest,
+            close_by=self.close_by,
         )
         return f"{opportunity_id} {dest}"
+
+
+class SetCloseDate(OpportunityStep):
+    """Change an open opportunity's expected close date, with the reason.
+
+    \b
+    Example:
+        kamflow opp close-by acme O-1 2027-04-30 --reason "tender moved to April"
+    """
+
+    name = "opp close-by"
+    arguments = ("account", "opportunity", "close_by")
+    close_by: BusinessDate = option(metavar="DATE")
+    reason: Text = option()
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        opportunity_id, opportunity = open_opportunity(account, self.opportunity)
+        check_close_by(self.close_by, opportunity["opened_on"])
+        previous = opportunity.get("close_by")
+        if previous == self.close_by:
+            raise Conflict(f"opportunity {opportunity_id} is already expected by {previous}")
+        account.record(
+            Account.OpportunityCloseDateSet,
+            meta,
+            opportunity_id=opportunity_id,
+            close_by=self.close_by,
+            previous=previous,
+            reason=self.reason,
+        )
+        return f"{opportunity_id} by {self.close_by}"
+
+
+class SetProbability(OpportunityStep):
+    """Set an open opportunity's win probability (percent) over its stage's policy
+    (stage-probability.STAGE), with the reason; the forecast weighs its budget by it.
+
+    \b
+    Example:
+        kamflow opp probability acme O-1 80 --reason "verbal award from GM Zhao"
+    """
+
+    name = "opp probability"
+    arguments = ("account", "opportunity", "probability")
+    probability: Percent = option(metavar="PERCENT")
+    reason: Text = option()
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        opportunity_id, opportunity = open_opportunity(account, self.opportunity)
+        previous = opportunity.get("probability")
+        if previous == self.probability:
+            raise Conflict(f"opportunity {opportunity_id} is already at {previous}%")
+        account.record(
+            Account.OpportunityProbabilitySet,
+            meta,
+            opportunity_id=opportunity_id,
+            probability=self.probability,
+            previous=previous,
+            reason=self.reason,
+        )
+        return f"{opportunity_id} {self.probability}%"
+
+
+def open_opportunity(account: Account, ref: str) -> tuple[str, OpportunityState]:
+    """The opportunity ``ref`` names, refused (Conflict) once it is won or lost."""
+    opportunity_id, opportunity = account.opportunity(ref)
+    if opportunity["stage"] in OPPORTUNITY.finals:
+        raise Conflict(
+            f'opportunity {opportunity_id} on "{account.key}" is {opportunity["stage"]};'
+            " its forecast is closed"
+        )
+    return opportunity_id, opportunity
 
 
 class WinOpportunity(OpportunityStep):

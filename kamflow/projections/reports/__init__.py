@@ -19,6 +19,7 @@ MODULES = {
     "satisfaction": "satisfaction",
     "principles": "principles",
     "audit": "audit",
+    "scorecard": "scorecard",
 }
 
 # Report name -> the views (projections/views.py) whose tables it reads: a report over
@@ -26,11 +27,11 @@ MODULES = {
 # tests/projections/test_projection_failures.py checks these against the tables each report reads.
 READS = {
     "file": ("accounts", "people", "visits", "complaints", "ledger", "market"),
-    "portfolio": ("accounts", "governance"),
+    "portfolio": ("accounts", "ledger", "governance"),
     "complaints": ("accounts", "complaints", "governance"),
     "cadence": ("accounts", "visits", "governance"),
     "buying-centre": ("accounts", "people"),
-    "funnel": ("market",),
+    "funnel": ("accounts", "market", "governance"),
     "satisfaction": ("accounts", "market"),
     "principles": (
         "accounts",
@@ -42,6 +43,14 @@ READS = {
         "governance",
     ),
     "audit": ("audit",),
+    "scorecard": (
+        "accounts",
+        "visits",
+        "complaints",
+        "ledger",
+        "market",
+        "governance",
+    ),
 }
 
 

@@ -63,7 +63,8 @@ EVENT_TYPES = (
     "OpportunityOpened", "OpportunityAdvanced", "OpportunityWon", "OpportunityLost",
     "AccountLost", "PostMortemRecorded", "AccountArchived", "AccountReactivated",
     "RelationshipStageChanged", "TeamMemberAssigned", "TeamMemberReleased",
-    "ProgramStepCompleted", "PolicyExceptionGranted",
+    "ProgramStepCompleted", "PolicyExceptionGranted", "TaskAdded", "TaskDone", "TaskMoved",
+    "TaskCancelled",
     # Governance
     "Started", "PolicySet", "SettingSet", "RoleGranted", "RoleRevoked",
 )  # fmt: skip

@@ -6,11 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kamflow.domain.policies import POLICIES
 from kamflow.output import Col
 from kamflow.projections.db import ViewDB
+
+if TYPE_CHECKING:
+    from kamflow.projections.reports.periods import Period
 
 
 @dataclass(frozen=True)
@@ -22,12 +25,24 @@ class ReportParams:
     today: date
     zone: tzinfo = UTC
     key: str | None = None
-    currency: str = "CNY"
+    # None: the report's default (DEFAULT_CURRENCY for money, each currency apart for
+    # the funnel's budgets).
+    currency: str | None = None
     actor: str | None = None
     event_type: str | None = None
     since: date | None = None
     until: date | None = None
+    # Money reports (ADR 0021): the business dates that count (None: all), the period
+    # compared with and how ("previous", "last-year"), one owner's accounts (as the
+    # user typed the name), and how to group ("owner", "tier", "industry").
+    period: Period | None = None
+    compare: Period | None = None
+    compare_how: str | None = None
+    owner: str | None = None
+    by: str | None = None
 
+
+DEFAULT_CURRENCY = "CNY"
 
 # The name of a report's main rows among its tables (as in its JSON: "rows").
 MAIN = "rows"
@@ -78,6 +93,9 @@ class Report:
     # columns and those of the sections' tables and key: value lines. JSON and CSV
     # never look at it.
     layout: dict[str, Col] = field(default_factory=dict)
+    # The text table in groups, one heading per value of this row field (in the order
+    # of the rows; the agenda's days), columns aligned across the groups.
+    group_by: str | None = None
 
     def as_json(self) -> Any:
         if self.document is not None:

@@ -1,41 +1,58 @@
 """The portfolio: where revenue and profit come from (docs/domain.md, Value classes).
 
 Rules, in plain words (thresholds are policies, see `kamflow policy show`):
+- money is in the report currency (default CNY); amounts in other currencies are
+  converted at the rate in force on their business date (reports.money, ADR 0021);
+  with a period, only the business dates in it count (reports.periods);
 - real profit = revenue - cost of sales - service cost, in the report currency;
 - BZ (below zero): real profit below ``bz-profit-floor`` (default 0);
 - MVC (most valuable): ranking accounts by real profit, the ones that together first
   reach ``mvc-profit-share-pct`` (default 80%) of the portfolio's positive real profit;
 - MGC (most growable): neither, and revenue of the last 6 calendar months (up to the
-  report date) at least ``mgc-growth-pct`` (default 20%) above the 6 months before,
-  or revenue in the last 6 months and none before;
+  report date, whatever the period) at least ``mgc-growth-pct`` (default 20%) above
+  the 6 months before, or revenue in the last 6 months and none before;
 - standard: none of the above;
 - key-account zone: revenue at least ``zone-min-revenue``, service cost at most
   ``zone-max-cost-to-serve-pct`` of revenue, gross margin at least
   ``zone-min-margin-pct`` of revenue; otherwise "large, costly to serve", "large, thin
-  margin" (or both), or "small".
+  margin" (or both), or "small";
+- months to profit: from the account's opening to the first month whose cumulative
+  real profit in the report currency (its own amounts, not converted ones) is positive;
+- ``--owner`` keeps one person's accounts (their classes stay those of the whole
+  portfolio); ``--by`` adds totals per owner, tier or industry; ``--compare`` adds each
+  account's revenue and real profit in the other period and the change.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import date
 from decimal import Decimal
 from statistics import median
 from typing import Any, NamedTuple
 
+from kamflow.domain.errors import InvalidInput
+from kamflow.domain.values import identity
 from kamflow.output import ID, MONEY, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
+    DEFAULT_CURRENCY,
     Report,
     ReportParams,
     from_cents,
     month_add,
+    pct,
     policy,
 )
+from kamflow.projections.reports.money import Money, check_currency, foreign_months, money
+from kamflow.projections.reports.periods import Period, change
 
 COLUMNS = [
     "key",
     "name",
+    "owner",
     "tier",
+    "industry",
     "value_class",
     "rule",
     "zone",
@@ -51,7 +68,9 @@ COLUMNS = [
 LAYOUT = {
     "key": Col(ID, 1),
     "name": Col(rank=1),
+    "owner": Col(ID, 3),
     "tier": Col(ID, 2),
+    "industry": Col(ID, 5),
     "value_class": Col(ID, 1),
     "rule": Col(rank=5),
     "zone": Col(rank=4),
@@ -62,19 +81,36 @@ LAYOUT = {
     "margin_pct": Col(NUMBER, 3),
     "cost_to_serve_pct": Col(NUMBER, 4),
     "months_to_profit": Col(NUMBER, 3),
+    # --compare; the sections' tables (by owner, rates used, no rate).
+    "revenue_then": Col(MONEY, 5),
+    "revenue_change": Col(MONEY, 2),
+    "revenue_change_pct": Col(NUMBER, 2),
+    "real_profit_then": Col(MONEY, 5),
+    "real_profit_change": Col(MONEY, 4),
+    "real_profit_change_pct": Col(NUMBER, 4),
+    "accounts": Col(NUMBER, 1),
+    "revenue_share_pct": Col(NUMBER, 2),
+    "MVC": Col(NUMBER, 3),
+    "MGC": Col(NUMBER, 3),
+    "BZ": Col(NUMBER, 3),
+    "amount": Col(MONEY, 1),
+}
+COMPARE_LAYOUT = {
+    "revenue_change_pct": Col(NUMBER, 1),
+    "value_class": Col(ID, 2),
+    "real_profit": Col(MONEY, 2),
 }
 NEW_ACCOUNT_MONTHS = 24  # "new" key accounts: opened within two years of the report date
 
 
-# Money and the first profitable month per account come from kf_account_money (the
-# projector keeps first_profit_month up to date); revenue of the two half-years is one
-# scan of the covering index kf_account_months_recent, in key order. Month arithmetic is done
-# in SQL (as month numbers, year * 12 + month) so that Python touches each row once.
+# The first profitable month per account comes from kf_account_money (the projector keeps
+# first_profit_month up to date); revenue of the two half-years is one scan of the
+# covering index kf_account_months_recent, in key order. Month arithmetic is done in SQL
+# (as month numbers, year * 12 + month) so that Python touches each row once. The money
+# itself comes from reports.money (a period, other currencies converted).
 _MONTH = "(CAST(SUBSTR({0}, 1, 4) AS INTEGER) * 12 + CAST(SUBSTR({0}, 6, 2) AS INTEGER))"
 _ROWS = f"""
-SELECT a.key, a.name, a.tier,
-       COALESCE(m.revenue_cents, 0), COALESCE(m.cost_of_sales_cents, 0),
-       COALESCE(m.service_cost_cents, 0),
+SELECT a.key, a.name, a.tier, a.owner, a.industry,
        COALESCE(g.recent, 0), COALESCE(g.prior, 0),
        {_MONTH.format("m.first_profit_month")} - {_MONTH.format("a.opened_on")},
        ? - {_MONTH.format("a.opened_on")}
@@ -87,60 +123,196 @@ LEFT JOIN (
     FROM kf_account_months WHERE currency = ? AND month BETWEEN ? AND ? GROUP BY key
 ) g ON g.key = a.key
 """
+# What --compare adds to each row and to the summary.
+COMPARED = ("revenue", "real_profit")
 
 
 def build(db: ViewDB, params: ReportParams) -> Report:
-    cur = params.currency
+    cur = params.currency or DEFAULT_CURRENCY
+    check_currency(db, cur)
+    rows, facts, figures = classified(db, params)
+    wanted = owned_by(db, params.owner)
+    if wanted is not None:
+        kept = [(r, f) for r, f in zip(rows, facts, strict=True) if r["owner"] in wanted]
+        rows, facts = [r for r, _ in kept], [f for _, f in kept]
+    columns = list(COLUMNS)
+    sections: dict[str, Any] = {}
+    if params.period is not None:
+        sections["period"] = params.period.as_json()
+    summary = _summary(rows, facts)
+    if params.compare is not None:
+        then = money(db, cur, params.compare)
+        _compare(rows, then)
+        columns += [f"{n}_{part}" for n in COMPARED for part in ("then", "change", "change_pct")]
+        summary["compare"] = {
+            "period": params.compare.as_json(),
+            **_compared_totals(rows),
+        }
+    sections["summary"] = summary
+    if params.by is not None:
+        sections[f"by_{params.by}"] = _grouped(rows, params.by)
+    sections["top_10"] = _brief(rows[:10])
+    sections["bottom_10"] = _brief(rows[-10:][::-1])
+    notes = []
+    used = figures.rates_used()
+    if used:
+        sections["rates_used"] = used
+        notes.append(
+            f"amounts in other currencies are converted to {cur} at the rate in force on"
+            " their business date, per account and day, rounded to the cent half-even"
+        )
+    if figures.missing:
+        sections["no_rate"] = figures.no_rate()
+        missing = sorted({m["currency"] for m in figures.missing})
+        notes.append(
+            f"{len(figures.missing)} amounts in {', '.join(missing)} have no rate to {cur}"
+            " on their date and are not counted (see no rate); record one with kamflow fx set"
+        )
+    # Compared, the change is what the reader came for: it stays on a narrow screen.
+    layout = LAYOUT if params.compare is None else {**LAYOUT, **COMPARE_LAYOUT}
+    return Report(
+        title=_title(cur, params),
+        columns=columns,
+        layout=layout,
+        rows=rows,
+        sections=sections,
+        notes=notes,
+    )
+
+
+def _title(cur: str, params: ReportParams) -> str:
+    parts = [cur]
+    if params.period is not None:
+        parts.append(params.period.name)
+    if params.compare is not None:
+        parts.append(f"vs {params.compare.name}")
+    if params.owner is not None:
+        parts.append(f"owner {params.owner}")
+    parts.append(f"as of {params.today}")
+    return f"portfolio ({', '.join(parts)})"
+
+
+def classified(db: ViewDB, params: ReportParams) -> tuple[list[dict[str, Any]], list[Facts], Money]:
+    """Every account's row (best real profit first), the facts its class rests on, and
+    the money behind them (``reports.money``: rates used, amounts with no rate), in the
+    report currency over the report period. Classes are of the whole portfolio: an owner
+    filter is applied after."""
+    cur = params.currency or DEFAULT_CURRENCY
     this = params.today.isoformat()[:7]
     since = month_add(this, -5)  # the last six months, this one included
+    first = month_add(this, -11)  # and the six before
     now = params.today.year * 12 + params.today.month
-    found = db.rows(_ROWS, (now, cur, since, since, cur, month_add(this, -11), this))
+    found = db.rows(_ROWS, (now, cur, since, since, cur, first, this))
+    figures = money(db, cur, params.period)
+    # Growth (MGC) is of the account at the report date, whatever the period: the
+    # converted revenue of other currencies counts in its two half-years too.
+    window = Period(date.fromisoformat(first + "-01"), params.today)
+    growth = figures if params.period is None else foreign_months(db, cur, window)
+    revenue, cost, service = figures.revenue, figures.cost, figures.service
     # Best real profit first (then key): the order of the table, of the top and bottom
     # 10, and in which MVC accumulates profit.
-    found.sort(key=lambda f: (-(f[3] - f[4] - f[5]), f[0]))
+    found.sort(
+        key=lambda f: (-(revenue.get(f[0], 0) - cost.get(f[0], 0) - service.get(f[0], 0)), f[0])
+    )
     rows: list[dict[str, Any]] = []
     facts: list[Facts] = []
-    for key, name, tier, revenue, cost, service, recent, prior, to_profit, age in found:
-        gross = revenue - cost
-        profit = gross - service
+    for key, name, tier, owner, industry, recent, prior, to_profit, age in found:
+        rev = revenue.get(key, 0)
+        gross = rev - cost.get(key, 0)
+        serv = service.get(key, 0)
+        profit = gross - serv
+        months = growth.months.get(key)
+        if months:
+            recent += sum(v for m, v in months.items() if since <= m <= this)
+            prior += sum(v for m, v in months.items() if first <= m < since)
         rows.append(
             {
                 "key": key,
                 "name": name,
+                "owner": owner,
                 "tier": tier,
+                "industry": industry,
                 "value_class": "",
                 "rule": "",
                 "zone": "",
-                "revenue": from_cents(revenue),
+                "revenue": from_cents(rev),
                 "gross_margin": from_cents(gross),
-                "service_cost": from_cents(service),
+                "service_cost": from_cents(serv),
                 "real_profit": from_cents(profit),
-                "margin_pct": percent(gross, revenue),
-                "cost_to_serve_pct": percent(service, revenue),
+                "margin_pct": percent(gross, rev),
+                "cost_to_serve_pct": percent(serv, rev),
                 "months_to_profit": None if to_profit is None else max(0, to_profit),
             }
         )
-        facts.append(Facts(revenue, profit, recent, prior, age))
+        facts.append(Facts(rev, profit, recent, prior, age))
     _classify(db, rows, facts)
     _zone(db, rows, facts)
-    other = db.query(
-        "SELECT DISTINCT currency FROM kf_account_money WHERE currency<>? ORDER BY currency", (cur,)
-    )
-    return Report(
-        title=f"portfolio ({cur}, as of {params.today})",
-        columns=COLUMNS,
-        layout=LAYOUT,
-        rows=rows,
-        sections={
-            "summary": _summary(rows, facts),
-            "top_10": _brief(rows[:10]),
-            "bottom_10": _brief(rows[-10:][::-1]),
-        },
-        notes=[
-            f"amounts in {o['currency']} are left out; use --currency {o['currency']}"
-            for o in other
-        ],
-    )
+    return rows, facts, figures
+
+
+def owned_by(db: ViewDB, owner: str | None) -> set[str] | None:
+    """The owners as stored that are ``owner`` (values.identity: case, width and spacing
+    do not matter); None for no filter. InvalidInput, naming the owners, for a name no
+    account has."""
+    if owner is None:
+        return None
+    stored = [o for (o,) in db.rows("SELECT DISTINCT owner FROM kf_accounts ORDER BY owner")]
+    wanted = {o for o in stored if identity(o) == identity(owner)}
+    if not wanted:
+        raise InvalidInput(
+            f'no account is owned by "{owner}"; owners: {", ".join(stored) or "(none)"}'
+        )
+    return wanted
+
+
+def _compare(rows: list[dict[str, Any]], then: Money) -> None:
+    for r in rows:
+        key = r["key"]
+        before = {
+            "revenue": then.revenue.get(key, 0),
+            "real_profit": then.revenue.get(key, 0)
+            - then.cost.get(key, 0)
+            - then.service.get(key, 0),
+        }
+        for name in COMPARED:
+            old = from_cents(before[name])
+            diff, ratio = change(r[name], old)
+            r[f"{name}_then"], r[f"{name}_change"], r[f"{name}_change_pct"] = old, diff, ratio
+
+
+def _compared_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in COMPARED:
+        now = sum((r[name] for r in rows), Decimal(0))
+        then = sum((r[f"{name}_then"] for r in rows), Decimal(0))
+        diff, ratio = change(now, then)
+        out[f"{name}_then"], out[f"{name}_change"], out[f"{name}_change_pct"] = then, diff, ratio
+    return out
+
+
+def _grouped(rows: list[dict[str, Any]], by: str) -> list[dict[str, Any]]:
+    """Totals per owner, tier or industry, biggest revenue first."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r[by], []).append(r)
+    total = sum((r["revenue"] for r in rows), Decimal(0))
+    out: list[dict[str, Any]] = []
+    for name, members in groups.items():
+        revenue = sum((r["revenue"] for r in members), Decimal(0))
+        out.append(
+            {
+                by: name,
+                "accounts": len(members),
+                "revenue": revenue,
+                "real_profit": sum((r["real_profit"] for r in members), Decimal(0)),
+                "revenue_share_pct": pct(revenue, total),
+                "MVC": sum(1 for r in members if r["value_class"] == "MVC"),
+                "MGC": sum(1 for r in members if r["value_class"] == "MGC"),
+                "BZ": sum(1 for r in members if r["value_class"] == "BZ"),
+            }
+        )
+    out.sort(key=lambda g: (-Decimal(g["revenue"]), str(g[by])))
+    return out
 
 
 class Facts(NamedTuple):
