@@ -38,6 +38,7 @@ REPORTS = (
     "cadence",
     "buying-centre",
     "funnel",
+    "scorecard",
     "satisfaction",
     "principles",
     "audit",
@@ -81,6 +82,13 @@ def outputs(db: str) -> dict[str, Any]:
     found["account list"] = run("account", "list", "--json")
     for name in REPORTS:
         found[f"report {name}"] = run("report", name, "--as-of", AS_OF, "--json")
+    # The monthly review (issue 15): a month compared with the one before, converted.
+    for name in ("portfolio", "scorecard"):
+        found[f"report {name} --month 2026-10 --compare previous"] = run(
+            "report", name, "--month", "2026-10", "--compare", "previous", "--as-of", AS_OF,
+            "--json",
+        )  # fmt: skip
+    found["fx show"] = run("fx", "show", "--json")
     for key in keys:
         found[f"account show {key}"] = run("account", "show", key, "--json")
         found[f"account history {key}"] = run("account", "history", key, "--json")

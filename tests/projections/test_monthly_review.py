@@ -344,3 +344,15 @@ def test_close_date_changes_are_recorded_and_shown(pipeline: Kam, sqlite_locator
 def test_a_period_keeps_what_is_expected_to_close_in_it(pipeline: Kam) -> None:
     found = funnel_on(pipeline, TODAY, "--month", "2026-12")
     assert sorted(o["opportunity_id"] for o in found["open_opportunities"]) == ["O-1", "O-2"]
+
+
+def test_owner_filters_complaints_and_cadence_too(review: Kam) -> None:
+    with fake_clock(datetime(2026, 12, 1, 3, 0)):
+        ok(review("complaint", "raise", "globex", "--summary", "late delivery",
+                  "--severity", "high", "--on", "2026-11-20"))  # fmt: skip
+    mine = report(review, "complaints", "--owner", "li.wei")
+    theirs = report(review, "complaints", "--owner", "zhang.min")
+    assert (mine["rows"], [r["key"] for r in theirs["rows"]]) == ([], ["globex"])
+    cadence = report(review, "cadence", "--owner", "li.wei")
+    assert [r["key"] for r in cadence["rows"]] == ["acme"]
+    assert "no account is owned by" in refusal(review("report", "cadence", "--owner", "x"), 2)

@@ -27,7 +27,13 @@ from typing import Any
 from kamflow.output import ID, MONEY, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports import funnel, portfolio
-from kamflow.projections.reports.base import DEFAULT_CURRENCY, Report, ReportParams, policy
+from kamflow.projections.reports.base import (
+    DEFAULT_CURRENCY,
+    Report,
+    ReportParams,
+    owned_by,
+    policy,
+)
 from kamflow.projections.reports.cadence import contact_rows, open_follow_ups
 from kamflow.projections.reports.complaints import open_complaints
 from kamflow.projections.reports.money import RateBook, check_currency, money
@@ -80,7 +86,7 @@ TOTAL = "total"
 def build(db: ViewDB, params: ReportParams) -> Report:
     cur = params.currency or DEFAULT_CURRENCY
     check_currency(db, cur)
-    wanted = portfolio.owned_by(db, params.owner)
+    wanted = owned_by(db, params.owner)
     accounts, _, figures = portfolio.classified(db, params)
     owner_of = {a["key"]: a["owner"] for a in accounts}
     lines: dict[str, dict[str, Any]] = {}
