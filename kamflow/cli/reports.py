@@ -81,10 +81,11 @@ def money_options(read: Read) -> Callable[..., None]:
         cur = currency.strip().upper() if currency is not None else None
         return read(*args, period=ask, owner=owner, currency=cur, **kwargs)
 
-    wrapped: Any = command
+    # Applied last, so that --help lists them first (then --as-of and the formats).
+    wrapped: Any = report_options(command)
     for option in reversed(MONEY_OPTIONS):
         wrapped = option(wrapped)
-    return report_options(wrapped)
+    return wrapped  # type: ignore[no-any-return]
 
 
 def build_report(name: str, as_of: date | None, **params: Any) -> Report:
