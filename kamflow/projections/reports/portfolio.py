@@ -128,7 +128,8 @@ COMPARED = ("revenue", "real_profit")
 
 def build(db: ViewDB, params: ReportParams) -> Report:
     cur = params.currency or DEFAULT_CURRENCY
-    check_currency(db, cur)
+    if params.currency is not None:  # a currency asked for, not the default
+        check_currency(db, cur)
     rows, facts, figures = classified(db, params)
     wanted = owned_by(db, params.owner)
     if wanted is not None:

@@ -85,7 +85,8 @@ TOTAL = "total"
 
 def build(db: ViewDB, params: ReportParams) -> Report:
     cur = params.currency or DEFAULT_CURRENCY
-    check_currency(db, cur)
+    if params.currency is not None:  # a currency asked for, not the default
+        check_currency(db, cur)
     wanted = owned_by(db, params.owner)
     accounts, _, figures = portfolio.classified(db, params)
     owner_of = {a["key"]: a["owner"] for a in accounts}
