@@ -40,7 +40,7 @@ def money(value: Any) -> Decimal:
 
 
 @pytest.fixture
-def review(sqlite_locator: str) -> Iterator[Kam]:
+def review(locator: str) -> Iterator[Kam]:
     """Two accounts, two owners, two currencies, three months (September to November
     2026), and rates for USD from 1 September (7.00) and 15 October (7.20):
 
@@ -50,7 +50,7 @@ def review(sqlite_locator: str) -> Iterator[Kam]:
     on 2026-10-10 at 7.00; 1,000 (500) on 2026-10-20 at 7.20; 2,000 (1,000) on
     2026-11-03 at 7.20; service cost 100 on 2026-11-06 at 7.20.
     """
-    kam = invoker(sqlite_locator, env=ZONE)
+    kam = invoker(locator, env=ZONE)
     with fake_clock(datetime(2026, 12, 1, 2, 0)):  # 10:00 in Shanghai
         for key, owner, currency in (("acme", "li.wei", "CNY"), ("globex", "zhang.min", "USD")):
             ok(kam("account", "open", key, "--name", key.title(), "--industry", "feed",
@@ -230,9 +230,9 @@ def test_fx_import_checks_every_line_first_and_skips_what_is_recorded(
 
 
 def test_new_reports_fit_80_columns_and_have_csv_and_xlsx(
-    review: Kam, sqlite_locator: str, tmp_path: Path
+    review: Kam, locator: str, tmp_path: Path
 ) -> None:
-    narrow = invoker(sqlite_locator, env={**ZONE, "COLUMNS": "80"})
+    narrow = invoker(locator, env={**ZONE, "COLUMNS": "80"})
     for args in (
         ("report", "scorecard", "--month", "2026-11", "--compare", "previous"),
         ("report", "portfolio", "--month", "2026-11", "--compare", "previous", "--by", "owner"),
