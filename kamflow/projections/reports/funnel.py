@@ -146,8 +146,8 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         }
         for cur in currencies:
             mine = [o for o in here if o["value_currency"] == cur]
-            row[f"budget_{cur}"] = sum((o["value"] or Decimal(0) for o in mine), Decimal(0))
-            row[f"weighted_{cur}"] = sum((o["weighted"] or Decimal(0) for o in mine), Decimal(0))
+            row[f"budget_{cur}"] = _total(mine, cur, "value")
+            row[f"weighted_{cur}"] = _total(mine, cur, "weighted")
         rows.append(row)
 
     open_opps = [o for o in opps if o["stage"] in OPEN]
