@@ -188,7 +188,8 @@ def test_portfolio_csv_has_one_flat_row_per_account(kam: Kam) -> None:
         "key,name,owner,tier,industry,value_class,rule,zone,revenue,gross_margin,service_cost,"
         "real_profit,margin_pct,cost_to_serve_pct,months_to_profit",
         "alpha,Alpha,li.wei,strategic,feed,MVC,among the accounts bringing the first 80% of real"
-        " profit (0.0% before it),key-account zone,1000000.00,400000.00,50000.00,350000.00,40.0,5.0,3",
+        " profit (0.0% before it),key-account zone,1000000.00,400000.00,50000.00,350000.00,"
+        "40.0,5.0,3",
         "beta,Beta,li.wei,key,feed,MVC,among the accounts bringing the first 80% of real profit"
         ' (79.5% before it),"large, costly to serve",1200000.00,200000.00,130000.00,70000.00,'
         "16.7,10.8,7",
