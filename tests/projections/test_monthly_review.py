@@ -367,3 +367,13 @@ def test_as_of_says_what_the_log_held_and_combines_with_a_period(review: Kam) ->
         then = report(review, "portfolio", "--month", "2026-11", "--as-of", "2026-12-01")
     assert money(rows_by_key(now)["acme"]["revenue"]) == D("35000.00")
     assert money(rows_by_key(then)["acme"]["revenue"]) == D("30000.00")
+
+
+def test_scorecard_against_a_year_with_nothing_has_no_percentage(review: Kam) -> None:
+    found = report(review, "scorecard", "--month", "2026-11", "--compare", "last-year")
+    total = found["rows"][-1]
+    assert (total["owner"], total["revenue_then"], total["revenue_change_pct"]) == (
+        "total",
+        "0.00",
+        None,
+    )

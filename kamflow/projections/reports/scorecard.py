@@ -134,7 +134,10 @@ def build(db: ViewDB, params: ReportParams) -> Report:
             r["revenue_then"] = old
             r["revenue_change"], r["revenue_change_pct"] = change(r["revenue"], old)
         columns[3:3] = ["revenue_then", "revenue_change", "revenue_change_pct"]
-    total = {c: sum(r[c] for r in rows) for c in columns if c not in ("owner",)} | {"owner": TOTAL}
+    # A percentage is not added up: the total's is of the totals (below).
+    total = {
+        c: sum(r[c] for r in rows) for c in columns if c not in ("owner", "revenue_change_pct")
+    } | {"owner": TOTAL}
     if params.compare is not None:
         total["revenue_change"], total["revenue_change_pct"] = change(
             total["revenue"], total["revenue_then"]
