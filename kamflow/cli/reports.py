@@ -33,6 +33,8 @@ def report_options(read: Read) -> Callable[..., None]:
     )(command)
 
 
+# --owner, on the money reports (MONEY_OPTIONS) and on complaints and cadence.
+OWNER = click.option("--owner", metavar="NAME", help="Only the accounts this person owns.")
 # The options of every money report, in --help order (money_options).
 MONEY_OPTIONS = (
     click.option(
@@ -79,10 +81,11 @@ def money_options(read: Read) -> Callable[..., None]:
         cur = currency.strip().upper() if currency is not None else None
         return read(*args, period=ask, owner=owner, currency=cur, **kwargs)
 
-    wrapped: Any = command
+    # Applied last, so that --help lists them first (then --as-of and the formats).
+    wrapped: Any = report_options(command)
     for option in reversed(MONEY_OPTIONS):
         wrapped = option(wrapped)
-    return report_options(wrapped)
+    return wrapped  # type: ignore[no-any-return]
 
 
 def build_report(name: str, as_of: date | None, **params: Any) -> Report:
@@ -186,17 +189,19 @@ def report_portfolio(as_of: date | None, **money: Any) -> Report:
 
 @report.command("complaints")
 @click.argument("key", required=False)
+@OWNER
 @report_options
-def report_complaints(key: str | None, as_of: date | None) -> Report:
+def report_complaints(key: str | None, owner: str | None, as_of: date | None) -> Report:
     """Open complaints by age against their tier's SLA, overdue first (P7)."""
-    return build_report("complaints", as_of, key=_key(key))
+    return build_report("complaints", as_of, key=_key(key), owner=owner)
 
 
 @report.command("cadence")
+@OWNER
 @report_options
-def report_cadence(as_of: date | None) -> Report:
+def report_cadence(owner: str | None, as_of: date | None) -> Report:
     """Last contact per account, neglected accounts (P5), open follow-ups (P6)."""
-    return build_report("cadence", as_of)
+    return build_report("cadence", as_of, owner=owner)
 
 
 @report.command("buying-centre")

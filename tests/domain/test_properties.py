@@ -482,7 +482,15 @@ def every_event_script(data: st.DataObject, key: str, approver: str) -> list[tup
             )
             for _ in range(2)
         ),
-        ("opp advance", {**acct, "opportunity": "O-1"}),
+        ("opp advance", {**acct, "opportunity": "O-1", "close_by": "2999-01-31"}),
+        (
+            "opp close-by",
+            {**acct, "opportunity": "O-2", "close_by": "2999-02-28", "reason": draw(TEXT)},
+        ),
+        (
+            "opp probability",
+            {**acct, "opportunity": "O-2", "probability": "37.5", "reason": draw(TEXT)},
+        ),
         ("opp advance", {**acct, "opportunity": "O-1", "to": "proposal"}),
         ("opp advance", {**acct, "opportunity": "o-1"}),
         ("opp win", {**acct, "opportunity": "O-1", "note": draw(TEXT)}),

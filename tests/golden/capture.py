@@ -39,6 +39,7 @@ REPORTS = (
     "cadence",
     "buying-centre",
     "funnel",
+    "scorecard",
     "satisfaction",
     "principles",
     "audit",
@@ -85,6 +86,13 @@ def outputs(db: str) -> dict[str, Any]:
     # The KAM's week (issue 15): everyone's agenda for two weeks, and every task.
     found["agenda"] = run("agenda", "--days", "14", "--as-of", AS_OF, "--json")
     found["task list"] = run("task", "list", "--all", "--as-of", AS_OF, "--json")
+    # The monthly review (issue 15): a month compared with the one before, converted.
+    for name in ("portfolio", "scorecard"):
+        found[f"report {name} --month 2026-10 --compare previous"] = run(
+            "report", name, "--month", "2026-10", "--compare", "previous", "--as-of", AS_OF,
+            "--json",
+        )  # fmt: skip
+    found["fx show"] = run("fx", "show", "--json")
     for key in keys:
         found[f"account show {key}"] = run("account", "show", key, "--json")
         found[f"account history {key}"] = run("account", "history", key, "--json")

@@ -9,7 +9,7 @@ build the store. Business dates are given with --on; the module clock is a fake 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ def money(value: Any) -> Decimal:
 
 
 @pytest.fixture
-def review(sqlite_locator: str) -> Iterator[Kam]:
+def review(locator: str) -> Iterator[Kam]:
     """Two accounts, two owners, two currencies, three months (September to November
     2026), and rates for USD from 1 September (7.00) and 15 October (7.20):
 
@@ -50,8 +50,8 @@ def review(sqlite_locator: str) -> Iterator[Kam]:
     on 2026-10-10 at 7.00; 1,000 (500) on 2026-10-20 at 7.20; 2,000 (1,000) on
     2026-11-03 at 7.20; service cost 100 on 2026-11-06 at 7.20.
     """
-    kam = invoker(sqlite_locator, env=ZONE)
-    with fake_clock(datetime(2026, 12, 1, 2, 0)):  # 10:00 in Shanghai
+    kam = invoker(locator, env=ZONE)
+    with fake_clock(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)):  # 10:00 in Shanghai
         for key, owner, currency in (("acme", "li.wei", "CNY"), ("globex", "zhang.min", "USD")):
             ok(kam("account", "open", key, "--name", key.title(), "--industry", "feed",
                    "--owner", owner, "--tier", "key", "--currency", currency,
@@ -230,9 +230,9 @@ def test_fx_import_checks_every_line_first_and_skips_what_is_recorded(
 
 
 def test_new_reports_fit_80_columns_and_have_csv_and_xlsx(
-    review: Kam, sqlite_locator: str, tmp_path: Path
+    review: Kam, locator: str, tmp_path: Path
 ) -> None:
-    narrow = invoker(sqlite_locator, env={**ZONE, "COLUMNS": "80"})
+    narrow = invoker(locator, env={**ZONE, "COLUMNS": "80"})
     for args in (
         ("report", "scorecard", "--month", "2026-11", "--compare", "previous"),
         ("report", "portfolio", "--month", "2026-11", "--compare", "previous", "--by", "owner"),
@@ -257,7 +257,7 @@ def pipeline(sqlite_locator: str) -> Kam:
     Stale after 30 days (policy); every opportunity opened on 2026-09-01.
     """
     kam = invoker(sqlite_locator, env=ZONE)
-    with fake_clock(datetime(2026, 12, 1, 2, 0)):
+    with fake_clock(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)):
         ok(kam("account", "open", "acme", "--name", "Acme", "--industry", "feed",
                "--owner", "li.wei", "--tier", "key", "--on", "2026-08-01"))  # fmt: skip
         ok(kam("policy", "set", "opportunity-stale-days", "30", "--reason", "monthly review"))
@@ -277,7 +277,7 @@ def pipeline(sqlite_locator: str) -> Kam:
 
 
 def funnel_on(kam: Kam, day: date, *args: str) -> Any:
-    with fake_clock(datetime(day.year, day.month, day.day, 2, 0)):
+    with fake_clock(datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)):
         return report(kam, "funnel", *args)
 
 
@@ -319,7 +319,7 @@ def test_past_close_only_after_the_close_date(pipeline: Kam, day: date, past: bo
 
 
 def test_close_date_changes_are_recorded_and_shown(pipeline: Kam, sqlite_locator: str) -> None:
-    with fake_clock(datetime(2026, 12, 1, 3, 0)):
+    with fake_clock(datetime(2026, 12, 1, 3, 0, tzinfo=UTC)):
         ok(pipeline("opp", "close-by", "acme", "O-1", "2027-02-28", "--reason", "tender moved"))
         assert "is before the opportunity's opening" in refusal(
             pipeline("opp", "close-by", "acme", "O-1", "2026-08-01", "--reason", "x"), 2
@@ -344,3 +344,36 @@ def test_close_date_changes_are_recorded_and_shown(pipeline: Kam, sqlite_locator
 def test_a_period_keeps_what_is_expected_to_close_in_it(pipeline: Kam) -> None:
     found = funnel_on(pipeline, TODAY, "--month", "2026-12")
     assert sorted(o["opportunity_id"] for o in found["open_opportunities"]) == ["O-1", "O-2"]
+
+
+def test_owner_filters_complaints_and_cadence_too(review: Kam) -> None:
+    with fake_clock(datetime(2026, 12, 1, 3, 0, tzinfo=UTC)):
+        ok(review("complaint", "raise", "globex", "--summary", "late delivery",
+                  "--severity", "high", "--on", "2026-11-20"))  # fmt: skip
+    mine = report(review, "complaints", "--owner", "li.wei")
+    theirs = report(review, "complaints", "--owner", "zhang.min")
+    assert (mine["rows"], [r["key"] for r in theirs["rows"]]) == ([], ["globex"])
+    cadence = report(review, "cadence", "--owner", "li.wei")
+    assert [r["key"] for r in cadence["rows"]] == ["acme"]
+    assert "no account is owned by" in refusal(review("report", "cadence", "--owner", "x"), 2)
+
+
+def test_as_of_says_what_the_log_held_and_combines_with_a_period(review: Kam) -> None:
+    # A November sale entered late, on 3 December.
+    with fake_clock(datetime(2026, 12, 3, 2, 0, tzinfo=UTC)):
+        ok(review("sale", "record", "acme", "--invoice", "A4", "--product", "phytase",
+                  "--amount", "5000", "--cost", "2000", "--on", "2026-11-25"))  # fmt: skip
+        now = report(review, "portfolio", "--month", "2026-11")
+        then = report(review, "portfolio", "--month", "2026-11", "--as-of", "2026-12-01")
+    assert money(rows_by_key(now)["acme"]["revenue"]) == D("35000.00")
+    assert money(rows_by_key(then)["acme"]["revenue"]) == D("30000.00")
+
+
+def test_scorecard_against_a_year_with_nothing_has_no_percentage(review: Kam) -> None:
+    found = report(review, "scorecard", "--month", "2026-11", "--compare", "last-year")
+    total = found["rows"][-1]
+    assert (total["owner"], total["revenue_then"], total["revenue_change_pct"]) == (
+        "total",
+        "0.00",
+        None,
+    )

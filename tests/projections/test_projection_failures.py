@@ -312,8 +312,10 @@ def test_a_database_that_refuses_a_value_quarantines_that_event_for_that_view_on
     with twin_of(locator) as twin:
         write_rows(twin, rows)
 
-        # When the views catch up (batch by batch, the failing batch in halves)
-        result = invoke(twin, "report", "funnel", "--json")
+        # When the views catch up (batch by batch, the failing batch in halves), for a
+        # report over none of the refusing views (the funnel reads accounts since it
+        # takes --owner: issue 15)
+        result = invoke(twin, "report", "audit", "--json")
         assert (result.exit_code, result.stderr) == (0, "")
 
         # Then only the views whose statements the database refused skip it

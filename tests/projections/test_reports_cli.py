@@ -115,7 +115,9 @@ def test_portfolio_json_gives_concentration_value_classes_zones_and_months_to_pr
     assert by_key["alpha"] == {
         "key": "alpha",
         "name": "Alpha",
+        "owner": ACTOR,
         "tier": "strategic",
+        "industry": "feed",
         "value_class": "MVC",
         "rule": "among the accounts bringing the first 80% of real profit (0.0% before it)",
         "zone": "key-account zone",
@@ -183,18 +185,19 @@ def test_portfolio_csv_has_one_flat_row_per_account(kam: Kam) -> None:
 
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "key,name,tier,value_class,rule,zone,revenue,gross_margin,service_cost,real_profit,"
-        "margin_pct,cost_to_serve_pct,months_to_profit",
-        "alpha,Alpha,strategic,MVC,among the accounts bringing the first 80% of real profit"
-        " (0.0% before it),key-account zone,1000000.00,400000.00,50000.00,350000.00,40.0,5.0,3",
-        "beta,Beta,key,MVC,among the accounts bringing the first 80% of real profit"
+        "key,name,owner,tier,industry,value_class,rule,zone,revenue,gross_margin,service_cost,"
+        "real_profit,margin_pct,cost_to_serve_pct,months_to_profit",
+        "alpha,Alpha,li.wei,strategic,feed,MVC,among the accounts bringing the first 80% of real"
+        " profit (0.0% before it),key-account zone,1000000.00,400000.00,50000.00,350000.00,"
+        "40.0,5.0,3",
+        "beta,Beta,li.wei,key,feed,MVC,among the accounts bringing the first 80% of real profit"
         ' (79.5% before it),"large, costly to serve",1200000.00,200000.00,130000.00,70000.00,'
         "16.7,10.8,7",
-        'delta,Delta,target,MGC,"new revenue: 50000.00 in the last 6 months, none in the 6'
-        ' before",small,50000.00,20000.00,0.00,20000.00,40.0,0.0,2',
-        'epsilon,Epsilon,prospect,standard,"none of BZ, MVC, MGC applies",small,0.00,0.00,0.00,'
-        "0.00,,,",
-        "gamma,Gamma,target,BZ,real profit -10000.00 is below bz-profit-floor 0,small,"
+        'delta,Delta,li.wei,target,feed,MGC,"new revenue: 50000.00 in the last 6 months,'
+        ' none in the 6 before",small,50000.00,20000.00,0.00,20000.00,40.0,0.0,2',
+        'epsilon,Epsilon,li.wei,prospect,feed,standard,"none of BZ, MVC, MGC applies",small,'
+        "0.00,0.00,0.00,0.00,,,",
+        "gamma,Gamma,li.wei,target,feed,BZ,real profit -10000.00 is below bz-profit-floor 0,small,"
         "100000.00,40000.00,50000.00,-10000.00,40.0,50.0,2",
     ]
 
@@ -547,19 +550,26 @@ def test_funnel_counts_opportunities_and_budgets_by_stage(kam: Kam) -> None:
 
     got = report(kam, "funnel")
 
+    # Probabilities are the stage policies' defaults (10, 25, ...; won 100, lost 0).
     assert got["rows"] == [
-        {"stage": "lead", "count": 1, "no_budget": 0, "budget_CNY": "100000.00",
-         "budget_USD": "0.00"},
-        {"stage": "qualified", "count": 1, "no_budget": 0, "budget_CNY": "0.00",
-         "budget_USD": "50000.00"},
-        {"stage": "proposal", "count": 0, "no_budget": 0, "budget_CNY": "0.00",
-         "budget_USD": "0.00"},
-        {"stage": "negotiation", "count": 0, "no_budget": 0, "budget_CNY": "0.00",
-         "budget_USD": "0.00"},
-        {"stage": "won", "count": 1, "no_budget": 0, "budget_CNY": "20000.50",
-         "budget_USD": "0.00"},
-        {"stage": "lost", "count": 1, "no_budget": 1, "budget_CNY": "0.00",
-         "budget_USD": "0.00"},
+        {"stage": "lead", "count": 1, "no_budget": 0, "probability_pct": "10",
+         "budget_CNY": "100000.00", "weighted_CNY": "10000.00",
+         "budget_USD": "0.00", "weighted_USD": "0.00"},
+        {"stage": "qualified", "count": 1, "no_budget": 0, "probability_pct": "25",
+         "budget_CNY": "0.00", "weighted_CNY": "0.00",
+         "budget_USD": "50000.00", "weighted_USD": "12500.00"},
+        {"stage": "proposal", "count": 0, "no_budget": 0, "probability_pct": "50",
+         "budget_CNY": "0.00", "weighted_CNY": "0.00",
+         "budget_USD": "0.00", "weighted_USD": "0.00"},
+        {"stage": "negotiation", "count": 0, "no_budget": 0, "probability_pct": "75",
+         "budget_CNY": "0.00", "weighted_CNY": "0.00",
+         "budget_USD": "0.00", "weighted_USD": "0.00"},
+        {"stage": "won", "count": 1, "no_budget": 0, "probability_pct": "100",
+         "budget_CNY": "20000.50", "weighted_CNY": "20000.50",
+         "budget_USD": "0.00", "weighted_USD": "0.00"},
+        {"stage": "lost", "count": 1, "no_budget": 1, "probability_pct": "0",
+         "budget_CNY": "0.00", "weighted_CNY": "0.00",
+         "budget_USD": "0.00", "weighted_USD": "0.00"},
     ]  # fmt: skip
     assert got["summary"] == {
         "opportunities": 4,
@@ -568,6 +578,10 @@ def test_funnel_counts_opportunities_and_budgets_by_stage(kam: Kam) -> None:
         "lost": 1,
         "win_rate_pct": "50.0",
         "open_budget": {"CNY": "100000.00", "USD": "50000.00"},
+        "weighted_pipeline": {"CNY": "10000.00", "USD": "12500.00"},
+        "stale": 0,
+        "past_close_date": 0,
+        "stale_after_days": 60,
     }
     assert [(o["opportunity_id"], o["stage"]) for o in got["open_opportunities"]] == [
         ("O-2", "qualified"),

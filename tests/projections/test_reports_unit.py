@@ -570,8 +570,17 @@ def test_buying_centre_of_one_account_maps_who_plays_each_role(views: ViewDB) ->
 # ---------------------------------------------------------------------- funnel
 def test_funnel_counts_and_sums_budget_per_stage_and_currency(views: ViewDB) -> None:
     report = report_on(views, "funnel")
-    assert report.columns == ["stage", "count", "no_budget", "budget_CNY", "budget_USD"]
-    assert pick(report.rows, *report.columns) == [
+    assert report.columns == [
+        "stage",
+        "count",
+        "no_budget",
+        "probability_pct",
+        "budget_CNY",
+        "weighted_CNY",
+        "budget_USD",
+        "weighted_USD",
+    ]
+    assert pick(report.rows, "stage", "count", "no_budget", "budget_CNY", "budget_USD") == [
         ("lead", 1, 1, Decimal("0"), Decimal("0")),
         ("qualified", 0, 0, Decimal("0"), Decimal("0")),
         ("proposal", 1, 0, Decimal("200000"), Decimal("0")),

@@ -73,7 +73,7 @@ class OpenOpportunity(Command):
     timeline: OptLine = option("When they will buy, as they say it (a note).", default="")
     procurement: OptLine = option("How they buy (tender, direct...).", default="")
     close_by: BusinessDate | None = option(
-        "Expected close date, YYYY-MM-DD (the forecast's month).", default=None
+        "Expected close date, YYYY-MM-DD (the forecast's month).", default=None, metavar="DATE"
     )
 
     def execute(self, account: Account, meta: Meta) -> str:

@@ -60,13 +60,14 @@ EVENT_TYPES = (
     "ComplaintRejected", "ComplaintAcknowledged", "ComplaintInvestigationStarted",
     "ComplaintEscalated", "ComplaintClosed", "TierChanged", "SaleRecorded",
     "PaymentReceived", "ServiceCostRecorded", "SatisfactionMeasured", "CompetitorNoted",
-    "OpportunityOpened", "OpportunityAdvanced", "OpportunityWon", "OpportunityLost",
+    "OpportunityOpened", "OpportunityAdvanced", "OpportunityCloseDateSet",
+    "OpportunityProbabilitySet", "OpportunityWon", "OpportunityLost",
     "AccountLost", "PostMortemRecorded", "AccountArchived", "AccountReactivated",
     "RelationshipStageChanged", "TeamMemberAssigned", "TeamMemberReleased",
     "ProgramStepCompleted", "PolicyExceptionGranted", "TaskAdded", "TaskDone", "TaskMoved",
     "TaskCancelled",
     # Governance
-    "Started", "PolicySet", "SettingSet", "RoleGranted", "RoleRevoked",
+    "Started", "PolicySet", "SettingSet", "RateSet", "RoleGranted", "RoleRevoked",
 )  # fmt: skip
 # The most actors an error lists.
 MOST_ACTORS = 20

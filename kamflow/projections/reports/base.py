@@ -202,6 +202,36 @@ def split_list(text: str | None) -> list[str]:
     return [part for part in (text or "").split(",") if part]
 
 
+def owned_by(db: ViewDB, owner: str | None) -> set[str] | None:
+    """The owners as stored that are ``owner`` (values.identity: case, width and spacing
+    do not matter); None for no filter. InvalidInput, naming the owners, for a name no
+    account has."""
+    from kamflow.domain.errors import InvalidInput
+    from kamflow.domain.values import identity
+
+    if owner is None:
+        return None
+    stored = (
+        [o for (o,) in db.rows("SELECT DISTINCT owner FROM kf_accounts ORDER BY owner")]
+        if db.table_exists("kf_accounts")
+        else []
+    )
+    wanted = {o for o in stored if identity(o) == identity(owner)}
+    if not wanted:
+        raise InvalidInput(
+            f'no account is owned by "{owner}"; owners: {", ".join(stored) or "(none)"}'
+        )
+    return wanted
+
+
+def owned_keys(db: ViewDB, owner: str | None) -> set[str] | None:
+    """The keys of the accounts ``owner`` owns (``owned_by``); None for no filter."""
+    wanted = owned_by(db, owner)
+    if wanted is None:
+        return None
+    return {key for key, who in db.rows("SELECT key, owner FROM kf_accounts") if who in wanted}
+
+
 def account_exists(db: ViewDB, key: str) -> bool:
     """Whether the views know the account (False on a store with no views yet)."""
     if not db.table_exists("kf_accounts"):

@@ -21,7 +21,14 @@ from typing import Any
 from kamflow.domain.values import TIERS
 from kamflow.output import FLAG, ID, NUMBER, Col
 from kamflow.projections.db import ViewDB
-from kamflow.projections.reports.base import Report, ReportParams, days_since, id_order, policy
+from kamflow.projections.reports.base import (
+    Report,
+    ReportParams,
+    days_since,
+    id_order,
+    owned_keys,
+    policy,
+)
 
 COLUMNS = [
     "key",
@@ -111,9 +118,14 @@ def open_follow_ups(db: ViewDB, params: ReportParams) -> list[dict[str, Any]]:
 def build(db: ViewDB, params: ReportParams) -> Report:
     rows = contact_rows(db, params)
     follow_ups = open_follow_ups(db, params)
+    keys = owned_keys(db, params.owner)
+    if keys is not None:
+        rows = [r for r in rows if r["key"] in keys]
+        follow_ups = [f for f in follow_ups if f["key"] in keys]
     served = [r for r in rows if r["cadence_days"] is not None]
+    scope = f"{params.owner}, " if params.owner else ""
     return Report(
-        title=f"contact cadence (as of {params.today})",
+        title=f"contact cadence ({scope}as of {params.today})",
         columns=COLUMNS,
         rows=rows,
         layout=LAYOUT,

@@ -24,6 +24,7 @@ from kamflow.projections.reports.base import (
     account_exists,
     days_since,
     id_order,
+    owned_keys,
     policy,
 )
 
@@ -105,7 +106,11 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     if params.key is not None and not account_exists(db, params.key):
         raise AccountNotFound(params.key)
     rows = open_complaints(db, params)
+    keys = owned_keys(db, params.owner)
+    if keys is not None:
+        rows = [r for r in rows if r["key"] in keys]
     scope = f" for {params.key}" if params.key else ""
+    scope += f" of {params.owner}" if params.owner else ""
     return Report(
         title=f"open complaints{scope} (as of {params.today})",
         columns=COLUMNS,

@@ -39,12 +39,12 @@ from kamflow.projections.reports.base import (
     days_since,
     from_cents,
     id_order,
+    owned_by,
     pct,
     policy,
 )
 from kamflow.projections.reports.money import RateBook, check_currency, convert
 from kamflow.projections.reports.periods import Period
-from kamflow.projections.reports.portfolio import owned_by
 
 STAGES = ("lead", "qualified", "proposal", "negotiation", "won", "lost")
 OPEN = STAGES[:4]
@@ -91,7 +91,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     title = _title(params)
     if params.currency is not None:
         check_currency(db, params.currency)
-    wanted = owned_by(db, params.owner) if db.table_exists("kf_accounts") else None
+    wanted = owned_by(db, params.owner)
     everything = db.query(_SELECT) if db.table_exists("kf_opportunities") else []
     if wanted is not None:
         everything = [o for o in everything if o["owner"] in wanted]
@@ -146,8 +146,8 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         }
         for cur in currencies:
             mine = [o for o in here if o["value_currency"] == cur]
-            row[f"budget_{cur}"] = sum((o["value"] or Decimal(0) for o in mine), Decimal(0))
-            row[f"weighted_{cur}"] = sum((o["weighted"] or Decimal(0) for o in mine), Decimal(0))
+            row[f"budget_{cur}"] = _total(mine, cur, "value")
+            row[f"weighted_{cur}"] = _total(mine, cur, "weighted")
         rows.append(row)
 
     open_opps = [o for o in opps if o["stage"] in OPEN]

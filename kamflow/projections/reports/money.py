@@ -167,16 +167,26 @@ def foreign_months(db: ViewDB, currency: str, period: Period) -> Money:
 
 def _foreign(db: ViewDB, out: Money, when: str, args: tuple[str, ...]) -> None:
     currency = out.currency
-    foreign_sales = db.rows(
-        "SELECT key, currency, occurred_on, SUM(amount_cents), SUM(cost_cents) FROM kf_sales"
-        f" WHERE currency<>?{when} GROUP BY key, currency, occurred_on",
-        (currency, *args),
-    )
-    foreign_costs = db.rows(
-        "SELECT key, currency, occurred_on, SUM(amount_cents), 0 FROM kf_service_costs"
-        f" WHERE currency<>?{when} GROUP BY key, currency, occurred_on",
-        (currency, *args),
-    )
+    # One range of the covering indexes per other currency (kf_account_money says which
+    # there are): an inequality would scan the whole ledger.
+    others = [
+        c
+        for (c,) in db.rows("SELECT DISTINCT currency FROM kf_account_money ORDER BY currency")
+        if c != currency
+    ]
+    foreign_sales: list[tuple[Any, ...]] = []
+    foreign_costs: list[tuple[Any, ...]] = []
+    for other in others:
+        foreign_sales += db.rows(
+            "SELECT key, currency, occurred_on, SUM(amount_cents), SUM(cost_cents)"
+            f" FROM kf_sales WHERE currency=?{when} GROUP BY key, currency, occurred_on",
+            (other, *args),
+        )
+        foreign_costs += db.rows(
+            "SELECT key, currency, occurred_on, SUM(amount_cents), 0 FROM kf_service_costs"
+            f" WHERE currency=?{when} GROUP BY key, currency, occurred_on",
+            (other, *args),
+        )
     if not foreign_sales and not foreign_costs:
         return
     book = RateBook(db)

@@ -31,8 +31,6 @@ from decimal import Decimal
 from statistics import median
 from typing import Any, NamedTuple
 
-from kamflow.domain.errors import InvalidInput
-from kamflow.domain.values import identity
 from kamflow.output import ID, MONEY, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
@@ -41,6 +39,7 @@ from kamflow.projections.reports.base import (
     ReportParams,
     from_cents,
     month_add,
+    owned_by,
     pct,
     policy,
 )
@@ -129,7 +128,8 @@ COMPARED = ("revenue", "real_profit")
 
 def build(db: ViewDB, params: ReportParams) -> Report:
     cur = params.currency or DEFAULT_CURRENCY
-    check_currency(db, cur)
+    if params.currency is not None:  # a currency asked for, not the default
+        check_currency(db, cur)
     rows, facts, figures = classified(db, params)
     wanted = owned_by(db, params.owner)
     if wanted is not None:
@@ -248,21 +248,6 @@ def classified(db: ViewDB, params: ReportParams) -> tuple[list[dict[str, Any]], 
     _classify(db, rows, facts)
     _zone(db, rows, facts)
     return rows, facts, figures
-
-
-def owned_by(db: ViewDB, owner: str | None) -> set[str] | None:
-    """The owners as stored that are ``owner`` (values.identity: case, width and spacing
-    do not matter); None for no filter. InvalidInput, naming the owners, for a name no
-    account has."""
-    if owner is None:
-        return None
-    stored = [o for (o,) in db.rows("SELECT DISTINCT owner FROM kf_accounts ORDER BY owner")]
-    wanted = {o for o in stored if identity(o) == identity(owner)}
-    if not wanted:
-        raise InvalidInput(
-            f'no account is owned by "{owner}"; owners: {", ".join(stored) or "(none)"}'
-        )
-    return wanted
 
 
 def _compare(rows: list[dict[str, Any]], then: Money) -> None:

@@ -27,7 +27,13 @@ from typing import Any
 from kamflow.output import ID, MONEY, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports import funnel, portfolio
-from kamflow.projections.reports.base import DEFAULT_CURRENCY, Report, ReportParams, policy
+from kamflow.projections.reports.base import (
+    DEFAULT_CURRENCY,
+    Report,
+    ReportParams,
+    owned_by,
+    policy,
+)
 from kamflow.projections.reports.cadence import contact_rows, open_follow_ups
 from kamflow.projections.reports.complaints import open_complaints
 from kamflow.projections.reports.money import RateBook, check_currency, money
@@ -79,8 +85,9 @@ TOTAL = "total"
 
 def build(db: ViewDB, params: ReportParams) -> Report:
     cur = params.currency or DEFAULT_CURRENCY
-    check_currency(db, cur)
-    wanted = portfolio.owned_by(db, params.owner)
+    if params.currency is not None:  # a currency asked for, not the default
+        check_currency(db, cur)
+    wanted = owned_by(db, params.owner)
     accounts, _, figures = portfolio.classified(db, params)
     owner_of = {a["key"]: a["owner"] for a in accounts}
     lines: dict[str, dict[str, Any]] = {}
@@ -127,7 +134,10 @@ def build(db: ViewDB, params: ReportParams) -> Report:
             r["revenue_then"] = old
             r["revenue_change"], r["revenue_change_pct"] = change(r["revenue"], old)
         columns[3:3] = ["revenue_then", "revenue_change", "revenue_change_pct"]
-    total = {c: sum(r[c] for r in rows) for c in columns if c not in ("owner",)} | {"owner": TOTAL}
+    # A percentage is not added up: the total's is of the totals (below).
+    total = {
+        c: sum(r[c] for r in rows) for c in columns if c not in ("owner", "revenue_change_pct")
+    } | {"owner": TOTAL}
     if params.compare is not None:
         total["revenue_change"], total["revenue_change_pct"] = change(
             total["revenue"], total["revenue_then"]
