@@ -76,6 +76,8 @@ SNAPSHOT_INTERVAL = 20
 # A conflicting writer makes us reload and decide again; a handful of attempts is plenty
 # for people typing commands, and bounded so a pathological storm fails loudly.
 MAX_ATTEMPTS = 12
+# How many of an account's latest events a write is compared with to catch a repeat.
+REPEAT_LOOKBACK = 8
 
 
 class KamflowApplication(Application[uuid.UUID]):
@@ -312,13 +314,22 @@ class Kamflow:
 
     # ------------------------------------------------------------- commands
     def execute(
-        self, command: Command | GovernanceCommand, *, actor: str, command_id: str | None = None
+        self,
+        command: Command | GovernanceCommand,
+        *,
+        actor: str,
+        command_id: str | None = None,
+        again: bool = False,
     ) -> Outcome:
         """Load, decide, save; on a concurrent write, reload and decide again.
 
         A conflict means another writer saved this aggregate since we loaded it; deciding
         again on the new state (not re-sending the old events) is what keeps every
         accepted command exactly once and every rule checked against what is stored.
+
+        A command without a given id that would record what the account recorded
+        moments ago (``corrections.repeated``) is refused unless ``again`` says it is
+        meant: a shell-history repeat (ADR 0020).
         """
         given = command_id is not None
         cid = command_id if command_id is not None else uuid.uuid4().hex
@@ -342,10 +353,15 @@ class Kamflow:
                 " writable); nothing was written"
             )
         with self._reading():
-            return self._decide_and_save(command, actor, cid, given)
+            return self._decide_and_save(command, actor, cid, given, again)
 
     def _decide_and_save(
-        self, command: Command | GovernanceCommand, actor: str, cid: str, given: bool
+        self,
+        command: Command | GovernanceCommand,
+        actor: str,
+        cid: str,
+        given: bool,
+        again: bool = False,
     ) -> Outcome:
         for attempt in range(MAX_ATTEMPTS):
             recorded_at = self.clock()
@@ -382,9 +398,14 @@ class Kamflow:
                     given,
                     governance=self.governance() if command.needs_governance else None,
                     today=today,
+                    history=list(self.app.events.get(aid))
+                    if command.needs_history and account is not None
+                    else None,
                 )
                 try:
                     aggregate, reference = command.decide(account, meta)
+                    if not (given or again) and account is not None:
+                        self._refuse_repeat(aid, account, command, recorded_at)
                 except KamflowError:
                     # decide may have changed the account before refusing; and a kept
                     # account may be stale, so a refusal is only final on a fresh load.
@@ -425,6 +446,22 @@ class Kamflow:
         raise StorageError(
             f'"{command.name}" kept meeting concurrent writes in {MAX_ATTEMPTS} attempts; try again'
         )
+
+    def _refuse_repeat(
+        self, aid: uuid.UUID, account: Account, command: Command, now: datetime
+    ) -> None:
+        """Refuse what the account recorded moments ago (``corrections.repeated``)."""
+        from kamflow.domain.corrections import REPEAT_WINDOW, repeat_hint, repeated
+
+        pending = account.pending_events  # what decide recorded, not yet collected
+        if not pending:
+            return
+        newest = pending[0].originator_version - 1
+        stored = self.app.recorder.select_events(aid, lte=newest, desc=True, limit=REPEAT_LOOKBACK)
+        recent = [self.app.mapper.to_domain_event(s) for s in reversed(stored)]
+        found = repeated(pending, recent, now, REPEAT_WINDOW)
+        if found is not None:
+            raise repeat_hint(found, command.name.split(" ", 1)[0])
 
     def _load_governance(self) -> Governance | None:
         from kamflow.domain.governance import GOVERNANCE_ID

@@ -79,6 +79,9 @@ class Command(BaseModel):
     arguments: ClassVar[tuple[str, ...]] = ("account",)
     # True for commands whose rules read policies or the roster (P1, P4).
     needs_governance: ClassVar[bool] = False
+    # True for commands that correct a recorded fact: they read the account's stored
+    # events (``Meta.history``; ADR 0020).
+    needs_history: ClassVar[bool] = False
     account: Key = option(metavar="KEY")
     on: BusinessDate | None = None
     # The key as the user typed it, for accounts an older kamflow keyed differently

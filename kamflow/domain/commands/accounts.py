@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
+from typing import Literal
+
 from kamflow.domain.commands.fields import Currency, Line, Name, OptText, Text
 from kamflow.domain.errors import Conflict, Field, InvalidInput, Suggest
 from kamflow.domain.values import PROFILE_FIELDS, Tier
@@ -161,3 +163,41 @@ class ReactivateAccount(Command):
         _lifecycle(account, "reactivate")
         account.record(Account.AccountReactivated, meta, reason=self.reason)
         return "active"
+
+
+class RenameAccount(Command):
+    """Change an account's display name (its key stays); the history keeps the old one.
+
+    \b
+    Example:
+        kamflow account rename acme "正大饲料 Acme Feed (Chengdu)"
+    """
+
+    name = "account rename"
+    arguments = ("account", "display_name")
+    display_name: Name = option("The new company name.", metavar="NAME", alias="name")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        if account.profile.get("name") == self.display_name:
+            raise Conflict(f'account "{account.key}" is already named "{self.display_name}"')
+        account.record(Account.ProfileUpdated, meta, changes={"name": self.display_name})
+        return self.display_name
+
+
+class CloseAccount(Command):
+    """Close an account that should never have been opened: not a lost customer, so no
+    post-mortem (P8); it leaves every report, its history stays readable.
+
+    \b
+    Example:
+        kamflow account close acme2 --reason opened-in-error --note "typo for acme"
+    """
+
+    name = "account close"
+    reason: Literal["opened-in-error"] = option()
+    note: OptText = option(default="")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        _lifecycle(account, "close")
+        account.record(Account.AccountClosed, meta, reason=self.reason, note=self.note)
+        return "closed"
