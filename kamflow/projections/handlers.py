@@ -19,7 +19,7 @@ import json
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from kamflow.domain.account import Account
 from kamflow.domain.governance import Governance
@@ -34,6 +34,7 @@ from kamflow.projections.views import (
     PEOPLE,
     TEAM_SIZE,
     VISITS,
+    View,
 )
 from kamflow.workflows.base import Workflow
 from kamflow.workflows.complaint import COMPLAINT
@@ -604,6 +605,133 @@ def _satisfaction(e: Account.SatisfactionMeasured, key: str) -> list[Statement]:
             (key, e.originator_version, iso(e.occurred_on), str(e.score), str(e.target), e.note),
         )
     ]
+
+
+# ---------------------------------------------------------------------- corrections
+# A compensating event takes back exactly what its fact wrote (ADR 0020): the views
+# after a void equal the views of a history that never had the fact.
+class _Fact(NamedTuple):
+    """A voided fact's date and currency, as ``_money`` reads an event's."""
+
+    occurred_on: date
+    currency: str
+
+
+def _void_money(e: Account.FactVoided, key: str) -> list[Statement]:
+    f = e.fact
+    if e.kind not in ("sale", "payment", "cost"):
+        return []
+    money = _Fact(f["occurred_on"], f["currency"])
+    amount = -(to_cents(Decimal(f["amount"])) or 0)
+    if e.kind == "sale":
+        return _money(money, key, revenue=amount, cost=-(to_cents(Decimal(f["cost"])) or 0))
+    if e.kind == "payment":
+        return _money(money, key, received=amount)
+    return _money(money, key, service=amount)
+
+
+@ACCOUNTS.on(Account.FactVoided)
+def _voided_account(e: Account.FactVoided, key: str) -> list[Statement]:
+    if e.kind == "visit":
+        return [
+            (
+                "UPDATE kf_accounts SET visits = visits - 1, last_contact_on=? WHERE key=?",
+                (iso(e.restores["last_contact_on"]), key),
+            )
+        ]
+    return _void_money(e, key)
+
+
+@VISITS.on(Account.FactVoided)
+def _voided_visit(e: Account.FactVoided, key: str) -> list[Statement]:
+    if e.kind != "visit":
+        return []
+    return [
+        (f"DELETE FROM {table} WHERE key=? AND visit_id=?", (key, e.ref))
+        for table in ("kf_visits", "kf_issues")
+    ]
+
+
+@LEDGER.on(Account.FactVoided)
+def _voided_ledger(e: Account.FactVoided, key: str) -> list[Statement]:
+    if e.kind == "sale":
+        return [("DELETE FROM kf_sales WHERE key=? AND invoice=?", (key, e.fact["invoice"]))]
+    if e.kind == "payment":
+        return [
+            (
+                "UPDATE kf_sales SET paid_cents = paid_cents - ? WHERE key=? AND invoice=?",
+                (to_cents(Decimal(e.fact["amount"])), key, e.fact["invoice"]),
+            ),
+            ("DELETE FROM kf_payments WHERE key=? AND version=?", (key, e.version)),
+        ]
+    if e.kind == "cost":
+        return [("DELETE FROM kf_service_costs WHERE key=? AND version=?", (key, e.version))]
+    return []
+
+
+@MARKET.on(Account.FactVoided)
+def _voided_market(e: Account.FactVoided, key: str) -> list[Statement]:
+    table = {"satisfaction": "kf_satisfaction", "competitor": "kf_competitor_notes"}.get(e.kind)
+    if table is None:
+        return []
+    return [(f"DELETE FROM {table} WHERE key=? AND version=?", (key, e.version))]
+
+
+@ACCOUNTS.on(Account.SaleCredited)
+def _credited_account(e: Account.SaleCredited, key: str) -> list[Statement]:
+    return _money(e, key, revenue=-(to_cents(e.amount) or 0))
+
+
+@LEDGER.on(Account.SaleCredited)
+def _credited(e: Account.SaleCredited, key: str) -> list[Statement]:
+    # The sale's amount is what it is worth net of its credit notes: every report of
+    # what is owed (P2) reads it so, and the credit is kept beside it.
+    cents = to_cents(e.amount)
+    return [
+        (
+            "UPDATE kf_sales SET amount_cents = amount_cents - ?,"
+            " credited_cents = credited_cents + ? WHERE key=? AND invoice=?",
+            (cents, cents, key, e.invoice),
+        )
+    ]
+
+
+@VISITS.on(Account.VisitAmended)
+def _visit_amended(e: Account.VisitAmended, key: str) -> list[Statement]:
+    changes = {k: v for k, v in e.changes.items() if k in ("purpose", "objective", "result")}
+    if not changes:
+        return []
+    names = ", ".join(f"{c}=?" for c in changes)
+    return [
+        (
+            f"UPDATE kf_visits SET {names} WHERE key=? AND visit_id=?",
+            (*changes.values(), key, e.visit_id),
+        )
+    ]
+
+
+@PEOPLE.on(Account.ContactRenamed)
+def _contact_renamed(e: Account.ContactRenamed, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_contacts SET name=? WHERE key=? AND contact_id=?",
+            (e.name, key, e.contact_id),
+        )
+    ]
+
+
+def _leaves_reports(view: View) -> None:
+    """A closed account leaves every report: its rows in ``view`` are deleted (the
+    audit trail and the log keep its history)."""
+    tables = tuple(view.tables)
+
+    @view.on(Account.AccountClosed)
+    def _closed(e: Account.AccountClosed, key: str) -> list[Statement]:
+        return [(f"DELETE FROM {table} WHERE key=?", (key,)) for table in tables]
+
+
+for _view in (ACCOUNTS, PEOPLE, VISITS, COMPLAINTS, LEDGER, MARKET):
+    _leaves_reports(_view)
 
 
 # ---------------------------------------------------------------------- governance

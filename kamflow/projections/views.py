@@ -215,13 +215,13 @@ COMPLAINTS = View(
 # ---------------------------------------------------------------------- ledger
 LEDGER = View(
     "ledger",
-    "sales with what is paid, payments, service costs (P2)",
+    "sales (net of credit notes) with what is paid, payments, service costs (P2)",
     {
         "kf_sales": """
             key TEXT NOT NULL, invoice TEXT NOT NULL, product TEXT NOT NULL,
             occurred_on TEXT NOT NULL, currency TEXT NOT NULL, amount_cents BIGINT NOT NULL,
             cost_cents BIGINT NOT NULL, paid_cents BIGINT NOT NULL, discount_pct TEXT,
-            PRIMARY KEY (key, invoice)""",
+            credited_cents BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (key, invoice)""",
         "kf_payments": """
             key TEXT NOT NULL, invoice TEXT NOT NULL, occurred_on TEXT NOT NULL,
             currency TEXT NOT NULL, amount_cents BIGINT NOT NULL, version INTEGER NOT NULL,
