@@ -123,11 +123,14 @@ def run(
     *,
     actor: str = ACTOR,
     command_id: str | None = None,
+    again: bool = False,
 ) -> Outcome:
     """Execute ``command`` (its name as users type it: ``"visit log"``) with ``fields``
     (keyed by field name, values as `kamflow apply` takes them), as the command line and
     `apply` do. Raises what the command raises (InvalidInput, NotFound, RuleViolation...)."""
-    return kf.execute(build(COMMANDS[command], fields), actor=actor, command_id=command_id)
+    return kf.execute(
+        build(COMMANDS[command], fields), actor=actor, command_id=command_id, again=again
+    )
 
 
 class RunOptions(TypedDict, total=False):
@@ -135,6 +138,7 @@ class RunOptions(TypedDict, total=False):
 
     actor: str
     command_id: str | None
+    again: bool
 
 
 def refused(

@@ -200,7 +200,12 @@ def restored(history: Sequence[Any], kind: str, event: Any) -> dict[str, Any]:
 
 
 def _less(totals: dict[str, Decimal], currency: str, amount: Any) -> None:
-    totals[currency] = totals.get(currency, Decimal(0)) - Decimal(amount)
+    left = totals.get(currency, Decimal(0)) - Decimal(amount)
+    # A total only the voided fact had made goes with it, as if it had never been.
+    if left:
+        totals[currency] = left
+    else:
+        totals.pop(currency, None)
 
 
 def evolve_void(account: Account, kind: str, fact: Mapping[str, Any], back: Mapping[str, Any]) -> None:

@@ -624,10 +624,25 @@ def _void_money(e: Account.FactVoided, key: str) -> list[Statement]:
     money = _Fact(f["occurred_on"], f["currency"])
     amount = -(to_cents(Decimal(f["amount"])) or 0)
     if e.kind == "sale":
-        return _money(money, key, revenue=amount, cost=-(to_cents(Decimal(f["cost"])) or 0))
-    if e.kind == "payment":
-        return _money(money, key, received=amount)
-    return _money(money, key, service=amount)
+        out = _money(money, key, revenue=amount, cost=-(to_cents(Decimal(f["cost"])) or 0))
+    elif e.kind == "payment":
+        out = _money(money, key, received=amount)
+    else:
+        out = _money(money, key, service=amount)
+    # A month or currency left with nothing is one the fact alone had made: gone with it.
+    return [
+        *out,
+        (
+            "DELETE FROM kf_account_months WHERE key=? AND currency=? AND revenue_cents=0"
+            " AND cost_of_sales_cents=0 AND service_cost_cents=0",
+            (key, money.currency),
+        ),
+        (
+            "DELETE FROM kf_account_money WHERE key=? AND currency=? AND revenue_cents=0"
+            " AND cost_of_sales_cents=0 AND service_cost_cents=0 AND received_cents=0",
+            (key, money.currency),
+        ),
+    ]
 
 
 @ACCOUNTS.on(Account.FactVoided)
