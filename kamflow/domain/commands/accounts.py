@@ -194,7 +194,9 @@ class CloseAccount(Command):
     """
 
     name = "account close"
-    reason: Literal["opened-in-error"] = option()
+    reason: Literal["opened-in-error", "duplicate"] = option(
+        "opened-in-error, or duplicate: a second key for a customer with nothing to keep."
+    )
     note: OptText = option(default="")
 
     def execute(self, account: Account, meta: Meta) -> str:
