@@ -390,6 +390,11 @@ class Kamflow:
                     # A kept account may be stale; only what is stored may say "done".
                     self._forget(aid)
                     continue
+                first = command.first(account) if account is not None else None
+                if first is not None:
+                    # The other account's side first, under the same command id: run
+                    # again after a failure, it is skipped and this side completes.
+                    self._decide_and_save(first, actor, cid, given, True)
                 meta = Meta(
                     actor,
                     cid,

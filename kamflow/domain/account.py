@@ -833,6 +833,35 @@ class Account(Recorder, Aggregate):
             note = f": {self.note}" if self.note else ""
             return f"account closed ({self.reason}){note}"
 
+    class AccountAbsorbed(Event):
+        """The target of a merge takes in a duplicate's ledger (``source``: its key;
+        ``ledger``: its open invoices, the invoice refs it used and its totals, as
+        ``corrections.ledger_of`` gives them). Recorded before the duplicate's
+        ``AccountMergedInto`` (ADR 0020)."""
+
+        source: str
+        ledger: dict[str, Any]
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            corrections.absorb(account, self.source, self.ledger)
+
+        def summary(self) -> str:
+            return f'merged "{self.source}" into this account: {self.reason}'
+
+    class AccountMergedInto(Event):
+        """A duplicate closed as merged into ``target``: its facts count under the
+        target in every report from here on; its history stays readable."""
+
+        target: str
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.lifecycle = _after(LIFECYCLE, "AccountMergedInto")
+
+        def summary(self) -> str:
+            return f'merged into "{self.target}": {self.reason}'
+
     # ------------------------------------------------------------------ state
     def __init__(self) -> None:
         # Annotated here, not on the class: class annotations would make
@@ -880,6 +909,10 @@ class Account(Recorder, Aggregate):
         # Command ids chosen by clients, one per line: a single string keeps snapshots
         # cheap to decode however many commands a script has sent.
         self.command_log: str = "\n"
+
+    # The keys of the duplicates merged into this account, one per line (a class
+    # default: snapshots taken before merges existed load without it).
+    merged_from = "\n"
 
     def complaint_stepped(self, event: Any) -> ComplaintState:
         """The complaint an event of the complaint workflow moved, in its new status

@@ -253,6 +253,71 @@ def void_summary(kind: str, ref: str, version: int, fact: Mapping[str, Any], rea
     return f"voided {what} {shown}" + (f" ({detail})" if detail else "") + f": {reason}"
 
 
+# --------------------------------------------------------------------------- merges
+def check_mergeable(duplicate: Account, target: str) -> None:
+    """Refuse a merge that would lose something the duplicate still has to do: an
+    open issue (P6) or a complaint without an outcome (P7) is finished on it first."""
+    if identity(duplicate.key) == identity(target):
+        raise Conflict(f'account "{duplicate.key}" cannot be merged into itself')
+    if duplicate.open_issues:
+        first = next(iter(duplicate.open_issues))
+        raise RuleViolation(
+            "P6",
+            f'"{duplicate.key}" has open issues ({", ".join(duplicate.open_issues)});'
+            " follow them up before merging it, e.g. with ",
+            Suggest("visit follow-up", (duplicate.key, first), {"result": None}),
+        )
+    pending = duplicate.complaints_without_outcome()
+    if pending:
+        raise RuleViolation(
+            "P7",
+            f'"{duplicate.key}" has complaints without an outcome ({", ".join(pending)});'
+            " resolve or reject them before merging it",
+        )
+
+
+def ledger_of(duplicate: Account) -> dict[str, Any]:
+    """What the target of a merge takes over: the open invoices (payments against
+    them are recorded on the target from then on), every invoice ref used (P2: never
+    used twice), and the money totals."""
+    return {
+        "invoices": {ref: dict(sale) for ref, sale in duplicate.invoices.items()},
+        "invoice_refs": [r for r in duplicate.invoice_refs.split("\n") if r],
+        "revenue": dict(duplicate.revenue),
+        "cost_of_sales": dict(duplicate.cost_of_sales),
+        "service_cost": dict(duplicate.service_cost),
+        "received": dict(duplicate.received),
+    }
+
+
+def check_absorbable(target: Account, source: str, ledger: Mapping[str, Any]) -> None:
+    """Refuse a merge whose invoice refs the target used already (P2)."""
+    clash = [r for r in ledger["invoice_refs"] if f"\n{r}\n" in target.invoice_refs]
+    if clash:
+        raise RuleViolation(
+            "P2",
+            f'invoice {clash[0]} is recorded on both "{source}" and "{target.key}";'
+            " each sale needs its own invoice ref, so they cannot be merged as they are",
+        )
+
+
+def absorb(target: Account, source: str, ledger: Mapping[str, Any]) -> None:
+    """Take a duplicate's ledger into the target's state (``AccountAbsorbed.evolve``)."""
+    target.merged_from += f"{source}\n"
+    target.invoices.update(ledger["invoices"])  # type: ignore[typeddict-item]
+    target.invoice_refs += "".join(f"{r}\n" for r in ledger["invoice_refs"])
+    for name in ("revenue", "cost_of_sales", "service_cost", "received"):
+        totals: dict[str, Decimal] = getattr(target, name)
+        for currency, amount in ledger[name].items():
+            totals[currency] = totals.get(currency, Decimal(0)) + Decimal(amount)
+
+
+def absorbed(target: Account, source: str) -> bool:
+    """Whether the target already took this duplicate in (a merge whose second write,
+    on the duplicate, failed: running it again completes it)."""
+    return f"\n{source}\n" in target.merged_from
+
+
 # --------------------------------------------------------------- repeated commands
 # Fields a repeat would give new values to though the user typed the same: the ids
 # kamflow hands out, and what an event recomputes from the state it changes.

@@ -46,6 +46,8 @@ from kamflow.workflows.stage import STAGE
 # Events no view but the audit trail projects, each with the reason.
 # tests/projections/test_projection_structure.py checks that every other event class has a handler.
 UNPROJECTED: dict[type, str] = {
+    Account.AccountAbsorbed: "the views move the duplicate's rows on its AccountMergedInto,"
+    " recorded after it (ADR 0020)",
     Governance.Started: "opens the governance stream; no policy or role is set by it",
     # eventsourcing gives every aggregate a creation event class of this name; kamflow
     # creates with its own (Account.AccountOpened, Governance.Started).
@@ -677,10 +679,18 @@ def _voided_ledger(e: Account.FactVoided, key: str) -> list[Statement]:
                 "UPDATE kf_sales SET paid_cents = paid_cents - ? WHERE key=? AND invoice=?",
                 (to_cents(Decimal(e.fact["amount"])), key, e.fact["invoice"]),
             ),
-            ("DELETE FROM kf_payments WHERE key=? AND version=?", (key, e.version)),
+            (
+                "DELETE FROM kf_payments WHERE key=? AND merged_from='' AND version=?",
+                (key, e.version),
+            ),
         ]
     if e.kind == "cost":
-        return [("DELETE FROM kf_service_costs WHERE key=? AND version=?", (key, e.version))]
+        return [
+            (
+                "DELETE FROM kf_service_costs WHERE key=? AND merged_from='' AND version=?",
+                (key, e.version),
+            )
+        ]
     return []
 
 
@@ -689,7 +699,7 @@ def _voided_market(e: Account.FactVoided, key: str) -> list[Statement]:
     table = {"satisfaction": "kf_satisfaction", "competitor": "kf_competitor_notes"}.get(e.kind)
     if table is None:
         return []
-    return [(f"DELETE FROM {table} WHERE key=? AND version=?", (key, e.version))]
+    return [(f"DELETE FROM {table} WHERE key=? AND merged_from='' AND version=?", (key, e.version))]
 
 
 @ACCOUNTS.on(Account.SaleCredited)
@@ -732,6 +742,137 @@ def _contact_renamed(e: Account.ContactRenamed, key: str) -> list[Statement]:
             "UPDATE kf_contacts SET name=? WHERE key=? AND contact_id=?",
             (e.name, key, e.contact_id),
         )
+    ]
+
+
+# A merge moves the duplicate's rows under the target (ADR 0020). Ids a history hands
+# out (V-3, P-1, I-2, C-1, O-1, E-1) would clash with the target's, so the duplicate's
+# are prefixed with its key (``dup/V-3``), in the lists that name them too; rows keyed by
+# version keep theirs and say where they came from (``merged_from``); money and months
+# are added to the target's.
+_MONEY_MOVE = (
+    "INSERT INTO kf_account_money (key, currency, revenue_cents, cost_of_sales_cents,"
+    " service_cost_cents, received_cents) SELECT ?, currency, revenue_cents,"
+    " cost_of_sales_cents, service_cost_cents, received_cents FROM kf_account_money"
+    " WHERE key=? ON CONFLICT (key, currency) DO UPDATE SET"
+    " revenue_cents = kf_account_money.revenue_cents + excluded.revenue_cents,"
+    " cost_of_sales_cents = kf_account_money.cost_of_sales_cents + excluded.cost_of_sales_cents,"
+    " service_cost_cents = kf_account_money.service_cost_cents + excluded.service_cost_cents,"
+    " received_cents = kf_account_money.received_cents + excluded.received_cents"
+)
+_MONTHS_MOVE = (
+    "INSERT INTO kf_account_months (key, month, currency, revenue_cents, cost_of_sales_cents,"
+    " service_cost_cents) SELECT ?, month, currency, revenue_cents, cost_of_sales_cents,"
+    " service_cost_cents FROM kf_account_months WHERE key=?"
+    " ON CONFLICT (key, month, currency) DO UPDATE SET"
+    " revenue_cents = kf_account_months.revenue_cents + excluded.revenue_cents,"
+    " cost_of_sales_cents = kf_account_months.cost_of_sales_cents"
+    " + excluded.cost_of_sales_cents,"
+    " service_cost_cents = kf_account_months.service_cost_cents + excluded.service_cost_cents"
+)
+_FIRST_PROFIT_ALL = (
+    "UPDATE kf_account_money SET first_profit_month = (SELECT MIN(month) FROM ("
+    " SELECT month, SUM(revenue_cents - cost_of_sales_cents - service_cost_cents)"
+    " OVER (ORDER BY month) AS cumulative FROM kf_account_months m"
+    " WHERE m.key = kf_account_money.key AND m.currency = kf_account_money.currency) t"
+    " WHERE cumulative > 0) WHERE key=?"
+)
+# A comma-separated list of ids, each prefixed: ",P-1,P-2" -> ",dup/P-1,dup/P-2".
+_PREFIXED_LIST = "CASE WHEN {0} = '' THEN '' ELSE SUBSTR(REPLACE(',' || {0}, ',', ?), 2) END"
+
+
+@ACCOUNTS.on(Account.AccountMergedInto)
+def _merged_account(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    into, prefix = e.target, f"{key}/"
+    return [
+        (
+            "UPDATE kf_accounts SET visits = visits"
+            " + COALESCE((SELECT d.visits FROM kf_accounts d WHERE d.key=?), 0),"
+            " last_contact_on = (SELECT MAX(b.last_contact_on) FROM kf_accounts b"
+            " WHERE b.key IN (?, ?)) WHERE key=?",
+            (key, key, into, into),
+        ),
+        ("DELETE FROM kf_accounts WHERE key=?", (key,)),
+        (_MONEY_MOVE, (into, key)),
+        ("DELETE FROM kf_account_money WHERE key=?", (key,)),
+        (_MONTHS_MOVE, (into, key)),
+        ("DELETE FROM kf_account_months WHERE key=?", (key,)),
+        (_FIRST_PROFIT_ALL, (into,)),
+        (
+            "INSERT INTO kf_team (key, member, role, since) SELECT ?, member, role, since"
+            " FROM kf_team WHERE key=? ON CONFLICT (key, member) DO NOTHING",
+            (into, key),
+        ),
+        ("DELETE FROM kf_team WHERE key=?", (key,)),
+        (TEAM_SIZE, (into, into)),
+        (
+            "UPDATE kf_exceptions SET key=?, exception_id = ? || exception_id WHERE key=?",
+            (into, prefix, key),
+        ),
+        ("DELETE FROM kf_account_profile WHERE key=?", (key,)),
+    ]
+
+
+@PEOPLE.on(Account.AccountMergedInto)
+def _merged_people(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    prefix = f"{key}/"
+    return [
+        (
+            "UPDATE kf_contacts SET key=?, contact_id = ? || contact_id,"
+            " reports_to = CASE WHEN reports_to IS NULL THEN NULL ELSE ? || reports_to END,"
+            f" influenced_by = {_PREFIXED_LIST.format('influenced_by')} WHERE key=?",
+            (e.target, prefix, prefix, f",{prefix}", key),
+        )
+    ]
+
+
+@VISITS.on(Account.AccountMergedInto)
+def _merged_visits(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    prefix = f"{key}/"
+    return [
+        (
+            "UPDATE kf_visits SET key=?, visit_id = ? || visit_id,"
+            f" contacts = {_PREFIXED_LIST.format('contacts')} WHERE key=?",
+            (e.target, prefix, f",{prefix}", key),
+        ),
+        (
+            "UPDATE kf_issues SET key=?, issue_id = ? || issue_id, visit_id = ? || visit_id"
+            " WHERE key=?",
+            (e.target, prefix, prefix, key),
+        ),
+    ]
+
+
+@COMPLAINTS.on(Account.AccountMergedInto)
+def _merged_complaints(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_complaints SET key=?, complaint_id = ? || complaint_id WHERE key=?",
+            (e.target, f"{key}/", key),
+        )
+    ]
+
+
+@LEDGER.on(Account.AccountMergedInto)
+def _merged_ledger(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    # Invoice refs never clash: a merge of two accounts that used one is refused (P2).
+    return [
+        ("UPDATE kf_sales SET key=? WHERE key=?", (e.target, key)),
+        ("UPDATE kf_payments SET key=?, merged_from=? WHERE key=?", (e.target, key, key)),
+        ("UPDATE kf_service_costs SET key=?, merged_from=? WHERE key=?", (e.target, key, key)),
+    ]
+
+
+@MARKET.on(Account.AccountMergedInto)
+def _merged_market(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_opportunities SET key=?, opportunity_id = ? || opportunity_id"
+            " WHERE key=?",
+            (e.target, f"{key}/", key),
+        ),
+        ("UPDATE kf_competitor_notes SET key=?, merged_from=? WHERE key=?", (e.target, key, key)),
+        ("UPDATE kf_satisfaction SET key=?, merged_from=? WHERE key=?", (e.target, key, key)),
     ]
 
 

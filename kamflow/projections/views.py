@@ -213,6 +213,9 @@ COMPLAINTS = View(
 )
 
 # ---------------------------------------------------------------------- ledger
+# ``merged_from``: the key of the duplicate a row came from when it was merged into this
+# account ('' for the account's own rows): versions are positions in each account's
+# own stream, so the duplicate's would clash with the target's (ADR 0020).
 LEDGER = View(
     "ledger",
     "sales (net of credit notes) with what is paid, payments, service costs (P2)",
@@ -225,11 +228,12 @@ LEDGER = View(
         "kf_payments": """
             key TEXT NOT NULL, invoice TEXT NOT NULL, occurred_on TEXT NOT NULL,
             currency TEXT NOT NULL, amount_cents BIGINT NOT NULL, version INTEGER NOT NULL,
-            PRIMARY KEY (key, version)""",
+            merged_from TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, merged_from, version)""",
         "kf_service_costs": """
             key TEXT NOT NULL, version INTEGER NOT NULL, occurred_on TEXT NOT NULL,
             currency TEXT NOT NULL, amount_cents BIGINT NOT NULL, category TEXT NOT NULL,
-            description TEXT NOT NULL, PRIMARY KEY (key, version)""",
+            description TEXT NOT NULL, merged_from TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (key, merged_from, version)""",
     },
 )
 
@@ -246,11 +250,12 @@ MARKET = View(
             PRIMARY KEY (key, opportunity_id)""",
         "kf_competitor_notes": """
             key TEXT NOT NULL, version INTEGER NOT NULL, competitor TEXT NOT NULL,
-            occurred_on TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (key, version)""",
+            occurred_on TEXT NOT NULL, details TEXT NOT NULL,
+            merged_from TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, merged_from, version)""",
         "kf_satisfaction": """
             key TEXT NOT NULL, version INTEGER NOT NULL, occurred_on TEXT NOT NULL,
             score TEXT NOT NULL, target TEXT NOT NULL, note TEXT NOT NULL,
-            PRIMARY KEY (key, version)""",
+            merged_from TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, merged_from, version)""",
     },
 )
 

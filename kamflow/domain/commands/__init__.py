@@ -120,6 +120,11 @@ class Command(BaseModel):
         """The decision on an opened account: record events, or raise a KamflowError."""
         raise NotImplementedError
 
+    def first(self, account: Account) -> Command | None:
+        """A command to decide and save on another account before this one (a merge
+        records the target's side first, ADR 0020); None for almost every command."""
+        return None
+
 
 class GovernanceCommand(BaseModel):
     """A change to the store's policies or roster (not to one account)."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from kamflow.domain import corrections
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
 from typing import Literal
 
-from kamflow.domain.commands.fields import Currency, Line, Name, OptText, Text
+from kamflow.domain.commands.fields import Currency, Key, Line, Name, OptText, Text
 from kamflow.domain.errors import Conflict, Field, InvalidInput, Suggest
 from kamflow.domain.values import PROFILE_FIELDS, Tier
 from kamflow.workflows.lifecycle import LIFECYCLE
@@ -203,3 +204,58 @@ class CloseAccount(Command):
         _lifecycle(account, "close")
         account.record(Account.AccountClosed, meta, reason=self.reason, note=self.note)
         return "closed"
+
+
+class MergeAccount(Command):
+    """Merge a duplicate account into another: the duplicate closes as merged, its
+    facts count once under the target in every report, both histories stay readable,
+    and --as-of a date before the merge shows them apart. Its open issues and
+    complaints are finished first (P6, P7).
+
+    \b
+    Example:
+        kamflow account merge acme-feed --into acme --reason "one customer, two keys"
+    """
+
+    name = "account merge"
+    into: Key = option("The account that stays.", metavar="KEY")
+    reason: Text = option()
+
+    def first(self, account: Account) -> Command:
+        if account.lifecycle in LIFECYCLE.finals:
+            raise Conflict(
+                f'account "{account.key}" is {account.lifecycle}; its file is closed to new facts'
+            )
+        corrections.check_mergeable(account, self.into)
+        return AbsorbAccount.model_validate(
+            {
+                "account": self.into,
+                "source": account.key,
+                "ledger": corrections.ledger_of(account),
+                "reason": self.reason,
+                "on": self.on,
+            }
+        )
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        corrections.check_mergeable(account, self.into)
+        _lifecycle(account, "merge")
+        account.record(Account.AccountMergedInto, meta, target=self.into, reason=self.reason)
+        return f'merged into "{self.into}"'
+
+
+class AbsorbAccount(Command):
+    """The target's side of ``account merge`` (no command of its own: no ``name``)."""
+
+    source: Key
+    ledger: dict[str, Any]
+    reason: str
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        if corrections.absorbed(account, self.source):
+            return account.key  # a merge run again after its second write failed
+        corrections.check_absorbable(account, self.source, self.ledger)
+        account.record(
+            Account.AccountAbsorbed, meta, source=self.source, ledger=self.ledger, reason=self.reason
+        )
+        return account.key
