@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from kamflow.application import Kamflow
 from kamflow.batch import apply_lines
+from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from kamflow.projections.db import ViewDB
 from kamflow.projections.engine import Projector
@@ -320,36 +321,133 @@ def test_a_link_to_someone_who_left_is_shown_and_counts_as_missing(locator: str)
     assert any("influence" in m for m in file["completeness_missing"])
 
 
+# ------------------------------------------------------------------ merge
+def _open_dup(kf: Kamflow) -> None:
+    opening = {"name": "Acme (dup)", "industry": "feed", "owner": ACTOR, "on": "2026-09-01"}
+    run(kf, "account open", {"account": "dup", **opening})
+    run(
+        kf,
+        "contact add",
+        {"account": "dup", "contact": "Zhou Min", "title": "GM", "department": "board",
+         "roles": ["decider"], "on": "2026-09-01"},
+    )
+
+
+def test_a_merge_counts_once_under_the_target_and_as_of_before_shows_them_apart(
+    locator: str,
+) -> None:
+    kf = opened(locator, step=timedelta(hours=7))
+    _open_dup(kf)
+    visit(kf, "ours", on="2026-10-01")
+    run(kf, "visit log", {"account": "dup", "with": ["P-1"], "purpose": "theirs",
+                          "objective": "o", "result": "r", "on": "2026-10-05"})
+    sale = {"product": "p", "amount": "500", "cost": "100", "on": "2026-10-06"}
+    run(kf, "sale record", {"account": "acme", "invoice": "A-1", **sale})
+    run(kf, "sale record", {"account": "dup", "invoice": "D-1", **sale})
+    run(kf, "payment record", {"account": "dup", "invoice": "D-1", "amount": "200"})
+    run(kf, "satisfaction record", {"account": "dup", "score": "6", "target": "8"})
+    before_merge = kf.today()
+    kf.clock.next_day()  # type: ignore[attr-defined]
+    run(kf, "account merge", {"account": "dup", "into": "acme", "reason": "one customer"})
+
+    assert kf.load("dup").lifecycle == "merged"
+    target = kf.load("acme")
+    assert target.revenue == {"CNY": Decimal(1000)}
+    assert target.receivable() == {"CNY": Decimal(800)}
+    # Payments against the duplicate's invoices are now recorded on the target (P2).
+    run(kf, "payment record", {"account": "acme", "invoice": "D-1", "amount": "300"})
+    db = views(kf)
+    assert [r["key"] for r in db.query("SELECT key FROM kf_accounts")] == ["acme"]
+    (account,) = db.query("SELECT visits, last_contact_on FROM kf_accounts")
+    assert (account["visits"], account["last_contact_on"]) == (2, "2026-10-05")
+    (money,) = db.query("SELECT * FROM kf_account_money")
+    assert (money["revenue_cents"], money["received_cents"]) == (100000, 50000)
+    assert sorted(r["visit_id"] for r in db.query("SELECT visit_id FROM kf_visits")) == [
+        "V-1",
+        "dup/V-1",
+    ]
+    file = builder("file")(db, ReportParams(today=DAY, key="acme")).as_json()
+    assert {v["with"] for v in file["visits"]} == {"P-1 Wang Fang", "dup/P-1 Zhou Min"}
+    paid = {s["invoice"]: str(s["paid"]) for s in file["sales"]}
+    assert paid == {"A-1": "0.00", "D-1": "500.00"}
+    portfolio = builder("portfolio")(db, ReportParams(today=DAY)).as_json()
+    assert [r["key"] for r in portfolio["rows"]] == ["acme"]
+    # Both histories stay readable.
+    assert [e.type for e in kf.history("dup")][-1] == "AccountMergedInto"
+    assert "AccountAbsorbed" in [e.type for e in kf.history("acme")]
+    # As of before the merge, the two are apart.
+    old = Kamflow(locator, clock=FakeClock(DAY))
+    assert old.account_at("acme", as_of=before_merge).revenue == {"CNY": Decimal(500)}
+    assert old.account_at("dup", as_of=before_merge).lifecycle == "active"
+
+
+def test_a_merge_is_refused_when_it_would_lose_or_clash(locator: str) -> None:
+    kf = opened(locator)
+    _open_dup(kf)
+    merge = {"account": "dup", "into": "acme", "reason": "r"}
+    run(kf, "sale record", {"account": "acme", "invoice": "X-1", "product": "p",
+                            "amount": "5", "cost": "1"})
+    run(kf, "sale record", {"account": "dup", "invoice": "x-1", "product": "p",
+                            "amount": "5", "cost": "1"})
+    clash = refused(kf, "account merge", merge)
+    assert isinstance(clash, RuleViolation) and clash.principle == "P2"
+    run(kf, "sale void", {"account": "dup", "ref": "x-1", "reason": "r"})
+    clash = refused(kf, "account merge", merge)  # a voided invoice's ref stays used
+    run(kf, "visit log", {"account": "dup", "with": ["P-1"], "purpose": "p",
+                          "objective": "o", "result": "r", "issues": ["late"]})
+    open_issue = refused(kf, "account merge", merge)
+    assert isinstance(open_issue, RuleViolation) and open_issue.principle == "P6"
+    assert isinstance(
+        refused(kf, "account merge", {**merge, "into": "dup"}), Conflict
+    )
+
+
+def test_a_merge_whose_second_write_failed_completes_when_run_again(locator: str) -> None:
+    kf = opened(locator)
+    _open_dup(kf)
+    merge = {"account": "dup", "into": "acme", "reason": "r"}
+    # The target's side alone, as if the duplicate's write had failed after it.
+    command = build(COMMANDS["account merge"], merge)
+    first = command.first(kf.load("dup"))  # type: ignore[union-attr]
+    assert first is not None
+    kf.execute(first, actor=ACTOR)
+    run(kf, "account merge", merge)
+    assert [e.type for e in kf.history("acme")].count("AccountAbsorbed") == 1
+    assert kf.load("dup").lifecycle == "merged"
+
+
 # ------------------------------------------------------------------ property
 KINDS = ("visit", "sale", "payment", "cost", "satisfaction", "competitor")
 
 
-def _write(kf: Kamflow, kind: str, n: int, on: str) -> str | None:
-    """Record fact ``n`` of ``kind``; the ref a void would name it by (None: refused)."""
+def _write(kf: Kamflow, key: str, kind: str, n: int, on: str, invoice: str | None) -> str | None:
+    """Record fact ``n`` of ``kind`` on account ``key`` (a payment against ``invoice``);
+    the ref a void would name it by (None: refused)."""
     try:
         if kind == "visit":
-            return visit(kf, f"v{n}", on=on)
+            fields = {"account": key, "with": ["P-1"], "purpose": f"v{n}", "objective": "o",
+                      "result": "r", "on": on}
+            return run(kf, "visit log", fields).reference.split()[0]
         if kind == "sale":
-            run(kf, "sale record", {"account": "acme", "invoice": f"S-{n}", "product": "p",
+            run(kf, "sale record", {"account": key, "invoice": f"S-{n}", "product": "p",
                                     "amount": str(100 + n), "cost": "50", "on": on})
             return f"S-{n}"
         if kind == "payment":
-            open_ = sorted(kf.load("acme").invoices)
-            if not open_:
+            if invoice is None:
                 return None
-            out = run(kf, "payment record", {"account": "acme", "invoice": open_[0],
+            out = run(kf, "payment record", {"account": key, "invoice": invoice,
                                              "amount": "10", "on": on})
         elif kind == "cost":
-            out = run(kf, "cost record", {"account": "acme", "amount": str(n + 1),
+            out = run(kf, "cost record", {"account": key, "amount": str(n + 1),
                                           "category": "c", "on": on})
         elif kind == "satisfaction":
-            out = run(kf, "satisfaction record", {"account": "acme", "score": str(n % 10),
+            out = run(kf, "satisfaction record", {"account": key, "score": str(n % 10),
                                                   "target": "8", "on": on})
         else:
-            out = run(kf, "competitor note", {"account": "acme", "competitor": "DSM",
+            out = run(kf, "competitor note", {"account": key, "competitor": "DSM",
                                               "strengths": f"s{n}", "on": on})
         return f"#{out.events[0][1]}"
-    except (RuleViolation, InvalidInput):  # no open invoice; dated before its sale
+    except (RuleViolation, InvalidInput):  # nothing owed; dated before its sale
         return None
 
 
@@ -362,48 +460,70 @@ def _figures(kf: Kamflow) -> dict[str, Any]:
         return sorted(tuple(r.values()) for r in db.query(sql))
 
     return {
-        "state": (a.visits, a.revenue, a.cost_of_sales, a.received, a.service_cost,
-                  a.receivable(), a.last_contact_on, a.satisfaction, a.competitors,
-                  None if a.last_visit is None else a.last_visit["purpose"]),
+        "ledger": (a.revenue, a.cost_of_sales, a.received, a.service_cost, a.receivable()),
         "money": q("SELECT * FROM kf_account_money"),
         "months": q("SELECT * FROM kf_account_months"),
-        "account": q("SELECT visits, last_contact_on FROM kf_accounts"),
-        "visits": q("SELECT occurred_on, purpose FROM kf_visits"),
-        "sales": q("SELECT invoice, amount_cents, paid_cents FROM kf_sales"),
-        "payments": q("SELECT invoice, occurred_on, amount_cents FROM kf_payments"),
-        "costs": q("SELECT occurred_on, amount_cents FROM kf_service_costs"),
-        "satisfaction": q("SELECT occurred_on, score FROM kf_satisfaction"),
-        "notes": q("SELECT competitor, details FROM kf_competitor_notes"),
+        "account": q("SELECT key, visits, last_contact_on FROM kf_accounts"),
+        "visits": q("SELECT key, occurred_on, purpose FROM kf_visits"),
+        "sales": q("SELECT key, invoice, amount_cents, paid_cents FROM kf_sales"),
+        "payments": q("SELECT key, invoice, occurred_on, amount_cents FROM kf_payments"),
+        "costs": q("SELECT key, occurred_on, amount_cents FROM kf_service_costs"),
+        "satisfaction": q("SELECT key, occurred_on, score FROM kf_satisfaction"),
+        "notes": q("SELECT key, competitor, details FROM kf_competitor_notes"),
     }
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     facts=st.lists(
-        st.tuples(st.sampled_from(KINDS), st.integers(1, 28), st.booleans()), max_size=14
-    )
+        st.tuples(
+            st.sampled_from(KINDS), st.booleans(), st.integers(1, 28), st.booleans()
+        ),
+        max_size=14,
+    ),
+    merge=st.booleans(),
 )
 def test_views_equal_a_fold_of_the_surviving_facts(
-    tmp_path_factory: pytest.TempPathFactory, facts: list[tuple[str, int, bool]]
+    tmp_path_factory: pytest.TempPathFactory,
+    facts: list[tuple[str, bool, int, bool]],
+    merge: bool,
 ) -> None:
+    """Random facts on two accounts, random voids, and perhaps a merge of the second
+    into the first: the views equal those of a store holding only the facts that
+    survive, recorded where they count (on the first account, after a merge)."""
     folder = tmp_path_factory.mktemp("fold")
     with_voids = opened(str(folder / "voids.db"))
-    survivors: list[tuple[str, int, str]] = []
-    for n, (kind, day, void) in enumerate(facts):
-        on = f"2026-10-{day:02d}"
-        ref = _write(with_voids, kind, n, on)
+    _open_dup(with_voids)
+    survivors: list[tuple[str, str, int, str, str | None]] = []
+    last_sale: dict[str, str | None] = {"acme": None, "dup": None}
+    for n, (kind, on_dup, day, void) in enumerate(facts):
+        key, on = ("dup" if on_dup else "acme"), f"2026-10-{day:02d}"
+        invoice = last_sale[key]
+        ref = _write(with_voids, key, kind, n, on, invoice)
         if ref is None:
             continue
         voided = False
         if void:
             try:
-                run(with_voids, f"{kind} void", {"account": "acme", "ref": ref, "reason": "x"})
+                run(with_voids, f"{kind} void", {"account": key, "ref": ref, "reason": "x"})
                 voided = True
             except RuleViolation:  # a sale with payments: credit notes are the way
                 pass
+        if kind == "sale" and not voided:
+            last_sale[key] = ref
         if not voided:
-            survivors.append((kind, n, on))
+            survivors.append((key, kind, n, on, invoice))
+    merged = False
+    if merge:
+        try:
+            run(with_voids, "account merge", {"account": "dup", "into": "acme", "reason": "r"})
+            merged = True
+        except RuleViolation:  # an invoice ref used on both (voided ones stay used)
+            pass
     clean = opened(str(folder / "clean.db"))
-    for kind, n, on in survivors:
-        assert _write(clean, kind, n, on) is not None
+    if not merged:
+        _open_dup(clean)
+    for key, kind, n, on, invoice in survivors:
+        where = "acme" if merged else key
+        assert _write(clean, where, kind, n, on, invoice) is not None
     assert _figures(with_voids) == _figures(clean)
