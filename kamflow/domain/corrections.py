@@ -82,9 +82,9 @@ def find(account: Account, history: Sequence[Any], kind: str, ref: str) -> Any:
         if by_position:
             hit = event.originator_version == int(wanted)
         else:
-            hit = spec.id_field is not None and identity(
-                getattr(event, spec.id_field)
-            ) == identity(wanted)
+            hit = spec.id_field is not None and identity(getattr(event, spec.id_field)) == identity(
+                wanted
+            )
         if hit:
             found = event
             break
@@ -97,8 +97,7 @@ def find(account: Account, history: Sequence[Any], kind: str, ref: str) -> Any:
         )
     if found.originator_version in voided_versions(history):
         raise Conflict(
-            f'{spec.label} {ref} on "{account.key}" is already voided'
-            f" (#{found.originator_version})"
+            f'{spec.label} {ref} on "{account.key}" is already voided (#{found.originator_version})'
         )
     return found
 
@@ -208,7 +207,9 @@ def _less(totals: dict[str, Decimal], currency: str, amount: Any) -> None:
         totals.pop(currency, None)
 
 
-def evolve_void(account: Account, kind: str, fact: Mapping[str, Any], back: Mapping[str, Any]) -> None:
+def evolve_void(
+    account: Account, kind: str, fact: Mapping[str, Any], back: Mapping[str, Any]
+) -> None:
     """Take a voided fact back out of the decision state (``FactVoided.evolve``)."""
     if kind == "visit":
         account.visits -= 1
@@ -304,7 +305,7 @@ def check_absorbable(target: Account, source: str, ledger: Mapping[str, Any]) ->
 def absorb(target: Account, source: str, ledger: Mapping[str, Any]) -> None:
     """Take a duplicate's ledger into the target's state (``AccountAbsorbed.evolve``)."""
     target.merged_from += f"{source}\n"
-    target.invoices.update(ledger["invoices"])  # type: ignore[typeddict-item]
+    target.invoices.update(ledger["invoices"])
     target.invoice_refs += "".join(f"{r}\n" for r in ledger["invoice_refs"])
     for name in ("revenue", "cost_of_sales", "service_cost", "received"):
         totals: dict[str, Decimal] = getattr(target, name)

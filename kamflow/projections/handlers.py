@@ -867,8 +867,7 @@ def _merged_ledger(e: Account.AccountMergedInto, key: str) -> list[Statement]:
 def _merged_market(e: Account.AccountMergedInto, key: str) -> list[Statement]:
     return [
         (
-            "UPDATE kf_opportunities SET key=?, opportunity_id = ? || opportunity_id"
-            " WHERE key=?",
+            "UPDATE kf_opportunities SET key=?, opportunity_id = ? || opportunity_id WHERE key=?",
             (e.target, f"{key}/", key),
         ),
         ("UPDATE kf_competitor_notes SET key=?, merged_from=? WHERE key=?", (e.target, key, key)),

@@ -22,15 +22,53 @@ def kam(sqlite_locator: str) -> Iterator[Kam]:
     # Seconds apart: a write repeated at once is caught as a repeat.
     with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
         kam = invoker(sqlite_locator)
-        ok(kam("account", "open", "acme", "--name", "Acme", "--industry", "feed",
-               "--owner", "li.wei", "--on", "2026-10-01"))
-        ok(kam("contact", "add", "acme", "Wang Fang", "--title", "CFO", "--department",
-               "finance", "--on", "2026-10-01"))
+        ok(
+            kam(
+                "account",
+                "open",
+                "acme",
+                "--name",
+                "Acme",
+                "--industry",
+                "feed",
+                "--owner",
+                "li.wei",
+                "--on",
+                "2026-10-01",
+            )
+        )
+        ok(
+            kam(
+                "contact",
+                "add",
+                "acme",
+                "Wang Fang",
+                "--title",
+                "CFO",
+                "--department",
+                "finance",
+                "--on",
+                "2026-10-01",
+            )
+        )
         yield kam
 
 
-VISIT = ["visit", "log", "acme", "--with", "P-1", "--purpose", "trial", "--objective", "o",
-         "--result", "r", "--on", "2026-10-20"]
+VISIT = [
+    "visit",
+    "log",
+    "acme",
+    "--with",
+    "P-1",
+    "--purpose",
+    "trial",
+    "--objective",
+    "o",
+    "--result",
+    "r",
+    "--on",
+    "2026-10-20",
+]
 
 
 def test_a_repeated_visit_is_caught_and_again_records_a_second(kam: Kam) -> None:
@@ -66,8 +104,21 @@ def test_a_void_leaves_every_report_and_history_shows_both(kam: Kam) -> None:
 
 
 def test_a_credit_note_keeps_the_ledger_reconciled(kam: Kam) -> None:
-    ok(kam("sale", "record", "acme", "--invoice", "INV-7", "--product", "p",
-           "--amount", "1000", "--cost", "300"))
+    ok(
+        kam(
+            "sale",
+            "record",
+            "acme",
+            "--invoice",
+            "INV-7",
+            "--product",
+            "p",
+            "--amount",
+            "1000",
+            "--cost",
+            "300",
+        )
+    )
     ok(kam("payment", "record", "acme", "--invoice", "INV-7", "--amount", "600"))
     line = refusal(kam("sale", "void", "acme", "INV-7", "--reason", "r"), 1)
     assert line.startswith("Error: P2: ") and "kamflow sale credit acme INV-7" in line
@@ -83,17 +134,57 @@ def test_a_credit_note_keeps_the_ledger_reconciled(kam: Kam) -> None:
 
 
 def test_merge_close_and_rename(kam: Kam, sqlite_locator: str) -> None:
-    ok(kam("account", "open", "acme2", "--name", "Acme again", "--industry", "feed",
-           "--owner", "li.wei", "--on", "2026-10-01"))
-    ok(kam("sale", "record", "acme2", "--invoice", "B-1", "--product", "p",
-           "--amount", "100", "--cost", "30"))
+    ok(
+        kam(
+            "account",
+            "open",
+            "acme2",
+            "--name",
+            "Acme again",
+            "--industry",
+            "feed",
+            "--owner",
+            "li.wei",
+            "--on",
+            "2026-10-01",
+        )
+    )
+    ok(
+        kam(
+            "sale",
+            "record",
+            "acme2",
+            "--invoice",
+            "B-1",
+            "--product",
+            "p",
+            "--amount",
+            "100",
+            "--cost",
+            "30",
+        )
+    )
     assert ok(kam("account", "merge", "acme2", "--into", "acme", "--reason", "same")) == [
         'recorded AccountMergedInto (version 3) on "acme2": merged into "acme"'
     ]
     rows = json_of(kam("report", "portfolio", "--json"))["rows"]
     assert [(r["key"], str(r["revenue"])) for r in rows] == [("acme", "100.00")]
-    line = refusal(kam("visit", "log", "acme2", "--with", "x", "--purpose", "p",
-                       "--objective", "o", "--result", "r"), 1)
+    line = refusal(
+        kam(
+            "visit",
+            "log",
+            "acme2",
+            "--with",
+            "x",
+            "--purpose",
+            "p",
+            "--objective",
+            "o",
+            "--result",
+            "r",
+        ),
+        1,
+    )
     assert "merged" in line
 
     ok(kam("account", "open", "oops", "--name", "Oops", "--industry", "f", "--owner", "x"))
@@ -111,10 +202,14 @@ def test_merge_close_and_rename(kam: Kam, sqlite_locator: str) -> None:
 
 
 def test_a_shared_name_is_refused_with_the_ids_to_choose_from(kam: Kam) -> None:
-    ok(kam("contact", "add", "acme", "Wang Fang", "--title", "buyer", "--department",
-           "procurement"))
-    line = refusal(kam("contact", "leave", "acme", "Wang Fang", "--reason", "r",
-                       "--analysis", "a"), 2)
+    ok(
+        kam(
+            "contact", "add", "acme", "Wang Fang", "--title", "buyer", "--department", "procurement"
+        )
+    )
+    line = refusal(
+        kam("contact", "leave", "acme", "Wang Fang", "--reason", "r", "--analysis", "a"), 2
+    )
     assert line == (
         'Error: "Wang Fang" is P-1 (finance) or P-2 (procurement) on "acme"; use the id'
     )

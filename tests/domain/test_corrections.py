@@ -41,8 +41,13 @@ def opened(locator: str, step: timedelta = APART) -> Kamflow:
     run(
         kf,
         "contact add",
-        {"account": "acme", "contact": "Wang Fang", "title": "CFO", "department": "finance",
-         "on": "2026-09-01"},
+        {
+            "account": "acme",
+            "contact": "Wang Fang",
+            "title": "CFO",
+            "department": "finance",
+            "on": "2026-09-01",
+        },
     )
     return kf
 
@@ -225,8 +230,11 @@ def test_an_account_opened_in_error_closes_out_of_every_report(locator: str) -> 
     )
     assert "acme2" not in principles
     # Closed: no new facts, and it was never lost (no P8 post-mortem asked).
-    error = refused(kf, "visit log", {"account": "acme2", "with": ["x"], "purpose": "p",
-                                      "objective": "o", "result": "r"})
+    error = refused(
+        kf,
+        "visit log",
+        {"account": "acme2", "with": ["x"], "purpose": "p", "objective": "o", "result": "r"},
+    )
     assert "closed" in str(error)
     assert kf.load("acme2").lost is None
 
@@ -234,11 +242,23 @@ def test_an_account_opened_in_error_closes_out_of_every_report(locator: str) -> 
 def test_corrections_through_apply(locator: str, tmp_path: Path) -> None:
     kf = opened(locator)
     lines = [
-        {"command": "visit log", "account": "acme", "with": ["P-1"], "purpose": "p",
-         "objective": "o", "result": "r"},
+        {
+            "command": "visit log",
+            "account": "acme",
+            "with": ["P-1"],
+            "purpose": "p",
+            "objective": "o",
+            "result": "r",
+        },
         {"command": "visit void", "account": "acme", "ref": "V-1", "reason": "twice"},
-        {"command": "sale record", "account": "acme", "invoice": "I-1", "product": "p",
-         "amount": "10", "cost": "5"},
+        {
+            "command": "sale record",
+            "account": "acme",
+            "invoice": "I-1",
+            "product": "p",
+            "amount": "10",
+            "cost": "5",
+        },
         {"command": "sale credit", "account": "acme", "invoice": "I-1", "reason": "r"},
         {"command": "account rename", "account": "acme", "name": "Acme Group"},
     ]
@@ -260,8 +280,14 @@ def test_a_repeated_write_is_refused_with_a_hint_and_again_passes(locator: str) 
     error = refused(
         kf,
         "visit log",
-        {"account": "acme", "with": ["P-1"], "purpose": "trial", "objective": "o",
-         "result": "r", "on": "2026-11-01"},
+        {
+            "account": "acme",
+            "with": ["P-1"],
+            "purpose": "trial",
+            "objective": "o",
+            "result": "r",
+            "on": "2026-11-01",
+        },
     )
     assert isinstance(error, Conflict)
     assert str(error).startswith("looks like V-1 again")
@@ -269,8 +295,9 @@ def test_a_repeated_write_is_refused_with_a_hint_and_again_passes(locator: str) 
     assert visit(kf, "trial", again=True) == "V-2"
     # Another field, or a given command id, is not a repeat.
     assert visit(kf, "trial", on="2026-10-31") == "V-3"
-    out = run(kf, "cost record", {"account": "acme", "amount": "5", "category": "c"},
-              command_id="a")
+    out = run(
+        kf, "cost record", {"account": "acme", "amount": "5", "category": "c"}, command_id="a"
+    )
     assert out.applied
     run(kf, "cost record", {"account": "acme", "amount": "5", "category": "c"}, command_id="b")
 
@@ -292,12 +319,9 @@ def test_two_people_may_share_a_name_and_are_named_by_id(locator: str) -> None:
     error = refused(
         kf,
         "visit log",
-        {"account": "acme", "with": ["wang fang"], "purpose": "p", "objective": "o",
-         "result": "r"},
+        {"account": "acme", "with": ["wang fang"], "purpose": "p", "objective": "o", "result": "r"},
     )
-    assert str(error) == (
-        '"wang fang" is P-1 (finance) or P-2 (procurement) on "acme"; use the id'
-    )
+    assert str(error) == ('"wang fang" is P-1 (finance) or P-2 (procurement) on "acme"; use the id')
     assert visit(kf, "p", **{"with": ["P-2"]}) == "V-1"
 
 
@@ -306,14 +330,24 @@ def test_a_link_to_someone_who_left_is_shown_and_counts_as_missing(locator: str)
     run(
         kf,
         "contact add",
-        {"account": "acme", "contact": "Li Na", "title": "buyer", "department": "procurement",
-         "reports_to": "P-1"},
+        {
+            "account": "acme",
+            "contact": "Li Na",
+            "title": "buyer",
+            "department": "procurement",
+            "reports_to": "P-1",
+        },
     )
     run(
         kf,
         "contact leave",
-        {"account": "acme", "contact": "P-1", "reason": "retired", "analysis": "a", "on":
-         "2026-11-01"},
+        {
+            "account": "acme",
+            "contact": "P-1",
+            "reason": "retired",
+            "analysis": "a",
+            "on": "2026-11-01",
+        },
     )
     file = builder("file")(views(kf), ReportParams(today=DAY, key="acme")).as_json()
     (li,) = [p for p in file["rows"] if p["contact_id"] == "P-2"]
@@ -328,8 +362,14 @@ def _open_dup(kf: Kamflow) -> None:
     run(
         kf,
         "contact add",
-        {"account": "dup", "contact": "Zhou Min", "title": "GM", "department": "board",
-         "roles": ["decider"], "on": "2026-09-01"},
+        {
+            "account": "dup",
+            "contact": "Zhou Min",
+            "title": "GM",
+            "department": "board",
+            "roles": ["decider"],
+            "on": "2026-09-01",
+        },
     )
 
 
@@ -339,8 +379,18 @@ def test_a_merge_counts_once_under_the_target_and_as_of_before_shows_them_apart(
     kf = opened(locator, step=timedelta(hours=7))
     _open_dup(kf)
     visit(kf, "ours", on="2026-10-01")
-    run(kf, "visit log", {"account": "dup", "with": ["P-1"], "purpose": "theirs",
-                          "objective": "o", "result": "r", "on": "2026-10-05"})
+    run(
+        kf,
+        "visit log",
+        {
+            "account": "dup",
+            "with": ["P-1"],
+            "purpose": "theirs",
+            "objective": "o",
+            "result": "r",
+            "on": "2026-10-05",
+        },
+    )
     sale = {"product": "p", "amount": "500", "cost": "100", "on": "2026-10-06"}
     run(kf, "sale record", {"account": "acme", "invoice": "A-1", **sale})
     run(kf, "sale record", {"account": "dup", "invoice": "D-1", **sale})
@@ -385,21 +435,35 @@ def test_a_merge_is_refused_when_it_would_lose_or_clash(locator: str) -> None:
     kf = opened(locator)
     _open_dup(kf)
     merge = {"account": "dup", "into": "acme", "reason": "r"}
-    run(kf, "sale record", {"account": "acme", "invoice": "X-1", "product": "p",
-                            "amount": "5", "cost": "1"})
-    run(kf, "sale record", {"account": "dup", "invoice": "x-1", "product": "p",
-                            "amount": "5", "cost": "1"})
+    run(
+        kf,
+        "sale record",
+        {"account": "acme", "invoice": "X-1", "product": "p", "amount": "5", "cost": "1"},
+    )
+    run(
+        kf,
+        "sale record",
+        {"account": "dup", "invoice": "x-1", "product": "p", "amount": "5", "cost": "1"},
+    )
     clash = refused(kf, "account merge", merge)
     assert isinstance(clash, RuleViolation) and clash.principle == "P2"
     run(kf, "sale void", {"account": "dup", "ref": "x-1", "reason": "r"})
     clash = refused(kf, "account merge", merge)  # a voided invoice's ref stays used
-    run(kf, "visit log", {"account": "dup", "with": ["P-1"], "purpose": "p",
-                          "objective": "o", "result": "r", "issues": ["late"]})
+    run(
+        kf,
+        "visit log",
+        {
+            "account": "dup",
+            "with": ["P-1"],
+            "purpose": "p",
+            "objective": "o",
+            "result": "r",
+            "issues": ["late"],
+        },
+    )
     open_issue = refused(kf, "account merge", merge)
     assert isinstance(open_issue, RuleViolation) and open_issue.principle == "P6"
-    assert isinstance(
-        refused(kf, "account merge", {**merge, "into": "dup"}), Conflict
-    )
+    assert isinstance(refused(kf, "account merge", {**merge, "into": "dup"}), Conflict)
 
 
 def test_a_merge_whose_second_write_failed_completes_when_run_again(locator: str) -> None:
@@ -425,27 +489,51 @@ def _write(kf: Kamflow, key: str, kind: str, n: int, on: str, invoice: str | Non
     the ref a void would name it by (None: refused)."""
     try:
         if kind == "visit":
-            fields = {"account": key, "with": ["P-1"], "purpose": f"v{n}", "objective": "o",
-                      "result": "r", "on": on}
+            fields = {
+                "account": key,
+                "with": ["P-1"],
+                "purpose": f"v{n}",
+                "objective": "o",
+                "result": "r",
+                "on": on,
+            }
             return run(kf, "visit log", fields).reference.split()[0]
         if kind == "sale":
-            run(kf, "sale record", {"account": key, "invoice": f"S-{n}", "product": "p",
-                                    "amount": str(100 + n), "cost": "50", "on": on})
+            run(
+                kf,
+                "sale record",
+                {
+                    "account": key,
+                    "invoice": f"S-{n}",
+                    "product": "p",
+                    "amount": str(100 + n),
+                    "cost": "50",
+                    "on": on,
+                },
+            )
             return f"S-{n}"
         if kind == "payment":
             if invoice is None:
                 return None
-            out = run(kf, "payment record", {"account": key, "invoice": invoice,
-                                             "amount": "10", "on": on})
+            out = run(
+                kf, "payment record", {"account": key, "invoice": invoice, "amount": "10", "on": on}
+            )
         elif kind == "cost":
-            out = run(kf, "cost record", {"account": key, "amount": str(n + 1),
-                                          "category": "c", "on": on})
+            out = run(
+                kf, "cost record", {"account": key, "amount": str(n + 1), "category": "c", "on": on}
+            )
         elif kind == "satisfaction":
-            out = run(kf, "satisfaction record", {"account": key, "score": str(n % 10),
-                                                  "target": "8", "on": on})
+            out = run(
+                kf,
+                "satisfaction record",
+                {"account": key, "score": str(n % 10), "target": "8", "on": on},
+            )
         else:
-            out = run(kf, "competitor note", {"account": key, "competitor": "DSM",
-                                              "strengths": f"s{n}", "on": on})
+            out = run(
+                kf,
+                "competitor note",
+                {"account": key, "competitor": "DSM", "strengths": f"s{n}", "on": on},
+            )
         return f"#{out.events[0][1]}"
     except (RuleViolation, InvalidInput):  # nothing owed; dated before its sale
         return None
@@ -476,9 +564,7 @@ def _figures(kf: Kamflow) -> dict[str, Any]:
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     facts=st.lists(
-        st.tuples(
-            st.sampled_from(KINDS), st.booleans(), st.integers(1, 28), st.booleans()
-        ),
+        st.tuples(st.sampled_from(KINDS), st.booleans(), st.integers(1, 28), st.booleans()),
         max_size=14,
     ),
     merge=st.booleans(),

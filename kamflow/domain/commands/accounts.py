@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from kamflow.domain import corrections
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
-from typing import Literal
-
 from kamflow.domain.commands.fields import Currency, Key, Line, Name, OptText, Text
 from kamflow.domain.errors import Conflict, Field, InvalidInput, Suggest
 from kamflow.domain.values import PROFILE_FIELDS, Tier
@@ -256,6 +254,10 @@ class AbsorbAccount(Command):
             return account.key  # a merge run again after its second write failed
         corrections.check_absorbable(account, self.source, self.ledger)
         account.record(
-            Account.AccountAbsorbed, meta, source=self.source, ledger=self.ledger, reason=self.reason
+            Account.AccountAbsorbed,
+            meta,
+            source=self.source,
+            ledger=self.ledger,
+            reason=self.reason,
         )
         return account.key

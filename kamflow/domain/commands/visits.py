@@ -148,4 +148,4 @@ class AmendVisit(Command):
             previous={k: now[k] for k in changes},
             reason=self.reason,
         )
-        return logged.visit_id
+        return str(logged.visit_id)
