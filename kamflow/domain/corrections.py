@@ -320,16 +320,25 @@ def absorbed(target: Account, source: str) -> bool:
 
 
 # --------------------------------------------------------------- repeated commands
-# Fields a repeat would give new values to though the user typed the same: the ids
-# kamflow hands out, and what an event recomputes from the state it changes.
-_GIVEN_OUT = frozenset({"previous"})
+# The fields whose values kamflow hands out (a repeat gets the next id though the user
+# typed the same), by event; and ``previous``, recomputed from the state each changes.
+GIVEN_OUT: dict[str, frozenset[str]] = {
+    "ContactAdded": frozenset({"contact_id"}),
+    "VisitLogged": frozenset({"visit_id"}),
+    "ComplaintRaised": frozenset({"complaint_id"}),
+    "OpportunityOpened": frozenset({"opportunity_id"}),
+    "PolicyExceptionGranted": frozenset({"exception_id"}),
+    "SaleCredited": frozenset({"credit_note"}),
+}
 
 
 def _comparable(event: Any) -> tuple[str, Any, Any]:
+    given_out = GIVEN_OUT.get(_type(event), frozenset())
     fields = {
-        k: (sorted(v.values()) if isinstance(v, dict) and k == "issues" else v)
+        # A visit's issues are numbered by kamflow too: compare their texts.
+        k: (sorted(v.values()) if k == "issues" and isinstance(v, dict) else v)
         for k, v in event.payload().items()
-        if not k.endswith("_id") and k not in _GIVEN_OUT
+        if k not in given_out and k != "previous"
     }
     return _type(event), event.occurred_on, repr(sorted(fields.items()))
 
@@ -340,7 +349,7 @@ def repeated(
     """The event among ``recent`` (the account's latest stored events) that ``pending``
     (what a command is about to record) repeats: the same event with the same fields
     and business date, recorded less than ``window`` before ``now``; else None. The
-    ids kamflow gives out (a visit's V-n, its issues' I-n) are not compared."""
+    ids kamflow gives out (``GIVEN_OUT``; a visit's issues' I-n) are not compared."""
     if not pending:
         return None
     first = _comparable(pending[0])
