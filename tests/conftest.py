@@ -409,7 +409,12 @@ def old_store(name: str, locator: str) -> str:
 def report_commands(locator: str) -> dict[str, list[str]]:
     """The --json command of every report, the customer file of every account included."""
     found = {name: ["report", name, "--json"] for name in REPORT_MODULES if name != "file"}
-    keys = [r["key"] for r in json_of(invoke(locator, "account", "list", "--json"))]
+    # Accounts closed or merged are out of every report (ADR 0020).
+    keys = [
+        r["key"]
+        for r in json_of(invoke(locator, "account", "list", "--json"))
+        if r["lifecycle"] not in ("closed", "merged")
+    ]
     for key in keys:
         found[f"file {key}"] = ["report", "file", key, "--json"]
     return found

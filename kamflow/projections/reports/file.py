@@ -34,7 +34,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from kamflow.domain.errors import AccountNotFound, InvalidInput
+from kamflow.domain.errors import AccountNotFound, InvalidInput, NotFound, Suggest
 from kamflow.domain.values import BUYING_ROLES
 from kamflow.output import FLAG, ID, MONEY, NUMBER, Col
 from kamflow.projections.db import ViewDB
@@ -242,6 +242,23 @@ def completeness(db: ViewDB, today: date, key: str | None = None) -> dict[str, C
     return scores
 
 
+def _gone(db: ViewDB, key: str) -> None:
+    """Refuse the file of an account closed or merged (ADR 0020), saying so: its
+    history is in `account history`, a merged one's facts in its target's file."""
+    if not db.table_exists("kf_audit"):
+        return
+    rows = db.query(
+        "SELECT type, summary FROM kf_audit WHERE key=? AND type IN (?, ?)"
+        " ORDER BY version DESC LIMIT 1",
+        (key, "AccountClosed", "AccountMergedInto"),
+    )
+    if rows:
+        raise NotFound(
+            f'account "{key}" is out of the reports ({rows[0]["summary"]}); its history: ',
+            Suggest("account history", (key,)),
+        )
+
+
 def build(db: ViewDB, params: ReportParams) -> Report:
     key = params.key
     if key is None:
@@ -252,6 +269,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         else []
     )
     if not accounts:
+        _gone(db, key)
         raise AccountNotFound(key)
     account = accounts[0]
     today = params.today
