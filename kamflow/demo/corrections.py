@@ -30,9 +30,7 @@ def duplicate_key(key: str) -> str:
     return f"{key}-import"
 
 
-def correct(
-    kamflow: Kamflow, steps: Sequence[Step], last_at: datetime, key: str, on: date
-) -> int:
+def correct(kamflow: Kamflow, steps: Sequence[Step], last_at: datetime, key: str, on: date) -> int:
     """Record the corrections on account ``key`` on business date ``on``, stamped after
     ``last_at``; the number of events written."""
     at = [last_at]

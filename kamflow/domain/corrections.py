@@ -167,35 +167,31 @@ def restored(history: Sequence[Any], kind: str, event: Any) -> dict[str, Any]:
                 details.update(e.details)
         return {"competitor": details}
     if kind == "payment":
-        invoice = identity(event.invoice)
-        sale = next(
-            e for e in alive if _type(e) == "SaleRecorded" and identity(e.invoice) == invoice
-        )
-        amount = Decimal(sale.amount) - sum(
-            (
-                Decimal(e.amount)
-                for e in alive
-                if _type(e) == "SaleCredited" and identity(e.invoice) == invoice
-            ),
-            Decimal(0),
-        )
-        paid = sum(
-            (
-                Decimal(e.amount)
-                for e in alive
-                if _type(e) == "PaymentReceived" and identity(e.invoice) == invoice
-            ),
-            Decimal(0),
-        )
-        return {
-            "invoice": {
-                "currency": sale.currency,
-                "amount": amount,
-                "paid": paid,
-                "on": sale.occurred_on,
-            }
-        }
+        return {"invoice": _invoice(alive, identity(event.invoice))}
     return {}
+
+
+def _invoice(alive: Sequence[Any], invoice: str) -> dict[str, Any]:
+    """An invoice as the surviving facts leave it: its sale (or, taken over from a
+    merged duplicate, the invoice as the merge took it in), less its credit notes, with
+    what its payments paid."""
+    start: dict[str, Any] | None = None
+    for e in alive:
+        if _type(e) == "SaleRecorded" and identity(e.invoice) == invoice:
+            start = {"currency": e.currency, "amount": e.amount, "paid": 0, "on": e.occurred_on}
+        elif _type(e) == "AccountAbsorbed":
+            for ref, sale in e.ledger["invoices"].items():
+                if identity(ref) == invoice:
+                    start = dict(sale)
+    assert start is not None, "a payment names a sale of its account (P2)"
+    amount, paid = Decimal(start["amount"]), Decimal(start["paid"])
+    for e in alive:
+        if _type(e) in ("SaleCredited", "PaymentReceived") and identity(e.invoice) == invoice:
+            if _type(e) == "SaleCredited":
+                amount -= Decimal(e.amount)
+            else:
+                paid += Decimal(e.amount)
+    return {**start, "amount": amount, "paid": paid}
 
 
 def _less(totals: dict[str, Decimal], currency: str, amount: Any) -> None:

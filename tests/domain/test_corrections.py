@@ -613,3 +613,21 @@ def test_views_equal_a_fold_of_the_surviving_facts(
         where = "acme" if merged else key
         assert _write(clean, where, kind, n, on, invoice) is not None
     assert _figures(with_voids) == _figures(clean)
+
+
+def test_a_payment_on_an_invoice_taken_over_by_a_merge_can_be_voided(locator: str) -> None:
+    kf = opened(locator)
+    _open_dup(kf)
+    run(
+        kf,
+        "sale record",
+        {"account": "dup", "invoice": "D-1", "product": "p", "amount": "500", "cost": "100"},
+    )
+    run(kf, "payment record", {"account": "dup", "invoice": "D-1", "amount": "100"})
+    run(kf, "account merge", {"account": "dup", "into": "acme", "reason": "one customer"})
+    paid = run(kf, "payment record", {"account": "acme", "invoice": "D-1", "amount": "400"})
+    assert kf.load("acme").receivable() == {}
+    run(kf, "payment void", {"account": "acme", "ref": str(paid.events[0][1]), "reason": "x"})
+    assert kf.load("acme").receivable() == {"CNY": Decimal(400)}
+    (sale,) = views(kf).query("SELECT paid_cents FROM kf_sales")
+    assert sale["paid_cents"] == 10000

@@ -106,8 +106,7 @@ def event_type(given: str) -> str:
         if _squashed(name) == wanted:
             return name
     raise InvalidInput(
-        f'no event type "{given}"; the types are: {", ".join(sorted(EVENT_TYPES))}'
-        " (or corrections)"
+        f'no event type "{given}"; the types are: {", ".join(sorted(EVENT_TYPES))} (or corrections)'
     )
 
 
