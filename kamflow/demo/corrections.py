@@ -3,7 +3,7 @@ put right, so that history, `report audit --type corrections` and the reports ha
 something to show.
 
 After the year is laid, on its last business day, on the biggest account:
-- a visit sent twice (forced with ``again``) and the duplicate voided;
+- a visit of that day sent twice (forced with ``again``) and the duplicate voided;
 - a credit note for part of an invoice still owed (goods returned);
 - a second key for the same customer (an import), with a contact, a visit and a cost,
   merged into it.
@@ -13,7 +13,7 @@ Every step goes through the same commands a user types.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +21,8 @@ from kamflow.application import Kamflow
 from kamflow.demo.timeline import Step
 from kamflow.domain.commands import COMMANDS, build
 
-# Seconds between the corrections' record times, after the year's last event.
-GAP = timedelta(seconds=40)
+# The most clock reads the corrections make (a merge reads it once per account).
+CLOCK_READS = 64
 
 
 def duplicate_key(key: str) -> str:
@@ -30,24 +30,36 @@ def duplicate_key(key: str) -> str:
     return f"{key}-import"
 
 
-def correct(kamflow: Kamflow, steps: Sequence[Step], last_at: datetime, key: str, on: date) -> int:
+def correct(
+    kamflow: Kamflow, steps: Sequence[Step], last_at: datetime, key: str, on: date
+) -> int:
     """Record the corrections on account ``key`` on business date ``on``, stamped after
-    ``last_at``; the number of events written."""
-    at = [last_at]
+    ``last_at`` and before 18:00 of that day in the business zone (office hours, as the
+    rest of the demo); the number of events written."""
     before = kamflow.event_count()
+    closing = datetime.combine(on, time(18, 0), tzinfo=kamflow.zone).astimezone(UTC)
+    step = max(closing - last_at, timedelta(0)) / (CLOCK_READS + 1)
+    reads = [0]
+
+    def clock() -> datetime:
+        reads[0] += 1
+        return last_at + step * min(reads[0], CLOCK_READS)
 
     def execute(command: str, fields: dict[str, Any], *, again: bool = False) -> Any:
-        at[0] += GAP
         return kamflow.execute(
             build(COMMANDS[command], {"on": on, **fields}), actor=actor, again=again
         )
 
     account = kamflow.load(key)
     actor = account.profile["owner"]
-    with kamflow.using_clock(lambda: at[0]):
+    with kamflow.using_clock(clock):
         visits = [s for s in steps if s.command == "visit log" and s.fields["account"] == key]
-        if visits:
-            sent = {**visits[-1].resolved(), "on": visits[-1].on}
+        here = [cid for cid, c in account.contacts.items() if c["current"]]
+        if visits and here:
+            # A visit of the day, then the same sent again (forced past the repeat check)
+            # and voided.
+            sent = {**visits[-1].resolved(), "on": on, "with": here[:1], "issues": []}
+            execute("visit log", sent)
             repeat = execute("visit log", sent, again=True)
             execute(
                 "visit void",
