@@ -90,6 +90,8 @@ _CONFLICT = object()  # the save met a concurrent write: wait, then decide again
 MIN_ATTEMPTS = 12
 BACKOFF_FIRST = 0.002
 BACKOFF_CAP = 0.25
+# How many of an account's latest events a write is compared with to catch a repeat.
+REPEAT_LOOKBACK = 8
 
 
 class KamflowApplication(Application[uuid.UUID]):
@@ -182,6 +184,13 @@ class _Saved:
     pending: Sequence[Any]
     subject: str
     reference: str
+
+
+@dataclass(frozen=True)
+class _First:
+    """An attempt that must first save another account's side (Command.first)."""
+
+    command: Command
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -337,13 +346,22 @@ class Kamflow:
 
     # ------------------------------------------------------------- commands
     def execute(
-        self, command: Command | GovernanceCommand, *, actor: str, command_id: str | None = None
+        self,
+        command: Command | GovernanceCommand,
+        *,
+        actor: str,
+        command_id: str | None = None,
+        again: bool = False,
     ) -> Outcome:
         """Load, decide, save; on a concurrent write, reload and decide again.
 
         A conflict means another writer saved this aggregate since we loaded it; deciding
         again on the new state (not re-sending the old events) is what keeps every
         accepted command exactly once and every rule checked against what is stored.
+
+        A command without a given id that would record what the account recorded
+        moments ago (``corrections.repeated``) is refused unless ``again`` says it is
+        meant: a shell-history repeat (ADR 0020).
         """
         given = command_id is not None
         cid = command_id if command_id is not None else uuid.uuid4().hex
@@ -367,13 +385,19 @@ class Kamflow:
                 " writable); nothing was written"
             )
         with self._reading():
-            return self._decide_and_save(command, actor, cid, given)
+            return self._decide_and_save(command, actor, cid, given, again)
 
     def _decide_and_save(
-        self, command: Command | GovernanceCommand, actor: str, cid: str, given: bool
+        self,
+        command: Command | GovernanceCommand,
+        actor: str,
+        cid: str,
+        given: bool,
+        again: bool = False,
     ) -> Outcome:
         conflicts = 0
         deadline = time.monotonic() + lock_timeout()
+        first_done = False
         while True:
             # Load, decide and save with the store's write lock held (ADR 0017): no
             # other kamflow writer can save in between, so the save cannot meet a
@@ -381,9 +405,17 @@ class Kamflow:
             # A conflict is still possible (an account kept in memory by `apply`
             # while another process wrote to it): the attempt is retried, after a wait.
             with self._write_lock():
-                attempt = self._attempt(command, actor, cid, given)
+                attempt = self._attempt(command, actor, cid, given, again, first_done)
             if isinstance(attempt, Outcome):
                 return attempt
+            if isinstance(attempt, _First):
+                # The other account's side first (a merge records the target's side
+                # before the duplicate's, ADR 0020), under the same command id, in its
+                # own turn of the lock: run again after a failure, it is skipped and
+                # this side completes.
+                self._decide_and_save(attempt.command, actor, cid, given, True)
+                first_done = True
+                continue
             if attempt is _RETRY:
                 continue
             if attempt is _CONFLICT:
@@ -439,8 +471,14 @@ class Kamflow:
             ) from None
 
     def _attempt(
-        self, command: Command | GovernanceCommand, actor: str, cid: str, given: bool
-    ) -> Outcome | _Saved | object:
+        self,
+        command: Command | GovernanceCommand,
+        actor: str,
+        cid: str,
+        given: bool,
+        again: bool = False,
+        first_done: bool = False,
+    ) -> Outcome | _Saved | _First | object:
         """One load-decide-save: an Outcome when nothing is to be saved (the command id
         was applied already), _RETRY to decide again now, _CONFLICT when the save met a
         concurrent write, else what was saved."""
@@ -470,6 +508,9 @@ class Kamflow:
                 # A kept account may be stale; only what is stored may say "done".
                 self._forget(aid)
                 return _RETRY
+            first = command.first(account) if account is not None and not first_done else None
+            if first is not None:
+                return _First(first)
             meta = Meta(
                 actor,
                 cid,
@@ -478,9 +519,14 @@ class Kamflow:
                 given,
                 governance=self.governance() if command.needs_governance else None,
                 today=today,
+                history=list(self.app.events.get(aid))
+                if command.needs_history and account is not None
+                else None,
             )
             try:
                 aggregate, reference = command.decide(account, meta)
+                if not (given or again) and account is not None:
+                    self._refuse_repeat(aid, account, command, recorded_at)
             except KamflowError:
                 # decide may have changed the account before refusing; and a kept
                 # account may be stale, so a refusal is only final on a fresh load.
@@ -509,6 +555,22 @@ class Kamflow:
         if not isinstance(aggregate, Account):
             self._zone = None  # the team's time zone may have changed
         return _Saved(aggregate, pending, subject, reference)
+
+    def _refuse_repeat(
+        self, aid: uuid.UUID, account: Account, command: Command, now: datetime
+    ) -> None:
+        """Refuse what the account recorded moments ago (``corrections.repeated``)."""
+        from kamflow.domain.corrections import REPEAT_WINDOW, repeat_hint, repeated
+
+        pending = account.pending_events  # what decide recorded, not yet collected
+        if not pending:
+            return
+        newest = pending[0].originator_version - 1
+        stored = self.app.recorder.select_events(aid, lte=newest, desc=True, limit=REPEAT_LOOKBACK)
+        recent = [self.app.mapper.to_domain_event(s) for s in reversed(stored)]
+        found = repeated(pending, recent, now, REPEAT_WINDOW)
+        if found is not None:
+            raise repeat_hint(found, command.name.split(" ", 1)[0])
 
     def _load_governance(self) -> Governance | None:
         from kamflow.domain.governance import GOVERNANCE_ID

@@ -29,8 +29,9 @@ class LineFailed(KamflowError):
         self.cause = cause
 
 
-def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
-    """The command name, its fields and its command id; None for a blank line."""
+def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None, bool] | None:
+    """The command name, its fields, its command id and whether it is meant ``again``
+    (not a repeat of the same write just recorded, ADR 0020); None for a blank line."""
     try:
         # utf-8-sig: files saved by Windows editors start with a byte-order mark.
         text = raw.decode("utf-8-sig")
@@ -62,7 +63,10 @@ def parse_line(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
     command_id = data.pop("command_id", None)
     if command_id is not None and (not isinstance(command_id, str) or not command_id.strip()):
         raise InvalidInput('"command_id" must be a non-empty string')
-    return name, data, command_id
+    again = data.pop("again", False)
+    if not isinstance(again, bool):
+        raise InvalidInput('"again" must be true or false')
+    return name, data, command_id, again
 
 
 def _number(text: str) -> Decimal:
@@ -97,9 +101,9 @@ def apply_lines(
             parsed = parse_line(raw)
             if parsed is None:
                 continue
-            name, fields, command_id = parsed
+            name, fields, command_id, again = parsed
             command = build(COMMANDS[name], fields, today=kamflow.today)
-            outcome = kamflow.execute(command, actor=actor, command_id=command_id)
+            outcome = kamflow.execute(command, actor=actor, command_id=command_id, again=again)
         except KamflowError as exc:
             raise LineFailed(number, applied, exc) from None
         if outcome.applied:

@@ -123,11 +123,14 @@ def run(
     *,
     actor: str = ACTOR,
     command_id: str | None = None,
+    again: bool = False,
 ) -> Outcome:
     """Execute ``command`` (its name as users type it: ``"visit log"``) with ``fields``
     (keyed by field name, values as `kamflow apply` takes them), as the command line and
     `apply` do. Raises what the command raises (InvalidInput, NotFound, RuleViolation...)."""
-    return kf.execute(build(COMMANDS[command], fields), actor=actor, command_id=command_id)
+    return kf.execute(
+        build(COMMANDS[command], fields), actor=actor, command_id=command_id, again=again
+    )
 
 
 class RunOptions(TypedDict, total=False):
@@ -135,6 +138,7 @@ class RunOptions(TypedDict, total=False):
 
     actor: str
     command_id: str | None
+    again: bool
 
 
 def refused(
@@ -424,7 +428,12 @@ def old_store(name: str, locator: str) -> str:
 def report_commands(locator: str) -> dict[str, list[str]]:
     """The --json command of every report, the customer file of every account included."""
     found = {name: ["report", name, "--json"] for name in REPORT_MODULES if name != "file"}
-    keys = [r["key"] for r in json_of(invoke(locator, "account", "list", "--json"))]
+    # Accounts closed or merged are out of every report (ADR 0020).
+    keys = [
+        r["key"]
+        for r in json_of(invoke(locator, "account", "list", "--json"))
+        if r["lifecycle"] not in ("closed", "merged")
+    ]
     for key in keys:
         found[f"file {key}"] = ["report", "file", key, "--json"]
     return found

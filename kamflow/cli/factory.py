@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 ON_HELP = "Business date it happened: YYYY-MM-DD, today or yesterday (default: today)."
 COMMAND_ID_HELP = "Idempotency key: a command whose id was already applied is not applied again."
 JSON_HELP = "Print what was recorded as JSON (events, new ids); errors as JSON on stderr."
+AGAIN_HELP = "Record it although the same write was just recorded (a second one, not a repeat)."
 
 # How `kamflow apply --fields` names the type of a value.
 KINDS: dict[Any, str] = {str: "text", Decimal: "number", date: "YYYY-MM-DD", int: "number"}
@@ -136,17 +137,18 @@ def model_command(cls: CommandClass) -> ModelCommand:
     params += [
         click.Option(["--on", "on"], type=DATE, help=ON_HELP),
         click.Option(["--command-id"], metavar="ID", help=COMMAND_ID_HELP),
+        click.Option(["--again"], is_flag=True, help=AGAIN_HELP),
         click.Option(["--json", "as_json"], is_flag=True, help=JSON_HELP),
     ]
     positional = {s.name: s.metavar or s.name.upper() for s in arguments}
 
-    def callback(command_id: str | None, as_json: bool, **values: Any) -> None:
+    def callback(command_id: str | None, again: bool, as_json: bool, **values: Any) -> None:
         given = {
             name: list(value) if isinstance(value, tuple) else value
             for name, value in values.items()
             if value is not None and value != ()
         }
-        run(cls, given, command_id, positional, as_json=as_json)
+        run(cls, given, command_id, positional, as_json=as_json, again=again)
 
     return ModelCommand(
         cls,
@@ -195,6 +197,7 @@ def run(
     positional: dict[str, str],
     *,
     as_json: bool = False,
+    again: bool = False,
 ) -> None:
     """Build the command from the given fields, execute it, print what was recorded
     (one line for people, or with ``as_json`` the object of ``outcome_json``)."""
@@ -213,7 +216,7 @@ def run(
                 for part in exc.parts
             )
         ) from None
-    outcome = sess.writer.execute(command, actor=sess.actor, command_id=command_id)
+    outcome = sess.writer.execute(command, actor=sess.actor, command_id=command_id, again=again)
     if as_json:
         from kamflow.output import to_json
 

@@ -265,7 +265,12 @@ def report_principles(as_of: date | None) -> Report:
 @click.option(
     "--account", "key", help='Only events of this account, or of "(governance)" (policies, roles).'
 )
-@click.option("--type", "event_type", help="Only events of this type, e.g. TierChanged.")
+@click.option(
+    "--type",
+    "event_type",
+    help="Only events of this type, e.g. TierChanged; corrections: every void, credit"
+    " note, amendment, rename, closing and merge.",
+)
 @click.option("--since", type=DATE, help="Business date from (inclusive).")
 @click.option("--until", type=DATE, help="Business date to (inclusive).")
 @report_options

@@ -22,7 +22,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from kamflow.domain import envelope
+from kamflow.domain import corrections, envelope
 from kamflow.domain.envelope import Change, Meta, Recorder, changes_of, described, shown
 from kamflow.domain.errors import (
     Conflict,
@@ -850,6 +850,138 @@ class Account(Recorder, Aggregate):
         def summary(self) -> str:
             return f"task {self.task_id} cancelled: {self.reason}"
 
+    # corrections (ADR 0020): compensating events; what they share is in corrections.py
+    class FactVoided(Event):
+        """A fact taken back (``kind``: a key of ``corrections.VOIDABLE``): ``version``
+        is its position in this stream, ``fact`` its fields and business date (what
+        the views subtract), ``restores`` the state folded from the facts that remain."""
+
+        kind: str
+        ref: str
+        version: int
+        reason: str
+        fact: dict[str, Any]
+        restores: dict[str, Any]
+
+        def evolve(self, account: Account) -> None:
+            corrections.evolve_void(account, self.kind, self.fact, self.restores)
+
+        def summary(self) -> str:
+            return corrections.void_summary(
+                self.kind, self.ref, self.version, self.fact, self.reason
+            )
+
+        def ids(self) -> dict[str, str | list[str]]:
+            return {"voided": self.ref}
+
+    class SaleCredited(Event):
+        """A credit note (红字发票) against a sale: it lowers what the invoice is worth
+        (and the revenue) by ``amount``, never below what was paid (P2)."""
+
+        credit_note: str
+        invoice: str
+        amount: Decimal
+        currency: str
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.count("CN")
+            _add(account.revenue, self.currency, -self.amount)
+            invoice = account.invoices.get(self.invoice)
+            if invoice is not None:
+                invoice["amount"] = Decimal(invoice["amount"]) - self.amount
+                if Decimal(invoice["paid"]) >= invoice["amount"]:
+                    del account.invoices[self.invoice]
+
+        def summary(self) -> str:
+            money = f"{format_money(self.amount)} {self.currency}"
+            return f"credit note {self.credit_note} on {self.invoice}: {money}; {self.reason}"
+
+        def ids(self) -> dict[str, str | list[str]]:
+            return {"credit_note": self.credit_note}
+
+    class VisitAmended(Event):
+        """A visit's text corrected; ``previous`` keeps what it said."""
+
+        visit_id: str
+        changes: dict[str, str]
+        previous: dict[str, Any] | None
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            last = account.last_visit
+            if last is not None and last["id"] == self.visit_id and "purpose" in self.changes:
+                last["purpose"] = self.changes["purpose"]
+
+        def changed(self) -> list[Change]:
+            return changes_of(self.previous, self.changes, self.visit_id)
+
+        def summary(self) -> str:
+            return f"visit {self.visit_id} amended: {described(self.changed())}; {self.reason}"
+
+    class ContactRenamed(Event):
+        """A contact's name corrected (or changed); ``previous`` keeps the old one."""
+
+        contact_id: str
+        name: str
+        previous: dict[str, Any] | None
+
+        @staticmethod
+        def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
+            return {"name": account.contacts[payload["contact_id"]]["name"]}
+
+        def evolve(self, account: Account) -> None:
+            account.contacts[self.contact_id]["name"] = self.name
+
+        def changed(self) -> list[Change]:
+            return changes_of(self.previous, {"name": self.name}, self.contact_id)
+
+        def summary(self) -> str:
+            return f"contact {self.contact_id} renamed: {described(self.changed())}"
+
+    class AccountClosed(Event):
+        """An account closed without being a lost customer (opened in error): out of
+        every report and of P8; its history stays readable."""
+
+        reason: str
+        note: str
+
+        def evolve(self, account: Account) -> None:
+            account.lifecycle = _after(LIFECYCLE, "AccountClosed")
+
+        def summary(self) -> str:
+            note = f": {self.note}" if self.note else ""
+            return f"account closed ({self.reason}){note}"
+
+    class AccountAbsorbed(Event):
+        """The target of a merge takes in a duplicate's ledger (``source``: its key;
+        ``ledger``: its open invoices, the invoice refs it used and its totals, as
+        ``corrections.ledger_of`` gives them). Recorded before the duplicate's
+        ``AccountMergedInto`` (ADR 0020)."""
+
+        source: str
+        ledger: dict[str, Any]
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            corrections.absorb(account, self.source, self.ledger)
+
+        def summary(self) -> str:
+            return f'merged "{self.source}" into this account: {self.reason}'
+
+    class AccountMergedInto(Event):
+        """A duplicate closed as merged into ``target``: its facts count under the
+        target in every report from here on; its history stays readable."""
+
+        target: str
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.lifecycle = _after(LIFECYCLE, "AccountMergedInto")
+
+        def summary(self) -> str:
+            return f'merged into "{self.target}": {self.reason}'
+
     # ------------------------------------------------------------------ state
     def __init__(self) -> None:
         # Annotated here, not on the class: class annotations would make
@@ -899,6 +1031,10 @@ class Account(Recorder, Aggregate):
         # Command ids chosen by clients, one per line: a single string keeps snapshots
         # cheap to decode however many commands a script has sent.
         self.command_log: str = "\n"
+
+    # The keys of the duplicates merged into this account, one per line (a class
+    # default: snapshots taken before merges existed load without it).
+    merged_from = "\n"
 
     def complaint_stepped(self, event: Any) -> ComplaintState:
         """The complaint an event of the complaint workflow moved, in its new status
@@ -968,8 +1104,10 @@ class Account(Recorder, Aggregate):
         """What every command on an opened account must pass first."""
         # The past is checked against what each event is about (record, began).
         check_not_future(meta)
-        if self.lifecycle == "archived":
-            raise Conflict(f'account "{self.key}" is archived; its file is closed to new facts')
+        if self.lifecycle in LIFECYCLE.finals:
+            raise Conflict(
+                f'account "{self.key}" is {self.lifecycle}; its file is closed to new facts'
+            )
 
     def step(
         self, workflow: Workflow, state: str, trigger: str, subject: str, **context: Any
@@ -1005,10 +1143,8 @@ class Account(Recorder, Aggregate):
                     Suggest("contact add", (self.key, ref), {}, ("account", "contact"), etc=True),
                 )
             if len(matches) > 1:
-                raise InvalidInput(
-                    f'"{ref}" names {len(matches)} contacts on "{self.key}"'
-                    f" ({', '.join(matches)}); use the id"
-                )
+                who = " or ".join(f"{c} ({self.contacts[c]['department']})" for c in matches)
+                raise InvalidInput(f'"{ref}" is {who} on "{self.key}"; use the id')
             cid = matches[0]
         if current and not self.contacts[cid]["current"]:
             raise Conflict(f'contact {cid} "{self.contacts[cid]["name"]}" has left "{self.key}"')

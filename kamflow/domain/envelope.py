@@ -9,7 +9,7 @@ must always succeed (docs/domain.md, "History is history").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Protocol
@@ -145,6 +145,9 @@ class Meta:
     # The business date of ``recorded_at`` in the business time zone (ADR 0015); None
     # reads it as the UTC date (callers that know no zone: tests of the domain alone).
     today: date | None = None
+    # The account's stored events, in order: loaded only for the commands that correct
+    # a recorded fact (``needs_history``; ADR 0020), whose state keeps no narrative.
+    history: Sequence[Any] | None = None
 
     @property
     def business_today(self) -> date:

@@ -19,7 +19,7 @@ import json
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from kamflow.domain.account import Account
 from kamflow.domain.governance import Governance
@@ -35,6 +35,7 @@ from kamflow.projections.views import (
     TASKS,
     TEAM_SIZE,
     VISITS,
+    View,
 )
 from kamflow.workflows.base import Workflow
 from kamflow.workflows.complaint import COMPLAINT
@@ -46,6 +47,8 @@ from kamflow.workflows.stage import STAGE
 # Events no view but the audit trail projects, each with the reason.
 # tests/projections/test_projection_structure.py checks that every other event class has a handler.
 UNPROJECTED: dict[type, str] = {
+    Account.AccountAbsorbed: "the views move the duplicate's rows on its AccountMergedInto,"
+    " recorded after it (ADR 0020)",
     Governance.Started: "opens the governance stream; no policy or role is set by it",
     # eventsourcing gives every aggregate a creation event class of this name; kamflow
     # creates with its own (Account.AccountOpened, Governance.Started).
@@ -639,46 +642,284 @@ def _satisfaction(e: Account.SatisfactionMeasured, key: str) -> list[Statement]:
     ]
 
 
-# ---------------------------------------------------------------------- tasks
-@TASKS.on(Account.TaskAdded)
-def _task(e: Account.TaskAdded, key: str) -> list[Statement]:
+# ---------------------------------------------------------------------- corrections
+# A compensating event takes back exactly what its fact wrote (ADR 0020): the views
+# after a void equal the views of a history that never had the fact.
+class _Fact(NamedTuple):
+    """A voided fact's date and currency, as ``_money`` reads an event's."""
+
+    occurred_on: date
+    currency: str
+
+
+def _void_money(e: Account.FactVoided, key: str) -> list[Statement]:
+    f = e.fact
+    if e.kind not in ("sale", "payment", "cost"):
+        return []
+    money = _Fact(f["occurred_on"], f["currency"])
+    amount = -(to_cents(Decimal(f["amount"])) or 0)
+    if e.kind == "sale":
+        out = _money(money, key, revenue=amount, cost=-(to_cents(Decimal(f["cost"])) or 0))
+    elif e.kind == "payment":
+        out = _money(money, key, received=amount)
+    else:
+        out = _money(money, key, service=amount)
+    # A month or currency left with nothing is one the fact alone had made: gone with it.
+    return [
+        *out,
+        (
+            "DELETE FROM kf_account_months WHERE key=? AND currency=? AND revenue_cents=0"
+            " AND cost_of_sales_cents=0 AND service_cost_cents=0",
+            (key, money.currency),
+        ),
+        (
+            "DELETE FROM kf_account_money WHERE key=? AND currency=? AND revenue_cents=0"
+            " AND cost_of_sales_cents=0 AND service_cost_cents=0 AND received_cents=0",
+            (key, money.currency),
+        ),
+    ]
+
+
+@ACCOUNTS.on(Account.FactVoided)
+def _voided_account(e: Account.FactVoided, key: str) -> list[Statement]:
+    if e.kind == "visit":
+        return [
+            (
+                "UPDATE kf_accounts SET visits = visits - 1, last_contact_on=? WHERE key=?",
+                (iso(e.restores["last_contact_on"]), key),
+            )
+        ]
+    return _void_money(e, key)
+
+
+@VISITS.on(Account.FactVoided)
+def _voided_visit(e: Account.FactVoided, key: str) -> list[Statement]:
+    if e.kind != "visit":
+        return []
+    return [
+        (f"DELETE FROM {table} WHERE key=? AND visit_id=?", (key, e.ref))
+        for table in ("kf_visits", "kf_issues")
+    ]
+
+
+@LEDGER.on(Account.FactVoided)
+def _voided_ledger(e: Account.FactVoided, key: str) -> list[Statement]:
+    if e.kind == "sale":
+        return [("DELETE FROM kf_sales WHERE key=? AND invoice=?", (key, e.fact["invoice"]))]
+    if e.kind == "payment":
+        return [
+            (
+                "UPDATE kf_sales SET paid_cents = paid_cents - ? WHERE key=? AND invoice=?",
+                (to_cents(Decimal(e.fact["amount"])), key, e.fact["invoice"]),
+            ),
+            (
+                "DELETE FROM kf_payments WHERE key=? AND merged_from='' AND version=?",
+                (key, e.version),
+            ),
+        ]
+    if e.kind == "cost":
+        return [
+            (
+                "DELETE FROM kf_service_costs WHERE key=? AND merged_from='' AND version=?",
+                (key, e.version),
+            )
+        ]
+    return []
+
+
+@MARKET.on(Account.FactVoided)
+def _voided_market(e: Account.FactVoided, key: str) -> list[Statement]:
+    table = {"satisfaction": "kf_satisfaction", "competitor": "kf_competitor_notes"}.get(e.kind)
+    if table is None:
+        return []
+    return [(f"DELETE FROM {table} WHERE key=? AND merged_from='' AND version=?", (key, e.version))]
+
+
+@ACCOUNTS.on(Account.SaleCredited)
+def _credited_account(e: Account.SaleCredited, key: str) -> list[Statement]:
+    return _money(e, key, revenue=-(to_cents(e.amount) or 0))
+
+
+@LEDGER.on(Account.SaleCredited)
+def _credited(e: Account.SaleCredited, key: str) -> list[Statement]:
+    # The sale's amount is what it is worth net of its credit notes: every report of
+    # what is owed (P2) reads it so, and the credit is kept beside it.
+    cents = to_cents(e.amount)
     return [
         (
-            "INSERT INTO kf_tasks (key, task_id, title, owner, about, due_on, first_due_on,"
-            " moves, status, added_on) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'open', ?)",
-            (key, e.task_id, e.title, e.owner, e.about, iso(e.due), iso(e.due), iso(e.occurred_on)),
+            "UPDATE kf_sales SET amount_cents = amount_cents - ?,"
+            " credited_cents = credited_cents + ? WHERE key=? AND invoice=?",
+            (cents, cents, key, e.invoice),
         )
     ]
 
 
-@TASKS.on(Account.TaskMoved)
-def _task_moved(e: Account.TaskMoved, key: str) -> list[Statement]:
+@VISITS.on(Account.VisitAmended)
+def _visit_amended(e: Account.VisitAmended, key: str) -> list[Statement]:
+    changes = {k: v for k, v in e.changes.items() if k in ("purpose", "objective", "result")}
+    if not changes:
+        return []
+    names = ", ".join(f"{c}=?" for c in changes)
     return [
         (
-            "UPDATE kf_tasks SET due_on=?, moves = moves + 1 WHERE key=? AND task_id=?",
-            (iso(e.to_due), key, e.task_id),
+            f"UPDATE kf_visits SET {names} WHERE key=? AND visit_id=?",
+            (*changes.values(), key, e.visit_id),
         )
     ]
 
 
-@TASKS.on(Account.TaskDone)
-def _task_done(e: Account.TaskDone, key: str) -> list[Statement]:
+@PEOPLE.on(Account.ContactRenamed)
+def _contact_renamed(e: Account.ContactRenamed, key: str) -> list[Statement]:
     return [
         (
-            "UPDATE kf_tasks SET status='done', ended_on=?, note=? WHERE key=? AND task_id=?",
-            (iso(e.occurred_on), e.note, key, e.task_id),
+            "UPDATE kf_contacts SET name=? WHERE key=? AND contact_id=?",
+            (e.name, key, e.contact_id),
         )
     ]
 
 
-@TASKS.on(Account.TaskCancelled)
-def _task_cancelled(e: Account.TaskCancelled, key: str) -> list[Statement]:
+# A merge moves the duplicate's rows under the target (ADR 0020). Ids a history hands
+# out (V-3, P-1, I-2, C-1, O-1, E-1) would clash with the target's, so the duplicate's
+# are prefixed with its key (``dup/V-3``), in the lists that name them too; rows keyed by
+# version keep theirs and say where they came from (``merged_from``); money and months
+# are added to the target's.
+_MONEY_MOVE = (
+    "INSERT INTO kf_account_money (key, currency, revenue_cents, cost_of_sales_cents,"
+    " service_cost_cents, received_cents) SELECT ?, currency, revenue_cents,"
+    " cost_of_sales_cents, service_cost_cents, received_cents FROM kf_account_money"
+    " WHERE key=? ON CONFLICT (key, currency) DO UPDATE SET"
+    " revenue_cents = kf_account_money.revenue_cents + excluded.revenue_cents,"
+    " cost_of_sales_cents = kf_account_money.cost_of_sales_cents + excluded.cost_of_sales_cents,"
+    " service_cost_cents = kf_account_money.service_cost_cents + excluded.service_cost_cents,"
+    " received_cents = kf_account_money.received_cents + excluded.received_cents"
+)
+_MONTHS_MOVE = (
+    "INSERT INTO kf_account_months (key, month, currency, revenue_cents, cost_of_sales_cents,"
+    " service_cost_cents) SELECT ?, month, currency, revenue_cents, cost_of_sales_cents,"
+    " service_cost_cents FROM kf_account_months WHERE key=?"
+    " ON CONFLICT (key, month, currency) DO UPDATE SET"
+    " revenue_cents = kf_account_months.revenue_cents + excluded.revenue_cents,"
+    " cost_of_sales_cents = kf_account_months.cost_of_sales_cents"
+    " + excluded.cost_of_sales_cents,"
+    " service_cost_cents = kf_account_months.service_cost_cents + excluded.service_cost_cents"
+)
+_FIRST_PROFIT_ALL = (
+    "UPDATE kf_account_money SET first_profit_month = (SELECT MIN(month) FROM ("
+    " SELECT month, SUM(revenue_cents - cost_of_sales_cents - service_cost_cents)"
+    " OVER (ORDER BY month) AS cumulative FROM kf_account_months m"
+    " WHERE m.key = kf_account_money.key AND m.currency = kf_account_money.currency) t"
+    " WHERE cumulative > 0) WHERE key=?"
+)
+# A comma-separated list of ids, each prefixed: ",P-1,P-2" -> ",dup/P-1,dup/P-2".
+_PREFIXED_LIST = "CASE WHEN {0} = '' THEN '' ELSE SUBSTR(REPLACE(',' || {0}, ',', ?), 2) END"
+
+
+@ACCOUNTS.on(Account.AccountMergedInto)
+def _merged_account(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    into, prefix = e.target, f"{key}/"
     return [
         (
-            "UPDATE kf_tasks SET status='cancelled', ended_on=?, note=? WHERE key=? AND task_id=?",
-            (iso(e.occurred_on), e.reason, key, e.task_id),
+            "UPDATE kf_accounts SET visits = visits"
+            " + COALESCE((SELECT d.visits FROM kf_accounts d WHERE d.key=?), 0),"
+            " last_contact_on = (SELECT MAX(b.last_contact_on) FROM kf_accounts b"
+            " WHERE b.key IN (?, ?)) WHERE key=?",
+            (key, key, into, into),
+        ),
+        ("DELETE FROM kf_accounts WHERE key=?", (key,)),
+        (_MONEY_MOVE, (into, key)),
+        ("DELETE FROM kf_account_money WHERE key=?", (key,)),
+        (_MONTHS_MOVE, (into, key)),
+        ("DELETE FROM kf_account_months WHERE key=?", (key,)),
+        (_FIRST_PROFIT_ALL, (into,)),
+        (
+            "INSERT INTO kf_team (key, member, role, since) SELECT ?, member, role, since"
+            " FROM kf_team WHERE key=? ON CONFLICT (key, member) DO NOTHING",
+            (into, key),
+        ),
+        ("DELETE FROM kf_team WHERE key=?", (key,)),
+        (TEAM_SIZE, (into, into)),
+        (
+            "UPDATE kf_exceptions SET key=?, exception_id = ? || exception_id WHERE key=?",
+            (into, prefix, key),
+        ),
+        ("DELETE FROM kf_account_profile WHERE key=?", (key,)),
+    ]
+
+
+@PEOPLE.on(Account.AccountMergedInto)
+def _merged_people(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    prefix = f"{key}/"
+    return [
+        (
+            "UPDATE kf_contacts SET key=?, contact_id = ? || contact_id,"
+            " reports_to = CASE WHEN reports_to IS NULL THEN NULL ELSE ? || reports_to END,"
+            f" influenced_by = {_PREFIXED_LIST.format('influenced_by')} WHERE key=?",
+            (e.target, prefix, prefix, f",{prefix}", key),
         )
     ]
+
+
+@VISITS.on(Account.AccountMergedInto)
+def _merged_visits(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    prefix = f"{key}/"
+    return [
+        (
+            "UPDATE kf_visits SET key=?, visit_id = ? || visit_id,"
+            f" contacts = {_PREFIXED_LIST.format('contacts')} WHERE key=?",
+            (e.target, prefix, f",{prefix}", key),
+        ),
+        (
+            "UPDATE kf_issues SET key=?, issue_id = ? || issue_id, visit_id = ? || visit_id"
+            " WHERE key=?",
+            (e.target, prefix, prefix, key),
+        ),
+    ]
+
+
+@COMPLAINTS.on(Account.AccountMergedInto)
+def _merged_complaints(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_complaints SET key=?, complaint_id = ? || complaint_id WHERE key=?",
+            (e.target, f"{key}/", key),
+        )
+    ]
+
+
+@LEDGER.on(Account.AccountMergedInto)
+def _merged_ledger(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    # Invoice refs never clash: a merge of two accounts that used one is refused (P2).
+    return [
+        ("UPDATE kf_sales SET key=? WHERE key=?", (e.target, key)),
+        ("UPDATE kf_payments SET key=?, merged_from=? WHERE key=?", (e.target, key, key)),
+        ("UPDATE kf_service_costs SET key=?, merged_from=? WHERE key=?", (e.target, key, key)),
+    ]
+
+
+@MARKET.on(Account.AccountMergedInto)
+def _merged_market(e: Account.AccountMergedInto, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_opportunities SET key=?, opportunity_id = ? || opportunity_id WHERE key=?",
+            (e.target, f"{key}/", key),
+        ),
+        ("UPDATE kf_competitor_notes SET key=?, merged_from=? WHERE key=?", (e.target, key, key)),
+        ("UPDATE kf_satisfaction SET key=?, merged_from=? WHERE key=?", (e.target, key, key)),
+    ]
+
+
+def _leaves_reports(view: View) -> None:
+    """A closed account leaves every report: its rows in ``view`` are deleted (the
+    audit trail and the log keep its history)."""
+    tables = tuple(view.tables)
+
+    @view.on(Account.AccountClosed)
+    def _closed(e: Account.AccountClosed, key: str) -> list[Statement]:
+        return [(f"DELETE FROM {table} WHERE key=?", (key,)) for table in tables]
+
+
+for _view in (ACCOUNTS, PEOPLE, VISITS, COMPLAINTS, LEDGER, MARKET):
+    _leaves_reports(_view)
 
 
 # ---------------------------------------------------------------------- governance
@@ -742,3 +983,45 @@ def _granted(e: Governance.RoleGranted, key: str) -> list[Statement]:
 @GOVERNANCE.on(Governance.RoleRevoked)
 def _revoked(e: Governance.RoleRevoked, key: str) -> list[Statement]:
     return [("DELETE FROM kf_roster WHERE person=? AND role=?", (e.person, e.role))]
+
+
+# ---------------------------------------------------------------------- tasks
+@TASKS.on(Account.TaskAdded)
+def _task(e: Account.TaskAdded, key: str) -> list[Statement]:
+    return [
+        (
+            "INSERT INTO kf_tasks (key, task_id, title, owner, about, due_on, first_due_on,"
+            " moves, status, added_on) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'open', ?)",
+            (key, e.task_id, e.title, e.owner, e.about, iso(e.due), iso(e.due), iso(e.occurred_on)),
+        )
+    ]
+
+
+@TASKS.on(Account.TaskMoved)
+def _task_moved(e: Account.TaskMoved, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_tasks SET due_on=?, moves = moves + 1 WHERE key=? AND task_id=?",
+            (iso(e.to_due), key, e.task_id),
+        )
+    ]
+
+
+@TASKS.on(Account.TaskDone)
+def _task_done(e: Account.TaskDone, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_tasks SET status='done', ended_on=?, note=? WHERE key=? AND task_id=?",
+            (iso(e.occurred_on), e.note, key, e.task_id),
+        )
+    ]
+
+
+@TASKS.on(Account.TaskCancelled)
+def _task_cancelled(e: Account.TaskCancelled, key: str) -> list[Statement]:
+    return [
+        (
+            "UPDATE kf_tasks SET status='cancelled', ended_on=?, note=? WHERE key=? AND task_id=?",
+            (iso(e.occurred_on), e.reason, key, e.task_id),
+        )
+    ]

@@ -43,7 +43,7 @@ HANDLERS_VERSION = "4"
 # tests/projections/test_projection_structure.py fails when it differs, so that a changed handler
 # cannot ship without a thought for HANDLERS_VERSION. Rows the same on a rebuild
 # before and after (a pure refactoring): update this only.
-HANDLERS_DIGEST = "e135c9dca2bb65f6"
+HANDLERS_DIGEST = "54dff2ae0fae5b28"
 
 HANDLERS_MODULE = "kamflow.projections.handlers"
 _handlers_loaded = False
@@ -215,23 +215,27 @@ COMPLAINTS = View(
 )
 
 # ---------------------------------------------------------------------- ledger
+# ``merged_from``: the key of the duplicate a row came from when it was merged into this
+# account ('' for the account's own rows): versions are positions in each account's
+# own stream, so the duplicate's would clash with the target's (ADR 0020).
 LEDGER = View(
     "ledger",
-    "sales with what is paid, payments, service costs (P2)",
+    "sales (net of credit notes) with what is paid, payments, service costs (P2)",
     {
         "kf_sales": """
             key TEXT NOT NULL, invoice TEXT NOT NULL, product TEXT NOT NULL,
             occurred_on TEXT NOT NULL, currency TEXT NOT NULL, amount_cents BIGINT NOT NULL,
             cost_cents BIGINT NOT NULL, paid_cents BIGINT NOT NULL, discount_pct TEXT,
-            PRIMARY KEY (key, invoice)""",
+            credited_cents BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (key, invoice)""",
         "kf_payments": """
             key TEXT NOT NULL, invoice TEXT NOT NULL, occurred_on TEXT NOT NULL,
             currency TEXT NOT NULL, amount_cents BIGINT NOT NULL, version INTEGER NOT NULL,
-            PRIMARY KEY (key, version)""",
+            merged_from TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, merged_from, version)""",
         "kf_service_costs": """
             key TEXT NOT NULL, version INTEGER NOT NULL, occurred_on TEXT NOT NULL,
             currency TEXT NOT NULL, amount_cents BIGINT NOT NULL, category TEXT NOT NULL,
-            description TEXT NOT NULL, PRIMARY KEY (key, version)""",
+            description TEXT NOT NULL, merged_from TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (key, merged_from, version)""",
     },
     # Money over a period, by business date (reports.money): a range of dates in one
     # currency, read from the index alone.
@@ -256,11 +260,12 @@ MARKET = View(
             probability_reason TEXT, PRIMARY KEY (key, opportunity_id)""",
         "kf_competitor_notes": """
             key TEXT NOT NULL, version INTEGER NOT NULL, competitor TEXT NOT NULL,
-            occurred_on TEXT NOT NULL, details TEXT NOT NULL, PRIMARY KEY (key, version)""",
+            occurred_on TEXT NOT NULL, details TEXT NOT NULL,
+            merged_from TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, merged_from, version)""",
         "kf_satisfaction": """
             key TEXT NOT NULL, version INTEGER NOT NULL, occurred_on TEXT NOT NULL,
             score TEXT NOT NULL, target TEXT NOT NULL, note TEXT NOT NULL,
-            PRIMARY KEY (key, version)""",
+            merged_from TEXT NOT NULL DEFAULT '', PRIMARY KEY (key, merged_from, version)""",
     },
 )
 

@@ -217,7 +217,10 @@ def test_today_and_yesterday_are_dates_on_the_command_line_and_in_apply(
     kam: Kam, db: str, word: str, day: str
 ) -> None:
     typed = kam("cost", "record", "acme", "--amount", "1", "--category", "x", "--on", word)
-    applied = kam("apply", "-", input=jsonl("cost record", amount="1", category="x", on=word))
+    # The same cost again, meant (not a repeat, ADR 0020).
+    line = json.dumps({"command": "cost record", "account": "acme", "amount": "1",
+                       "category": "x", "on": word, "again": True})  # fmt: skip
+    applied = kam("apply", "-", input=line)
     audit = kam("report", "audit", "--since", word, "--json")
 
     assert (typed.exit_code, applied.exit_code, audit.exit_code) == (0, 0, 0)
@@ -1071,7 +1074,12 @@ def test_a_number_beyond_what_the_views_hold_is_bad_input(
 def test_a_cost_that_would_take_an_accounts_total_past_the_bound_is_refused(
     kam: Kam, db: str
 ) -> None:
-    trillion = {"command": "cost record", "account": "acme", "amount": "1000000000000"}
+    trillion = {
+        "command": "cost record",
+        "account": "acme",
+        "amount": "1000000000000",
+        "again": True,  # a thousand of the same cost, meant (ADR 0020)
+    }
     lines = [json.dumps({**trillion, "category": "x"})] * 1000
 
     result = kam("apply", "-", input="\n".join([*lines, lines[0]]) + "\n")

@@ -70,7 +70,7 @@ def test_at_dawn_in_shanghai_today_is_the_first_of_december(
     open_acme(kam)
 
     typed = kam(*VISIT, "--on", "2026-12-01")
-    defaulted = kam(*VISIT)
+    defaulted = kam(*VISIT, "--again")  # the same visit, a second one (ADR 0020)
 
     assert (typed.exit_code, typed.stderr) == (0, "")
     assert (defaulted.exit_code, defaulted.stderr) == (0, "")

@@ -108,7 +108,7 @@ def actual_parameters(
 ) -> dict[str, tuple[bool, bool, tuple[str, ...] | None]]:
     found: dict[str, tuple[bool, bool, tuple[str, ...] | None]] = {}
     for param in command.params:
-        if param.name in ("on", "command_id", "as_json", "help"):
+        if param.name in ("on", "command_id", "again", "as_json", "help"):
             continue
         assert param.name is not None
         choices = tuple(param.type.choices) if isinstance(param.type, click.Choice) else None
@@ -133,6 +133,7 @@ def test_every_model_builds_a_click_command_whose_parameters_are_its_fields(name
         assert options[field] == [Field(field).render("cli")]
     assert options["on"] == ["--on"]
     assert options["command_id"] == ["--command-id"]
+    assert options["again"] == ["--again"]
     assert options["as_json"] == ["--json"]
 
 
@@ -182,7 +183,9 @@ def test_a_write_imports_only_its_own_noun(tmp_path: Path) -> None:
     loaded = loaded_modules(tmp_path, *visit, "--objective", "o", "--result", "r")
 
     assert loaded & NOUN_MODULES == {"kamflow.cli.visits"}
+    # corrections: the base every noun's `void` shares (it declares no command).
     assert {n for n in loaded if n.startswith("kamflow.domain.commands.")} == {
+        "kamflow.domain.commands.corrections",
         "kamflow.domain.commands.fields",
         "kamflow.domain.commands.visits",
     }

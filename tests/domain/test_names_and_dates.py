@@ -159,13 +159,18 @@ def test_two_spaces_and_one_name_the_same_contact(kf: Kamflow) -> None:
         kf, "contact add", {"account": "acme", "contact": "Li Na", "title": "GM", "department": "x"}
     )
 
-    error = refused(
+    # A second person of that name may be added (ADR 0020); naming either way then
+    # matches both.
+    run(
         kf,
         "contact add",
         {"account": "acme", "contact": "Li  Na", "title": "GM", "department": "y"},
     )
+    error = refused(
+        kf, "contact leave", {"account": "acme", "contact": "li na", "reason": "r", "analysis": "a"}
+    )
 
-    assert str(error) == 'contact "Li  Na" already exists on "acme" as P-1'
+    assert str(error) == '"li na" is P-1 (x) or P-2 (y) on "acme"; use the id'
 
 
 # ------------------------------------------------------------------------ dates

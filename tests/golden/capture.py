@@ -79,8 +79,11 @@ def outputs(db: str) -> dict[str, Any]:
         return _stable(json.loads(result.output))
 
     found: dict[str, Any] = {}
-    keys = [a["key"] for a in run("account", "list", "--json")]
-    found["account list"] = run("account", "list", "--json")
+    listed = run("account", "list", "--json")
+    keys = [a["key"] for a in listed]
+    # Accounts closed or merged have no customer file: they are out of every report.
+    gone = {a["key"] for a in listed if a["lifecycle"] in ("closed", "merged")}
+    found["account list"] = listed
     for name in REPORTS:
         found[f"report {name}"] = run("report", name, "--as-of", AS_OF, "--json")
     # The KAM's week (issue 15): everyone's agenda for two weeks, and every task.
@@ -96,7 +99,8 @@ def outputs(db: str) -> dict[str, Any]:
     for key in keys:
         found[f"account show {key}"] = run("account", "show", key, "--json")
         found[f"account history {key}"] = run("account", "history", key, "--json")
-        found[f"report file {key}"] = run("report", "file", key, "--as-of", AS_OF, "--json")
+        if key not in gone:
+            found[f"report file {key}"] = run("report", "file", key, "--as-of", AS_OF, "--json")
     return found
 
 

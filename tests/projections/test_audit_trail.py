@@ -465,7 +465,9 @@ def test_type_matches_whatever_the_case_and_a_type_no_event_has_is_refused(kam: 
         assert result.exit_code == 2, given
         assert result.stdout == ""
         (line,) = result.stderr.splitlines()
-        assert line.startswith(f'Error: no event type "{given}"; the types are: AccountArchived, ')
+        assert line.startswith(
+            f'Error: no event type "{given}"; the types are: AccountAbsorbed, AccountArchived, '
+        )
         assert all(name in line for name in EVENT_TYPES)
 
 

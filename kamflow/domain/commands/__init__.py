@@ -81,6 +81,9 @@ class Command(BaseModel):
     arguments: ClassVar[tuple[str, ...]] = ("account",)
     # True for commands whose rules read policies or the roster (P1, P4).
     needs_governance: ClassVar[bool] = False
+    # True for commands that correct a recorded fact: they read the account's stored
+    # events (``Meta.history``; ADR 0020).
+    needs_history: ClassVar[bool] = False
     account: Key = option(metavar="KEY")
     on: BusinessDate | None = None
     # The key as the user typed it, for accounts an older kamflow keyed differently
@@ -118,6 +121,11 @@ class Command(BaseModel):
     def execute(self, account: Account, meta: Meta) -> str:
         """The decision on an opened account: record events, or raise a KamflowError."""
         raise NotImplementedError
+
+    def first(self, account: Account) -> Command | None:
+        """A command to decide and save on another account before this one (a merge
+        records the target's side first, ADR 0020); None for almost every command."""
+        return None
 
 
 class GovernanceCommand(BaseModel):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
+from kamflow.domain import corrections
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
-from kamflow.domain.commands.fields import Currency, Line, Name, OptText, Text
+from kamflow.domain.commands.fields import Currency, Key, Line, Name, OptText, Text
 from kamflow.domain.errors import Conflict, Field, InvalidInput, Suggest
 from kamflow.domain.values import PROFILE_FIELDS, Tier
 from kamflow.workflows.lifecycle import LIFECYCLE
@@ -161,3 +162,102 @@ class ReactivateAccount(Command):
         _lifecycle(account, "reactivate")
         account.record(Account.AccountReactivated, meta, reason=self.reason)
         return "active"
+
+
+class RenameAccount(Command):
+    """Change an account's display name (its key stays); the history keeps the old one.
+
+    \b
+    Example:
+        kamflow account rename acme "正大饲料 Acme Feed (Chengdu)"
+    """
+
+    name = "account rename"
+    arguments = ("account", "display_name")
+    display_name: Name = option("The new company name.", metavar="NAME", alias="name")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        if account.profile.get("name") == self.display_name:
+            raise Conflict(f'account "{account.key}" is already named "{self.display_name}"')
+        account.record(Account.ProfileUpdated, meta, changes={"name": self.display_name})
+        return self.display_name
+
+
+class CloseAccount(Command):
+    """Close an account that should never have been opened: not a lost customer, so no
+    post-mortem (P8); it leaves every report, its history stays readable.
+
+    \b
+    Example:
+        kamflow account close acme2 --reason opened-in-error --note "typo for acme"
+    """
+
+    name = "account close"
+    reason: Literal["opened-in-error", "duplicate"] = option(
+        "opened-in-error, or duplicate: a second key for a customer with nothing to keep."
+    )
+    note: OptText = option(default="")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        _lifecycle(account, "close")
+        account.record(Account.AccountClosed, meta, reason=self.reason, note=self.note)
+        return "closed"
+
+
+class MergeAccount(Command):
+    """Merge a duplicate account into another: the duplicate closes as merged, its
+    facts count once under the target in every report, both histories stay readable,
+    and --as-of a date before the merge shows them apart. Its open issues and
+    complaints are finished first (P6, P7).
+
+    \b
+    Example:
+        kamflow account merge acme-feed --into acme --reason "one customer, two keys"
+    """
+
+    name = "account merge"
+    into: Key = option("The account that stays.", metavar="KEY")
+    reason: Text = option()
+
+    def first(self, account: Account) -> Command:
+        if account.lifecycle in LIFECYCLE.finals:
+            raise Conflict(
+                f'account "{account.key}" is {account.lifecycle}; its file is closed to new facts'
+            )
+        corrections.check_mergeable(account, self.into)
+        return AbsorbAccount.model_validate(
+            {
+                "account": self.into,
+                "source": account.key,
+                "ledger": corrections.ledger_of(account),
+                "reason": self.reason,
+                "on": self.on,
+            }
+        )
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        corrections.check_mergeable(account, self.into)
+        _lifecycle(account, "merge")
+        account.record(Account.AccountMergedInto, meta, target=self.into, reason=self.reason)
+        return f'merged into "{self.into}"'
+
+
+class AbsorbAccount(Command):
+    """The target's side of ``account merge`` (no command of its own: no ``name``)."""
+
+    source: Key
+    ledger: dict[str, Any]
+    reason: str
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        if corrections.absorbed(account, self.source):
+            return account.key  # a merge run again after its second write failed
+        corrections.check_absorbable(account, self.source, self.ledger)
+        account.record(
+            Account.AccountAbsorbed,
+            meta,
+            source=self.source,
+            ledger=self.ledger,
+            reason=self.reason,
+        )
+        return account.key

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
+from kamflow.domain.commands.corrections import VoidFact
 from kamflow.domain.commands.fields import (
     Amount,
     BusinessDate,
@@ -51,6 +52,19 @@ class NoteCompetitor(Command):
         details = self.model_dump(exclude={"account", "on", "competitor"}, exclude_none=True)
         account.record(Account.CompetitorNoted, meta, competitor=self.competitor, details=details)
         return self.competitor
+
+
+class VoidCompetitorNote(VoidFact):
+    """Void a competitor note recorded by mistake (REF: its #N in the history); what
+    the notes before it said counts again.
+
+    \b
+    Example:
+        kamflow competitor void acme 12 --reason "noted on the wrong account"
+    """
+
+    name = "competitor void"
+    kind = "competitor"
 
 
 class OpenOpportunity(Command):

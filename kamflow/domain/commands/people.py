@@ -8,7 +8,7 @@ from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
 from kamflow.domain.commands.fields import MAX_ITEMS, Name, Text
 from kamflow.domain.errors import Conflict, Field, InvalidInput
-from kamflow.domain.values import Attitude, BuyingRole, Level, Personality, same_name
+from kamflow.domain.values import Attitude, BuyingRole, Level, Personality
 
 if TYPE_CHECKING:
     from kamflow.domain.envelope import Meta
@@ -42,11 +42,8 @@ class AddContact(Command):
     )
 
     def execute(self, account: Account, meta: Meta) -> str:
-        for cid, c in account.contacts.items():
-            if c["current"] and same_name(c["name"], self.contact):
-                raise Conflict(
-                    f'contact "{self.contact}" already exists on "{account.key}" as {cid}'
-                )
+        # Two people may share a name (ADR 0020): they are told apart by id, and a
+        # repeat of this same command is caught as a repeat (corrections.repeated).
         boss = account.find_contact(self.reports_to) if self.reports_to else None
         influencers = [account.find_contact(n) for n in self.influenced_by]
         contact_id = account.next_id("P")
@@ -134,4 +131,25 @@ class ContactLeaves(Command):
         account.record(
             Account.ContactLeft, meta, contact_id=cid, reason=self.reason, analysis=self.analysis
         )
+        return cid
+
+
+class RenameContact(Command):
+    """Correct (or change) a person's name; the history keeps the old one.
+
+    \b
+    Example:
+        kamflow contact rename acme P-4 "王芳 Wang Fang"
+    """
+
+    name = "contact rename"
+    arguments = ("account", "contact", "new_name")
+    contact: Name = option(metavar=CONTACT_REF)
+    new_name: Name = option(metavar="NAME")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        cid = account.find_contact(self.contact, current=False)
+        if account.contacts[cid]["name"] == self.new_name:
+            raise Conflict(f'contact {cid} is already named "{self.new_name}"')
+        account.record(Account.ContactRenamed, meta, contact_id=cid, name=self.new_name)
         return cid

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
+from kamflow.domain.commands.corrections import VoidFact
 from kamflow.domain.commands.fields import (
     Amount,
     Cost,
@@ -140,6 +141,70 @@ class RecordSale(Command):
         return invoice
 
 
+class VoidSale(VoidFact):
+    """Void a sale recorded by mistake (REF: its invoice ref, or its #N in the
+    history). A sale with payments or credit notes cannot be voided (P2): issue a
+    credit note instead.
+
+    \b
+    Example:
+        kamflow sale void acme INV-0042 --reason "invoice cancelled before delivery"
+    """
+
+    name = "sale void"
+    kind = "sale"
+
+
+class CreditSale(Command):
+    """Issue a credit note (红字发票) against a sale: it lowers what the invoice is
+    worth, and the revenue, by the amount (default: all that is still owed). What was
+    paid stays paid, so the ledger reconciles (P2).
+
+    \b
+    Example:
+        kamflow sale credit acme INV-0042 --amount 20000 --reason "2 t returned, damaged"
+    """
+
+    name = "sale credit"
+    arguments = ("account", "invoice")
+    invoice: Ref = option(metavar="INVOICE")
+    amount: Amount | None = option("Default: all that is still owed on it.", default=None)
+    reason: Text = option()
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        invoice = account.open_invoice(self.invoice)
+        if invoice is None:
+            if not account.used_invoice(self.invoice):
+                raise RuleViolation(
+                    "P2", f'invoice {self.invoice} is not a sale on "{account.key}"'
+                )
+            raise RuleViolation(
+                "P2",
+                f"invoice {self.invoice} is settled or credited in full; nothing is owed on it"
+                " to credit (a refund is not a credit note)",
+            )
+        sale = account.invoices[invoice]
+        owed = Decimal(sale["amount"]) - Decimal(sale["paid"])
+        amount = owed if self.amount is None else self.amount
+        if amount > owed:
+            raise RuleViolation(
+                "P2",
+                f"a credit note of {format_money(amount)} {sale['currency']} exceeds the"
+                f" {format_money(owed)} still owed on invoice {invoice}",
+            )
+        note = account.next_id("CN")
+        account.record(
+            Account.SaleCredited,
+            meta,
+            credit_note=note,
+            invoice=invoice,
+            amount=amount,
+            currency=sale["currency"],
+            reason=self.reason,
+        )
+        return f"{note} on {invoice}"
+
+
 def _exception_or_refuse(account: Account, rule: str, invoice: str, problem: str) -> str:
     """An unused exception granted for this rule (and invoice), or a P1/P4 refusal."""
     for exception_id, exc in account.exceptions.items():
@@ -210,6 +275,19 @@ class RecordPayment(Command):
         return invoice
 
 
+class VoidPayment(VoidFact):
+    """Void a payment recorded by mistake (REF: its #N in the history); what it paid
+    is owed again.
+
+    \b
+    Example:
+        kamflow payment void acme 17 --reason "booked on the wrong account"
+    """
+
+    name = "payment void"
+    kind = "payment"
+
+
 class RecordServiceCost(Command):
     """Record a service cost.
 
@@ -239,6 +317,18 @@ class RecordServiceCost(Command):
         return self.category
 
 
+class VoidServiceCost(VoidFact):
+    """Void a service cost recorded by mistake (REF: its #N in the history).
+
+    \b
+    Example:
+        kamflow cost void acme 23 --reason "belongs to another customer"
+    """
+
+    name = "cost void"
+    kind = "cost"
+
+
 class MeasureSatisfaction(Command):
     """Record a satisfaction measurement.
 
@@ -257,6 +347,19 @@ class MeasureSatisfaction(Command):
             Account.SatisfactionMeasured, meta, score=self.score, target=self.target, note=self.note
         )
         return str(self.score)
+
+
+class VoidSatisfaction(VoidFact):
+    """Void a satisfaction measurement recorded by mistake (REF: its #N in the
+    history); the latest one left counts.
+
+    \b
+    Example:
+        kamflow satisfaction void acme 31 --reason "survey of another plant"
+    """
+
+    name = "satisfaction void"
+    kind = "satisfaction"
 
 
 class GrantException(Command):

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
+from kamflow.domain.commands.corrections import VoidFact
 from kamflow.domain.commands.fields import MAX_ITEMS, Line, Name, ShortRef, Text
-from kamflow.domain.errors import Conflict, Field, NotFound, RuleViolation
+from kamflow.domain.corrections import find
+from kamflow.domain.errors import Conflict, Field, InvalidInput, NotFound, RuleViolation
 
 if TYPE_CHECKING:
     from kamflow.domain.envelope import Meta
@@ -92,3 +94,58 @@ class RecordFollowUp(Command):
             raise NotFound(f'no issue {issue_id} on "{account.key}"')
         account.record(Account.FollowUpRecorded, meta, issue_id=issue_id, result=self.result)
         return issue_id
+
+
+class VoidVisit(VoidFact):
+    """Void a visit recorded by mistake (REF: its id, V-14, or its #N in the history);
+    the history keeps it and its voiding, every report leaves it out.
+
+    \b
+    Example:
+        kamflow visit void acme V-14 --reason "entered twice"
+    """
+
+    name = "visit void"
+    kind = "visit"
+
+
+class AmendVisit(Command):
+    """Correct what a visit's record says (its purpose, objective or result); the
+    history keeps what it said before.
+
+    \b
+    Example:
+        kamflow visit amend acme V-3 --result "trial of 3 t agreed" --reason "typo: 3 t"
+    """
+
+    name = "visit amend"
+    arguments = ("account", "visit")
+    needs_history = True
+    visit: ShortRef = option(metavar="VISIT")
+    purpose: Text | None = option(default=None)
+    objective: Text | None = option(default=None)
+    result: Text | None = option(default=None)
+    reason: Text = option("Why it is corrected.")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        history = meta.history or ()
+        logged = find(account, history, "visit", self.visit)
+        now = {k: getattr(logged, k) for k in ("purpose", "objective", "result")}
+        for e in history:
+            if isinstance(e, Account.VisitAmended) and e.visit_id == logged.visit_id:
+                now.update(e.changes)
+        asked = self.model_dump(include={"purpose", "objective", "result"}, exclude_none=True)
+        if not asked:
+            raise InvalidInput("nothing to amend: give at least one of ", Field("result"), " ...")
+        changes = {k: v for k, v in asked.items() if now[k] != v}
+        if not changes:
+            raise Conflict(f'visit {logged.visit_id} on "{account.key}" already says that')
+        account.record(
+            Account.VisitAmended,
+            meta,
+            visit_id=logged.visit_id,
+            changes=changes,
+            previous={k: now[k] for k in changes},
+            reason=self.reason,
+        )
+        return str(logged.visit_id)

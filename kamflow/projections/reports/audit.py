@@ -65,9 +65,15 @@ EVENT_TYPES = (
     "AccountLost", "PostMortemRecorded", "AccountArchived", "AccountReactivated",
     "RelationshipStageChanged", "TeamMemberAssigned", "TeamMemberReleased",
     "ProgramStepCompleted", "PolicyExceptionGranted", "TaskAdded", "TaskDone", "TaskMoved",
-    "TaskCancelled",
+    "TaskCancelled", "FactVoided", "SaleCredited", "VisitAmended", "ContactRenamed",
+    "AccountClosed", "AccountAbsorbed", "AccountMergedInto",
     # Governance
     "Started", "PolicySet", "SettingSet", "RateSet", "RoleGranted", "RoleRevoked",
+)  # fmt: skip
+# `--type corrections`: every event that corrects an earlier one (ADR 0020).
+CORRECTIONS = (
+    "FactVoided", "SaleCredited", "VisitAmended", "ContactRenamed", "AccountClosed",
+    "AccountAbsorbed", "AccountMergedInto",
 )  # fmt: skip
 # The most actors an error lists.
 MOST_ACTORS = 20
@@ -96,10 +102,14 @@ def event_type(given: str) -> str:
     """The event type ``given`` names, as recorded (``tier-changed`` -> TierChanged).
     Raises InvalidInput naming every type when it names none."""
     wanted = _squashed(given)
+    if wanted == "corrections":
+        return "corrections"
     for name in EVENT_TYPES:
         if _squashed(name) == wanted:
             return name
-    raise InvalidInput(f'no event type "{given}"; the types are: {", ".join(sorted(EVENT_TYPES))}')
+    raise InvalidInput(
+        f'no event type "{given}"; the types are: {", ".join(sorted(EVENT_TYPES))} (or corrections)'
+    )
 
 
 def _check_filters(db: ViewDB, params: ReportParams) -> None:
@@ -168,7 +178,10 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     if params.key is not None:
         where.append("key = ?")
         args.append(params.key)
-    if kind is not None:
+    if kind == "corrections":
+        where.append(f"type IN ({', '.join('?' for _ in CORRECTIONS)})")
+        args.extend(CORRECTIONS)
+    elif kind is not None:
         where.append("type = ?")
         args.append(kind)
     # ISO dates compare as text, the same on SQLite and PostgreSQL.

@@ -34,7 +34,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from kamflow.domain.errors import AccountNotFound, InvalidInput
+from kamflow.domain.errors import AccountNotFound, InvalidInput, NotFound, Suggest
 from kamflow.domain.values import BUYING_ROLES
 from kamflow.output import FLAG, ID, MONEY, NUMBER, Col
 from kamflow.projections.db import ViewDB
@@ -199,7 +199,7 @@ def completeness(db: ViewDB, today: date, key: str | None = None) -> dict[str, C
             profile.setdefault(p["key"], set()).add(p["field"])
     people: dict[str, list[dict[str, Any]]] = {}
     for c in db.query(
-        "SELECT key, roles, personality, reports_to, influenced_by FROM kf_contacts"
+        "SELECT key, contact_id, roles, personality, reports_to, influenced_by FROM kf_contacts"
         f" WHERE current=1{only}",
         args,
     ):
@@ -217,13 +217,18 @@ def completeness(db: ViewDB, today: date, key: str | None = None) -> dict[str, C
     for a in accounts:
         k = a["key"]
         current = people.get(k, [])
+        here = {c["contact_id"] for c in current}
         last = a["last_contact_on"]
         have = [
             *(f in profile.get(k, set()) for f in PROFILE_ITEMS),
             bool(current),
             any("decider" in split_list(c["roles"]) for c in current),
             bool(current) and all(c["personality"] for c in current),
-            any(c["reports_to"] or c["influenced_by"] for c in current),
+            # A link counts only to someone still there (ADR 0020).
+            any(
+                c["reports_to"] in here or here & set(split_list(c["influenced_by"]))
+                for c in current
+            ),
             last is not None and days_since(last, today) <= RECENT_VISIT_DAYS,
             k in measured,
             k in competitors,
@@ -237,6 +242,23 @@ def completeness(db: ViewDB, today: date, key: str | None = None) -> dict[str, C
     return scores
 
 
+def _gone(db: ViewDB, key: str) -> None:
+    """Refuse the file of an account closed or merged (ADR 0020), saying so: its
+    history is in `account history`, a merged one's facts in its target's file."""
+    if not db.table_exists("kf_audit"):
+        return
+    rows = db.query(
+        "SELECT type, summary FROM kf_audit WHERE key=? AND type IN (?, ?)"
+        " ORDER BY version DESC LIMIT 1",
+        (key, "AccountClosed", "AccountMergedInto"),
+    )
+    if rows:
+        raise NotFound(
+            f'account "{key}" is out of the reports ({rows[0]["summary"]}); its history: ',
+            Suggest("account history", (key,)),
+        )
+
+
 def build(db: ViewDB, params: ReportParams) -> Report:
     key = params.key
     if key is None:
@@ -247,6 +269,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         else []
     )
     if not accounts:
+        _gone(db, key)
         raise AccountNotFound(key)
     account = accounts[0]
     today = params.today
@@ -257,7 +280,12 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     contacts = sorted(
         rows_of("SELECT * FROM kf_contacts WHERE key=?"), key=lambda c: id_order(c["contact_id"])
     )
-    names = {c["contact_id"]: f"{c['contact_id']} {c['name']}" for c in contacts}
+    # Someone who left is named as such wherever a link or a visit names them.
+    names = {
+        c["contact_id"]: f"{c['contact_id']} {c['name']}"
+        + ("" if c["current"] else f" (left {c['left_on']})")
+        for c in contacts
+    }
     people = [_person(c, names) for c in contacts]
     score = completeness(db, today, key)[key]
     sections: dict[str, Any] = {
