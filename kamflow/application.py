@@ -210,6 +210,10 @@ class Kamflow:
         self.tz = tz
         self._zone: tzinfo | None = None
         self._loaded: dict[uuid.UUID, Account] | None = None  # see keep_loaded()
+        self._rehearsing = False  # see rehearse()
+        # Events decided but not yet saved, by account (see hold() and rehearse()).
+        self._unsaved: dict[uuid.UUID, list[Account.Event]] | None = None
+        self._held_governance: Governance | None = None
         # Told once per snapshot that cannot be used (one line for the user; stderr).
         self.warn: Callable[[str], None] = _warn_on_stderr
         self._warned: set[tuple[uuid.UUID, int]] = set()
@@ -336,7 +340,7 @@ class Kamflow:
                 raise InvalidInput(
                     Field("command_id"), f" must be one line of at most {MAX_NAME} characters"
                 )
-        if self.store.read_only:
+        if self.store.read_only and not self._rehearsing:
             raise ReadOnlyStore(
                 f"database {self.store.named} is read-only (the file or its folder is not"
                 " writable); nothing was written"
@@ -369,7 +373,8 @@ class Kamflow:
                 kept = self._loaded is not None and aid in self._loaded
                 account = self._load_current(aid)
                 if given and account is not None and account.has_command(cid):
-                    if not kept:
+                    # Held accounts are the truth in memory (hold(): no other writer).
+                    if not kept or self._unsaved is not None:
                         return Outcome(subject, "", [], cid)
                     # A kept account may be stale; only what is stored may say "done".
                     self._forget(aid)
@@ -380,9 +385,11 @@ class Kamflow:
                     occurred_on,
                     recorded_at,
                     given,
-                    governance=self.governance() if command.needs_governance else None,
+                    governance=self._governance_for_command() if command.needs_governance else None,
                     today=today,
                 )
+                if self._unsaved is not None:
+                    return self._decide_held(command, account, aid, meta, subject, cid)
                 try:
                     aggregate, reference = command.decide(account, meta)
                 except KamflowError:
@@ -396,6 +403,10 @@ class Kamflow:
                     self._forget(aid)
                     raise
             pending = aggregate.collect_events()
+            if self._rehearsing:
+                # A governance change in a rehearsal: decided, never saved.
+                events = [(type(e).__name__, e.originator_version) for e in pending]
+                return Outcome(subject, reference, events, cid, _ids(pending))
             try:
                 self.app.save(*pending)
             except IntegrityError:
@@ -417,11 +428,7 @@ class Kamflow:
             if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in pending):
                 self._snapshot(aggregate)
             events = [(type(e).__name__, e.originator_version) for e in pending]
-            ids: dict[str, str | list[str]] = {}
-            for event in pending:
-                if isinstance(event, Event):
-                    ids.update(event.ids())
-            return Outcome(subject, reference, events, cid, ids)
+            return Outcome(subject, reference, events, cid, _ids(pending))
         raise StorageError(
             f'"{command.name}" kept meeting concurrent writes in {MAX_ATTEMPTS} attempts; try again'
         )
@@ -461,6 +468,97 @@ class Kamflow:
         more than deciding the command. Staleness is caught on save (_load_current)."""
         if self._loaded is None:
             self._loaded = {}
+
+    def rehearse(self) -> None:
+        """Decide every later command against the accounts kept in memory and save
+        none of them (``hold`` without ``flush``): a rehearsal sees the effect of the
+        commands before it, as the real run would, and writes nothing (a governance
+        change is decided, then forgotten)."""
+        self.hold()
+        self._rehearsing = True
+
+    def hold(self) -> None:
+        """Batch mode for a bulk load (`kamflow import`): account commands are decided
+        against the accounts kept in memory and their events held until ``flush``
+        saves them all in one transaction, instead of one transaction per command.
+        Command ids keep the load exactly-once when it is run again after a failure.
+        The load assumes no other writer changes its accounts meanwhile: one that
+        does makes ``flush`` fail (StorageError) with nothing of the batch saved.
+        Policies and the roster are read once, at the first command that needs them."""
+        self.keep_loaded()
+        if self._unsaved is None:
+            self._unsaved = {}
+
+    def flush(self) -> int:
+        """Save the events held since the last flush in one transaction; how many.
+        Raises StorageError if another writer changed one of their accounts."""
+        if self._unsaved is None or self._rehearsing or not self._unsaved:
+            return 0
+        held, self._unsaved = self._unsaved, {}
+        events = [e for pending in held.values() for e in pending]
+        try:
+            with self._reading():
+                self.app.save(*events)
+        except (IntegrityError, StorageError) as exc:
+            for aid in held:
+                self._forget(aid)
+            why = "another writer changed one of its accounts meanwhile"
+            if isinstance(exc, StorageError):
+                why = str(exc)
+            raise StorageError(
+                f"{why}; the last {len(events)} events were not saved; run it again: what"
+                " was saved is not applied twice"
+            ) from None
+        assert self._loaded is not None
+        for aid, pending in held.items():
+            first, last = pending[0].originator_version, pending[-1].originator_version
+            if last // SNAPSHOT_INTERVAL > (first - 1) // SNAPSHOT_INTERVAL:
+                self._snapshot(self._loaded[aid])
+        return len(events)
+
+    def _decide_held(
+        self,
+        command: Command,
+        account: Account | None,
+        aid: uuid.UUID,
+        meta: Meta,
+        subject: str,
+        cid: str,
+    ) -> Outcome:
+        assert self._unsaved is not None and self._loaded is not None
+        try:
+            aggregate, reference = command.decide(account, meta)
+        except BaseException:
+            # decide may have changed the account before refusing: put back the one
+            # the stored events and the held ones make.
+            rebuilt = self._load_or_none(aid)
+            for event in self._unsaved.get(aid, []):
+                rebuilt = event.mutate(rebuilt)
+            if rebuilt is None:
+                self._loaded.pop(aid, None)
+            else:
+                self._loaded[aid] = rebuilt
+            raise
+        pending = aggregate.collect_events()
+        self._unsaved.setdefault(aggregate.id, []).extend(pending)  # type: ignore[arg-type]
+        self._loaded[aggregate.id] = aggregate
+        events = [(type(e).__name__, e.originator_version) for e in pending]
+        return Outcome(subject, reference, events, cid, _ids(pending))
+
+    def _governance_for_command(self) -> Governance:
+        """The policies and roster a command's rules read: once per hold()."""
+        if self._unsaved is None:
+            return self.governance()
+        if self._held_governance is None:
+            self._held_governance = self.governance()
+        return self._held_governance
+
+    def current(self, key: str) -> Account | None:
+        """The account as this process last decided it (batch mode, a rehearsal), else
+        as stored; None if it was never opened."""
+        _, aid = self.locate(key)
+        with self._reading():
+            return self._load_current(aid)
 
     def _forget(self, aid: uuid.UUID) -> None:
         if self._loaded is not None:
@@ -759,6 +857,14 @@ class Kamflow:
                 return int(found["n"]) if found else None
         except Exception:  # only a detail of a message about something else
             return None
+
+
+def _ids(pending: Any) -> dict[str, str | list[str]]:
+    ids: dict[str, str | list[str]] = {}
+    for event in pending:
+        if isinstance(event, Event):
+            ids.update(event.ids())
+    return ids
 
 
 def _first_line(exc: BaseException) -> str:

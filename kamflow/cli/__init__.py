@@ -53,6 +53,10 @@ NOUNS: dict[str, tuple[str, str]] = {
     ),
     "projections": ("projections", "The read models: status, rebuild, follow."),
     "apply": ("scripts", "Apply a stream of commands, one JSON object a line (`-` reads stdin)."),
+    "import": (
+        "importing",
+        "Import a table (CSV, XLSX) of accounts and their facts through a mapping.",
+    ),
     "demo": (
         "scripts",
         "Build a realistic sample portfolio in a fresh database and summarise it.",
