@@ -529,21 +529,43 @@ class Kamflow:
         try:
             aggregate, reference = command.decide(account, meta)
         except BaseException:
-            # decide may have changed the account before refusing: put back the one
-            # the stored events and the held ones make.
-            rebuilt = self._load_or_none(aid)
-            for event in self._unsaved.get(aid, []):
-                rebuilt = event.mutate(rebuilt)
-            if rebuilt is None:
-                self._loaded.pop(aid, None)
-            else:
-                self._loaded[aid] = rebuilt
+            # decide may have changed the account before refusing.
+            self._rebuild(aid)
             raise
         pending = aggregate.collect_events()
         self._unsaved.setdefault(aggregate.id, []).extend(pending)  # type: ignore[arg-type]
         self._loaded[aggregate.id] = aggregate
         events = [(type(e).__name__, e.originator_version) for e in pending]
         return Outcome(subject, reference, events, cid, _ids(pending))
+
+    def _rebuild(self, aid: uuid.UUID) -> None:
+        """Keep the account the stored events and the held ones make."""
+        assert self._unsaved is not None and self._loaded is not None
+        rebuilt = self._load_or_none(aid)
+        for event in self._unsaved.get(aid, []):
+            rebuilt = event.mutate(rebuilt)
+        if rebuilt is None:
+            self._loaded.pop(aid, None)
+        else:
+            self._loaded[aid] = rebuilt
+
+    def mark(self) -> dict[uuid.UUID, int]:
+        """Where the held events stand now, for ``roll_back`` (hold() mode)."""
+        return {aid: len(events) for aid, events in (self._unsaved or {}).items()}
+
+    def roll_back(self, mark: dict[uuid.UUID, int]) -> None:
+        """Forget the events held since ``mark`` (none was saved: no flush between),
+        so that a group of commands (an imported row) is applied whole or not at all."""
+        if self._unsaved is None:
+            return
+        for aid, events in list(self._unsaved.items()):
+            keep = mark.get(aid, 0)
+            if len(events) > keep:
+                del events[keep:]
+                if not events:
+                    del self._unsaved[aid]
+                with self._reading():
+                    self._rebuild(aid)
 
     def _governance_for_command(self) -> Governance:
         """The policies and roster a command's rules read: once per hold()."""

@@ -128,7 +128,7 @@ def _read(
 ) -> tuple[Table, Any]:
     """The table and its mapping, checked against its headers: every mistake of the
     mapping is one line on stderr (exit 2)."""
-    from kamflow.tableimport.mapping import MappingErrors, parse
+    from kamflow.tableimport.mapping import MappingErrors, file_settings, parse
     from kamflow.tableimport.read import read_table
 
     try:
@@ -138,13 +138,11 @@ def _read(
     except UnicodeDecodeError:
         raise click.FileError(str(mapping_path), hint="not UTF-8 text") from None
     try:
-        # Read once without the headers for the [file] settings the reading needs.
-        loose = parse(text, mapping_path.name)
+        # The [file] settings say how to read the table; its headers then let every
+        # column the mapping names be checked, mistakes elsewhere or not.
+        encoding_, sheet, delimiter = file_settings(text, mapping_path.name)
         table = read_table(
-            file,
-            encoding=encoding or loose.encoding,
-            sheet=loose.sheet,
-            delimiter=loose.delimiter,
+            file, encoding=encoding or encoding_, sheet=sheet, delimiter=delimiter
         )
         return table, parse(text, mapping_path.name, table.headers)
     except MappingErrors as exc:

@@ -214,12 +214,39 @@ def parse(text: str, where: str, headers: list[str] | None = None) -> Mapping:
     )
 
 
+def file_settings(text: str, where: str) -> tuple[str | None, str | None, str | None]:
+    """The encoding, sheet and delimiter a mapping's [file] gives for reading the table,
+    each None where not given or not a string; MappingErrors only if the text is not
+    TOML (the rest is checked by ``parse``, with the headers)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingErrors(where, [f"not valid TOML: {exc}"]) from None
+    settings = raw.get("file")
+    if not isinstance(settings, dict):
+        return None, None, None
+    got = [settings.get(k) for k in ("encoding", "sheet", "delimiter")]
+    encoding, sheet, delimiter = (v if isinstance(v, str) and v else None for v in got)
+    if encoding is not None:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            encoding = None  # parse() names it
+    if delimiter is not None and len(delimiter) != 1:
+        delimiter = None
+    return encoding, sheet, delimiter
+
+
 def _section(
     name: str, body: dict[str, Any], mistakes: list[str], headers: list[str] | None
 ) -> Section:
     fields = SECTIONS[name]
     section = Section(name)
+    named: set[str] = set()  # given, rightly or not: no "needs" for them too
     for key, value in body.items():
+        named.add(key)
         if key == "default":
             _defaults(name, value, section, mistakes)
         elif key == "values":
@@ -233,7 +260,7 @@ def _section(
         else:
             section.columns[key] = value
     for key, (required, _) in fields.items():
-        if required and not section.given(key):
+        if required and not section.given(key) and key not in named:
             mistakes.append(
                 f"[{name}] needs {key}: give its column ({key} = \"...\") or a"
                 f" [{name}.default] value"

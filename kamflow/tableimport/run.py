@@ -217,32 +217,34 @@ class Importer:
         RowRefused, the rows before it staying imported)."""
         # One transaction per FLUSH_ROWS rows, not per command (Kamflow.hold).
         self.kamflow.hold()
-        rows: list[_Row | None] = []
+        # Read every row first: an account opens before its earliest fact in the file.
+        rows: list[_Row | Reject | None] = []
         for offset, cells in enumerate(self.table.rows):
             number = offset + 2
-            if not any(str(c).strip() for c in cells) or self._skipped(cells):
+            if not any(str(c).strip() for c in cells):
+                rows.append(None)
+                continue
+            if self._skipped(cells):
+                self.summary.skipped += 1
                 rows.append(None)
                 continue
             try:
                 row = self._read(number, cells)
             except _Bad as bad:
-                self._reject(Reject(number, bad.column, bad.value, bad.reason))
-                rows.append(None)
+                rows.append(Reject(number, bad.column, bad.value, bad.reason))
                 continue
             rows.append(row)
             self._note_account(row)
-        for offset, maybe in enumerate(rows):
-            cells = self.table.rows[offset]
-            if maybe is None:
-                if any(str(c).strip() for c in cells) and self._skipped(cells):
-                    self.summary.skipped += 1
-                self.on_row(1)
-                continue
-            self._import(maybe)
+        for offset, read in enumerate(rows):
+            if isinstance(read, Reject):
+                self._reject(read)
+            elif read is not None:
+                self._import(read)
             self.on_row(1)
             if (offset + 1) % FLUSH_ROWS == 0:
                 self.kamflow.flush()
         self.kamflow.flush()
+        self.summary.rejects.sort(key=lambda r: r.row)
         self.summary.rows = sum(1 for c in self.table.rows if any(str(x).strip() for x in c))
         return self.summary
 
@@ -268,11 +270,16 @@ class Importer:
                     found.first_fact = value
 
     def _import(self, row: _Row) -> None:
+        """The row's commands, applied whole or not at all (Kamflow.mark, roll_back)."""
         applied: list[Outcome] = []
         created = False
+        mark = self.kamflow.mark()
+        counts = (self.summary.accounts_opened, self.summary.accounts_updated)
+        key = row.values["account"]["key"] if "account" in row.values else None
+        known = dict(self.opportunities.get(key, {})) if key is not None else {}
         try:
             if "account" in row.values:
-                self._ensure_account(row)
+                created = self._ensure_account(row, applied)
             for section, step in (
                 ("contact", self._contact),
                 ("opportunity", self._opportunity),
@@ -281,7 +288,15 @@ class Importer:
                 if section in row.values:
                     created = step(row, applied) or created
         except _Bad as bad:
-            self.summary.commands += sum(1 for o in applied if o.applied)
+            self.kamflow.roll_back(mark)
+            self.summary.accounts_opened, self.summary.accounts_updated = counts
+            if key is not None:
+                self.opportunities[key] = known
+                if self.accounts[key].state == "ready" and any(
+                    o.applied and o.command_id.startswith(f"{self.mapping.source}:account:")
+                    for o in applied
+                ):
+                    self.accounts[key].state = ""  # opened with this row: the next one opens it
             self._reject(Reject(row.number, bad.column, bad.value, bad.reason))
             return
         self.summary.commands += sum(1 for o in applied if o.applied)
@@ -293,15 +308,28 @@ class Importer:
             self.summary.unchanged += 1
 
     def _execute(
-        self, name: str, fields: dict[str, Any], command_id: str, column: str, shown: str
+        self,
+        name: str,
+        fields: dict[str, Any],
+        command_id: str,
+        column: str,
+        shown: str,
+        dated: tuple[str, str] = ("", ""),
     ) -> Outcome:
+        """Build and execute one command; _Bad naming ``column`` and its ``shown``
+        value if refused, or the ``dated`` (column, value) the command's date came
+        from when the refusal is about that date."""
         from kamflow.domain.commands import COMMANDS, build
 
         try:
             command = build(COMMANDS[name], fields, today=self.kamflow.today)
             return self.kamflow.execute(command, actor=self.actor, command_id=command_id)
         except KamflowError as exc:
-            raise _Bad(column, shown, f"{name}: {exc.render('apply')}") from None
+            why = exc.render("apply")
+            on = fields.get("on")
+            if dated[0] and isinstance(on, date) and on.isoformat() in why:
+                column, shown = dated
+            raise _Bad(column, shown, f"{name}: {why}") from None
 
     def _cid(self, *parts: str) -> str:
         return ":".join((self.mapping.source, *(_part(p) for p in parts)))
@@ -313,28 +341,35 @@ class Importer:
         column = self._column(section, name)
         return str(self._cell(row.cells, column)) if column else ""
 
+    def _dated(self, row: _Row, section: str, name: str) -> tuple[str, str]:
+        """The column a command's date is read from, and its cell as written."""
+        return self._column(section, name), self._shown(row, section, name)
+
     # ----------------------------------------------------------------- accounts
-    def _ensure_account(self, row: _Row) -> None:
+    def _ensure_account(self, row: _Row, applied: list[Outcome]) -> bool:
         """Open the row's account before its first fact, or bring its file up to what the
         table says (once per import): its opening date is the earliest fact of the
-        account in the table (else its own opened_on column, else today)."""
+        account in the table (else its own opened_on column, else today). Whether this
+        row opened it; what it applied goes to ``applied`` (the row's changes)."""
         key = row.values["account"]["key"]
         found = self.accounts[key]
         if found.state == "ready":
-            return
+            return False
         if found.state:
             raise _Bad(found.failed_column, key, found.state)
         try:
-            self._open_or_update(found)
+            opened = self._open_or_update(found, applied)
         except _Bad as bad:
             found.state, found.failed_column = bad.reason, bad.column
             raise
         found.state = "ready"
+        return opened
 
-    def _open_or_update(self, found: _Account) -> None:
+    def _open_or_update(self, found: _Account, applied: list[Outcome]) -> bool:
         profile = found.profile
         current = self.kamflow.current(found.key)
         existed = current is not None
+        opened_on: date | None = None
         if current is None:
             opened_on = profile.get("opened_on") or found.first_fact
             if found.first_fact is not None and opened_on is not None:
@@ -348,14 +383,15 @@ class Importer:
                 "tier": profile.get("tier") or "prospect",
                 "on": opened_on,
             }
-            self._execute(
+            opening = self._execute(
                 "account open",
                 {k: v for k, v in fields.items() if v is not None},
                 self._cid("account", found.key, "open"),
                 self._column("account", "name"),
                 str(profile.get("name") or ""),
             )
-            self.summary.accounts_opened += 1
+            self.summary.accounts_opened += int(opening.applied)
+            applied.append(opening)
             current = self.kamflow.current(found.key)
             assert current is not None
             self._load_opportunities(found.key, current)
@@ -371,14 +407,17 @@ class Importer:
             digest = hashlib.sha1(repr(sorted(changed.items())).encode()).hexdigest()[:12]
             outcome = self._execute(
                 "account update",
-                {"account": found.key, **changed, "on": found.first_fact},
+                # The rest of a new account's file is dated with its opening; a change
+                # to an existing one is news of the day of the import.
+                {"account": found.key, **changed, "on": None if existed else opened_on},
                 self._cid("account", found.key, "update", digest),
                 self._column("account", next(iter(changed))),
                 str(next(iter(changed.values()))),
             )
-            # The rest of a new account's file is part of opening it.
+            applied.append(outcome)
             if outcome.applied and existed:
                 self.summary.accounts_updated += 1
+        return not existed
 
     def _load_opportunities(self, key: str, account: Account) -> None:
         """The opportunities earlier imports of this source opened on the account, by
@@ -418,6 +457,7 @@ class Importer:
             self._cid("contact", key, values["name"]),
             self._column("contact", "name"),
             values["name"],
+            self._dated(row, "contact", "on"),
         )
         applied.append(outcome)
         return outcome.applied
@@ -452,6 +492,7 @@ class Importer:
                 self._cid("opp", ext, "open"),
                 self._column("opportunity", "title"),
                 values["title"],
+                self._dated(row, "opportunity", "opened_on"),
             )
             applied.append(outcome)
             opened = outcome.ids.get("opportunity")
@@ -477,6 +518,15 @@ class Importer:
                 f"opportunity {oid} is titled {state['title']!r}; kamflow keeps an"
                 " opportunity's title (open a new one for another deal)",
             )
+        opened_on = values["opened_on"]
+        if not created and opened_on is not None and state["opened_on"] != opened_on:
+            column, shown = self._dated(row, "opportunity", "opened_on")
+            raise _Bad(
+                column,
+                shown,
+                f"opportunity {oid} was opened on {state['opened_on']}; kamflow keeps the"
+                " day a fact happened (no command changes it)",
+            )
         current = state["stage"]
         if current == stage:
             return created
@@ -498,6 +548,7 @@ class Importer:
                         self._cid("opp", ext, step),
                         stage_column,
                         stage_shown,
+                        self._dated(row, "opportunity", "opened_on"),
                     )
                 )
         if stage == "won":
@@ -508,6 +559,7 @@ class Importer:
                     self._cid("opp", ext, "won"),
                     stage_column,
                     stage_shown,
+                    self._dated(row, "opportunity", "closed_on"),
                 )
             )
         elif stage == "lost":
@@ -523,6 +575,7 @@ class Importer:
                     self._cid("opp", ext, "lost"),
                     stage_column,
                     stage_shown,
+                    self._dated(row, "opportunity", "closed_on"),
                 )
             )
         return created
@@ -554,6 +607,7 @@ class Importer:
             self._cid("sale", invoice, str(values["amount"])),
             self._column("sale", "amount"),
             self._shown(row, "sale", "amount"),
+            self._dated(row, "sale", "on"),
         )
         applied.append(outcome)
         payment = row.values.get("payment")
@@ -571,6 +625,7 @@ class Importer:
                     self._cid("payment", invoice, str(payment["amount"])),
                     self._column("payment", "amount"),
                     self._shown(row, "payment", "amount"),
+                    self._dated(row, "payment", "on"),
                 )
             )
         return outcome.applied and opportunity is None

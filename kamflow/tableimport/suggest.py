@@ -107,6 +107,11 @@ def suggest(table: Table, file_name: str) -> str:
         "  # names this source in command ids: keep it",
         f"dates = {_formats(table, date_columns)}",
     ]
+    key_column = chosen.get(("account", "key"))
+    if key_column is not None:
+        lines.append(
+            f"# skip_empty = [{_quote(key_column)}]  # rows without an account: skipped, not bad"
+        )
     for section in sections:
         lines += ["", f"[{section}]"]
         defaults: list[str] = []
