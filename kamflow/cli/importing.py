@@ -39,9 +39,7 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Check every row against every rule and list each bad one; write nothing.",
 )
-@click.option(
-    "--strict", is_flag=True, help="Stop at the first bad row (the rows before it stay)."
-)
+@click.option("--strict", is_flag=True, help="Stop at the first bad row (the rows before it stay).")
 @click.option(
     "--rejects",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -104,10 +102,7 @@ def import_(
     if dry_run and strict:
         raise click.UsageError("give --dry-run or --strict, not both")
     table, checked = _read(file, mapping, encoding, as_json)
-    if dry_run:
-        summary = _rehearse(table, checked)
-    else:
-        summary = _import(table, checked, strict)
+    summary = _rehearse(table, checked) if dry_run else _import(table, checked, strict)
     rejects_path = rejects or Path(file.name + ".rejects.csv")
     if summary.rejects and not dry_run:
         _write_rejects(rejects_path, table, summary)
@@ -123,9 +118,7 @@ def import_(
         sys.exit(1)
 
 
-def _read(
-    file: Path, mapping_path: Path, encoding: str | None, as_json: bool
-) -> tuple[Table, Any]:
+def _read(file: Path, mapping_path: Path, encoding: str | None, as_json: bool) -> tuple[Table, Any]:
     """The table and its mapping, checked against its headers: every mistake of the
     mapping is one line on stderr (exit 2)."""
     from kamflow.tableimport.mapping import MappingErrors, file_settings, parse
@@ -141,9 +134,7 @@ def _read(
         # The [file] settings say how to read the table; its headers then let every
         # column the mapping names be checked, mistakes elsewhere or not.
         encoding_, sheet, delimiter = file_settings(text, mapping_path.name)
-        table = read_table(
-            file, encoding=encoding or encoding_, sheet=sheet, delimiter=delimiter
-        )
+        table = read_table(file, encoding=encoding or encoding_, sheet=sheet, delimiter=delimiter)
         return table, parse(text, mapping_path.name, table.headers)
     except MappingErrors as exc:
         if as_json:

@@ -170,7 +170,9 @@ def parse(text: str, where: str, headers: list[str] | None = None) -> Mapping:
         dates = ["YYYY-MM-DD"]
     for form in dates:
         if form not in DATE_FORMATS:
-            mistakes.append(f"[file] dates: unknown format {form!r}; one of: {', '.join(DATE_FORMATS)}")
+            mistakes.append(
+                f"[file] dates: unknown format {form!r}; one of: {', '.join(DATE_FORMATS)}"
+            )
     skip = settings.get("skip_empty", [])
     if isinstance(skip, str):
         skip = [skip]
@@ -262,8 +264,7 @@ def _section(
     for key, (required, _) in fields.items():
         if required and not section.given(key) and key not in named:
             mistakes.append(
-                f"[{name}] needs {key}: give its column ({key} = \"...\") or a"
-                f" [{name}.default] value"
+                f'[{name}] needs {key}: give its column ({key} = "...") or a [{name}.default] value'
             )
     return section
 
@@ -297,7 +298,9 @@ def _values(name: str, value: Any, section: Section, mistakes: list[str]) -> Non
             mistakes.append(f"[{name}.values] unknown field {key!r}; one of: {', '.join(fields)}")
             continue
         if not isinstance(table, dict):
-            mistakes.append(f"[{name}.values.{key}] must be a table of source value = kamflow value")
+            mistakes.append(
+                f"[{name}.values.{key}] must be a table of source value = kamflow value"
+            )
             continue
         mapped: dict[str, str] = {}
         for source, target in table.items():

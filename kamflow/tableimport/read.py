@@ -36,7 +36,11 @@ class Table:
 
 
 def read_table(
-    path: Path, *, encoding: str | None = None, sheet: str | None = None, delimiter: str | None = None
+    path: Path,
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    delimiter: str | None = None,
 ) -> Table:
     """The table in ``path``: a workbook by its suffix ``.xlsx``, else delimited text
     (tab for ``.tsv``, else comma unless ``delimiter``). Raises InvalidInput for a file
@@ -51,7 +55,7 @@ def read_table(
     sep = delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
-        records = list(reader)
+        records: list[list[Cell]] = [list(r) for r in reader]
     except csv.Error as exc:
         raise InvalidInput(f"{path}: not valid CSV at line {reader.line_num}: {exc}") from None
     return _table(records, used, path)

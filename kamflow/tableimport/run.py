@@ -266,7 +266,9 @@ class Importer:
                 found.profile[name] = value
         for section in row.values.values():
             for value in section.values():
-                if isinstance(value, date) and (found.first_fact is None or value < found.first_fact):
+                if isinstance(value, date) and (
+                    found.first_fact is None or value < found.first_fact
+                ):
                     found.first_fact = value
 
     def _import(self, row: _Row) -> None:
@@ -441,7 +443,9 @@ class Importer:
         assert account is not None
         from kamflow.domain.values import same_name
 
-        if any(c["current"] and same_name(c["name"], values["name"]) for c in account.contacts.values()):
+        if any(
+            c["current"] and same_name(c["name"], values["name"]) for c in account.contacts.values()
+        ):
             return False
         fields = {
             "account": key,
@@ -468,12 +472,18 @@ class Importer:
         key = row.values["account"]["key"]
         ext = values["id"]
         if ext is None:
-            raise _Bad(self._column("opportunity", "id"), "", "empty: each opportunity needs its id")
+            raise _Bad(
+                self._column("opportunity", "id"), "", "empty: each opportunity needs its id"
+            )
         if values["title"] is None:
-            raise _Bad(self._column("opportunity", "title"), "", "empty: an opportunity needs a title")
+            raise _Bad(
+                self._column("opportunity", "title"), "", "empty: an opportunity needs a title"
+            )
         stage = values["stage"]
         if stage is None:
-            raise _Bad(self._column("opportunity", "stage"), "", "empty: give the stage or a default")
+            raise _Bad(
+                self._column("opportunity", "stage"), "", "empty: give the stage or a default"
+            )
         known = self.opportunities.setdefault(key, {})
         created = False
         stage_column = self._column("opportunity", "stage")
@@ -591,7 +601,9 @@ class Importer:
         key = row.values["account"]["key"]
         invoice = values["invoice"]
         if invoice is None:
-            raise _Bad(self._column("sale", "invoice"), "", "empty: a sale needs its invoice ref (P2)")
+            raise _Bad(
+                self._column("sale", "invoice"), "", "empty: a sale needs its invoice ref (P2)"
+            )
         fields = {
             "account": key,
             "invoice": invoice,

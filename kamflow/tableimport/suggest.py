@@ -19,17 +19,43 @@ from kamflow.tableimport.read import Table, parse_date
 # (section, field) -> header words, compared by identity with spaces, _ and - removed.
 SYNONYMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("account", "key"): (
-        "客户编号", "客户编码", "客户代码", "客户id", "customer id", "customer number",
-        "customer no", "account id", "account number", "account no", "external id",
+        "客户编号",
+        "客户编码",
+        "客户代码",
+        "客户id",
+        "customer id",
+        "customer number",
+        "customer no",
+        "account id",
+        "account number",
+        "account no",
+        "external id",
     ),
     ("account", "name"): (
-        "客户名称", "客户", "公司名称", "公司", "企业名称", "account", "account name",
-        "company", "company name", "customer", "customer name",
+        "客户名称",
+        "客户",
+        "公司名称",
+        "公司",
+        "企业名称",
+        "account",
+        "account name",
+        "company",
+        "company name",
+        "customer",
+        "customer name",
     ),
     ("account", "industry"): ("行业", "所属行业", "industry", "sector"),
     ("account", "owner"): (
-        "负责人", "客户经理", "销售负责人", "业务员", "owner", "account owner",
-        "account manager", "sales agent", "sales rep", "salesperson",
+        "负责人",
+        "客户经理",
+        "销售负责人",
+        "业务员",
+        "owner",
+        "account owner",
+        "account manager",
+        "sales agent",
+        "sales rep",
+        "salesperson",
     ),
     ("account", "tier"): ("客户级别", "客户等级", "客户类型", "tier", "account tier", "level"),
     ("account", "currency"): ("币种", "货币", "currency"),
@@ -41,11 +67,29 @@ SYNONYMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("contact", "title"): ("职位", "职务", "title", "job title", "position"),
     ("contact", "department"): ("部门", "department"),
     ("opportunity", "id"): (
-        "商机编号", "项目编号", "机会编号", "opportunity id", "deal id", "opportunity number",
+        "商机编号",
+        "项目编号",
+        "机会编号",
+        "opportunity id",
+        "deal id",
+        "opportunity number",
     ),
-    ("opportunity", "title"): ("商机名称", "项目名称", "产品", "product", "opportunity", "deal name"),
+    ("opportunity", "title"): (
+        "商机名称",
+        "项目名称",
+        "产品",
+        "product",
+        "opportunity",
+        "deal name",
+    ),
     ("opportunity", "stage"): ("阶段", "销售阶段", "商机阶段", "stage", "deal stage"),
-    ("opportunity", "opened_on"): ("创建日期", "立项日期", "engage date", "created", "created date"),
+    ("opportunity", "opened_on"): (
+        "创建日期",
+        "立项日期",
+        "engage date",
+        "created",
+        "created date",
+    ),
     ("opportunity", "closed_on"): ("成交日期", "结束日期", "close date", "closed date"),
     ("opportunity", "budget"): ("预算", "budget", "sales price", "list price"),
     ("sale", "product"): ("产品", "产品名称", "product"),
@@ -56,16 +100,38 @@ SYNONYMS: dict[tuple[str, str], tuple[str, ...]] = {
 
 KNOWN_VALUES: dict[str, dict[str, str]] = {
     "stage": {
-        "won": "won", "closed won": "won", "赢单": "won", "成交": "won", "已成交": "won",
-        "lost": "lost", "closed lost": "lost", "输单": "lost", "丢单": "lost",
-        "lead": "lead", "prospecting": "lead", "线索": "lead", "初步接洽": "lead",
-        "qualified": "qualified", "engaging": "qualified", "qualification": "qualified",
-        "需求确认": "qualified", "proposal": "proposal", "方案报价": "proposal",
-        "negotiation": "negotiation", "谈判": "negotiation", "商务谈判": "negotiation",
+        "won": "won",
+        "closed won": "won",
+        "赢单": "won",
+        "成交": "won",
+        "已成交": "won",
+        "lost": "lost",
+        "closed lost": "lost",
+        "输单": "lost",
+        "丢单": "lost",
+        "lead": "lead",
+        "prospecting": "lead",
+        "线索": "lead",
+        "初步接洽": "lead",
+        "qualified": "qualified",
+        "engaging": "qualified",
+        "qualification": "qualified",
+        "需求确认": "qualified",
+        "proposal": "proposal",
+        "方案报价": "proposal",
+        "negotiation": "negotiation",
+        "谈判": "negotiation",
+        "商务谈判": "negotiation",
     },
     "tier": {
-        "重点客户": "key", "key": "key", "战略客户": "strategic", "strategic": "strategic",
-        "目标客户": "target", "target": "target", "潜在客户": "prospect", "prospect": "prospect",
+        "重点客户": "key",
+        "key": "key",
+        "战略客户": "strategic",
+        "strategic": "strategic",
+        "目标客户": "target",
+        "target": "target",
+        "潜在客户": "prospect",
+        "prospect": "prospect",
         "普通客户": "prospect",
     },
 }
@@ -116,17 +182,17 @@ def suggest(table: Table, file_name: str) -> str:
         lines += ["", f"[{section}]"]
         defaults: list[str] = []
         for name, (required, _kind) in SECTIONS[section].items():
-            header = chosen.get((section, name))
-            if header:
-                lines.append(f"{name} = {_quote(header)}")
+            column = chosen.get((section, name))
+            if column:
+                lines.append(f"{name} = {_quote(column)}")
             elif required:
                 defaults.append(f'{name} = "TODO"  # no column found: a value for every row')
         if defaults:
             lines += ["", f"[{section}.default]", *defaults]
         for name, (_, kind) in SECTIONS[section].items():
-            header = chosen.get((section, name))
-            if header and kind in KNOWN_VALUES:
-                lines += ["", f"[{section}.values.{name}]", *_value_map(table, header, kind)]
+            mapped = chosen.get((section, name))
+            if mapped and kind in KNOWN_VALUES:
+                lines += ["", f"[{section}.values.{name}]", *_value_map(table, mapped, kind)]
     left = [h for h in table.headers if h and h not in chosen.values()]
     if left:
         lines += ["", "# Columns not imported (kamflow keeps no field for them, or none matched):"]

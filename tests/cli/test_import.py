@@ -108,7 +108,9 @@ def test_opportunities_keep_their_dates_and_the_account_opens_before_its_first_f
     kam = invoker("s.db")
     imported(kam, PIPELINE, PIPELINE_MAP)
     rows = [r for r in rows_of(PIPELINE) if r["account"] == "Cancity"]
-    first = min(datetime.strptime(r["engage_date"], "%m/%d/%Y").date() for r in rows if r["engage_date"])
+    first = min(
+        datetime.strptime(r["engage_date"], "%m/%d/%Y").date() for r in rows if r["engage_date"]
+    )
     shown = json_of(kam("account", "show", "cancity", "--json"))
     assert shown["opened_on"] == first.isoformat()
     opened = {o["title"] + o["opened_on"] for o in shown["opportunities"]}
@@ -118,7 +120,9 @@ def test_opportunities_keep_their_dates_and_the_account_opens_before_its_first_f
         if r["engage_date"]
     } | {r["product"] + TODAY.isoformat() for r in rows if not r["engage_date"]}
     # The audit trail answers over the imported history: every sale, by its deal's id.
-    audit = json_of(kam("report", "audit", "--account", "cancity", "--type", "SaleRecorded", "--json"))
+    audit = json_of(
+        kam("report", "audit", "--account", "cancity", "--type", "SaleRecorded", "--json")
+    )
     assert len(audit["rows"]) == sum(1 for r in rows if r["deal_stage"] == "Won")
 
 
@@ -214,7 +218,9 @@ def test_a_real_run_imports_the_good_rows_and_writes_the_bad_ones_with_the_reaso
     assert "35 created" in result.stdout and "5 rejected" in result.stdout
     with (tmp_path / "planted.csv.rejects.csv").open(encoding="utf-8-sig", newline="") as f:
         rejects = list(csv.DictReader(f))
-    assert [(int(r["row"]), r["column"]) for r in rejects] == [(i + 2, c) for i, (c, _, _) in BAD.items()]
+    assert [(int(r["row"]), r["column"]) for r in rejects] == [
+        (i + 2, c) for i, (c, _, _) in BAD.items()
+    ]
     assert all(r["reason"] for r in rejects)
     assert rejects[2]["close_value"] == "-5"  # as read, a number still
     assert json_of(kam("report", "funnel", "--json"))["summary"]["opportunities"] == 35
@@ -358,7 +364,7 @@ def test_suggest_reads_chinese_headers_and_leaves_todos_the_mapping_refuses(tmp_
         'tier = "客户级别"',
         '"重点客户" = "key"',
         '"战略客户" = "strategic"',
-        '[contact]',
+        "[contact]",
         'name = "联系人"',
         'title = "职位"',
         'department = "部门"',
