@@ -8,6 +8,7 @@ holds is compared with what the plain `csv` module reads from the same file.
 from __future__ import annotations
 
 import csv
+import subprocess
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -464,3 +465,24 @@ def test_rows_of_the_second_file_alone_open_every_account_with_its_sector() -> N
     assert (summary["accounts_opened"], summary["accounts_updated"]) == (want["accounts"], 0)
     listed = json_of(kam("account", "list", "--json"))
     assert "technolgy" not in {a["industry"] for a in listed}
+
+
+def test_the_readmes_import_example_runs_as_written(tmp_path: Path) -> None:
+    from test_newcomer import code_block, shell_env, shell_lines
+
+    lines = shell_lines(code_block("## Bringing your data in"))
+    assert len(lines) == 7 and all(line.startswith("kamflow ") for line in lines), lines
+    # In a folder of its own, with the repository's example and excerpt where it says.
+    for folder in ("examples", "tests"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    for line in lines:
+        done = subprocess.run(
+            ["bash", "-c", line],
+            cwd=tmp_path,
+            env=shell_env(tmp_path, with_venv=True),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert (done.returncode, done.stderr) == (0, ""), line
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["crm.db"]
