@@ -213,11 +213,15 @@ class Kamflow:
         self._rehearsing = False  # see rehearse()
         # Events decided but not yet saved, by account (see hold() and rehearse()).
         self._unsaved: dict[uuid.UUID, list[Account.Event]] | None = None
+        self._held_order: list[uuid.UUID] = []  # the account of each held event, in order
         self._held_governance: Governance | None = None
         # Told once per snapshot that cannot be used (one line for the user; stderr).
         self.warn: Callable[[str], None] = _warn_on_stderr
         self._warned: set[tuple[uuid.UUID, int]] = set()
         self._keys: dict[uuid.UUID, str] = {}  # see _aid
+        # Keys as typed -> (key, id), where no older kamflow's id can apply (locate):
+        # a batch names the same accounts thousands of times.
+        self._located: dict[str, tuple[str, uuid.UUID]] = {}
         env = self.store.env()
         wait = lock_timeout()  # refused (exit 2) on either backend if it is not a number
         if self.store.postgres:
@@ -495,6 +499,7 @@ class Kamflow:
         if self._unsaved is None or self._rehearsing or not self._unsaved:
             return 0
         held, self._unsaved = self._unsaved, {}
+        self._held_order = []
         events = [e for pending in held.values() for e in pending]
         try:
             with self._reading():
@@ -509,11 +514,18 @@ class Kamflow:
                 f"{why}; the last {len(events)} events were not saved; run it again: what"
                 " was saved is not applied twice"
             ) from None
-        assert self._loaded is not None
+        assert self._loaded is not None and self.app.snapshots is not None
+        # One snapshot per account that passed a multiple of SNAPSHOT_INTERVAL, at its
+        # last version, all in one transaction. Events are saved: a lost snapshot only
+        # costs replay time.
+        snapshots = []
         for aid, pending in held.items():
             first, last = pending[0].originator_version, pending[-1].originator_version
             if last // SNAPSHOT_INTERVAL > (first - 1) // SNAPSHOT_INTERVAL:
-                self._snapshot(self._loaded[aid])
+                snapshots.append(Account.Snapshot.take(self._loaded[aid]))
+        if snapshots:
+            with contextlib.suppress(IntegrityError, OperationalError):
+                self.app.snapshots.put(snapshots)
         return len(events)
 
     def _decide_held(
@@ -534,6 +546,7 @@ class Kamflow:
             raise
         pending = aggregate.collect_events()
         self._unsaved.setdefault(aggregate.id, []).extend(pending)  # type: ignore[arg-type]
+        self._held_order.extend(aggregate.id for _ in pending)
         self._loaded[aggregate.id] = aggregate
         events = [(type(e).__name__, e.originator_version) for e in pending]
         return Outcome(subject, reference, events, cid, _ids(pending))
@@ -549,23 +562,24 @@ class Kamflow:
         else:
             self._loaded[aid] = rebuilt
 
-    def mark(self) -> dict[uuid.UUID, int]:
+    def mark(self) -> int:
         """Where the held events stand now, for ``roll_back`` (hold() mode)."""
-        return {aid: len(events) for aid, events in (self._unsaved or {}).items()}
+        return len(self._held_order)
 
-    def roll_back(self, mark: dict[uuid.UUID, int]) -> None:
-        """Forget the events held since ``mark`` (none was saved: no flush between),
-        so that a group of commands (an imported row) is applied whole or not at all."""
+    def roll_back(self, mark: int) -> None:
+        """Forget the events held since ``mark`` (no flush between), so that a group of
+        commands (an imported row) is applied whole or not at all."""
         if self._unsaved is None:
             return
-        for aid, events in list(self._unsaved.items()):
-            keep = mark.get(aid, 0)
-            if len(events) > keep:
-                del events[keep:]
-                if not events:
-                    del self._unsaved[aid]
-                with self._reading():
-                    self._rebuild(aid)
+        dropped = self._held_order[mark:]
+        del self._held_order[mark:]
+        for aid in set(dropped):
+            events = self._unsaved[aid]
+            del events[len(events) - dropped.count(aid) :]
+            if not events:
+                del self._unsaved[aid]
+            with self._reading():
+                self._rebuild(aid)
 
     def _governance_for_command(self) -> Governance:
         """The policies and roster a command's rules read: once per hold()."""
@@ -794,10 +808,15 @@ class Kamflow:
         """The key and aggregate id of the account a user named: the id of the key's
         identity, or, for a key typed in a form an older kamflow kept apart (full-width
         letters), the account that older kamflow opened under it."""
+        known = self._located.get(typed)
+        if known is not None:
+            return known
         key = normalise_key(typed)
         aid = self._aid(key)
         legacy = legacy_account_id(typed)
-        if legacy is not None and not self._exists(aid) and self._exists(legacy):
+        if legacy is None:
+            self._located[typed] = (key, aid)
+        elif not self._exists(aid) and self._exists(legacy):
             self._keys[legacy] = key
             return key, legacy
         return key, aid

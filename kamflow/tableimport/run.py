@@ -149,6 +149,17 @@ class Importer:
         self.summary = Summary(encoding=table.encoding)
         self.accounts: dict[str, _Account] = {}
         self.opportunities: dict[str, dict[str, str]] = {}  # account key -> ext id -> O-n
+        # How each field of each section is read, worked out once for all the rows.
+        self.plan = [
+            (
+                section.name,
+                [
+                    _field(section, name, kind, self.index)
+                    for name, (_, kind) in SECTIONS[section.name].items()
+                ],
+            )
+            for section in mapping.sections.values()
+        ]
 
     # ------------------------------------------------------------------ reading
     def _cell(self, row: list[Cell], column: str) -> Cell:
@@ -159,29 +170,28 @@ class Importer:
         """The row's values, section by section; _Bad for the first cell that cannot be
         read (a date, a value outside the vocabulary, an account key)."""
         values: dict[str, dict[str, Any]] = {}
-        for section in self.mapping.sections.values():
-            got: dict[str, Any] = {}
-            for name, (_, kind) in SECTIONS[section.name].items():
-                got[name] = self._value(section, name, kind, cells)
-            values[section.name] = got
+        for section, fields in self.plan:
+            values[section] = {f.name: self._value(f, cells) for f in fields}
         account = values.get("account")
         if account is not None:
             column = self.mapping.sections["account"].columns.get("key", "")
             account["key"] = _key(account["key"], column)
         return _Row(number, cells, values)
 
-    def _value(self, section: Section, name: str, kind: str, cells: list[Cell]) -> Any:
-        column = section.columns.get(name)
-        raw: Cell = self._cell(cells, column) if column is not None else ""
-        if raw == "" and name in section.defaults:
-            raw, column = section.defaults[name], None
+    def _value(self, f: _Field, cells: list[Cell]) -> Any:
+        raw = cells[f.index] if f.index is not None else ""
+        if isinstance(raw, str):
+            raw = raw.strip()
+        column = f.column
+        if raw == "" and f.default is not None:
+            raw, column = f.default, None
         if raw == "":
             return None
         shown = str(raw)
-        if not isinstance(raw, date):
-            table = section.values.get(name, {})
-            raw = table.get(raw, _folded(table).get(identity(raw), raw))
-        where = column or f"[{section.name}.default] {name}"
+        if f.values and not isinstance(raw, date):
+            raw = f.values.get(raw) or f.folded.get(identity(raw), raw)
+        where = column or f"[{f.section}.default] {f.name}"
+        name, kind = f.name, f.kind
         if kind == "date":
             try:
                 return parse_date(raw, self.mapping.dates)
@@ -194,14 +204,14 @@ class Importer:
                 where,
                 shown,
                 f"not a stage (one of: {', '.join(STAGES)}); map it in"
-                f" [{section.name}.values.{name}]",
+                f" [{f.section}.values.{name}]",
             )
         if kind == "tier" and raw not in ("prospect", "target", "key", "strategic"):
             raise _Bad(
                 where,
                 shown,
                 f"not a tier (prospect, target, key, strategic); map it in"
-                f" [{section.name}.values.{name}]",
+                f" [{f.section}.values.{name}]",
             )
         if kind == "list":
             return [part.strip() for part in re.split(r"[,;，；]", raw) if part.strip()]
@@ -643,8 +653,34 @@ class Importer:
         return outcome.applied and opportunity is None
 
 
-def _folded(table: dict[str, str]) -> dict[str, str]:
-    return {identity(k): v for k, v in table.items()}
+@dataclass(frozen=True)
+class _Field:
+    """How one field is read: its column's index (None: not mapped), its default, and
+    its value map (as given, and by identity: case, width and spacing aside)."""
+
+    section: str
+    name: str
+    kind: str
+    index: int | None
+    column: str | None
+    default: str | None
+    values: dict[str, str]
+    folded: dict[str, str]
+
+
+def _field(section: Section, name: str, kind: str, index: dict[str, int]) -> _Field:
+    column = section.columns.get(name)
+    values = section.values.get(name, {})
+    return _Field(
+        section.name,
+        name,
+        kind,
+        index[column] if column is not None else None,
+        column,
+        section.defaults.get(name),
+        values,
+        {identity(k): v for k, v in values.items()},
+    )
 
 
 def _key(raw: Any, column: str) -> str:

@@ -8,8 +8,8 @@ holds is compared with what the plain `csv` module reads from the same file.
 from __future__ import annotations
 
 import csv
-import subprocess
 import json
+import subprocess
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
