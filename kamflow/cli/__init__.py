@@ -55,7 +55,8 @@ NOUNS: dict[str, tuple[str, str]] = {
     "apply": ("scripts", "Apply a stream of commands, one JSON object a line (`-` reads stdin)."),
     "import": (
         "importing",
-        "Import a table (CSV, XLSX) of accounts and their facts through a mapping.",
+        "Import a table (CSV, TSV, XLSX) of accounts, contacts, opportunities, sales and"
+        " payments, through a mapping the team keeps.",
     ),
     "demo": (
         "scripts",
