@@ -203,8 +203,7 @@ class Importer:
             raise _Bad(
                 where,
                 shown,
-                f"not a stage (one of: {', '.join(STAGES)}); map it in"
-                f" [{f.section}.values.{name}]",
+                f"not a stage (one of: {', '.join(STAGES)}); map it in [{f.section}.values.{name}]",
             )
         if kind == "tier" and raw not in ("prospect", "target", "key", "strategic"):
             raise _Bad(
