@@ -244,10 +244,18 @@ class Kamflow:
         self._zone: tzinfo | None = None
         self._loaded: dict[uuid.UUID, Account] | None = None  # see keep_loaded()
         self._locked = False  # whether this Kamflow holds the store's write lock
+        self._rehearsing = False  # see rehearse()
+        # Events decided but not yet saved, by account (see hold() and rehearse()).
+        self._unsaved: dict[uuid.UUID, list[Account.Event]] | None = None
+        self._held_order: list[uuid.UUID] = []  # the account of each held event, in order
+        self._held_governance: Governance | None = None
         # Told once per snapshot that cannot be used (one line for the user; stderr).
         self.warn: Callable[[str], None] = _warn_on_stderr
         self._warned: set[tuple[uuid.UUID, int]] = set()
         self._keys: dict[uuid.UUID, str] = {}  # see _aid
+        # Keys as typed -> (key, id), where no older kamflow's id can apply (locate):
+        # a batch names the same accounts thousands of times.
+        self._located: dict[str, tuple[str, uuid.UUID]] = {}
         env = self.store.env()
         wait = lock_timeout()  # refused (exit 2) on either backend if it is not a number
         if self.store.postgres:
@@ -379,7 +387,7 @@ class Kamflow:
                 raise InvalidInput(
                     Field("command_id"), f" must be one line of at most {MAX_NAME} characters"
                 )
-        if self.store.read_only:
+        if self.store.read_only and not self._rehearsing:
             raise ReadOnlyStore(
                 f"database {self.store.named} is read-only (the file or its folder is not"
                 " writable); nothing was written"
@@ -404,7 +412,9 @@ class Kamflow:
             # concurrent write, and writers take turns instead of losing to each other.
             # A conflict is still possible (an account kept in memory by `apply`
             # while another process wrote to it): the attempt is retried, after a wait.
-            with self._write_lock():
+            # Held and rehearsed commands save nothing now (hold(), rehearse()): no lock.
+            lock = self._write_lock() if self._unsaved is None else contextlib.nullcontext()
+            with lock:
                 attempt = self._attempt(command, actor, cid, given, again, first_done)
             if isinstance(attempt, Outcome):
                 return attempt
@@ -433,11 +443,7 @@ class Kamflow:
             if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in attempt.pending):
                 self._snapshot(attempt.aggregate)
             events = [(type(e).__name__, e.originator_version) for e in attempt.pending]
-            ids: dict[str, str | list[str]] = {}
-            for event in attempt.pending:
-                if isinstance(event, Event):
-                    ids.update(event.ids())
-            return Outcome(attempt.subject, attempt.reference, events, cid, ids)
+            return Outcome(attempt.subject, attempt.reference, events, cid, _ids(attempt.pending))
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
@@ -503,7 +509,8 @@ class Kamflow:
             kept = self._loaded is not None and aid in self._loaded
             account = self._load_current(aid)
             if given and account is not None and account.has_command(cid):
-                if not kept:
+                # Held accounts are the truth in memory (hold(): no other writer).
+                if not kept or self._unsaved is not None:
                     return Outcome(subject, "", [], cid)
                 # A kept account may be stale; only what is stored may say "done".
                 self._forget(aid)
@@ -517,12 +524,14 @@ class Kamflow:
                 occurred_on,
                 recorded_at,
                 given,
-                governance=self.governance() if command.needs_governance else None,
+                governance=self._governance_for_command() if command.needs_governance else None,
                 today=today,
                 history=list(self.app.events.get(aid))
                 if command.needs_history and account is not None
                 else None,
             )
+            if self._unsaved is not None:
+                return self._decide_held(command, account, aid, meta, subject, cid)
             try:
                 aggregate, reference = command.decide(account, meta)
                 if not (given or again) and account is not None:
@@ -538,6 +547,10 @@ class Kamflow:
                 self._forget(aid)
                 raise
         pending = aggregate.collect_events()
+        if self._rehearsing:
+            # A governance change in a rehearsal: decided, never saved.
+            events = [(type(e).__name__, e.originator_version) for e in pending]
+            return Outcome(subject, reference, events, cid, _ids(pending))
         try:
             self.app.save(*pending)
         except IntegrityError:
@@ -607,6 +620,129 @@ class Kamflow:
         more than deciding the command. Staleness is caught on save (_load_current)."""
         if self._loaded is None:
             self._loaded = {}
+
+    def rehearse(self) -> None:
+        """Decide every later command against the accounts kept in memory and save
+        none of them (``hold`` without ``flush``): a rehearsal sees the effect of the
+        commands before it, as the real run would, and writes nothing (a governance
+        change is decided, then forgotten)."""
+        self.hold()
+        self._rehearsing = True
+
+    def hold(self) -> None:
+        """Batch mode for a bulk load (`kamflow import`): account commands are decided
+        against the accounts kept in memory and their events held until ``flush``
+        saves them all in one transaction, instead of one transaction per command.
+        Command ids keep the load exactly-once when it is run again after a failure.
+        The load assumes no other writer changes its accounts meanwhile: one that
+        does makes ``flush`` fail (StorageError) with nothing of the batch saved.
+        Policies and the roster are read once, at the first command that needs them."""
+        self.keep_loaded()
+        if self._unsaved is None:
+            self._unsaved = {}
+
+    def flush(self) -> int:
+        """Save the events held since the last flush in one transaction; how many.
+        Raises StorageError if another writer changed one of their accounts."""
+        if self._unsaved is None or self._rehearsing or not self._unsaved:
+            return 0
+        held, self._unsaved = self._unsaved, {}
+        self._held_order = []
+        events = [e for pending in held.values() for e in pending]
+        try:
+            with self._reading():
+                self.app.save(*events)
+        except (IntegrityError, StorageError) as exc:
+            for aid in held:
+                self._forget(aid)
+            why = "another writer changed one of its accounts meanwhile"
+            if isinstance(exc, StorageError):
+                why = str(exc)
+            raise StorageError(
+                f"{why}; the last {len(events)} events were not saved; run it again: what"
+                " was saved is not applied twice"
+            ) from None
+        assert self._loaded is not None and self.app.snapshots is not None
+        # One snapshot per account that passed a multiple of SNAPSHOT_INTERVAL, at its
+        # last version, all in one transaction. Events are saved: a lost snapshot only
+        # costs replay time.
+        snapshots = []
+        for aid, pending in held.items():
+            first, last = pending[0].originator_version, pending[-1].originator_version
+            if last // SNAPSHOT_INTERVAL > (first - 1) // SNAPSHOT_INTERVAL:
+                snapshots.append(Account.Snapshot.take(self._loaded[aid]))
+        if snapshots:
+            with contextlib.suppress(IntegrityError, OperationalError):
+                self.app.snapshots.put(snapshots)
+        return len(events)
+
+    def _decide_held(
+        self,
+        command: Command,
+        account: Account | None,
+        aid: uuid.UUID,
+        meta: Meta,
+        subject: str,
+        cid: str,
+    ) -> Outcome:
+        assert self._unsaved is not None and self._loaded is not None
+        try:
+            aggregate, reference = command.decide(account, meta)
+        except BaseException:
+            # decide may have changed the account before refusing.
+            self._rebuild(aid)
+            raise
+        pending = aggregate.collect_events()
+        self._unsaved.setdefault(aggregate.id, []).extend(pending)  # type: ignore[arg-type]
+        self._held_order.extend(aggregate.id for _ in pending)
+        self._loaded[aggregate.id] = aggregate
+        events = [(type(e).__name__, e.originator_version) for e in pending]
+        return Outcome(subject, reference, events, cid, _ids(pending))
+
+    def _rebuild(self, aid: uuid.UUID) -> None:
+        """Keep the account the stored events and the held ones make."""
+        assert self._unsaved is not None and self._loaded is not None
+        rebuilt = self._load_or_none(aid)
+        for event in self._unsaved.get(aid, []):
+            rebuilt = event.mutate(rebuilt)
+        if rebuilt is None:
+            self._loaded.pop(aid, None)
+        else:
+            self._loaded[aid] = rebuilt
+
+    def mark(self) -> int:
+        """Where the held events stand now, for ``roll_back`` (hold() mode)."""
+        return len(self._held_order)
+
+    def roll_back(self, mark: int) -> None:
+        """Forget the events held since ``mark`` (no flush between), so that a group of
+        commands (an imported row) is applied whole or not at all."""
+        if self._unsaved is None:
+            return
+        dropped = self._held_order[mark:]
+        del self._held_order[mark:]
+        for aid in set(dropped):
+            events = self._unsaved[aid]
+            del events[len(events) - dropped.count(aid) :]
+            if not events:
+                del self._unsaved[aid]
+            with self._reading():
+                self._rebuild(aid)
+
+    def _governance_for_command(self) -> Governance:
+        """The policies and roster a command's rules read: once per hold()."""
+        if self._unsaved is None:
+            return self.governance()
+        if self._held_governance is None:
+            self._held_governance = self.governance()
+        return self._held_governance
+
+    def current(self, key: str) -> Account | None:
+        """The account as this process last decided it (batch mode, a rehearsal), else
+        as stored; None if it was never opened."""
+        _, aid = self.locate(key)
+        with self._reading():
+            return self._load_current(aid)
 
     def _forget(self, aid: uuid.UUID) -> None:
         if self._loaded is not None:
@@ -830,10 +966,15 @@ class Kamflow:
         """The key and aggregate id of the account a user named: the id of the key's
         identity, or, for a key typed in a form an older kamflow kept apart (full-width
         letters), the account that older kamflow opened under it."""
+        known = self._located.get(typed)
+        if known is not None:
+            return known
         key = normalise_key(typed)
         aid = self._aid(key)
         legacy = legacy_account_id(typed)
-        if legacy is not None and not self._exists(aid) and self._exists(legacy):
+        if legacy is None:
+            self._located[typed] = (key, aid)
+        elif not self._exists(aid) and self._exists(legacy):
             self._keys[legacy] = key
             return key, legacy
         return key, aid
@@ -915,6 +1056,14 @@ class Kamflow:
                 return int(found["n"]) if found else None
         except Exception:  # only a detail of a message about something else
             return None
+
+
+def _ids(pending: Any) -> dict[str, str | list[str]]:
+    ids: dict[str, str | list[str]] = {}
+    for event in pending:
+        if isinstance(event, Event):
+            ids.update(event.ids())
+    return ids
 
 
 def _first_line(exc: BaseException) -> str:

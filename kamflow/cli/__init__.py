@@ -57,6 +57,11 @@ NOUNS: dict[str, tuple[str, str]] = {
     "projections": ("projections", "The read models: status, rebuild, follow."),
     "audit": ("audit", "Prove nothing stored was altered: the sealed log, snapshots, views."),
     "apply": ("scripts", "Apply a stream of commands, one JSON object a line (`-` reads stdin)."),
+    "import": (
+        "importing",
+        "Import a table (CSV, TSV, XLSX) of accounts, contacts, opportunities, sales and"
+        " payments, through a mapping the team keeps.",
+    ),
     "demo": (
         "scripts",
         "Build a realistic sample portfolio in a fresh database and summarise it.",
