@@ -44,8 +44,11 @@ def fx_import(path: str) -> None:
     from kamflow.domain.errors import Conflict, InvalidInput
 
     sess = session()
-    with click.open_file(path, "rb") as f:
-        raw = f.read()
+    try:
+        with click.open_file(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise click.FileError(path, hint=exc.strerror or str(exc)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -84,6 +84,10 @@ READS: list[list[str]] = [
     report("buying-centre"),
     report("buying-centre", KEY),
     report("funnel"),
+    report("funnel", "--currency", "CNY"),
+    report("scorecard"),
+    report("scorecard", "--month", "2026-11", "--compare", "previous"),
+    ["fx", "show"],
     report("satisfaction"),
     report("principles"),
     report("audit"),
@@ -171,6 +175,7 @@ def test_a_table_wider_than_the_screen_says_which_columns_it_left_out(demo: str)
         {
             "tier", "value_class", "rule", "zone", "revenue", "gross_margin", "service_cost",
             "real_profit", "margin_pct", "cost_to_serve_pct", "months_to_profit", "key", "name",
+            "owner", "industry",
         }
         - set(header)
     )  # fmt: skip
@@ -181,8 +186,9 @@ def test_wide_shows_every_column_whole(demo: str) -> None:
     lines = read(demo, *report("portfolio"), "--wide").stdout.splitlines()
 
     assert lines[2].split() == [
-        "key", "name", "tier", "value_class", "rule", "zone", "revenue", "gross_margin",
-        "service_cost", "real_profit", "margin_pct", "cost_to_serve_pct", "months_to_profit",
+        "key", "name", "owner", "tier", "industry", "value_class", "rule", "zone", "revenue",
+        "gross_margin", "service_cost", "real_profit", "margin_pct", "cost_to_serve_pct",
+        "months_to_profit",
     ]  # fmt: skip
     longest = max((r["rule"] for r in data["rows"]), key=len)
     assert any(longest in line for line in lines)
