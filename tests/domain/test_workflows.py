@@ -237,7 +237,12 @@ class ProgramDriver(Driver):
         if trigger == "map-decision-process" and not account.has_current_decider():
             add_contact(kf, "GM Zhao", "management", "decider")
         if trigger == "measure-results":
-            run(kf, "satisfaction record", {"account": KEY, "score": "8", "target": "8.5"})
+            run(
+                kf,
+                "satisfaction record",
+                {"account": KEY, "score": "8", "target": "8.5"},
+                again=True,
+            )
 
     def refusal(self, state: str, trigger: str) -> tuple[type[KamflowError], str]:
         last = "not started" if state == "not-started" else f'at "{state}"'
