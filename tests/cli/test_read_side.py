@@ -159,8 +159,12 @@ def test_apply_fields_of_a_noun_lists_each_of_its_commands(kam: Kam) -> None:
     assert [line for line in lines if line.startswith('{"command"')] == [
         '{"command": "visit log", ...}',
         '{"command": "visit follow-up", ...}',
+        '{"command": "visit void", ...}',
+        '{"command": "visit amend", ...}',
     ]
-    assert sum(line.startswith('{"command"') for line in every) == 41
+    assert (
+        sum(line.startswith('{"command"') for line in every) == 38 + 3 + 12 + 4
+    )  # + fx and forecast, corrections, tasks
 
 
 def test_apply_fields_of_an_unknown_command_or_with_a_file_is_bad_usage(

@@ -690,7 +690,7 @@ def test_commands_without_an_id_get_distinct_generated_ids(kf: Kamflow) -> None:
     raise_late = {"account": "acme", "summary": "late", "severity": "high"}
 
     run(kf, "complaint raise", raise_late)
-    run(kf, "complaint raise", raise_late)
+    run(kf, "complaint raise", raise_late, again=True)  # a second complaint, meant
 
     ids = [e.command_id for e in kf.history("acme")]
     assert len(set(ids)) == 3

@@ -95,14 +95,14 @@ def test_variants_of_a_name_always_reach_the_same_record(
         ).reference
         again = data.draw(st.sampled_from(variants(name)), label="contact")
         assert kf.load(key).find_contact(again) == contact
-        assert isinstance(
-            refused(
-                kf,
-                "contact add",
-                {"account": key, "contact": again, "title": "GM", "department": "x"},
-            ),
-            Conflict,
+        # Another person of that name may be added (ADR 0020); either form then names
+        # both, and is refused with their ids.
+        run(kf, "contact add", {"account": key, "contact": again, "title": "GM", "department": "y"})
+        ambiguous = refused(
+            kf, "contact leave", {"account": key, "contact": name, "reason": "r", "analysis": "a"}
         )
+        assert isinstance(ambiguous, InvalidInput)
+        assert "is P-1 (x) or P-2 (y)" in str(ambiguous)
 
         run(kf, "team assign", {"account": key, "member": name, "role": "support"})
         member = data.draw(st.sampled_from(variants(name)), label="member")
