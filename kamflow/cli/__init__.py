@@ -53,6 +53,9 @@ NOUNS: dict[str, tuple[str, str]] = {
     ),
     "projections": ("projections", "The read models: status, rebuild, follow."),
     "apply": ("scripts", "Apply a stream of commands, one JSON object a line (`-` reads stdin)."),
+    "audit": ("audit", "Prove nothing was altered: verify the sealed log, sign checkpoints."),
+    "export": ("exporting", "Write the sealed log as JSON Lines, with a signed checkpoint."),
+    "import": ("importing", "Load a kamflow export into an empty database (or a table)."),
     "demo": (
         "scripts",
         "Build a realistic sample portfolio in a fresh database and summarise it.",
@@ -196,7 +199,8 @@ class KamflowGroup(click.Group):
         if cmd_name not in NOUNS:
             return None
         module = import_module(f"kamflow.cli.{NOUNS[cmd_name][0]}")
-        command = getattr(module, cmd_name)
+        # A command named by a Python keyword is defined with a trailing _ (import_).
+        command = getattr(module, cmd_name, None) or getattr(module, f"{cmd_name}_")
         assert isinstance(command, click.Command), cmd_name
         return command
 

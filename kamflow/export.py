@@ -1,0 +1,510 @@
+"""Export of the sealed log as JSON Lines, and its check with no database. ADR 0018.
+
+An export is three kinds of line, each one JSON object::
+
+    {"format": "kamflow-export-v1", "algorithm": "sha256-chain-v1", "kamflow": "0.1.0",
+     "made_at": "2026-12-01T02:13:18Z", "account": null}           # the header
+    {"position": 7, "account": "acme", "account_id": "<32 hex>", "version": 3,
+     "type": "TierChanged", "actor": "li.wei", "occurred_on": "2026-03-02",
+     "recorded_at": "2026-03-02T01:02:03+00:00", "command_id": "...",
+     "payload": {...}, "topic": "kamflow.domain.account:Account.TierChanged",
+     "state": "<the stored bytes, as text>", "previous": "<64 hex>", "seal": "<64 hex>"}
+    {"checkpoint": {...}}                                            # signed, the last line
+
+Each event line carries what a reader needs to check it alone: the stored bytes exactly
+as the database holds them (``state``; ``state_base64`` instead when they are not UTF-8
+text, e.g. compressed or encrypted), the seal of the event before it in the log
+(``previous``) and its own seal. ``seal.link(previous, position, account id, version,
+topic, state) == seal`` proves the line is what was sealed; the readable fields (type,
+actor, dates, command id, payload, account key) are checked to be what ``state``
+decodes to, so that no one reads an edited payload beside intact stored bytes. In a
+whole-log export each line's ``previous`` is the line before's ``seal``, and the
+checkpoint at the end signs the log's size and head. An ``--account`` export holds one
+account's lines: each verifies alone, its versions must run 1, 2, 3... with none
+missing, and its checkpoint also signs that account's event count and last seal.
+
+Streaming both ways: the writer reads the log in batches and the checker reads the
+file a line at a time; memory grows with the number of accounts (their keys and last
+versions), not with the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
+
+from kamflow.checkpoint import Checkpoint, VerifyFailed, check_signature, make, parse, utc_text
+from kamflow.domain.errors import InvalidInput
+from kamflow.seal import ALGORITHM, GENESIS, Break, Row, link, walk
+
+if TYPE_CHECKING:
+    from kamflow.checkpoint import SigningKey
+    from kamflow.projections.db import ViewDB
+    from kamflow.projections.log import EventDecoder
+
+FORMAT = "kamflow-export-v1"
+SEALS_TABLE = "kamflow_seals"
+BATCH = 2000
+GOVERNANCE_KEY = None  # the governance log's events carry no account key
+Progress = Callable[[int], None]
+
+
+def is_export(first_line: bytes | str) -> bool:
+    """Whether a file's first line is a kamflow export's header."""
+    text = first_line.decode("utf-8", "replace") if isinstance(first_line, bytes) else first_line
+    if f'"{FORMAT}"' not in text:
+        return False
+    try:
+        header = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and header.get("format") == FORMAT
+
+
+# ------------------------------------------------------------------ reading the store
+def sealed_rows(db: ViewDB, after: int, limit: int) -> list[Row]:
+    """Up to ``limit`` stored events after position ``after``, in log order, each with
+    the seal stored for it (None: none)."""
+    pos = db.position_column
+    found = db.rows(
+        f"SELECT e.{pos}, e.originator_id, e.originator_version, e.topic, e.state, s.seal"
+        f" FROM {db.events_table} e LEFT JOIN {SEALS_TABLE} s ON s.position = e.{pos}"
+        f" WHERE e.{pos} > ? ORDER BY e.{pos} LIMIT ?",
+        (after, limit),
+    )
+    return [
+        Row(
+            int(p),
+            a if isinstance(a, uuid.UUID) else uuid.UUID(str(a)),
+            int(v),
+            str(t),
+            bytes(s),
+            None if seal is None else bytes(seal),
+        )
+        for p, a, v, t, s, seal in found
+    ]
+
+
+def store_decoder(locator: str) -> EventDecoder:
+    """The decoder of the store's events (the application's mapper, made cheap)."""
+    from kamflow.projections.log import EventDecoder
+    from kamflow.storage import parse as parse_store
+    from kamflow.stored import log_mapper
+
+    return EventDecoder(log_mapper(parse_store(locator).env()))
+
+
+def offline_decoder() -> EventDecoder:
+    """The decoder an offline check uses: kamflow's own, with the settings of the
+    process's environment (a cipher key, if the store's events are encrypted)."""
+    from kamflow.projections.log import EventDecoder
+    from kamflow.stored import log_mapper
+
+    return EventDecoder(log_mapper({}))
+
+
+Position = tuple[int, int, bytes]  # events verified, last position, head seal
+
+
+def verified_batches(db: ViewDB) -> Iterator[tuple[list[Row], Position, Position]]:
+    """The store's log in batches of rows, each with the chain before and after it,
+    every seal checked as it is read (``seal.walk``). Raises VerifyFailed at the first
+    break, naming its position and kind, and for a store with no seals."""
+    if not db.table_exists(SEALS_TABLE):
+        raise VerifyFailed(
+            f"database {named(db.locator)} has no seals yet; run `kamflow audit verify` once to"
+            " seal its history"
+        )
+    versions: dict[uuid.UUID, int] = {}
+    start: Position = (0, 0, GENESIS)
+    while True:
+        rows = sealed_rows(db, start[1], BATCH)
+        if not rows:
+            return
+        checked = walk(rows, start=start, versions=versions)
+        if isinstance(checked, Break):
+            raise VerifyFailed(f"position {checked.position}: {checked.kind}: {checked.detail}")
+        after = (checked.count, checked.last_position, checked.head)
+        yield rows, start, after
+        start = after
+
+
+def chain(db: ViewDB, progress: Progress | None = None) -> Iterator[Position]:
+    """(count, position, seal) of every event of the store's verified log, in order
+    (``verified_batches``)."""
+    for rows, before, _ in verified_batches(db):
+        count = before[0]
+        for row in rows:
+            count += 1
+            assert row.seal is not None
+            yield count, row.position, row.seal
+        if progress is not None:
+            progress(len(rows))
+
+
+def head(db: ViewDB, progress: Progress | None = None) -> Position:
+    """(size, last position, head seal) of the store's log, every seal checked."""
+    last: Position = (0, 0, GENESIS)
+    for rows, _, after in verified_batches(db):
+        last = after
+        if progress is not None:
+            progress(len(rows))
+    return last
+
+
+def named(locator: str) -> str:
+    """The store as messages name it (never its password)."""
+    from kamflow.storage import parse as parse_store
+
+    return parse_store(locator).named
+
+
+# ------------------------------------------------------------------ one line
+class Readable:
+    """What a line shows people, derived from the stored bytes alone (and the same way
+    by the writer and the checker): its type, envelope and payload, and the account's
+    key, learnt from its opening event."""
+
+    def __init__(self, decoder: EventDecoder) -> None:
+        self.decode = decoder
+        self.keys: dict[uuid.UUID, str] = {}
+
+    def fields(self, row: Row) -> dict[str, Any]:
+        """The readable fields of a stored event (values as decoded: dates, Decimals),
+        with ``account``: the key of its account, or None (governance, or an account
+        whose opening event cannot be read). ``unreadable`` (why) in place of the
+        envelope and payload for bytes that cannot be decoded."""
+        try:
+            event = self.decode(row.originator_id, row.version, row.topic, row.state)
+            if row.version == 1:
+                key = getattr(event, "key", None)
+                if isinstance(key, str):
+                    self.keys[row.originator_id] = key
+            shown: dict[str, Any] = {
+                "type": type(event).__name__,
+                "actor": event.actor,
+                "occurred_on": event.occurred_on,
+                "recorded_at": event.timestamp,
+                "command_id": event.command_id,
+                "payload": event.payload(),
+            }
+        except Exception as exc:  # shown as unreadable, its bytes still sealed and kept
+            from kamflow.stored import one_line
+
+            shown = {"type": row.topic.rsplit(".", 1)[-1], "unreadable": one_line(exc)}
+        return {"account": self.keys.get(row.originator_id), **shown}
+
+    def parsed(self, row: Row) -> dict[str, Any]:
+        """``fields`` as a reader of the JSON line parses them back."""
+        from kamflow.output import to_json
+
+        return dict(json.loads(to_json(self.fields(row))))
+
+
+def line_of(row: Row, previous: bytes, readable: dict[str, Any]) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "position": row.position,
+        "account": readable["account"],
+        "account_id": row.originator_id.hex,
+        "version": row.version,
+        **{k: v for k, v in readable.items() if k != "account"},
+        "topic": row.topic,
+    }
+    try:
+        line["state"] = row.state.decode("utf-8")
+    except UnicodeDecodeError:
+        line["state_base64"] = base64.b64encode(row.state).decode("ascii")
+    line["previous"] = previous.hex()
+    assert row.seal is not None
+    line["seal"] = row.seal.hex()
+    return line
+
+
+# ------------------------------------------------------------------ writing
+@dataclass(frozen=True)
+class Written:
+    """What an export wrote: its event lines and the checkpoint at its end."""
+
+    lines: int
+    checkpoint: dict[str, Any]
+
+
+def write(
+    locator: str,
+    out: IO[str],
+    *,
+    key: SigningKey,
+    signer: str,
+    made_at: datetime,
+    account: tuple[str, uuid.UUID] | None = None,
+    progress: Progress | None = None,
+) -> Written:
+    """Write the store's log to ``out`` as an export (see the module's docstring):
+    every event, or only ``account``'s (key, id), then a checkpoint signed with
+    ``key``. The log's chain is checked as it is read: a store whose seals do not
+    verify is refused (VerifyFailed, naming the first bad position), since the
+    checkpoint would otherwise vouch for it. ``progress(n)`` after each n events read.
+    """
+    from kamflow import __version__
+    from kamflow.output import to_json
+    from kamflow.projections.db import ViewDB
+
+    db = ViewDB(locator)
+    try:
+        readable = Readable(store_decoder(locator))
+        header = {
+            "format": FORMAT,
+            "algorithm": ALGORITHM,
+            "kamflow": __version__,
+            "made_at": utc_text(made_at),
+            "account": None if account is None else account[0],
+        }
+        out.write(to_json(header) + "\n")
+        lines = 0
+        last_seal = GENESIS
+        start = (0, 0, GENESIS)
+        for rows, before, after in verified_batches(db):
+            start = after
+            previous = before[2]
+            chunk: list[str] = []
+            for row in rows:
+                assert row.seal is not None
+                if account is None or row.originator_id == account[1]:
+                    fields = readable.fields(row)
+                    chunk.append(to_json(line_of(row, previous, fields)))
+                    last_seal = row.seal
+                    lines += 1
+                previous = row.seal
+            if chunk:
+                out.write("\n".join(chunk) + "\n")
+            if progress is not None:
+                progress(len(rows))
+        scope = None
+        if account is not None:
+            scope = {
+                "key": account[0],
+                "account_id": account[1].hex,
+                "events": lines,
+                "last_seal": last_seal.hex(),
+            }
+        statement = make(
+            key,
+            size=start[0],
+            last_position=start[1],
+            head=start[2],
+            signer=signer,
+            made_at=made_at,
+            account=scope,
+        )
+        out.write(to_json({"checkpoint": statement}) + "\n")
+        return Written(lines, statement)
+    finally:
+        db.close()
+
+
+# ------------------------------------------------------------------ checking
+@dataclass(frozen=True)
+class Line:
+    """One event line as checked: where it stands in the file, and the event."""
+
+    number: int
+    row: Row
+    previous: bytes
+
+
+@dataclass(frozen=True)
+class Verified:
+    """An export that verified: its event lines, whether it is one account's, the
+    checkpoint at its end, and whether its signature was checked against a trusted key
+    (``--public-key``) or only against the key it names."""
+
+    lines: int
+    account: str | None
+    checkpoint: Checkpoint
+    trusted: bool
+
+
+class Reader:
+    """The lines of an export, each checked as it is read (``lines``), then its
+    checkpoint (``result``). Raises VerifyFailed naming the first line that fails, and
+    InvalidInput for a file that is not an export at all."""
+
+    def __init__(self, stream: IO[bytes], name: str, trusted: bytes | None) -> None:
+        self.stream = stream
+        self.name = name
+        self.trusted = trusted
+        self.number = 0
+        self.account: str | None = None
+        self.account_id: uuid.UUID | None = None
+        self.result: Verified | None = None
+        self._headed = False
+
+    def _fail(self, what: str) -> VerifyFailed:
+        return VerifyFailed(f"{self.name} line {self.number}: {what}")
+
+    def _next(self) -> dict[str, Any] | None:
+        raw = self.stream.readline()
+        if not raw:
+            return None
+        self.number += 1
+        try:
+            found = json.loads(raw)
+        except ValueError:
+            raise self._fail("not JSON (the file was cut or edited)") from None
+        if not isinstance(found, dict):
+            raise self._fail("not a JSON object")
+        return found
+
+    def header(self) -> None:
+        """Read and check the header line (once): sets ``account`` for an ``--account``
+        export. Raises InvalidInput for a file that is not an export."""
+        if self._headed:
+            return
+        self._headed = True
+        first = self._next()
+        if first is None or first.get("format") != FORMAT:
+            raise InvalidInput(f"{self.name} is not a kamflow export (its first line is not a"
+                               f" {FORMAT} header)")  # fmt: skip
+        if first.get("algorithm") != ALGORITHM:
+            raise InvalidInput(
+                f"{self.name}: its seals are {first.get('algorithm')!r}; this kamflow checks"
+                f" {ALGORITHM!r}"
+            )
+        account = first.get("account")
+        if account is not None:
+            from kamflow.domain.values import account_id
+
+            self.account = str(account)
+            self.account_id = account_id(self.account)
+
+    def lines(self) -> Iterator[Line]:
+        """Every event line, checked; then the checkpoint is checked (``result``)."""
+        self.header()
+        readable = Readable(offline_decoder())
+        previous_seal = GENESIS
+        last_position = 0
+        versions: dict[uuid.UUID, int] = {}
+        count = 0
+        while True:
+            line = self._next()
+            if line is None:
+                raise self._fail(
+                    "the export ends without its checkpoint (the file was cut short)"
+                    if self.number
+                    else "empty"
+                )
+            if "checkpoint" in line:
+                self._finish(line["checkpoint"], count, last_position, previous_seal)
+                if self._next() is not None:
+                    raise self._fail("a line after the checkpoint")
+                return
+            row, previous = self._row(line)
+            if row.position <= last_position:
+                raise self._fail(
+                    f"position {row.position} after position {last_position}: lines moved"
+                )
+            if self.account_id is None and previous != previous_seal:
+                raise self._fail(
+                    "its previous seal is not the seal of the line before: a line before it"
+                    " was dropped, inserted or moved"
+                )
+            if self.account_id is not None and row.originator_id != self.account_id:
+                raise self._fail(f"an event of another account in an export of {self.account}")
+            expected = link(
+                previous, row.position, row.originator_id, row.version, row.topic, row.state
+            )
+            if expected != row.seal:
+                raise self._fail(
+                    f"(position {row.position}) seal does not match: the event's stored"
+                    " bytes, type, account, version or position were edited"
+                )
+            prior = versions.get(row.originator_id, 0)
+            if row.version != prior + 1:
+                what = "dropped" if row.version > prior + 1 else "repeated or moved"
+                raise self._fail(
+                    f"version {row.version} of its account follows version {prior}: a line"
+                    f" was {what}"
+                )
+            versions[row.originator_id] = row.version
+            shown = readable.parsed(row)
+            for name, value in shown.items():
+                if line.get(name) != value:
+                    raise self._fail(
+                        f"{name} is not what the sealed event holds (the line was edited)"
+                    )
+            extra = set(line) - set(shown) - _SEALED
+            if extra:
+                raise self._fail(f"unknown field {sorted(extra)[0]!r}")
+            count += 1
+            last_position = row.position
+            previous_seal = row.seal
+            yield Line(self.number, row, previous)
+
+    def _row(self, line: dict[str, Any]) -> tuple[Row, bytes]:
+        try:
+            position, version = line["position"], line["version"]
+            if not isinstance(position, int) or not isinstance(version, int):
+                raise TypeError("position and version must be whole numbers")
+            if "state" in line:
+                state = str(line["state"]).encode("utf-8")
+            else:
+                state = base64.b64decode(str(line["state_base64"]), validate=True)
+            previous = bytes.fromhex(str(line["previous"]))
+            seal = bytes.fromhex(str(line["seal"]))
+            aid = uuid.UUID(hex=str(line["account_id"]))
+            topic = str(line["topic"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._fail(f"not an event line ({type(exc).__name__}: {exc})") from None
+        if len(previous) != 32 or len(seal) != 32:
+            raise self._fail("a seal is not 32 bytes")
+        return Row(position, aid, version, topic, state, seal), previous
+
+    def _finish(self, statement: Any, count: int, last_position: int, head: bytes) -> None:
+        where = f"{self.name} line {self.number} (the checkpoint)"
+        checkpoint = parse(statement, where)
+        trusted = check_signature(checkpoint, self.trusted, where)
+        if self.account_id is None:
+            if "account" in checkpoint.statement:
+                raise self._fail("the checkpoint is of one account's export, the header not")
+            if checkpoint.size != count:
+                raise self._fail(
+                    f"the checkpoint signs {checkpoint.size} events, the export holds {count}:"
+                    " lines were dropped or added"
+                )
+            if (checkpoint.last_position, checkpoint.head) != (last_position, head):
+                raise self._fail("the checkpoint's head is not the last line's seal")
+        else:
+            scope = checkpoint.statement.get("account")
+            if not isinstance(scope, dict) or scope.get("key") != self.account:
+                raise self._fail(f"the checkpoint is not of an export of {self.account}")
+            if scope.get("events") != count:
+                raise self._fail(
+                    f"the checkpoint signs {scope.get('events')} events of {self.account},"
+                    f" the export holds {count}: lines were dropped or added"
+                )
+            if scope.get("last_seal") != (head.hex() if count else GENESIS.hex()):
+                raise self._fail("the checkpoint's last seal is not the last line's")
+        self.result = Verified(count, self.account, checkpoint, trusted)
+
+
+# Fields of an event line besides the readable ones.
+_SEALED = frozenset(
+    {"position", "account_id", "version", "topic", "state", "state_base64", "previous", "seal"}
+)
+
+
+def verify(
+    stream: IO[bytes], name: str, trusted: bytes | None, progress: Progress | None = None
+) -> Verified:
+    """Check a whole export (see ``Reader``). Returns what verified."""
+    reader = Reader(stream, name, trusted)
+    for _ in reader.lines():
+        if progress is not None:
+            progress(1)
+    assert reader.result is not None
+    return reader.result
