@@ -114,7 +114,8 @@ class Store:
                 env["CREATE_TABLE"] = "no"
             return env
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # eventsourcing's PostgreSQL factory making the sealed recorder (ADR 0017).
+            "PERSISTENCE_MODULE": "kamflow.sealed_postgres:PostgresStoreFactory",
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),

@@ -367,10 +367,29 @@ def stored_rows(locator: str) -> list[StoredRow]:
     return [(str(a), int(v), str(t), bytes(s)) for a, v, t, s in found]
 
 
+@contextlib.contextmanager
+def unsealed() -> Iterator[None]:
+    """Kamflows opened in the block make and use eventsourcing's plain recorders, as
+    kamflow did before the seal (ADR 0017): no seal tables, no seals."""
+    from kamflow.sealed import NO_SEAL_ENV
+
+    before = os.environ.get(NO_SEAL_ENV)
+    os.environ[NO_SEAL_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[NO_SEAL_ENV]
+        else:
+            os.environ[NO_SEAL_ENV] = before
+
+
 def write_rows(locator: str, rows: list[StoredRow]) -> None:
-    """A fresh store at ``locator`` (kamflow's tables, created by opening it once) with
-    exactly these events, byte for byte, positions 1..n."""
-    Kamflow(locator).close()
+    """A fresh store at ``locator`` with exactly these events, byte for byte, positions
+    1..n, as a kamflow from before the seal wrote them: eventsourcing's tables without
+    the seal's (``unsealed``), so the next Kamflow to open it seals them after the fact."""
+    with unsealed():
+        Kamflow(locator).close()
     db = ViewDB(locator)
     try:
         with db.transaction() as cur:
