@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import IO, TYPE_CHECKING, Any
 
 from kamflow.checkpoint import Checkpoint, VerifyFailed, check_signature, make, parse, utc_text
@@ -43,12 +44,11 @@ from kamflow.domain.errors import InvalidInput
 from kamflow.seal import ALGORITHM, GENESIS, Break, Row, link, walk
 
 if TYPE_CHECKING:
+    from kamflow.application import Kamflow
     from kamflow.checkpoint import SigningKey
-    from kamflow.projections.db import ViewDB
     from kamflow.projections.log import EventDecoder
 
 FORMAT = "kamflow-export-v1"
-SEALS_TABLE = "kamflow_seals"
 BATCH = 2000
 GOVERNANCE_KEY = None  # the governance log's events carry no account key
 Progress = Callable[[int], None]
@@ -67,29 +67,6 @@ def is_export(first_line: bytes | str) -> bool:
 
 
 # ------------------------------------------------------------------ reading the store
-def sealed_rows(db: ViewDB, after: int, limit: int) -> list[Row]:
-    """Up to ``limit`` stored events after position ``after``, in log order, each with
-    the seal stored for it (None: none)."""
-    pos = db.position_column
-    found = db.rows(
-        f"SELECT e.{pos}, e.originator_id, e.originator_version, e.topic, e.state, s.seal"
-        f" FROM {db.events_table} e LEFT JOIN {SEALS_TABLE} s ON s.position = e.{pos}"
-        f" WHERE e.{pos} > ? ORDER BY e.{pos} LIMIT ?",
-        (after, limit),
-    )
-    return [
-        Row(
-            int(p),
-            a if isinstance(a, uuid.UUID) else uuid.UUID(str(a)),
-            int(v),
-            str(t),
-            bytes(s),
-            None if seal is None else bytes(seal),
-        )
-        for p, a, v, t, s, seal in found
-    ]
-
-
 def store_decoder(locator: str) -> EventDecoder:
     """The decoder of the store's events (the application's mapper, made cheap)."""
     from kamflow.projections.log import EventDecoder
@@ -111,33 +88,49 @@ def offline_decoder() -> EventDecoder:
 Position = tuple[int, int, bytes]  # events verified, last position, head seal
 
 
-def verified_batches(db: ViewDB) -> Iterator[tuple[list[Row], Position, Position]]:
+def verified_batches(kamflow: Kamflow) -> Iterator[tuple[list[Row], Position, Position]]:
     """The store's log in batches of rows, each with the chain before and after it,
-    every seal checked as it is read (``seal.walk``). Raises VerifyFailed at the first
-    break, naming its position and kind, and for a store with no seals."""
-    if not db.table_exists(SEALS_TABLE):
+    every seal checked as it is read (``seal.walk``, over ``sealed.iter_sealed``: one
+    read transaction). Raises VerifyFailed at the first break, naming its position and
+    kind, and for a store with no seals (one written before sealing, opened read-only).
+    """
+    from kamflow.sealed import is_sealed, iter_sealed, orphans
+
+    if not is_sealed(kamflow):
         raise VerifyFailed(
-            f"database {named(db.locator)} has no seals yet; run `kamflow audit verify` once to"
-            " seal its history"
+            f"database {kamflow.store.named} has no seals yet (it is read-only and was"
+            " written before kamflow sealed its log); open it writable once to seal it"
         )
+    gone = orphans(kamflow)
     versions: dict[uuid.UUID, int] = {}
     start: Position = (0, 0, GENESIS)
+    rows = iter_sealed(kamflow, batch=BATCH)
     while True:
-        rows = sealed_rows(db, start[1], BATCH)
-        if not rows:
-            return
-        checked = walk(rows, start=start, versions=versions)
+        batch = list(islice(rows, BATCH))
+        if not batch:
+            break
+        # Only the seals left by deleted events up to this batch's end: those after it
+        # are judged with the batches they fall in.
+        upto = batch[-1].position
+        checked = walk(batch, [p for p in gone if p <= upto], start=start, versions=versions)
         if isinstance(checked, Break):
-            raise VerifyFailed(f"position {checked.position}: {checked.kind}: {checked.detail}")
+            raise _broken(checked)
         after = (checked.count, checked.last_position, checked.head)
-        yield rows, start, after
+        yield batch, start, after
         start = after
+    tail = [p for p in gone if p > start[1]]
+    if tail:
+        raise _broken(Break(tail[0], "deleted", f"the event sealed at position {tail[0]} is gone"))
 
 
-def chain(db: ViewDB, progress: Progress | None = None) -> Iterator[Position]:
+def _broken(found: Break) -> VerifyFailed:
+    return VerifyFailed(f"position {found.position}: {found.kind}: {found.detail}")
+
+
+def chain(kamflow: Kamflow, progress: Progress | None = None) -> Iterator[Position]:
     """(count, position, seal) of every event of the store's verified log, in order
     (``verified_batches``)."""
-    for rows, before, _ in verified_batches(db):
+    for rows, before, _ in verified_batches(kamflow):
         count = before[0]
         for row in rows:
             count += 1
@@ -147,10 +140,10 @@ def chain(db: ViewDB, progress: Progress | None = None) -> Iterator[Position]:
             progress(len(rows))
 
 
-def head(db: ViewDB, progress: Progress | None = None) -> Position:
+def head(kamflow: Kamflow, progress: Progress | None = None) -> Position:
     """(size, last position, head seal) of the store's log, every seal checked."""
     last: Position = (0, 0, GENESIS)
-    for rows, _, after in verified_batches(db):
+    for rows, _, after in verified_batches(kamflow):
         last = after
         if progress is not None:
             progress(len(rows))
@@ -235,7 +228,7 @@ class Written:
 
 
 def write(
-    locator: str,
+    kamflow: Kamflow,
     out: IO[str],
     *,
     key: SigningKey,
@@ -252,59 +245,58 @@ def write(
     """
     from kamflow import __version__
     from kamflow.output import to_json
-    from kamflow.projections.db import ViewDB
+    from kamflow.sealed import seal_meta
 
-    db = ViewDB(locator)
-    try:
-        readable = Readable(store_decoder(locator))
-        header = {
-            "format": FORMAT,
-            "algorithm": ALGORITHM,
-            "kamflow": __version__,
-            "made_at": utc_text(made_at),
-            "account": None if account is None else account[0],
+    readable = Readable(store_decoder(kamflow.locator))
+    header = {
+        "format": FORMAT,
+        "algorithm": ALGORITHM,
+        "kamflow": __version__,
+        "made_at": utc_text(made_at),
+        "account": None if account is None else account[0],
+        # What the store says of its seals: from which position they were applied
+        # after the fact (a store written before sealing), carried over by import.
+        "seal_meta": {k: v for k, v in seal_meta(kamflow).items() if k != "algorithm"},
+    }
+    out.write(to_json(header) + "\n")
+    lines = 0
+    last_seal = GENESIS
+    start = (0, 0, GENESIS)
+    for rows, before, after in verified_batches(kamflow):
+        start = after
+        previous = before[2]
+        chunk: list[str] = []
+        for row in rows:
+            assert row.seal is not None
+            if account is None or row.originator_id == account[1]:
+                fields = readable.fields(row)
+                chunk.append(to_json(line_of(row, previous, fields)))
+                last_seal = row.seal
+                lines += 1
+            previous = row.seal
+        if chunk:
+            out.write("\n".join(chunk) + "\n")
+        if progress is not None:
+            progress(len(rows))
+    scope = None
+    if account is not None:
+        scope = {
+            "key": account[0],
+            "account_id": account[1].hex,
+            "events": lines,
+            "last_seal": last_seal.hex(),
         }
-        out.write(to_json(header) + "\n")
-        lines = 0
-        last_seal = GENESIS
-        start = (0, 0, GENESIS)
-        for rows, before, after in verified_batches(db):
-            start = after
-            previous = before[2]
-            chunk: list[str] = []
-            for row in rows:
-                assert row.seal is not None
-                if account is None or row.originator_id == account[1]:
-                    fields = readable.fields(row)
-                    chunk.append(to_json(line_of(row, previous, fields)))
-                    last_seal = row.seal
-                    lines += 1
-                previous = row.seal
-            if chunk:
-                out.write("\n".join(chunk) + "\n")
-            if progress is not None:
-                progress(len(rows))
-        scope = None
-        if account is not None:
-            scope = {
-                "key": account[0],
-                "account_id": account[1].hex,
-                "events": lines,
-                "last_seal": last_seal.hex(),
-            }
-        statement = make(
-            key,
-            size=start[0],
-            last_position=start[1],
-            head=start[2],
-            signer=signer,
-            made_at=made_at,
-            account=scope,
-        )
-        out.write(to_json({"checkpoint": statement}) + "\n")
-        return Written(lines, statement)
-    finally:
-        db.close()
+    statement = make(
+        key,
+        size=start[0],
+        last_position=start[1],
+        head=start[2],
+        signer=signer,
+        made_at=made_at,
+        account=scope,
+    )
+    out.write(to_json({"checkpoint": statement}) + "\n")
+    return Written(lines, statement)
 
 
 # ------------------------------------------------------------------ checking
@@ -343,6 +335,7 @@ class Reader:
         self.account_id: uuid.UUID | None = None
         self.result: Verified | None = None
         self._headed = False
+        self.seal_meta: dict[str, str] = {}
 
     def _fail(self, what: str) -> VerifyFailed:
         return VerifyFailed(f"{self.name} line {self.number}: {what}")
@@ -375,6 +368,9 @@ class Reader:
                 f"{self.name}: its seals are {first.get('algorithm')!r}; this kamflow checks"
                 f" {ALGORITHM!r}"
             )
+        meta = first.get("seal_meta") or {}
+        if isinstance(meta, dict):
+            self.seal_meta = {str(k): str(v) for k, v in meta.items()}
         account = first.get("account")
         if account is not None:
             from kamflow.domain.values import account_id

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kamflow.domain.errors import InvalidInput, StorageError
-from kamflow.export import SEALS_TABLE, Progress, Reader, Verified, named
+from kamflow.export import Progress, Reader, Verified, named
+from kamflow.sealed import META, SEALS
 
 if TYPE_CHECKING:
     from kamflow.projections.db import ViewDB
@@ -81,12 +82,13 @@ def _load(db: ViewDB, reader: Reader, progress: Progress | None) -> Imported:
             # What eventsourcing's own writers take: none of them can insert meanwhile.
             cur.execute(f"LOCK TABLE {db.events_table} IN EXCLUSIVE MODE")
         cur.execute(f"SELECT COUNT(*) FROM {db.events_table}")
-        held = int(cur.fetchone()[0])
-        cur.execute(f"SELECT COUNT(*) FROM {SEALS_TABLE}")
-        held += int(cur.fetchone()[0])
-        if held:
+        events_held = int(cur.fetchone()[0])
+        cur.execute(f"SELECT COUNT(*) FROM {SEALS}")
+        seals_held = int(cur.fetchone()[0])
+        if events_held or seals_held:
+            held = f"{events_held} events" if events_held else f"{seals_held} seals"
             raise NotEmpty(
-                f"database {named(db.locator)} is not empty ({held} events and seals);"
+                f"database {named(db.locator)} is not empty (it holds {held});"
                 " kamflow import loads an export only into an empty database; nothing"
                 " was written"
             )
@@ -95,7 +97,7 @@ def _load(db: ViewDB, reader: Reader, progress: Progress | None) -> Imported:
             f" ({db.position_column}, originator_id, originator_version, topic, state)"
             " VALUES (?, ?, ?, ?, ?)"
         )
-        seals = db.sql(f"INSERT INTO {SEALS_TABLE} (position, seal) VALUES (?, ?)")
+        seals = db.sql(f"INSERT INTO {SEALS} (position, seal) VALUES (?, ?)")
         reader.header()
         if reader.account is not None:
             raise InvalidInput(
@@ -117,6 +119,15 @@ def _load(db: ViewDB, reader: Reader, progress: Progress | None) -> Imported:
         if progress is not None and batch:
             progress(len(batch))
         assert reader.result is not None  # the checkpoint verified, or lines() raised
+        if reader.seal_meta:
+            # The source's word on its seals (e.g. the positions sealed after the fact).
+            names = sorted(reader.seal_meta)
+            marks = ", ".join("?" for _ in names)
+            cur.execute(db.sql(f"DELETE FROM {META} WHERE name IN ({marks})"), names)
+            cur.executemany(
+                db.sql(f"INSERT INTO {META} (name, value) VALUES (?, ?)"),
+                [(name, reader.seal_meta[name]) for name in names],
+            )
         if postgres and count:
             # Later writes continue after the imported positions.
             cur.execute(

@@ -66,17 +66,12 @@ def audit_checkpoint(out: str | None, key: str | None) -> None:
     from kamflow.checkpoint import make, signing_key
     from kamflow.cli.progress import progress
     from kamflow.export import head
-    from kamflow.projections.db import ViewDB
 
     sess = session()
-    db = ViewDB(sess.existing())
-    try:
-        chosen = signing_key(key)
-        with progress("checking seals", unit="events") as bar:
-            bar.set_total(db.max_position() or None)
-            size, last, seal = head(db, bar.advance)
-    finally:
-        db.close()
+    kamflow = sess.kamflow
+    chosen = signing_key(key)
+    with progress("checking seals", kamflow.event_count() or None, unit="events") as bar:
+        size, last, seal = head(kamflow, bar.advance)
     statement = make(
         chosen, size=size, last_position=last, head=seal, signer=sess.actor, made_at=clock.now()
     )
@@ -136,12 +131,13 @@ def audit_verify(
         result = _verify_export(export_file, trusted)
     else:
         result = _verify_store(checkpoint_file, trusted)
+    lines = result.pop("lines")
     if as_json:
         from kamflow.output import to_json
 
         click.echo(to_json(result))
         return
-    for line in result["lines"]:
+    for line in lines:
         click.echo(line)
 
 
@@ -188,23 +184,18 @@ def _verify_store(checkpoint_file: str | None, trusted: bytes | None) -> dict[st
     from kamflow.checkpoint import check_extends, check_signature, read
     from kamflow.cli.progress import progress
     from kamflow.export import chain
-    from kamflow.projections.db import ViewDB
     from kamflow.seal import GENESIS
 
     checkpoint = read(checkpoint_file) if checkpoint_file is not None else None
     is_trusted = False
     if checkpoint is not None:
         is_trusted = check_signature(checkpoint, trusted, f'checkpoint "{checkpoint_file}"')
-    db = ViewDB(session().existing())
+    kamflow = session().kamflow
     last: tuple[int, int, bytes] = (0, 0, GENESIS)
-    try:
-        with progress("verifying", unit="events") as bar:
-            bar.set_total(db.max_position() or None)
-            for last in chain(db, bar.advance):
-                if checkpoint is not None and last[0] == checkpoint.size:
-                    check_extends(checkpoint, [last])
-    finally:
-        db.close()
+    with progress("verifying", kamflow.event_count() or None, unit="events") as bar:
+        for last in chain(kamflow, bar.advance):
+            if checkpoint is not None and last[0] == checkpoint.size:
+                check_extends(checkpoint, [last])
     if checkpoint is not None and last[0] < checkpoint.size:
         check_extends(checkpoint, [last] if last[0] else [])
     size, position, seal = last

@@ -41,21 +41,15 @@ def export(account: str | None, out: str | None, key: str | None) -> None:
     from kamflow.cli.audit import new_key_notice
     from kamflow.cli.progress import progress
     from kamflow.export import write
-    from kamflow.projections.db import ViewDB
 
     sess = session()
-    locator = sess.existing()
+    kamflow = sess.kamflow
     scope = None
     if account is not None:
-        kamflow = sess.kamflow
         kamflow.last_version(account)  # AccountNotFound (exit 1) for an unknown key
         scope = kamflow.locate(account)
     chosen = signing_key(key)
-    db = ViewDB(locator)
-    try:
-        total = db.max_position()
-    finally:
-        db.close()
+    total = kamflow.event_count()
     target = Path(out) if out is not None else None
     partial = target.with_name(f".{target.name}.partial") if target is not None else None
     try:
@@ -65,7 +59,7 @@ def export(account: str | None, out: str | None, key: str | None) -> None:
     try:
         with progress("exporting", total or None, unit="events") as bar:
             written = write(
-                locator,
+                kamflow,
                 stream,
                 key=chosen,
                 signer=sess.actor,
