@@ -416,7 +416,7 @@ class Reader:
             )
             if expected != row.seal:
                 raise self._fail(
-                    f"(position {row.position}) seal does not match: the event's stored"
+                    f"seal does not match (position {row.position}): the event's stored"
                     " bytes, type, account, version or position were edited"
                 )
             prior = versions.get(row.originator_id, 0)
