@@ -46,7 +46,6 @@ from kamflow.seal import ALGORITHM, GENESIS, Break, Row, link, walk
 if TYPE_CHECKING:
     from kamflow.application import Kamflow
     from kamflow.checkpoint import SigningKey
-    from kamflow.projections.log import EventDecoder
 
 FORMAT = "kamflow-export-v1"
 BATCH = 2000
@@ -67,22 +66,40 @@ def is_export(first_line: bytes | str) -> bool:
 
 
 # ------------------------------------------------------------------ reading the store
-def store_decoder(locator: str) -> EventDecoder:
-    """The decoder of the store's events (the application's mapper, made cheap)."""
-    from kamflow.projections.log import EventDecoder
+def store_plain(locator: str) -> Plain:
+    """How to get the JSON of the store's stored events: as they are, or through the
+    cipher and compressor the store's settings name (its mapper's)."""
     from kamflow.storage import parse as parse_store
     from kamflow.stored import log_mapper
 
-    return EventDecoder(log_mapper(parse_store(locator).env()))
+    return Plain(log_mapper(parse_store(locator).env()))
 
 
-def offline_decoder() -> EventDecoder:
-    """The decoder an offline check uses: kamflow's own, with the settings of the
-    process's environment (a cipher key, if the store's events are encrypted)."""
-    from kamflow.projections.log import EventDecoder
+def offline_plain() -> Plain:
+    """For an offline check: with the settings of the process's environment (a cipher
+    key, if the store's events were encrypted)."""
     from kamflow.stored import log_mapper
 
-    return EventDecoder(log_mapper({}))
+    return Plain(log_mapper({}))
+
+
+class Plain:
+    """The stored bytes of an event as the JSON object they hold (eventsourcing's
+    mapper: decrypted, then decompressed, when the store has a cipher or compressor)."""
+
+    def __init__(self, mapper: Any) -> None:
+        from pydantic_core import from_json
+
+        self.parse = from_json
+        self.cipher = mapper.cipher
+        self.compressor = mapper.compressor
+
+    def __call__(self, state: bytes) -> Any:
+        if self.cipher is not None:
+            state = self.cipher.decrypt(state)
+        if self.compressor is not None:
+            state = self.compressor.decompress(state)
+        return self.parse(state)
 
 
 Position = tuple[int, int, bytes]  # events verified, last position, head seal
@@ -159,44 +176,70 @@ def named(locator: str) -> str:
 
 # ------------------------------------------------------------------ one line
 class Readable:
-    """What a line shows people, derived from the stored bytes alone (and the same way
-    by the writer and the checker): its type, envelope and payload, and the account's
-    key, learnt from its opening event."""
+    """What a line shows people, read from the stored bytes alone, the same way by the
+    writer and the checker: the event's type (its class's name), envelope and payload
+    as stored, and its account's key, learnt from its opening event. Values kamflow
+    stores transcoded (``{"_type_": "decimal_str", "_data_": "12.50"}``: amounts, dates,
+    times, ids) are shown as their text (``"12.50"``); the payload is what was stored,
+    not upcast to the event class's current fields, and needs no kamflow to read."""
 
-    def __init__(self, decoder: EventDecoder) -> None:
-        self.decode = decoder
+    def __init__(self, plain: Plain) -> None:
+        self.plain = plain
         self.keys: dict[uuid.UUID, str] = {}
 
     def fields(self, row: Row) -> dict[str, Any]:
-        """The readable fields of a stored event (values as decoded: dates, Decimals),
-        with ``account``: the key of its account, or None (governance, or an account
-        whose opening event cannot be read). ``unreadable`` (why) in place of the
-        envelope and payload for bytes that cannot be decoded."""
+        """The readable fields of a stored event, plain JSON values, with ``account``:
+        the key of its account, or None (governance, or an account whose opening event
+        cannot be read). ``unreadable`` (why) in place of the envelope and payload for
+        bytes that are not a JSON object."""
+        kind = row.topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
         try:
-            event = self.decode(row.originator_id, row.version, row.topic, row.state)
-            if row.version == 1:
-                key = getattr(event, "key", None)
-                if isinstance(key, str):
-                    self.keys[row.originator_id] = key
-            shown: dict[str, Any] = {
-                "type": type(event).__name__,
-                "actor": event.actor,
-                "occurred_on": event.occurred_on,
-                "recorded_at": event.timestamp,
-                "command_id": event.command_id,
-                "payload": event.payload(),
-            }
+            state = self.plain(row.state)
+            if not isinstance(state, dict):
+                raise ValueError("the stored JSON is not an object")
         except Exception as exc:  # shown as unreadable, its bytes still sealed and kept
             from kamflow.stored import one_line
 
-            shown = {"type": row.topic.rsplit(".", 1)[-1], "unreadable": one_line(exc)}
-        return {"account": self.keys.get(row.originator_id), **shown}
+            return {"account": self.keys.get(row.originator_id), "type": kind,
+                    "unreadable": one_line(exc)}  # fmt: skip
+        if row.version == 1 and isinstance(state.get("key"), str):
+            self.keys[row.originator_id] = state["key"]
+        return {
+            "account": self.keys.get(row.originator_id),
+            "type": kind,
+            "actor": state.get("actor"),
+            "occurred_on": _shown(state.get("occurred_on")),
+            "recorded_at": _shown(state.get("timestamp")),
+            "command_id": state.get("command_id"),
+            "payload": {k: _shown(v) for k, v in state.items() if k not in _ENVELOPE},
+        }
 
-    def parsed(self, row: Row) -> dict[str, Any]:
-        """``fields`` as a reader of the JSON line parses them back."""
-        from kamflow.output import to_json
 
-        return dict(json.loads(to_json(self.fields(row))))
+# What every stored event carries besides its payload (kamflow.domain.envelope), and
+# eventsourcing's class version.
+_ENVELOPE = frozenset(
+    {"timestamp", "originator_topic", "actor", "occurred_on", "command_id",
+     "command_id_given", "class_version"}
+)  # fmt: skip
+
+
+def _shown(value: Any) -> Any:
+    """A stored value with every transcoded value (``{"_type_", "_data_"}``) as its
+    data, at any depth."""
+    if value.__class__ is dict:
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            return _shown(value["_data_"])
+        return {k: _shown(v) for k, v in value.items()}
+    if value.__class__ is list:
+        return [_shown(v) for v in value]
+    return value
+
+
+def dumps(line: dict[str, Any]) -> str:
+    """One line of an export: ASCII only (every other character escaped), so that no
+    control or bidirectional character reaches a terminal or a diff raw, whatever the
+    stored text holds."""
+    return json.dumps(line, ensure_ascii=True)
 
 
 def line_of(row: Row, previous: bytes, readable: dict[str, Any]) -> dict[str, Any]:
@@ -244,10 +287,9 @@ def write(
     checkpoint would otherwise vouch for it. ``progress(n)`` after each n events read.
     """
     from kamflow import __version__
-    from kamflow.output import to_json
     from kamflow.sealed import seal_meta
 
-    readable = Readable(store_decoder(kamflow.locator))
+    readable = Readable(store_plain(kamflow.locator))
     header = {
         "format": FORMAT,
         "algorithm": ALGORITHM,
@@ -258,7 +300,7 @@ def write(
         # after the fact (a store written before sealing), carried over by import.
         "seal_meta": {k: v for k, v in seal_meta(kamflow).items() if k != "algorithm"},
     }
-    out.write(to_json(header) + "\n")
+    out.write(dumps(header) + "\n")
     lines = 0
     last_seal = GENESIS
     start = (0, 0, GENESIS)
@@ -270,7 +312,7 @@ def write(
             assert row.seal is not None
             if account is None or row.originator_id == account[1]:
                 fields = readable.fields(row)
-                chunk.append(to_json(line_of(row, previous, fields)))
+                chunk.append(dumps(line_of(row, previous, fields)))
                 last_seal = row.seal
                 lines += 1
             previous = row.seal
@@ -295,7 +337,7 @@ def write(
         made_at=made_at,
         account=scope,
     )
-    out.write(to_json({"checkpoint": statement}) + "\n")
+    out.write(dumps({"checkpoint": statement}) + "\n")
     return Written(lines, statement)
 
 
@@ -381,7 +423,7 @@ class Reader:
     def lines(self) -> Iterator[Line]:
         """Every event line, checked; then the checkpoint is checked (``result``)."""
         self.header()
-        readable = Readable(offline_decoder())
+        readable = Readable(offline_plain())
         previous_seal = GENESIS
         last_position = 0
         versions: dict[uuid.UUID, int] = {}
@@ -427,7 +469,7 @@ class Reader:
                     f" was {what}"
                 )
             versions[row.originator_id] = row.version
-            shown = readable.parsed(row)
+            shown = readable.fields(row)
             for name, value in shown.items():
                 if line.get(name) != value:
                     raise self._fail(
