@@ -55,7 +55,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "apply": ("scripts", "Apply a stream of commands, one JSON object a line (`-` reads stdin)."),
     "audit": ("audit", "Prove nothing was altered: verify the sealed log, sign checkpoints."),
     "export": ("exporting", "Write the sealed log as JSON Lines, with a signed checkpoint."),
-    "import": ("importing", "Load a kamflow export into an empty database (or a table)."),
+    "import": ("importing", "Load a kamflow export into an empty database."),
     "demo": (
         "scripts",
         "Build a realistic sample portfolio in a fresh database and summarise it.",

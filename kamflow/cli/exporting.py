@@ -24,10 +24,11 @@ from kamflow.cli import session
     " kamflow's own, as for `audit checkpoint`).",
 )
 def export(account: str | None, out: str | None, key: str | None) -> None:
-    """Write the event log as JSON Lines (position, account, version, type, actor,
-    dates, command id, payload, the stored bytes and the seals), with a signed
-    checkpoint at the end, for an auditor or a move to another database. Every seal
-    is checked as the log is read. `audit verify --file` checks an export with no
+    """Write the sealed log as JSON Lines, with a signed checkpoint.
+
+    One line per event (position, account, version, type, actor, dates, command id,
+    payload, the stored bytes and the seals), the signed checkpoint at the end, for an
+    auditor or a move to another database. Every seal is checked as the log is read. `audit verify --file` checks an export with no
     database; `kamflow import` loads one into an empty database.
 
     \b

@@ -23,8 +23,10 @@ from kamflow.cli import session
     help="For an export: the public key its checkpoint must be signed with.",
 )
 def import_(file: Path, public_key: str | None) -> None:
-    """Load a kamflow export (kamflow export) into an empty database, checking every
-    seal and the signed checkpoint as it goes: a file that does not verify, or a
+    """Load a kamflow export into an empty database.
+
+    Every seal and the signed checkpoint are checked as it goes (kamflow export writes
+    the file): a file that does not verify, or a
     database that is not empty, is refused and nothing is written. Positions and seals
     carry over unchanged, so `audit verify` and the export's checkpoint still pass.
 
