@@ -15,13 +15,18 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, OperationalError
 from eventsourcing.utils import strtobool
 
@@ -45,6 +50,7 @@ from kamflow.domain.text import check_text
 from kamflow.domain.values import MAX_NAME, account_id, legacy_account_id, normalise_key
 from kamflow.storage import (
     DEFAULT_DB,
+    LOCK_TIMEOUT_ENV,
     ReadOnlyStore,
     connect_postgres,
     describe_locator,
@@ -73,9 +79,17 @@ __all__ = [
 ]
 
 SNAPSHOT_INTERVAL = 20
-# A conflicting writer makes us reload and decide again; a handful of attempts is plenty
-# for people typing commands, and bounded so a pathological storm fails loudly.
-MAX_ATTEMPTS = 12
+# What one load-decide-save attempt may answer besides its result (Kamflow._attempt).
+_RETRY = object()  # decide again at once: an account kept in memory was stale
+_CONFLICT = object()  # the save met a concurrent write: wait, then decide again
+# A conflicting writer makes us reload and decide again, after a wait that doubles with
+# each conflict (from BACKOFF_FIRST to BACKOFF_CAP seconds), drawn at random below that
+# ("full jitter"), so racing writers spread out instead of colliding again in lockstep.
+# A writer gives up only after MIN_ATTEMPTS and the lock timeout (KAMFLOW_LOCK_TIMEOUT)
+# both ran out: a storm still fails loudly, ordinary contention never does. ADR 0017.
+MIN_ATTEMPTS = 12
+BACKOFF_FIRST = 0.002
+BACKOFF_CAP = 0.25
 
 
 class KamflowApplication(Application[uuid.UUID]):
@@ -160,6 +174,16 @@ class EventRecord:
     changes: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class _Saved:
+    """What one attempt saved (Kamflow._attempt)."""
+
+    aggregate: Account | Governance
+    pending: Sequence[Any]
+    subject: str
+    reference: str
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -210,6 +234,7 @@ class Kamflow:
         self.tz = tz
         self._zone: tzinfo | None = None
         self._loaded: dict[uuid.UUID, Account] | None = None  # see keep_loaded()
+        self._locked = False  # whether this Kamflow holds the store's write lock
         # Told once per snapshot that cannot be used (one line for the user; stderr).
         self.warn: Callable[[str], None] = _warn_on_stderr
         self._warned: set[tuple[uuid.UUID, int]] = set()
@@ -347,84 +372,143 @@ class Kamflow:
     def _decide_and_save(
         self, command: Command | GovernanceCommand, actor: str, cid: str, given: bool
     ) -> Outcome:
-        for attempt in range(MAX_ATTEMPTS):
-            recorded_at = self.clock()
-            today = business_date(recorded_at, self.zone)
-            occurred_on = command.on or today
-            if isinstance(command, GovernanceCommand):
-                subject = "governance"
-                from kamflow.domain.governance import Governance
-
-                governance = self._load_governance()
-                if given and governance is not None and governance.has_command(cid):
-                    return Outcome(subject, "", [], cid)
-                meta = Meta(actor, cid, occurred_on, recorded_at, given, today=today)
-                if governance is None:
-                    governance = Governance.start(meta)
-                reference = command.apply_to(governance, meta)
-                aggregate: Account | Governance = governance
-            else:
-                subject = command.account
-                _, aid = self.locate(command.typed_account)
-                kept = self._loaded is not None and aid in self._loaded
-                account = self._load_current(aid)
-                if given and account is not None and account.has_command(cid):
-                    if not kept:
-                        return Outcome(subject, "", [], cid)
-                    # A kept account may be stale; only what is stored may say "done".
-                    self._forget(aid)
-                    continue
-                meta = Meta(
-                    actor,
-                    cid,
-                    occurred_on,
-                    recorded_at,
-                    given,
-                    governance=self.governance() if command.needs_governance else None,
-                    today=today,
-                )
-                try:
-                    aggregate, reference = command.decide(account, meta)
-                except KamflowError:
-                    # decide may have changed the account before refusing; and a kept
-                    # account may be stale, so a refusal is only final on a fresh load.
-                    self._forget(aid)
-                    if kept:
-                        continue
-                    raise
-                except BaseException:
-                    self._forget(aid)
-                    raise
-            pending = aggregate.collect_events()
-            try:
-                self.app.save(*pending)
-            except IntegrityError:
-                self._forget(aggregate.id)
-                # Jitter keeps racing processes from colliding again in lockstep.
-                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        conflicts = 0
+        deadline = time.monotonic() + lock_timeout()
+        while True:
+            # Load, decide and save with the store's write lock held (ADR 0017): no
+            # other kamflow writer can save in between, so the save cannot meet a
+            # concurrent write, and writers take turns instead of losing to each other.
+            # A conflict is still possible (an account kept in memory by `apply`
+            # while another process wrote to it): the attempt is retried, after a wait.
+            with self._write_lock():
+                attempt = self._attempt(command, actor, cid, given)
+            if isinstance(attempt, Outcome):
+                return attempt
+            if attempt is _RETRY:
                 continue
-            except OperationalError as exc:
-                # Not a conflict: the store itself (locked past KAMFLOW_LOCK_TIMEOUT, whose
-                # wait SQLite has already spent, read-only, unreachable). Once is enough.
-                self._forget(aggregate.id)
-                raise failure(exc, self.store) or StorageError(
-                    f"cannot write to database {self.store.named}: {_first_line(exc)}"
-                ) from None
-            if isinstance(aggregate, Account) and self._loaded is not None:
-                self._loaded[aggregate.id] = aggregate
-            if not isinstance(aggregate, Account):
-                self._zone = None  # the team's time zone may have changed
-            if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in pending):
-                self._snapshot(aggregate)
-            events = [(type(e).__name__, e.originator_version) for e in pending]
+            if attempt is _CONFLICT:
+                conflicts += 1
+                if conflicts >= MIN_ATTEMPTS and time.monotonic() >= deadline:
+                    raise StorageError(
+                        f'"{command.name}" kept meeting concurrent writes in {conflicts}'
+                        f" attempts over {lock_timeout():.1f} s; try again (or set"
+                        f" {LOCK_TIMEOUT_ENV} to wait longer)"
+                    )
+                time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_FIRST * 2**conflicts)))
+                continue
+            assert isinstance(attempt, _Saved)
+            # After the lock is released: a snapshot is written by its own transaction.
+            if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in attempt.pending):
+                self._snapshot(attempt.aggregate)
+            events = [(type(e).__name__, e.originator_version) for e in attempt.pending]
             ids: dict[str, str | list[str]] = {}
-            for event in pending:
+            for event in attempt.pending:
                 if isinstance(event, Event):
                     ids.update(event.ids())
-            return Outcome(subject, reference, events, cid, ids)
-        raise StorageError(
-            f'"{command.name}" kept meeting concurrent writes in {MAX_ATTEMPTS} attempts; try again'
-        )
+            return Outcome(attempt.subject, attempt.reference, events, cid, ids)
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """The store's write lock, held for one load-decide-save, when the recorder
+        offers it (kamflow.sealed); a lock not had in KAMFLOW_LOCK_TIMEOUT is
+        StoreLocked, nothing written."""
+        hold = getattr(self.app.recorder, "write_lock", None)
+        if hold is None:
+            yield
+            return
+        self._locked = True
+        try:
+            lock = hold(lock_timeout())
+            lock.__enter__()
+        except OperationalError as exc:
+            raise failure(exc, self.store) or StorageError(
+                f"cannot write to database {self.store.named}: {_first_line(exc)}"
+            ) from None
+        try:
+            yield
+        except BaseException as exc:
+            self._locked = False
+            lock.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._locked = False
+        try:
+            lock.__exit__(None, None, None)
+        except OperationalError as exc:
+            raise failure(exc, self.store) or StorageError(
+                f"cannot write to database {self.store.named}: {_first_line(exc)}"
+            ) from None
+
+    def _attempt(
+        self, command: Command | GovernanceCommand, actor: str, cid: str, given: bool
+    ) -> Outcome | _Saved | object:
+        """One load-decide-save: an Outcome when nothing is to be saved (the command id
+        was applied already), _RETRY to decide again now, _CONFLICT when the save met a
+        concurrent write, else what was saved."""
+        recorded_at = self.clock()
+        today = business_date(recorded_at, self.zone)
+        occurred_on = command.on or today
+        if isinstance(command, GovernanceCommand):
+            subject = "governance"
+            from kamflow.domain.governance import Governance
+
+            governance = self._load_governance()
+            if given and governance is not None and governance.has_command(cid):
+                return Outcome(subject, "", [], cid)
+            meta = Meta(actor, cid, occurred_on, recorded_at, given, today=today)
+            if governance is None:
+                governance = Governance.start(meta)
+            reference = command.apply_to(governance, meta)
+            aggregate: Account | Governance = governance
+        else:
+            subject = command.account
+            _, aid = self.locate(command.typed_account)
+            kept = self._loaded is not None and aid in self._loaded
+            account = self._load_current(aid)
+            if given and account is not None and account.has_command(cid):
+                if not kept:
+                    return Outcome(subject, "", [], cid)
+                # A kept account may be stale; only what is stored may say "done".
+                self._forget(aid)
+                return _RETRY
+            meta = Meta(
+                actor,
+                cid,
+                occurred_on,
+                recorded_at,
+                given,
+                governance=self.governance() if command.needs_governance else None,
+                today=today,
+            )
+            try:
+                aggregate, reference = command.decide(account, meta)
+            except KamflowError:
+                # decide may have changed the account before refusing; and a kept
+                # account may be stale, so a refusal is only final on a fresh load.
+                self._forget(aid)
+                if kept:
+                    return _RETRY
+                raise
+            except BaseException:
+                self._forget(aid)
+                raise
+        pending = aggregate.collect_events()
+        try:
+            self.app.save(*pending)
+        except IntegrityError:
+            self._forget(aggregate.id)
+            return _CONFLICT
+        except OperationalError as exc:
+            # Not a conflict: the store itself (locked past KAMFLOW_LOCK_TIMEOUT, whose
+            # wait SQLite has already spent, read-only, unreachable). Once is enough.
+            self._forget(aggregate.id)
+            raise failure(exc, self.store) or StorageError(
+                f"cannot write to database {self.store.named}: {_first_line(exc)}"
+            ) from None
+        if isinstance(aggregate, Account) and self._loaded is not None:
+            self._loaded[aggregate.id] = aggregate
+        if not isinstance(aggregate, Account):
+            self._zone = None  # the team's time zone may have changed
+        return _Saved(aggregate, pending, subject, reference)
 
     def _load_governance(self) -> Governance | None:
         from kamflow.domain.governance import GOVERNANCE_ID
@@ -473,10 +557,20 @@ class Kamflow:
             if account is not None and self._loaded is not None:
                 self._loaded[aid] = account
             return account
-        # No read to fast-forward it: if another writer has saved since, our save of the
+        kept = self._loaded[aid]
+        if self._locked:
+            # With the write lock held nothing can be saved until we are done: one read
+            # of what other writers saved since brings the kept account up to date, so
+            # the save cannot conflict (a conflict would cost a retry after a wait).
+            newer = list(self.app.events.get(aid, gt=kept.version))
+            if newer:
+                forwarded = project_aggregate(kept, newer)
+                assert forwarded is not None  # events only ever add to an account
+                kept = self._loaded[aid] = forwarded
+        # Without the lock, no read: if another writer has saved since, our save of the
         # next event fails on the version, the account is forgotten, and the command is
         # decided again on a fresh load. Optimistic concurrency already checks staleness.
-        return self._loaded[aid]
+        return kept
 
     # -------------------------------------------------------------- queries
     def _load_or_none(self, aid: uuid.UUID, version: int | None = None) -> Account | None:

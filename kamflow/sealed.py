@@ -37,12 +37,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from kamflow.domain.errors import StorageError
 from kamflow.seal import ALGORITHM, GENESIS, Row, link
@@ -94,9 +95,24 @@ def position_taken(position: int) -> StorageError:
 
 # ------------------------------------------------------------------ SQLite
 class SealedSQLiteRecorder(SQLiteApplicationRecorder):
-    """eventsourcing's SQLite application recorder, sealing each event it inserts."""
+    """eventsourcing's SQLite application recorder, sealing each event it inserts, and
+    offering the store's write lock for a whole load-decide-save (``write_lock``).
+
+    ``sealing = False`` (the factory, for ``KAMFLOW_BENCHMARK_NO_SEAL``): no seal
+    tables, no seals, as kamflow before ADR 0017 (the benchmark's baseline, and the
+    tests' stores "written by an older kamflow")."""
+
+    sealing = True
+
+    def __init__(
+        self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name)
+        self._held = threading.local()
 
     def construct_create_table_statements(self) -> list[str]:
+        if not self.sealing:
+            return super().construct_create_table_statements()
         return [
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {SEALS} ("
@@ -106,7 +122,53 @@ class SealedSQLiteRecorder(SQLiteApplicationRecorder):
 
     def create_table(self) -> None:
         super().create_table()
-        self.seal_history()
+        if self.sealing:
+            self.seal_history()
+
+    @contextlib.contextmanager
+    def write_lock(self, wait: float) -> Iterator[None]:
+        """Hold SQLite's write lock (BEGIN IMMEDIATE) for the block: events this thread
+        inserts in it are written in this transaction, committed at its end (rolled
+        back if an insert failed or the block raised). ``wait``: seconds; SQLite waits
+        for another writer as long as the connection's busy timeout, which the factory
+        set from the same lock timeout. Raises eventsourcing's OperationalError when
+        the lock is not had in time."""
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise OperationalError(exc) from exc
+            self._held.cursor, self._held.failed = cursor, False
+            try:
+                yield
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                self._held.cursor = None
+            try:
+                if self._held.failed:
+                    conn.rollback()
+                else:
+                    conn.commit()
+            except sqlite3.OperationalError as exc:
+                raise OperationalError(exc) from exc
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        cursor = getattr(self._held, "cursor", None)
+        if cursor is None:
+            return super().insert_events(stored_events, **kwargs)
+        try:
+            return self._insert_events(cursor, stored_events, **kwargs)
+        except sqlite3.IntegrityError as exc:
+            self._held.failed = True
+            raise IntegrityError(exc) from exc
+        except BaseException:
+            self._held.failed = True
+            raise
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -115,7 +177,7 @@ class SealedSQLiteRecorder(SQLiteApplicationRecorder):
         # this transaction), so the seal read next is the latest: no other writer can
         # commit until this transaction ends.
         positions = super()._insert_events(c, stored_events, **kwargs)
-        if not positions:
+        if not positions or not self.sealing:
             return positions
         c.execute(
             f"SELECT seal FROM {SEALS} WHERE position < ? ORDER BY position DESC LIMIT 1",

@@ -6,11 +6,18 @@ A module of its own so that a SQLite store never imports psycopg (see
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import ApplicationRecorder, ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
@@ -18,7 +25,7 @@ from eventsourcing.postgres import (
 )
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Identifier, Literal
 
 from kamflow.seal import GENESIS
 from kamflow.sealed import (
@@ -36,16 +43,26 @@ from kamflow.sealed import (
 class SealedPostgresRecorder(PostgresApplicationRecorder):
     """eventsourcing's PostgreSQL application recorder, sealing each event it inserts
     in the transaction that inserts it, after eventsourcing's EXCLUSIVE lock on the
-    events table (which serialises every writer of this application)."""
+    events table (which serialises every writer of this application); and offering
+    that lock for a whole load-decide-save (``write_lock``). ``sealing``: as
+    ``kamflow.sealed.SealedSQLiteRecorder``'s."""
+
+    sealing = True
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        self._held = threading.local()
         if self.datastore.enable_db_functions:
             # eventsourcing's insert function takes no table lock and seals nothing.
             raise ProgrammingError("kamflow's sealed recorder does not use database functions")
         schema = Identifier(self.datastore.schema)
+        self._lock = SQL("LOCK TABLE {}.{} IN EXCLUSIVE MODE").format(
+            schema, Identifier(self.events_table_name)
+        )
+        if not self.sealing:
+            return
         self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {}.{} (position bigint PRIMARY KEY,"
@@ -69,7 +86,7 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if not positions:
+        if not positions or not self.sealing:
             return positions
         # Still inside the transaction that holds the table lock taken before the insert.
         curs.execute(self._previous, (positions[0],))
@@ -83,7 +100,57 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
 
     def create_table(self) -> None:
         super().create_table()
-        self.seal_history()
+        if self.sealing:
+            self.seal_history()
+
+    @contextlib.contextmanager
+    def write_lock(self, wait: float) -> Iterator[None]:
+        """Hold the events table's EXCLUSIVE lock (the one every insert takes) for the
+        block, waiting at most ``wait`` seconds for it: events this thread inserts in
+        the block are written in this transaction, committed at its end (rolled back
+        if an insert failed or the block raised). PostgreSQL queues lock waiters
+        first come, first served. Raises eventsourcing's OperationalError when the
+        lock is not had in time."""
+        milliseconds = f"{max(1, round(wait * 1000))}ms"
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            curs.execute(SQL("SET LOCAL lock_timeout = {}").format(Literal(milliseconds)))
+            # A wait past the timeout: eventsourcing's OperationalError (get_connection).
+            curs.execute(self._lock)
+            curs.execute(SQL("SET LOCAL lock_timeout = 0"))
+            self._held.cursor, self._held.failed = curs, False
+            try:
+                yield
+            finally:
+                self._held.cursor = None
+            if self._held.failed:
+                raise psycopg.Rollback()
+
+    def _lock_table(self, curs: Cursor[DictRow]) -> None:
+        if getattr(self._held, "cursor", None) is None:  # held already: no round trips
+            super()._lock_table(curs)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        curs = getattr(self._held, "cursor", None)
+        if curs is None:
+            inserted: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return inserted
+        try:
+            self._insert_events(curs, stored_events, **kwargs)
+            self._insert_stored_events(curs, stored_events, **kwargs)
+            positions = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        except psycopg.IntegrityError as exc:
+            self._held.failed = True
+            raise IntegrityError(str(exc)) from exc
+        except BaseException:
+            self._held.failed = True
+            raise
+        return positions
 
     def seal_history(self) -> None:
         """Seal a store written before sealing existed, once, on first use: every event
@@ -144,11 +211,17 @@ class PostgresStoreFactory(PostgresFactory):
     def application_recorder(self) -> ApplicationRecorder:
         if not sealing_off():
             return super().application_recorder()
-        # The benchmark's baseline: eventsourcing's own recorder, table for table.
-        recorder = PostgresApplicationRecorder(
+        # The benchmark's baseline (and an "older kamflow" in tests): no seal tables.
+        recorder = UnsealedPostgresRecorder(
             datastore=self.datastore,
             events_table_name=f"{self.env.name.lower() or 'stored'}_events",
         )
         if self.env_create_table():
             recorder.create_table()
         return recorder
+
+
+class UnsealedPostgresRecorder(SealedPostgresRecorder):
+    """The same recorder without seals or their tables (``sealing_off``)."""
+
+    sealing = False
