@@ -19,12 +19,14 @@ from conftest import (
     leaf_commands,
     need_postgres,
     ok,
+    old_store,
     postgres_schema,
     refusal,
 )
 
 from kamflow.application import Kamflow
 from kamflow.demo import build_demo
+from kamflow.sealed import seal_meta
 
 TODAY = date(2026, 6, 30)
 
@@ -308,3 +310,26 @@ def test_import_names_what_it_cannot_load(sqlite_locator: str, source: str, tmp_
     line = refusal(kam("import", str(one)), 2)
     assert f"is an export of one account ({key}), not of the whole log" in line
     assert not Path(sqlite_locator).exists()
+
+
+def test_a_store_sealed_after_the_fact_says_so_after_an_import_too(
+    locator: str, tmp_path: Path
+) -> None:
+    old = old_store("nul-03f4076.db", str(tmp_path / "old.db"))
+    kamflow = Kamflow(old)  # first use: its history is sealed after the fact
+    try:
+        meta = seal_meta(kamflow)
+    finally:
+        kamflow.close()
+    assert meta["sealed_after_from"] == "1"
+    path = tmp_path / "old.jsonl"
+    ok(invoker(old)("export", "--out", str(path)))
+    assert json.loads(lines_of(path)[0])["seal_meta"] == {
+        k: v for k, v in meta.items() if k != "algorithm"
+    }
+    ok(invoker(locator)("import", str(path)))
+    kamflow = Kamflow(locator)
+    try:
+        assert seal_meta(kamflow) == meta
+    finally:
+        kamflow.close()
