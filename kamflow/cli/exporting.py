@@ -28,8 +28,9 @@ def export(account: str | None, out: str | None, key: str | None) -> None:
 
     One line per event (position, account, version, type, actor, dates, command id,
     payload, the stored bytes and the seals), the signed checkpoint at the end, for an
-    auditor or a move to another database. Every seal is checked as the log is read. `audit verify --file` checks an export with no
-    database; `kamflow import` loads one into an empty database.
+    auditor or a move to another database. Every seal is checked as the log is read.
+    `audit verify --file` checks an export with no database; `kamflow import` loads one
+    into an empty database.
 
     \b
     Example:
