@@ -15,7 +15,8 @@ The statement (a JSON object, one per file)::
      "log": {"size": 1234, "last_position": 1234, "head": "<64 hex>"},
      "made_at": "2026-12-01T02:13:18Z", "signer": "li.wei",
      "key_id": "<16 hex>", "public_key": "ed25519:<base64 of 32 bytes>",
-     "account": {...}                       # only at the end of an --account export
+     "account": {"key", "account_id", "events", "last_seal", "seals"}
+                                            # only at the end of an --account export
      "signature": "<base64 of 64 bytes>"}   # Ed25519 over every other field
 
 The signature covers the canonical JSON of every field but ``signature`` (keys sorted,

@@ -3,7 +3,7 @@
 An export is three kinds of line, each one JSON object::
 
     {"format": "kamflow-export-v1", "algorithm": "sha256-chain-v1", "kamflow": "0.1.0",
-     "made_at": "2026-12-01T02:13:18Z", "account": null}           # the header
+     "made_at": "2026-12-01T02:13:18Z", "account": null, "seal_meta": {}}  # the header
     {"position": 7, "account": "acme", "account_id": "<32 hex>", "version": 3,
      "type": "TierChanged", "actor": "li.wei", "occurred_on": "2026-03-02",
      "recorded_at": "2026-03-02T01:02:03+00:00", "command_id": "...",
@@ -21,7 +21,8 @@ decodes to, so that no one reads an edited payload beside intact stored bytes. I
 whole-log export each line's ``previous`` is the line before's ``seal``, and the
 checkpoint at the end signs the log's size and head. An ``--account`` export holds one
 account's lines: each verifies alone, its versions must run 1, 2, 3... with none
-missing, and its checkpoint also signs that account's event count and last seal.
+missing, and its checkpoint also signs that account's event count, last seal and a
+SHA-256 of all its lines' seals (a line changed and resealed is found there).
 
 Streaming both ways: the writer reads the log in batches and the checker reads the
 file a line at a time; memory grows with the number of accounts (their keys and last
@@ -31,6 +32,7 @@ versions), not with the log.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -303,6 +305,9 @@ def write(
     out.write(dumps(header) + "\n")
     lines = 0
     last_seal = GENESIS
+    # An account's lines do not chain to each other (other accounts' events stand
+    # between), so its checkpoint signs a digest of all their seals.
+    seals = hashlib.sha256()
     start = (0, 0, GENESIS)
     for rows, before, after in verified_batches(kamflow):
         start = after
@@ -314,6 +319,7 @@ def write(
                 fields = readable.fields(row)
                 chunk.append(dumps(line_of(row, previous, fields)))
                 last_seal = row.seal
+                seals.update(row.seal)
                 lines += 1
             previous = row.seal
         if chunk:
@@ -327,6 +333,7 @@ def write(
             "account_id": account[1].hex,
             "events": lines,
             "last_seal": last_seal.hex(),
+            "seals": seals.hexdigest(),
         }
     statement = make(
         key,
@@ -428,6 +435,7 @@ class Reader:
         last_position = 0
         versions: dict[uuid.UUID, int] = {}
         count = 0
+        seals = hashlib.sha256()
         while True:
             line = self._next()
             if line is None:
@@ -437,7 +445,7 @@ class Reader:
                     else "empty"
                 )
             if "checkpoint" in line:
-                self._finish(line["checkpoint"], count, last_position, previous_seal)
+                self._finish(line["checkpoint"], count, last_position, previous_seal, seals)
                 if self._next() is not None:
                     raise self._fail("a line after the checkpoint")
                 return
@@ -479,6 +487,7 @@ class Reader:
             if extra:
                 raise self._fail(f"unknown field {sorted(extra)[0]!r}")
             count += 1
+            seals.update(row.seal)
             last_position = row.position
             previous_seal = row.seal
             yield Line(self.number, row, previous)
@@ -502,7 +511,9 @@ class Reader:
             raise self._fail("a seal is not 32 bytes")
         return Row(position, aid, version, topic, state, seal), previous
 
-    def _finish(self, statement: Any, count: int, last_position: int, head: bytes) -> None:
+    def _finish(
+        self, statement: Any, count: int, last_position: int, head: bytes, seals: Any
+    ) -> None:
         where = f"{self.name} line {self.number} (the checkpoint)"
         checkpoint = parse(statement, where)
         trusted = check_signature(checkpoint, self.trusted, where)
@@ -527,6 +538,11 @@ class Reader:
                 )
             if scope.get("last_seal") != (head.hex() if count else GENESIS.hex()):
                 raise self._fail("the checkpoint's last seal is not the last line's")
+            if scope.get("seals") != seals.hexdigest():
+                raise self._fail(
+                    "the checkpoint does not sign these lines' seals: a line was changed"
+                    " and its seal recomputed"
+                )
         self.result = Verified(count, self.account, checkpoint, trusted)
 
 

@@ -6,6 +6,7 @@ cannot be trusted, or into a database that is not empty, writes nothing."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -222,6 +223,21 @@ def test_one_accounts_export_verifies_line_by_line(
     assert "line 4: version 4 of its account follows version 2: a line was dropped" in line
     cut = write(tmp_path / "cut.jsonl", [*lines[:-2], lines[-1]])
     assert "the checkpoint signs" in refusal(kam("audit", "verify", "--file", str(cut)), 1)
+    # A line changed and its own seal recomputed: it checks alone, not against the
+    # checkpoint, which signs every line's seal.
+    from kamflow.seal import link
+
+    def reseal(line: dict[str, Any]) -> None:
+        line["state"] = line["state"].replace(line["actor"], "someone.else")
+        line["actor"] = "someone.else"
+        seal = link(bytes.fromhex(line["previous"]), line["position"],
+                    uuid.UUID(hex=line["account_id"]), line["version"], line["topic"],
+                    line["state"].encode())  # fmt: skip
+        line["seal"] = seal.hex()
+
+    resealed = write(tmp_path / "resealed.jsonl", edit(lines, 3, reseal))
+    line = refusal(kam("audit", "verify", "--file", str(resealed)), 1)
+    assert "the checkpoint does not sign these lines' seals" in line
     line = refusal(kam("export", "--account", "no-such-account"), 1)
     assert "no-such-account" in line
 
