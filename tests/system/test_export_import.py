@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import (
+    FakeClock,
     fake_clock,
     invoker,
     json_of,
@@ -23,6 +24,7 @@ from conftest import (
     old_store,
     postgres_schema,
     refusal,
+    run,
 )
 
 from kamflow.application import Kamflow
@@ -299,6 +301,18 @@ def test_an_import_into_a_database_that_is_not_empty_is_refused(
     line = refusal(kam("import", str(exported)), 1)
     assert "is not empty (it holds" in line and "nothing was written" in line
     assert events_in(locator) == count
+    # Writing goes on after the imported log, on the same chain.
+    key = json_of(kam("account", "list", "--json"))[0]["key"]
+    kamflow = Kamflow(locator, clock=FakeClock(TODAY))
+    try:
+        cost = {"account": key, "amount": "100", "category": "travel", "description": "after"}
+        run(kamflow, "cost record", cost)
+    finally:
+        kamflow.close()
+    last = json.loads(lines_of(exported)[-1])["checkpoint"]["log"]
+    said = ok(kam("audit", "verify"))
+    assert said[0].startswith(f"verified {count + 1:,} events")
+    assert f"(position {last['last_position'] + 1})" in said[0]
 
 
 def test_a_tampered_export_is_refused_and_nothing_is_written(
