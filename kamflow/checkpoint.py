@@ -51,9 +51,16 @@ _FIELDS = ("format", "algorithm", "log", "made_at", "signer", "key_id", "public_
 
 class VerifyFailed(KamflowError):
     """The log (or an export) is not what its seals or a checkpoint say: exit 1. The
-    message names the first thing that differs (a position, a line, the signature)."""
+    message names the first thing that differs (a position, a line, the signature);
+    ``kind`` says what it is (bad signature, wrong key, size smaller, differs, or
+    failed), for ``audit verify``'s findings."""
 
     exit_code = 1
+
+    def __init__(self, message: str, *, kind: str = "failed") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.detail = message
 
 
 # ------------------------------------------------------------------ keys
@@ -313,21 +320,28 @@ def check_signature(checkpoint: Checkpoint, trusted: bytes | None, where: str) -
     try:
         named = trusted_key(str(statement["public_key"]))
     except InvalidInput:
-        raise VerifyFailed(f"{where}: bad signature: its public key is malformed") from None
+        raise VerifyFailed(
+            f"{where}: bad signature: its public key is malformed", kind="bad signature"
+        ) from None
     if trusted is not None and named != trusted:
         raise VerifyFailed(
             f"{where}: wrong key: signed with key {key_id(named)}, not with the trusted key"
-            f" {key_id(trusted)} given by --public-key"
+            f" {key_id(trusted)} given by --public-key",
+            kind="wrong key",
         )
     if statement["key_id"] != key_id(named):
-        raise VerifyFailed(f"{where}: bad signature: its key id does not match its public key")
+        raise VerifyFailed(
+            f"{where}: bad signature: its key id does not match its public key",
+            kind="bad signature",
+        )
     try:
         signature = base64.b64decode(str(statement["signature"]), validate=True)
         Ed25519PublicKey.from_public_bytes(named).verify(signature, canonical(statement))
     except (InvalidSignature, binascii.Error, ValueError):
         raise VerifyFailed(
             f"{where}: bad signature: the checkpoint was changed after it was signed, or"
-            " signed by another key"
+            " signed by another key",
+            kind="bad signature",
         ) from None
     return trusted is not None
 
@@ -354,16 +368,27 @@ def check_extends(checkpoint: Checkpoint, chain: Iterable[tuple[int, int, bytes]
                 if position != checkpoint.last_position
                 else f"the seal at position {position} differs from the checkpoint's head"
             )
-            raise VerifyFailed(
-                f"the log does not extend the checkpoint of {checkpoint.made_at}: {what}"
-                " (events before the checkpoint were changed, or the log was replaced)"
+            raise _not_extended(
+                checkpoint,
+                f"{what} (events before the checkpoint were changed, or the log was replaced)",
+                "differs",
             )
         return
-    raise VerifyFailed(
-        f"the log does not extend the checkpoint of {checkpoint.made_at}: size smaller:"
-        f" it holds {seen} events, the checkpoint {size} (the last events were deleted,"
-        " or the database was replaced by an older backup)"
+    raise _not_extended(
+        checkpoint,
+        f"it holds {seen} events, the checkpoint {size} (the last events were deleted, or"
+        " the database was replaced by an older backup)",
+        "size smaller",
     )
+
+
+def _not_extended(checkpoint: Checkpoint, detail: str, kind: str) -> VerifyFailed:
+    said = f"{kind}: {detail}" if kind == "size smaller" else detail
+    failed = VerifyFailed(
+        f"the log does not extend the checkpoint of {checkpoint.made_at}: {said}", kind=kind
+    )
+    failed.detail = f"does not extend the checkpoint of {checkpoint.made_at}: {detail}"
+    return failed
 
 
 def _first_line(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -66,7 +66,8 @@ class Break:
     """The first place the log and its seals disagree.
 
     ``kind``: ``edited`` (the event's bytes, type, account or version are not the ones
-    sealed), ``inserted`` (an event no seal was written for), ``deleted`` (a seal whose
+    sealed), ``account changed`` (the event is the one sealed, but under another
+    account's id), ``inserted`` (an event no seal was written for), ``deleted`` (a seal whose
     event is gone, or an event sealed after one that is gone), ``reordered`` (the event
     sealed at another position stands here).
     """
@@ -74,6 +75,8 @@ class Break:
     position: int
     kind: str
     detail: str
+    # For ``account changed``: the account id the event was sealed under.
+    sealed_under: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ def walk(
     *,
     start: tuple[int, int, bytes] = (0, 0, GENESIS),
     versions: dict[UUID, int] | None = None,
+    ids: Callable[[Row], Iterable[UUID]] = lambda row: (),
 ) -> Chain | Break:
     """Recompute the chain over ``rows`` (in position order) and compare every seal.
 
@@ -99,7 +103,10 @@ def walk(
     the stretch already verified, and ``versions`` (each account's last version seen,
     updated here), to walk a log in pieces: memory grows with the accounts, not the log.
     An account's versions must follow each other (1, 2, 3...), which names a deletion
-    even when its seal went too. Returns the verified ``Chain`` or the first ``Break``.
+    even when its seal went too. ``ids``: the account ids an event that does not match
+    its seal might have been sealed under besides the accounts seen so far (the id its
+    stored bytes name, for an account's first event), to tell ``account changed``.
+    Returns the verified ``Chain`` or the first ``Break``.
     """
     count, last, head = start
     seen: dict[UUID, int] = {} if versions is None else versions
@@ -111,6 +118,17 @@ def walk(
         if gone and gone[0] < row.position:
             return Break(gone[0], "deleted", f"the event sealed at position {gone[0]} is gone")
         prior = seen.get(row.originator_id, 0)
+        expected = link(head, row.position, row.originator_id, row.version, row.topic, row.state)
+        if row.seal is not None and (row.version != prior + 1 or row.seal != expected):
+            moved = _other_account(head, row, seen, ids(row))
+            if moved is not None:
+                return Break(
+                    row.position,
+                    "account changed",
+                    f"sealed as version {row.version} of account id {moved}, stored under"
+                    f" {row.originator_id}",
+                    moved,
+                )
         if row.version > prior + 1:
             if (
                 following is not None
@@ -134,9 +152,8 @@ def walk(
                 "reordered" if row.seal is not None else "inserted",
                 f"version {row.version} of its account comes after version {prior}",
             )
-        expected = link(head, row.position, row.originator_id, row.version, row.topic, row.state)
         if row.seal != expected:
-            return Break(row.position, *_why(head, row, following))
+            return Break(row.position, *_why(head, row, following, last))
         count, last, head = count + 1, row.position, expected
         seen[row.originator_id] = row.version
         row = following
@@ -145,9 +162,25 @@ def walk(
     return Chain(count, last, head)
 
 
-def _why(head: bytes, row: Row, following: Row | None) -> tuple[str, str]:
+def _other_account(
+    head: bytes, row: Row, seen: dict[UUID, int], named: Iterable[UUID]
+) -> UUID | None:
+    """The account the event was sealed under, when its id was changed to another's: an
+    account seen so far whose next version this is, or one of ``named``."""
+    candidates = [other for other, last in seen.items() if last == row.version - 1]
+    candidates += [other for other in named if other not in seen]
+    for other in candidates:
+        if other == row.originator_id:
+            continue
+        if link(head, row.position, other, row.version, row.topic, row.state) == row.seal:
+            return other
+    return None
+
+
+def _why(head: bytes, row: Row, following: Row | None, last: int) -> tuple[str, str]:
     """Tell a reordering (two events that changed places, with or without their seals)
-    from an edit, by the event after the first that does not match."""
+    from an edit, by the event after the first that does not match; and a deletion of
+    events with their seals by the positions missing before it."""
     assert row.seal is not None
     if following is not None and following.seal is not None:
         there = following.position
@@ -164,8 +197,13 @@ def _why(head: bytes, row: Row, following: Row | None) -> tuple[str, str]:
         )
         if swapped == following.seal:
             return "reordered", f"the event sealed here stands at position {there}"
-    return (
-        "edited",
-        "the stored event is not the one sealed here (its bytes, type, account, version"
-        " or the event before it changed)",
-    )
+    if last and row.position > last + 1:
+        # Positions are handed out one after the other (a PostgreSQL sequence may skip
+        # some when an insert is rolled back, hence "or").
+        gone = f"{last + 1}" + (f"-{row.position - 1}" if row.position > last + 2 else "")
+        return (
+            "deleted",
+            f"its seal does not follow the one before, and position {gone} is missing:"
+            " an event was removed with its seal (or this one was edited)",
+        )
+    return "edited", "the stored event (bytes, type or version) is not the one sealed here"

@@ -52,8 +52,8 @@ NOUNS: dict[str, tuple[str, str]] = {
         "Reports from the read models (caught up with the log before each query).",
     ),
     "projections": ("projections", "The read models: status, rebuild, follow."),
+    "audit": ("audit", "Prove nothing stored was altered: the sealed log, snapshots, views."),
     "apply": ("scripts", "Apply a stream of commands, one JSON object a line (`-` reads stdin)."),
-    "audit": ("audit", "Prove nothing was altered: verify the sealed log, sign checkpoints."),
     "export": ("exporting", "Write the sealed log as JSON Lines, with a signed checkpoint."),
     "import": ("importing", "Load a kamflow export into an empty database."),
     "demo": (

@@ -31,6 +31,7 @@ from kamflow.application import Kamflow
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import KamflowError
 from kamflow.domain.values import account_id
+from kamflow.verify import verify
 
 SPAWN = multiprocessing.get_context("spawn")
 WORKERS = 4
@@ -186,6 +187,13 @@ def assert_stream_intact(kf: Kamflow, key: str, sent: dict[str, Decimal]) -> lis
     return ids
 
 
+def assert_one_chain(kf: Kamflow) -> None:
+    """Every event the racing writers stored is sealed, in one chain (ADR 0017)."""
+    result = verify(kf)
+    assert result.ok, [f.line() for f in result.findings]
+    assert result.events == kf.event_count()
+
+
 def accepted_costs(reports: list[dict[str, Any]]) -> list[str]:
     """The command ids the workers had accepted, once every refusal is known to be the
     bounded-retry answer and at least 90% of the commands got through."""
@@ -218,6 +226,7 @@ def test_writers_racing_on_one_account_lose_and_duplicate_nothing(locator: str) 
         assert kf.event_count() == 1 + len(accepted)
         assert kf.last_version("acme") == 1 + len(accepted)
         assert_stream_intact(kf, "acme", {cid: amounts[cid] for cid in accepted})
+        assert_one_chain(kf)
     finally:
         kf.close()
 
@@ -368,5 +377,52 @@ def test_a_writer_killed_mid_stream_leaves_a_store_that_loads_and_resumes(
         assert kf.event_count() == LINES + 1
         kept = assert_stream_intact(kf, "acme", dict(zip(ids, amounts, strict=True)))
         assert kept == ids
+    finally:
+        kf.close()
+
+
+# ----------------------------------------------------------- batch jobs at once
+APPLIES = 8
+APPLY_LINES = 60
+
+
+def test_eight_applies_at_once_on_one_account_all_finish(locator: str, tmp_path: Path) -> None:
+    """Eight `kamflow apply` processes, each a file of costs for one account, started
+    together: every one finishes (none gives up on concurrent writes), every line is
+    stored once, and the log is one valid chain. Before ADR 0017 most of them failed
+    with "kept meeting concurrent writes"."""
+    open_accounts(locator, "acme")
+    sent: dict[str, Decimal] = {}
+    files = []
+    for w in range(APPLIES):
+        path = tmp_path / f"apply-{w}.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            for n in range(APPLY_LINES):
+                cid, amount = f"a{w}-{n}", Decimal(amount_for(w, n))
+                sent[cid] = amount
+                line = {
+                    "command": "cost record",
+                    "command_id": cid,
+                    **cost_fields("acme", amount, f"apply {w}"),
+                    "amount": str(amount),
+                }
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        files.append(path)
+    procs = [
+        subprocess.Popen(kamflow_cli(locator, "apply", str(path)), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for path in files
+    ]  # fmt: skip
+    answers = [proc.communicate(timeout=600) for proc in procs]
+    assert [(p.returncode, err) for p, (_, err) in zip(procs, answers, strict=True)] == [
+        (0, "")
+    ] * APPLIES
+    assert [out.strip() for out, _ in answers] == [f"applied {APPLY_LINES} commands"] * APPLIES
+
+    kf = Kamflow(locator)
+    try:
+        assert kf.event_count() == 1 + APPLIES * APPLY_LINES
+        assert_stream_intact(kf, "acme", sent)
+        assert_one_chain(kf)
     finally:
         kf.close()
