@@ -3,7 +3,8 @@
 An export is three kinds of line, each one JSON object::
 
     {"format": "kamflow-export-v1", "algorithm": "sha256-chain-v1", "kamflow": "0.1.0",
-     "made_at": "2026-12-01T02:13:18Z", "account": null, "seal_meta": {}}  # the header
+     "made_at": "2026-12-01T02:13:18Z", "account": null, "account_id": null,
+     "seal_meta": {}}                                                # the header
     {"position": 7, "account": "acme", "account_id": "<32 hex>", "version": 3,
      "type": "TierChanged", "actor": "li.wei", "occurred_on": "2026-03-02",
      "recorded_at": "2026-03-02T01:02:03+00:00", "command_id": "...",
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 
 FORMAT = "kamflow-export-v1"
 BATCH = 2000
-GOVERNANCE_KEY = None  # the governance log's events carry no account key
 Progress = Callable[[int], None]
 
 
@@ -298,6 +298,7 @@ def write(
         "kamflow": __version__,
         "made_at": utc_text(made_at),
         "account": None if account is None else account[0],
+        "account_id": None if account is None else account[1].hex,
         # What the store says of its seals: from which position they were applied
         # after the fact (a store written before sealing), carried over by import.
         "seal_meta": {k: v for k, v in seal_meta(kamflow).items() if k != "algorithm"},
@@ -422,10 +423,13 @@ class Reader:
             self.seal_meta = {str(k): str(v) for k, v in meta.items()}
         account = first.get("account")
         if account is not None:
-            from kamflow.domain.values import account_id
-
             self.account = str(account)
-            self.account_id = account_id(self.account)
+            try:
+                # The id it was stored under (an account opened by an older kamflow
+                # under a key typed in full-width letters has another than its key's).
+                self.account_id = uuid.UUID(hex=str(first["account_id"]))
+            except (KeyError, ValueError):
+                raise InvalidInput(f"{self.name}: its header names no account id") from None
 
     def lines(self) -> Iterator[Line]:
         """Every event line, checked; then the checkpoint is checked (``result``)."""
@@ -529,7 +533,12 @@ class Reader:
                 raise self._fail("the checkpoint's head is not the last line's seal")
         else:
             scope = checkpoint.statement.get("account")
-            if not isinstance(scope, dict) or scope.get("key") != self.account:
+            assert self.account_id is not None
+            if (
+                not isinstance(scope, dict)
+                or scope.get("key") != self.account
+                or scope.get("account_id") != self.account_id.hex
+            ):
                 raise self._fail(f"the checkpoint is not of an export of {self.account}")
             if scope.get("events") != count:
                 raise self._fail(

@@ -63,7 +63,7 @@ NO_STORE = (
 # Commands that read no store, with the arguments they need.
 STORE_FREE = {("workflow", "list"): [], ("workflow", "show"): ["complaint"]}
 # Commands that write (and so may create the store), besides the model commands.
-WRITERS = {("apply",), ("demo",)}
+WRITERS = {("apply",), ("demo",), ("import",)}
 EXTRA = {("projections", "follow"): ["--for", "0"]}
 
 
