@@ -15,7 +15,10 @@ Targets:
      event (select_notifications in batches + mapper.to_domain_event, nothing else);
   2. peak RSS of that rebuild <= 256 MB, at two store sizes, not growing with the events;
   3. `kamflow report portfolio --json` on caught-up views of every account, as a whole
-     process, within 3x the wall time of `kamflow --help` (medians, interleaved runs).
+     process, within 3x the wall time of `kamflow --help` (medians, interleaved runs);
+  4. `kamflow audit verify` (kamflow.verify.verify: the seal chain, the snapshots against
+     replays, the integrity check) at >= 0.5x the read+decode baseline's rate, its peak
+     RSS not growing with the log (ADR 0017).
 
 Stores are generated in bulk through the Account aggregate's own command methods (the same
 rules and events as the CLI) and saved 500 events per `app.save`, then cached under
@@ -75,6 +78,7 @@ Json = dict[str, Any]
 # Targets.
 REBUILD_MIN_RATE = 50_000.0  # events/s
 REBUILD_MIN_RATIO = 0.5  # x the read+decode baseline's rate
+VERIFY_MIN_RATIO = 0.5  # `audit verify` (ADR 0017), x the read+decode baseline's rate
 REBUILD_MAX_PEAK_MB = 256.0
 PEAK_MAX_GROWTH_MB = 16.0  # big store's peak minus the small one's: "independent of events"
 REPORT_MAX_RATIO = 3.0  # x `kamflow --help`
@@ -751,6 +755,30 @@ print(json.dumps({"events": n, "setup_seconds": t1 - t0, "seconds": t2 - t1,
 )
 
 
+VERIFY_CODE = (
+    PEAK_RSS
+    + """\
+import json, sys, time
+t0 = time.perf_counter()
+from kamflow.application import Kamflow
+from kamflow.verify import verify
+kf = Kamflow(sys.argv[1])
+t1, c1 = time.perf_counter(), time.process_time()
+result = verify(kf)
+t2, c2 = time.perf_counter(), time.process_time()
+kf.close()
+# The log must verify. The generated store's snapshots may not: its builder keeps an
+# account a refused command had changed, and snapshots it (verify names each one; the
+# rate then includes their slower comparison).
+if any(f.check != "snapshot" for f in result.findings):
+    raise SystemExit(f"verify failed: {[f.line() for f in result.findings[:3]]}")
+print(json.dumps({"events": result.events, "setup_seconds": t1 - t0, "seconds": t2 - t1,
+                  "cpu_seconds": c2 - c1, "peak_rss_kb": peak_rss_kb(),
+                  "snapshot_findings": len(result.findings)}))
+"""
+)
+
+
 @dataclass(frozen=True)
 class Pass:
     """One read of the whole log in a child process."""
@@ -961,6 +989,47 @@ def bench_rebuild(cfg: Config, report: Report, big: Path, small: Path) -> None:
     report.details["rebuild"] = details
 
 
+# ------------------------------------------------------------------ target 4
+def bench_verify(cfg: Config, report: Report, big: Path, small: Path) -> None:
+    """`audit verify` against the read+decode baseline, alternating, best of N; and its
+    peak RSS at two store sizes."""
+    baselines: list[Pass] = []
+    verifies: list[Pass] = []
+    for rep in range(cfg.rebuild_reps):
+        log(f"target 4: read+decode baseline, {cfg.events:,} events ({rep + 1})")
+        baselines.append(run_pass(BASELINE_CODE, big, cfg))
+        log(f"target 4: audit verify, {cfg.events:,} events ({rep + 1})")
+        verifies.append(run_pass(VERIFY_CODE, big, cfg))
+        log(f"  {verifies[-1].rate:,.0f} ev/s vs {baselines[-1].rate:,.0f} ev/s")
+    base = max(baselines, key=lambda p: p.rate)
+    best = max(verifies, key=lambda p: p.rate)
+    small_verify = run_pass(VERIFY_CODE, small, cfg)
+    ratio = best.rate / base.rate
+    report.rows += [
+        Row(
+            "4. audit verify vs read+decode baseline",
+            rate(best.events, best.seconds),
+            rate(base.events, base.seconds),
+            ratio,
+            f">= {VERIFY_MIN_RATIO:g}x",
+            ratio >= VERIFY_MIN_RATIO,
+        ),
+        Row(
+            f"   audit verify peak RSS {cfg.small_events // 1000}k -> {cfg.events // 1000}k",
+            f"{mb(small_verify.max_rss_kb)} -> {mb(best.max_rss_kb)}",
+            "",
+            best.max_rss_kb / small_verify.max_rss_kb,
+        ),
+    ]
+    report.details["verify"] = {
+        "runs": [asdict(p) | {"rate": p.rate} for p in verifies],
+        "baseline_runs": [asdict(p) | {"rate": p.rate} for p in baselines],
+        "small": asdict(small_verify),
+        "ratio": ratio,
+        "code": VERIFY_CODE,
+    }
+
+
 # ------------------------------------------------------------------ target 3
 def bench_report(cfg: Config, report: Report, db: Path) -> None:
     kamflow = kamflow_script()
@@ -1157,6 +1226,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(small_store, small)
         bench_rebuild(cfg, report, big, small)
         bench_report(cfg, report, big)
+        bench_verify(cfg, report, big, small)
         if args.profile:
             report.details["profiles"] = profile_rebuild(cfg, small)
     finally:

@@ -108,6 +108,11 @@ QUICK = Config(
 # Targets: (limit, direction). "max": ratio must be <= limit; "min": >= limit.
 WRITE_MAX_RATIO = 8.0
 APPLY_MIN_RATIO = 0.3
+# The seal (ADR 0017) costs at most 10% of a write and of `apply`, against the same
+# commands with the seal switched off (KAMFLOW_BENCHMARK_NO_SEAL, read by the recorder
+# factories only), measured in the same run.
+SEAL_MAX_RATIO = 1.10
+UNSEALED = {"KAMFLOW_BENCHMARK_NO_SEAL": "1"}
 LOAD_MAX_RATIO = 3.0
 
 
@@ -132,12 +137,17 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_run(argv: list[str], *, expect: str | None = None) -> Timing:
+def timed_run(
+    argv: list[str], *, expect: str | None = None, env: dict[str, str] | None = None
+) -> Timing:
     """Wall and CPU time of one whole process, from spawn to exit; fails loudly on a
-    bad run. Processes run one at a time, so the children's CPU delta is this one's."""
+    bad run. Processes run one at a time, so the children's CPU delta is this one's.
+    ``env``: variables set for this process on top of the benchmark's environment."""
     cpu = children_cpu()
     start = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=child_env(), check=False)
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, env={**child_env(), **(env or {})}, check=False
+    )
     elapsed = Timing(time.perf_counter() - start, children_cpu() - cpu)
     if proc.returncode != 0 or (expect is not None and expect not in proc.stdout):
         raise RuntimeError(
@@ -534,15 +544,21 @@ def bench_write(cfg: Config, report: Report, store: Path, work: Path) -> None:
         "imports only": lambda i: [PYTHON, "-c", IMPORTS_ONLY],
         "kamflow --help": lambda i: [kamflow, "--help"],
         "kamflow visit log": lambda i: write_argv(kamflow, work, i, cfg.store_accounts),
+        "unsealed visit log": lambda i: write_argv(kamflow, work, i, cfg.store_accounts),
     }
-    expect = {"kamflow visit log": "recorded VisitLogged", "kamflow --help": "Usage"}
+    expect = {
+        "kamflow visit log": "recorded VisitLogged",
+        "unsealed visit log": "recorded VisitLogged",
+        "kamflow --help": "Usage",
+    }
+    envs = {"unsealed visit log": UNSEALED}
     times: dict[str, list[float]] = {name: [] for name in probes}
     cpu: dict[str, list[float]] = {name: [] for name in probes}
     warmup = 2
     log(f"target 1: {cfg.write_reps} interleaved runs of each process (+{warmup} warm-up)")
     for i in range(warmup + cfg.write_reps):
         for name, argv_for in probes.items():
-            timing = timed_run(argv_for(i), expect=expect.get(name))
+            timing = timed_run(argv_for(i), expect=expect.get(name), env=envs.get(name))
             if i >= warmup:
                 times[name].append(timing.wall)
                 cpu[name].append(timing.cpu)
@@ -557,6 +573,17 @@ def bench_write(cfg: Config, report: Report, store: Path, work: Path) -> None:
             ratio,
             f"<= {WRITE_MAX_RATIO:g}x",
             ratio <= WRITE_MAX_RATIO,
+        )
+    )
+    seal_ratio = med["kamflow visit log"] / med["unsealed visit log"]
+    report.rows.append(
+        Row(
+            "   sealing cost on the write (vs unsealed)",
+            ms(med["kamflow visit log"]),
+            ms(med["unsealed visit log"]),
+            seal_ratio,
+            f"<= {SEAL_MAX_RATIO:g}x",
+            seal_ratio <= SEAL_MAX_RATIO,
         )
     )
     report.rows.append(
@@ -676,19 +703,28 @@ def bench_apply(cfg: Config, report: Report, folder: Path) -> None:
         f" {APPLY_ROUNDS} rounds"
     )
     synchronous = -1
-    runs: dict[str, list[Timing]] = {"kamflow": [], "baseline": []}
+    runs: dict[str, list[Timing]] = {"kamflow": [], "baseline": [], "unsealed": []}
     events = 0
+    unsealed_db = folder / "apply-unsealed.db"
     for round_ in range(APPLY_ROUNDS):
         remove_db(db)
         remove_db(base_db)
+        remove_db(unsealed_db)
         timed_run([kamflow, "--db", str(db), "apply", str(setup)], expect="applied")
+        timed_run(
+            [kamflow, "--db", str(unsealed_db), "apply", str(setup)], expect="applied", env=UNSEALED
+        )
         if synchronous < 0:
             synchronous = eventsourcing_synchronous(db)
-        order = ["kamflow", "baseline"] if round_ % 2 == 0 else ["baseline", "kamflow"]
+        order = ["kamflow", "unsealed", "baseline"]
+        order = order[round_ % 3 :] + order[: round_ % 3]
         for which in order:
             if which == "kamflow":
                 argv = [kamflow, "--db", str(db), "apply", str(mix)]
                 runs[which].append(timed_run(argv, expect="applied"))
+            elif which == "unsealed":
+                argv = [kamflow, "--db", str(unsealed_db), "apply", str(mix)]
+                runs[which].append(timed_run(argv, expect="applied", env=UNSEALED))
             else:
                 argv = [PYTHON, "-c", BASELINE_APPLY, str(base_db), str(mix), str(synchronous)]
                 runs[which].append(timed_run(argv))
@@ -707,6 +743,18 @@ def bench_apply(cfg: Config, report: Report, folder: Path) -> None:
             ratio,
             f">= {APPLY_MIN_RATIO:g}x",
             ratio >= APPLY_MIN_RATIO,
+        )
+    )
+    unsealed_seconds = min(t.wall for t in runs["unsealed"])
+    seal_ratio = seconds / unsealed_seconds
+    report.rows.append(
+        Row(
+            "   sealing cost on apply (vs unsealed)",
+            f"{cfg.apply_commands / seconds:,.0f} cmd/s",
+            f"{cfg.apply_commands / unsealed_seconds:,.0f} cmd/s",
+            seal_ratio,
+            f"<= {SEAL_MAX_RATIO:g}x time",
+            seal_ratio <= SEAL_MAX_RATIO,
         )
     )
     report.rows.append(
@@ -740,7 +788,9 @@ def bench_apply(cfg: Config, report: Report, folder: Path) -> None:
         "events_in_store": events,
         "baseline": BASELINE_APPLY,
     }
-    for path in (db, base_db):
+    report.details["apply"]["unsealed_seconds"] = unsealed_seconds
+    report.details["apply"]["seal_ratio"] = seal_ratio
+    for path in (db, base_db, unsealed_db):
         remove_db(path)
 
 

@@ -24,7 +24,8 @@ of the sealed recorders (``kamflow.app.recorder``):
 
 - ``iter_sealed(source, start=1, *, batch=2000) -> Iterator[seal.Row]``: every event
   at position >= ``start`` with its stored seal (None: no seal), in log order, read in
-  batches of ``batch`` rows inside one read transaction (memory flat in the log size).
+  batches of ``batch`` rows inside one read transaction (memory flat in the log size);
+  a generator: close it (``contextlib.closing``) when stopping early.
 - ``orphans(source) -> list[int]``: positions that have a seal but no event.
 - ``head(source) -> tuple[int, bytes]``: (how many events the log holds, the seal
   stored for its last event; ``seal.GENESIS`` for an empty log).
@@ -38,7 +39,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -291,7 +292,9 @@ def seal_meta(source: Any) -> dict[str, str]:
         return {str(r[0]): str(r[1]) for r in c.fetchall()}
 
 
-def iter_sealed(source: Any, start: int = 1, *, batch: int = SEAL_BATCH) -> Iterator[Row]:
+def iter_sealed(
+    source: Any, start: int = 1, *, batch: int = SEAL_BATCH
+) -> Generator[Row, None, None]:
     """Every event at position >= ``start`` with the seal stored for it (None: none), in
     log order, read in batches inside one read transaction. On a store without seal
     tables every seal is None."""

@@ -58,12 +58,15 @@ def audit() -> None:
 def audit_verify(
     views: bool, checkpoint_file: str | None, export_file: str | None, public_key: str | None
 ) -> Report:
-    """Recompute the seal of every event in the log, check every snapshot against its
-    account's events and the database's own integrity check; exit 1 naming the first
-    place that is not as kamflow stored it (edited, deleted, inserted, reordered,
-    account changed), exit 0 with the number of events verified and the head seal.
-    With --checkpoint, also prove the log extends that signed checkpoint; with --file,
-    check an export the same way, offline.
+    """Check that nothing stored was altered since kamflow stored it.
+
+    Recomputes the seal of every event in the log, checks every snapshot against its
+    account's events, runs the database's own integrity check (and with --views
+    compares every view table with a rebuild). Exit 1 naming the first place that is
+    not as kamflow stored it (edited, deleted, inserted, reordered, account changed);
+    exit 0 with the number of events verified and the head seal. With --checkpoint,
+    also prove the log extends that signed checkpoint; with --file, check an export
+    the same way, with no database.
 
     \b
     Example:

@@ -73,6 +73,7 @@ READS: list[list[str]] = [
     ["roster", "show"],
     ["workflow", "list"],
     ["projections", "status"],
+    ["audit", "verify"],
     report("file", KEY),
     report("file", "acme-logistics"),
     report("portfolio"),

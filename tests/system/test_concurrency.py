@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import queue
 import signal
 import sqlite3
@@ -423,6 +424,53 @@ def test_eight_applies_at_once_on_one_account_all_finish(locator: str, tmp_path:
     try:
         assert kf.event_count() == 1 + APPLIES * APPLY_LINES
         assert_stream_intact(kf, "acme", sent)
+        assert_one_chain(kf)
+    finally:
+        kf.close()
+
+
+def test_writes_at_the_keyboard_finish_while_an_apply_runs(
+    locator: str, batch_file: tuple[Path, list[str], list[Decimal]]
+) -> None:
+    """A person's `cost record` on the account a batch is writing waits its turn under
+    the write lock instead of losing to the batch (before ADR 0017: 9% failed on SQLite,
+    36% on PostgreSQL, with "kept meeting concurrent writes")."""
+    path, _, _ = batch_file
+    open_accounts(locator, "acme")
+    watcher = Kamflow(locator)
+    typed: list[subprocess.CompletedProcess[str]] = []
+    try:
+        batch = subprocess.Popen(
+            kamflow_cli(locator, "apply", str(path)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while watcher.last_version("acme") < 50:
+            assert time.monotonic() < deadline and batch.poll() is None, "apply made no progress"
+            time.sleep(0.01)
+        for n in range(3):
+            typed.append(
+                subprocess.run(
+                    kamflow_cli(locator, "cost", "record", "acme", "--amount", "7",
+                                "--category", "travel", "--description", f"typed {n}"),
+                    capture_output=True, text=True, timeout=120,
+                    # A person waits while the batch holds the lock between its lines;
+                    # a busy test machine must not turn that wait into a refusal.
+                    env={**os.environ, "KAMFLOW_LOCK_TIMEOUT": "60"},
+                )
+            )  # fmt: skip
+        still_running = batch.poll() is None
+        _, err = batch.communicate(timeout=600)
+    finally:
+        watcher.close()
+    assert batch.returncode == 0, err
+    assert [(t.returncode, t.stderr) for t in typed] == [(0, "")] * 3
+    assert still_running, "the batch ended before the typed writes: nothing was contended"
+    kf = Kamflow(locator)
+    try:
+        assert kf.event_count() == 1 + LINES + 3
         assert_one_chain(kf)
     finally:
         kf.close()

@@ -31,6 +31,26 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("application.py", "recorder.events_table_name"): (
         "eventsourcing's table name, a constant of the recorder ('stored_events')"
     ),
+    # --- the sealed recorders and `audit verify` (ADR 0017)
+    ("sealed.py", "SEALS"): "the seal table's name, a constant of the module",
+    ("sealed.py", "META"): "the seal meta table's name, a constant of the module",
+    ("sealed.py", "self.events_table_name"): (
+        "eventsourcing's table name, a constant of the recorder ('stored_events')"
+    ),
+    ("sealed.py", "recorder.events_table_name"): (
+        "eventsourcing's table name, a constant of the recorder ('stored_events')"
+    ),
+    ("sealed.py", "table"): "the recorder's events_table_name ('stored_events')",
+    ("sealed.py", "join"): "a LEFT JOIN of the seal table (SEALS) or nothing",
+    ("sealed.py", "seal"): "'s.seal' or 'NULL'",
+    ("verify.py", "table"): "a view table's name, from kamflow/projections/views.py",
+    ("verify.py", "', '.join(names)"): (
+        "the view table's columns, read from the catalog of the scratch rebuild kamflow made"
+    ),
+    ("verify.py", "', '.join(key or names)"): (
+        "the view table's primary key columns from views.py (or its catalog columns)"
+    ),
+    ("verify.py", "where"): "'column = ?' for each key column of a view table, values bound",
     # --- the views' connection
     ("projections/db.py", "CACHE_KIB"): "an int constant of the module",
     ("projections/db.py", "SORTER_KIB"): "an int constant of the module",
