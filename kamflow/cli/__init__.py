@@ -57,6 +57,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "projections": ("projections", "The read models: status, rebuild, follow."),
     "audit": ("audit", "Prove nothing stored was altered: the sealed log, snapshots, views."),
     "apply": ("scripts", "Apply a stream of commands, one JSON object a line (`-` reads stdin)."),
+    "export": ("exporting", "Write the sealed log as JSON Lines, with a signed checkpoint."),
     "import": (
         "importing",
         "Import a table (CSV, TSV, XLSX) of accounts, contacts, opportunities, sales and"
@@ -205,7 +206,8 @@ class KamflowGroup(click.Group):
         if cmd_name not in NOUNS:
             return None
         module = import_module(f"kamflow.cli.{NOUNS[cmd_name][0]}")
-        command = getattr(module, cmd_name)
+        # A command named by a Python keyword is defined with a trailing _ (import_).
+        command = getattr(module, cmd_name, None) or getattr(module, f"{cmd_name}_")
         assert isinstance(command, click.Command), cmd_name
         return command
 

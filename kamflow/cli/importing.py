@@ -2,7 +2,10 @@
 
 A table (``.csv``, ``.tsv``, ``.xlsx``) is imported through a mapping the team keeps
 (``--mapping map.toml``; ``--suggest`` writes a first one), row by row as the domain
-commands `kamflow apply` runs (kamflow.tableimport, ADR 0019).
+commands `kamflow apply` runs (kamflow.tableimport, ADR 0019). A kamflow export (its
+first line is an export's header) is loaded whole into an empty database, every seal
+checked (``kamflow.log_import``, ADR 0018): the way to move a store from SQLite to
+PostgreSQL and back.
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ if TYPE_CHECKING:
     " UTF-16, GB18030/GBK).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--public-key",
+    metavar="KEY|FILE",
+    help="For a kamflow export: the public key its checkpoint must be signed with.",
+)
 def import_(
     file: Path,
     mapping: Path | None,
@@ -63,6 +71,7 @@ def import_(
     rejects: Path | None,
     encoding: str | None,
     as_json: bool,
+    public_key: str | None,
 ) -> None:
     """Import a table (CSV, TSV, XLSX) of accounts, contacts, opportunities, sales and
     payments, through a mapping the team keeps.
@@ -74,17 +83,27 @@ def import_(
     the others are imported. A progress bar is drawn on a terminal.
 
     \b
+    A kamflow export (`kamflow export`) is loaded into an empty database instead, every
+    seal and its signed checkpoint checked as it goes; a file that does not verify, or a
+    database that is not empty, is refused and nothing is written.
+
+    \b
     Example:
         kamflow import --suggest customers.csv > map.toml
         kamflow import customers.csv --mapping map.toml --dry-run
         kamflow import customers.csv --mapping map.toml
+        kamflow --db postgresql://kam@db.example.com/kam import kam.jsonl
     """
     from kamflow.tableimport.read import TABLE_SUFFIXES
 
     if not (suggest or mapping is not None or file.suffix.lower() in TABLE_SUFFIXES):
+        if _is_export(file):
+            _import_log(file, public_key)
+            return
         raise click.UsageError(
-            f"{file.name}: kamflow imports a table (.csv, .tsv or .xlsx) through"
-            " --mapping MAP.toml; a command stream is run by `kamflow apply`"
+            f"{file.name}: neither a kamflow export nor a table; kamflow imports a table"
+            " (.csv, .tsv or .xlsx) through --mapping MAP.toml, and a command stream is"
+            " run by `kamflow apply`"
         )
     if suggest:
         if mapping is not None or dry_run or strict or rejects is not None:
@@ -252,3 +271,37 @@ def _render(file: Path, summary: Summary, dry_run: bool, rejects: Path) -> str:
 
 # The command's name in NOUNS: `import` is a Python keyword.
 globals()["import"] = import_
+
+
+def _is_export(file: Path) -> bool:
+    """Whether FILE's first line is a kamflow export's header."""
+    from kamflow.export import is_export
+
+    try:
+        with file.open("rb") as stream:
+            first = stream.readline(1 << 16)
+    except OSError as exc:
+        raise click.FileError(str(file), hint=exc.strerror or str(exc)) from None
+    return is_export(first)
+
+
+def _import_log(file: Path, public_key: str | None) -> None:
+    from kamflow.checkpoint import trusted_key
+    from kamflow.cli.progress import drawn, progress
+    from kamflow.log_import import load
+    from kamflow.storage import resolve
+
+    trusted = trusted_key(public_key) if public_key is not None else None
+    locator = resolve(session().db)
+    with progress("importing", unit="events") as bar:
+        if drawn():
+            with file.open("rb") as stream:
+                lines = sum(c.count(b"\n") for c in iter(lambda: stream.read(1 << 20), b""))
+            bar.set_total(max(lines - 2, 1))
+        imported = load(file, locator, trusted=trusted, progress=bar.advance)
+    checkpoint = imported.verified.checkpoint
+    click.echo(
+        f"imported {imported.events:,} events from {file}; every seal verified; head"
+        f" {checkpoint.head.hex()[:16]}..., as the checkpoint of {checkpoint.made_at}"
+        f" signed by {checkpoint.signer} (key {checkpoint.key_id})"
+    )
