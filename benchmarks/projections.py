@@ -67,7 +67,10 @@ if TYPE_CHECKING:
 ROOT = HERE.parent
 
 # Bump when the generated store changes shape, so cached stores are built again.
-STORE_VERSION = "p3"  # p3: compact invoice refs and command log in the state
+# p3: compact invoice refs and command log in the state; p4: accounts opened
+# OPENED_BEFORE days before their first fact (the date-order rule).
+STORE_VERSION = "p4"
+OPENED_BEFORE = 30  # days
 MB = 1024 * 1024
 
 Json = dict[str, Any]
@@ -269,13 +272,25 @@ class StoreBuilder:
         self.step = (end - self.start - timedelta(days=1)) / events
 
     # -------------------------------------------------------------- plumbing
-    def meta(self, *, backdate: bool = True, actor: str | None = None, gov: bool = False) -> Any:
+    def meta(
+        self,
+        *,
+        backdate: bool = True,
+        actor: str | None = None,
+        gov: bool = False,
+        opening: bool = False,
+    ) -> Any:
         from kamflow.domain.envelope import Meta
 
         rng = self.rng
         recorded = self.start + self.step * self.written
         occurred = recorded.date()
-        if backdate and rng.random() < 0.1:  # entered a few days late
+        if opening:
+            # Nothing about an account may be dated before it was opened, and facts are
+            # entered up to 5 days late: an account's file is opened (as a business date)
+            # OPENED_BEFORE days before it is first written to.
+            occurred -= timedelta(days=OPENED_BEFORE)
+        elif backdate and rng.random() < 0.1:  # entered a few days late
             occurred -= timedelta(days=rng.randint(1, 5))
         return Meta(
             actor or rng.choice(OWNERS),
@@ -321,7 +336,7 @@ class StoreBuilder:
         rng = self.rng
         i = len(self.states)
         key = f"acct-{i:05d}"
-        meta = self.meta(backdate=False)
+        meta = self.meta(opening=True)
         account = Account.open(
             meta,
             key=key,
