@@ -78,8 +78,10 @@ class Account(Recorder, Aggregate):
 
     # 2: the invoice refs ever used are kept in their identity form (values.identity),
     # so that INV-7 and inv-7 are one invoice. 3: the last visit and the satisfaction are
-    # the latest by business date, no longer the last recorded.
-    class_version = 3
+    # the latest by business date, no longer the last recorded. 4: the client-chosen
+    # command ids are no longer in the state (kamflow.applied, ADR 0024).
+    class_version = 4
+    remembers_commands = False
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -98,6 +100,10 @@ class Account(Recorder, Aggregate):
                 f"its last visit {last['id']} of {last['on']} is not the latest one"
                 f" ({latest}); taken before last meant latest"
             )
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        state.pop("command_log", None)
 
     # ------------------------------------------------------------------ events
     class Event(envelope.Event):
@@ -774,9 +780,6 @@ class Account(Recorder, Aggregate):
         self.exceptions: dict[str, ExceptionState] = {}
         self.lost: Lost | None = None
         self.post_mortem: PostMortem | None = None
-        # Command ids chosen by clients, one per line: a single string keeps snapshots
-        # cheap to decode however many commands a script has sent.
-        self.command_log: str = "\n"
 
     def complaint_stepped(self, event: Any) -> ComplaintState:
         """The complaint an event of the complaint workflow moved, in its new status

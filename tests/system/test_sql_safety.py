@@ -31,6 +31,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("application.py", "recorder.events_table_name"): (
         "eventsourcing's table name, a constant of the recorder ('stored_events')"
     ),
+    # --- the index of applied command ids
+    ("applied.py", "TABLE"): "the module's literal table name ('kamflow_command_ids')",
+    ("applied.py", "TRIGGER"): "the module's literal trigger name",
     # --- the views' connection
     ("projections/db.py", "CACHE_KIB"): "an int constant of the module",
     ("projections/db.py", "SORTER_KIB"): "an int constant of the module",
