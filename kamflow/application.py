@@ -74,6 +74,9 @@ __all__ = [
 ]
 
 SNAPSHOT_INTERVAL = 20
+# Of the older snapshots, only those at multiples of this are kept, for as-of loads
+# (the newest is always kept): ADR 0024.
+CHECKPOINT_INTERVAL = 100
 # A conflicting writer makes us reload and decide again; a handful of attempts is plenty
 # for people typing commands, and bounded so a pathological storm fails loudly.
 MAX_ATTEMPTS = 12
@@ -467,6 +470,34 @@ class Kamflow:
         with contextlib.suppress(IntegrityError, OperationalError):
             assert self.app.snapshots is not None
             self.app.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
+            self._prune_snapshots(aggregate.id, aggregate.version)
+
+    def _prune_snapshots(self, aid: uuid.UUID, version: int) -> None:
+        """Delete the aggregate's snapshots older than ``version`` except the as-of
+        checkpoints (every CHECKPOINT_INTERVAL versions): a snapshot holds the whole
+        state, so keeping each one made storage grow with the square of history (ADR
+        0024). Snapshots are a cache; the events stay the record."""
+        assert self.app.snapshots is not None
+        recorder: Any = self.app.snapshots.recorder
+        if not self.store.postgres:
+            with recorder.datastore.transaction(commit=True) as c:
+                # The table name is eventsourcing's constant ("stored_snapshots").
+                c.execute(
+                    f"DELETE FROM {recorder.events_table_name} WHERE originator_id = ?"
+                    " AND originator_version < ? AND originator_version % ? <> 0",
+                    (aid.hex, version, CHECKPOINT_INTERVAL),
+                )
+            return
+        from psycopg import sql
+
+        statement = sql.SQL(
+            "DELETE FROM {}.{} WHERE originator_id = %s"
+            " AND originator_version < %s AND originator_version %% %s <> 0"
+        ).format(
+            sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name)
+        )
+        with recorder.datastore.transaction(commit=True) as curs:
+            curs.execute(statement, (aid, version, CHECKPOINT_INTERVAL))
 
     def keep_loaded(self) -> None:
         """Keep accounts in memory between commands (batch mode): most lines of a script
