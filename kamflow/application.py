@@ -74,6 +74,10 @@ __all__ = [
 ]
 
 SNAPSHOT_INTERVAL = 20
+# The record time at the start of a stored event's JSON (eventsourcing's transcoder).
+_TIMESTAMP = re.compile(
+    rb'\{"timestamp":\{"_type_":"datetime_iso","_data_":"([0-9T:.+-]{19,40})"\}'
+)
 # Of the older snapshots, only those at multiples of this are kept, for as-of loads
 # (the newest is always kept): ADR 0024.
 CHECKPOINT_INTERVAL = 100
@@ -548,6 +552,16 @@ class Kamflow:
 
     def _recorded_at(self, aid: uuid.UUID, version: int) -> datetime:
         stored = self.app.recorder.select_events(aid, gt=version - 1, lte=version)
+        # The as-of search reads only the record time: taken from the stored JSON where
+        # it is plain (eventsourcing writes it first), decoding the whole event only
+        # when it is not (a cipher or compressor is set, or an unexpected shape).
+        raw = stored[0].state
+        found = _TIMESTAMP.match(raw) if isinstance(raw, bytes) else None
+        if found is not None:
+            with contextlib.suppress(ValueError):
+                stamp = datetime.fromisoformat(found.group(1).decode("ascii"))
+                if stamp.tzinfo is not None:
+                    return stamp
         event = self.app.mapper.to_domain_event(stored[0])
         return event.timestamp  # type: ignore[attr-defined, no-any-return]
 
