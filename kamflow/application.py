@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import getpass
 import inspect
 import random
 import re
@@ -43,7 +42,13 @@ from kamflow.domain.errors import (
     StorageError,
 )
 from kamflow.domain.text import check_text
-from kamflow.domain.values import MAX_NAME, account_id, legacy_account_id, normalise_key
+from kamflow.domain.values import (
+    GOVERNANCE_ID,
+    MAX_NAME,
+    account_id,
+    legacy_account_id,
+    normalise_key,
+)
 from kamflow.storage import (
     DEFAULT_DB,
     ReadOnlyStore,
@@ -123,6 +128,8 @@ class KamflowApplication(Application[uuid.UUID]):
 
 
 def default_actor() -> str:
+    import getpass  # only when no --actor or KAMFLOW_ACTOR names one
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry, e.g. an anonymous container user
@@ -302,8 +309,31 @@ class Kamflow:
         if self._zone is None:
             from kamflow.zones import SETTING, business_zone
 
-            self._zone = business_zone(self.tz, lambda: self.governance().settings.get(SETTING))
+            self._zone = business_zone(self.tz, lambda: self._team_setting(SETTING))
         return self._zone
+
+    def _team_setting(self, name: str) -> str | None:
+        """A governance setting as recorded (the last SettingSet of it), read from the
+        stored JSON: every write needs the team's time zone, and the governance module
+        and aggregate cost a single write more than the few rows this reads. Stored
+        events that are not plain JSON (a cipher or compressor) are decoded instead."""
+        import json
+
+        topic = "kamflow.domain.governance:Governance.SettingSet"
+        value: str | None = None
+        with self._reading():
+            for stored in self.app.recorder.select_events(GOVERNANCE_ID):
+                if stored.topic != topic:
+                    continue
+                try:
+                    state = json.loads(stored.state)
+                except ValueError:
+                    return self.governance().settings.get(name)
+                if not isinstance(state, dict):
+                    return self.governance().settings.get(name)
+                if state.get("setting") == name and isinstance(state.get("value"), str):
+                    value = state["value"]
+        return value
 
     def today(self) -> date:
         """The business date now: this Kamflow's clock, in the business zone."""
@@ -447,8 +477,6 @@ class Kamflow:
         )
 
     def _load_governance(self) -> Governance | None:
-        from kamflow.domain.governance import GOVERNANCE_ID
-
         try:
             governance: Governance = self.app.repository.get(GOVERNANCE_ID)
         except AggregateNotFoundError:
@@ -464,7 +492,7 @@ class Kamflow:
 
     @_guarded
     def governance_history(self) -> list[Governance.Event]:
-        from kamflow.domain.governance import GOVERNANCE_ID, Governance
+        from kamflow.domain.governance import Governance
 
         return [e for e in self.app.events.get(GOVERNANCE_ID) if isinstance(e, Governance.Event)]
 
@@ -757,8 +785,6 @@ class Kamflow:
         )
 
     def _whose(self, aid: uuid.UUID) -> str:
-        from kamflow.domain.governance import GOVERNANCE_ID
-
         if aid == GOVERNANCE_ID:
             return "the governance log"
         key = self._key_of(aid)
