@@ -16,13 +16,13 @@ from datetime import date, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kamflow.projections.engine import REPORT_CACHE_TABLE
+
 if TYPE_CHECKING:
     from kamflow.projections.db import ViewDB
 
-TABLE = (
-    "CREATE TABLE IF NOT EXISTS kf_report_cache"
-    " (report TEXT PRIMARY KEY, cache_key TEXT NOT NULL, body TEXT NOT NULL)"
-)
+# The table's definition lives with the engine, whose rebuild empties it.
+TABLE = REPORT_CACHE_TABLE
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 

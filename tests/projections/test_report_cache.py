@@ -61,3 +61,17 @@ def test_the_kept_json_is_the_json_a_fresh_build_gives(locator: str) -> None:
         fresh = kam("report", "portfolio", "--json")
 
     assert kept.stdout == fresh.stdout
+
+
+def test_a_rebuild_forgets_every_kept_report(sqlite_locator: str) -> None:
+    kam = invoker(sqlite_locator)
+    with fake_clock(date(2026, 3, 2)):
+        ok(kam("account", "open", "acme", "--name", "Acme", "--industry", "feed",
+               "--owner", ACTOR, "--tier", "key"))  # fmt: skip
+        kam("report", "portfolio", "--json")
+        kept = kept_rows(sqlite_locator)
+
+        ok(kam("projections", "rebuild"))
+
+    assert [name for name, _ in kept] == ["portfolio"]
+    assert kept_rows(sqlite_locator) == []
