@@ -133,9 +133,13 @@ class AppliedCommands:
         if self.postgres:
             self._ensure_postgres()
         else:
-            with self.recorder.datastore.transaction(commit=True) as cur:
+            # Read first: a write transaction here would make every writer's first
+            # lookup queue for the store's lock.
+            with self.recorder.datastore.transaction(commit=False) as cur:
                 cur.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = ?", (TRIGGER,))
-                if not cur.fetchone()[0]:
+                made = bool(cur.fetchone()[0])
+            if not made:
+                with self.recorder.datastore.transaction(commit=True) as cur:
                     for statement in _SQLITE_DDL:
                         cur.execute(statement)
         self._ready = True
