@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import getpass
 import inspect
 import random
 import re
@@ -30,6 +29,7 @@ from eventsourcing.application import (
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, OperationalError
 from eventsourcing.utils import strtobool
 
+from kamflow.applied import AppliedCommands
 from kamflow.clock import Clock, now, set_clock
 from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, GovernanceCommand
@@ -47,7 +47,13 @@ from kamflow.domain.errors import (
     StorageError,
 )
 from kamflow.domain.text import check_text
-from kamflow.domain.values import MAX_NAME, account_id, legacy_account_id, normalise_key
+from kamflow.domain.values import (
+    GOVERNANCE_ID,
+    MAX_NAME,
+    account_id,
+    legacy_account_id,
+    normalise_key,
+)
 from kamflow.storage import (
     DEFAULT_DB,
     LOCK_TIMEOUT_ENV,
@@ -92,6 +98,13 @@ BACKOFF_FIRST = 0.002
 BACKOFF_CAP = 0.25
 # How many of an account's latest events a write is compared with to catch a repeat.
 REPEAT_LOOKBACK = 8
+# The record time at the start of a stored event's JSON (eventsourcing's transcoder).
+_TIMESTAMP = re.compile(
+    rb'\{"timestamp":\{"_type_":"datetime_iso","_data_":"([0-9T:.+-]{19,40})"\}'
+)
+# Of the older snapshots, only those at multiples of this are kept, for as-of loads
+# (the newest is always kept): ADR 0024.
+CHECKPOINT_INTERVAL = 100
 
 
 class KamflowApplication(Application[uuid.UUID]):
@@ -131,6 +144,8 @@ class KamflowApplication(Application[uuid.UUID]):
 
 
 def default_actor() -> str:
+    import getpass  # only when no --actor or KAMFLOW_ACTOR names one
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry, e.g. an anonymous container user
@@ -287,6 +302,7 @@ class Kamflow:
                 raise failure(exc, self.store) or StorageError(
                     f"cannot open database {describe_locator(self.locator)}: {_first_line(exc)}"
                 ) from None
+        self.applied = AppliedCommands(self.app, postgres=self.store.postgres)
         repository = self.app.repository
         assert isinstance(repository, SafeRepository)
         repository.on_bad_snapshot = self._bad_snapshot
@@ -335,8 +351,31 @@ class Kamflow:
         if self._zone is None:
             from kamflow.zones import SETTING, business_zone
 
-            self._zone = business_zone(self.tz, lambda: self.governance().settings.get(SETTING))
+            self._zone = business_zone(self.tz, lambda: self._team_setting(SETTING))
         return self._zone
+
+    def _team_setting(self, name: str) -> str | None:
+        """A governance setting as recorded (the last SettingSet of it), read from the
+        stored JSON: every write needs the team's time zone, and the governance module
+        and aggregate cost a single write more than the few rows this reads. Stored
+        events that are not plain JSON (a cipher or compressor) are decoded instead."""
+        import json
+
+        topic = "kamflow.domain.governance:Governance.SettingSet"
+        value: str | None = None
+        with self._reading():
+            for stored in self.app.recorder.select_events(GOVERNANCE_ID):
+                if stored.topic != topic:
+                    continue
+                try:
+                    state = json.loads(stored.state)
+                except ValueError:
+                    return self.governance().settings.get(name)
+                if not isinstance(state, dict):
+                    return self.governance().settings.get(name)
+                if state.get("setting") == name and isinstance(state.get("value"), str):
+                    value = state["value"]
+        return value
 
     def today(self) -> date:
         """The business date now: this Kamflow's clock, in the business zone."""
@@ -406,6 +445,15 @@ class Kamflow:
         conflicts = 0
         deadline = time.monotonic() + lock_timeout()
         first_done = False
+        if given and isinstance(command, Command) and self._unsaved is None:
+            # A given id is looked up in its index before the account is loaded, and
+            # before the write lock is taken: a command already applied costs one read
+            # however long the history (kamflow.applied, ADR 0024). Indexing events the
+            # index has not taken in yet (a store written before it) writes, so it is
+            # done here, outside the lock; under the lock a plain lookup suffices.
+            _, aid = self.locate(command.typed_account)
+            if self.applied.applied(aid, cid):
+                return Outcome(command.account, "", [], cid)
         while True:
             # Load, decide and save with the store's write lock held (ADR 0017): no
             # other kamflow writer can save in between, so the save cannot meet a
@@ -506,15 +554,10 @@ class Kamflow:
         else:
             subject = command.account
             _, aid = self.locate(command.typed_account)
+            if given and self._given_before(aid, cid):
+                return Outcome(subject, "", [], cid)
             kept = self._loaded is not None and aid in self._loaded
             account = self._load_current(aid)
-            if given and account is not None and account.has_command(cid):
-                # Held accounts are the truth in memory (hold(): no other writer).
-                if not kept or self._unsaved is not None:
-                    return Outcome(subject, "", [], cid)
-                # A kept account may be stale; only what is stored may say "done".
-                self._forget(aid)
-                return _RETRY
             first = command.first(account) if account is not None and not first_done else None
             if first is not None:
                 return _First(first)
@@ -569,6 +612,18 @@ class Kamflow:
             self._zone = None  # the team's time zone may have changed
         return _Saved(aggregate, pending, subject, reference)
 
+    def _given_before(self, aid: uuid.UUID, cid: str) -> bool:
+        """Whether the account already has command id ``cid``: stored (one read of the
+        index, kamflow.applied: what is stored never stops being so), or held in
+        memory by hold() and not yet saved."""
+        if self._unsaved is not None and any(
+            e.command_id_given and e.command_id == cid for e in self._unsaved.get(aid, [])
+        ):
+            return True
+        if self._unsaved is not None:
+            return self.applied.applied(aid, cid)  # no lock held: may index what it reads
+        return self.applied.lookup(aid, cid).applied
+
     def _refuse_repeat(
         self, aid: uuid.UUID, account: Account, command: Command, now: datetime
     ) -> None:
@@ -586,8 +641,6 @@ class Kamflow:
             raise repeat_hint(found, command.name.split(" ", 1)[0])
 
     def _load_governance(self) -> Governance | None:
-        from kamflow.domain.governance import GOVERNANCE_ID
-
         try:
             governance: Governance = self.app.repository.get(GOVERNANCE_ID)
         except AggregateNotFoundError:
@@ -603,7 +656,7 @@ class Kamflow:
 
     @_guarded
     def governance_history(self) -> list[Governance.Event]:
-        from kamflow.domain.governance import GOVERNANCE_ID, Governance
+        from kamflow.domain.governance import Governance
 
         return [e for e in self.app.events.get(GOVERNANCE_ID) if isinstance(e, Governance.Event)]
 
@@ -613,6 +666,34 @@ class Kamflow:
         with contextlib.suppress(IntegrityError, OperationalError):
             assert self.app.snapshots is not None
             self.app.snapshots.put([type(aggregate).Snapshot.take(aggregate)])
+            self._prune_snapshots(aggregate.id, aggregate.version)
+
+    def _prune_snapshots(self, aid: uuid.UUID, version: int) -> None:
+        """Delete the aggregate's snapshots older than ``version`` except the as-of
+        checkpoints (every CHECKPOINT_INTERVAL versions): a snapshot holds the whole
+        state, so keeping each one made storage grow with the square of history (ADR
+        0024). Snapshots are a cache; the events stay the record."""
+        assert self.app.snapshots is not None
+        recorder: Any = self.app.snapshots.recorder
+        if not self.store.postgres:
+            with recorder.datastore.transaction(commit=True) as c:
+                # The table name is eventsourcing's constant ("stored_snapshots").
+                c.execute(
+                    f"DELETE FROM {recorder.events_table_name} WHERE originator_id = ?"
+                    " AND originator_version < ? AND originator_version % ? <> 0",
+                    (aid.hex, version, CHECKPOINT_INTERVAL),
+                )
+            return
+        from psycopg import sql
+
+        statement = sql.SQL(
+            "DELETE FROM {}.{} WHERE originator_id = %s"
+            " AND originator_version < %s AND originator_version %% %s <> 0"
+        ).format(
+            sql.Identifier(recorder.datastore.schema), sql.Identifier(recorder.events_table_name)
+        )
+        with recorder.datastore.transaction(commit=True) as curs:
+            curs.execute(statement, (aid, version, CHECKPOINT_INTERVAL))
 
     def keep_loaded(self) -> None:
         """Keep accounts in memory between commands (batch mode): most lines of a script
@@ -796,6 +877,16 @@ class Kamflow:
 
     def _recorded_at(self, aid: uuid.UUID, version: int) -> datetime:
         stored = self.app.recorder.select_events(aid, gt=version - 1, lte=version)
+        # The as-of search reads only the record time: taken from the stored JSON where
+        # it is plain (eventsourcing writes it first), decoding the whole event only
+        # when it is not (a cipher or compressor is set, or an unexpected shape).
+        raw = stored[0].state
+        found = _TIMESTAMP.match(raw) if isinstance(raw, bytes) else None
+        if found is not None:
+            with contextlib.suppress(ValueError):
+                stamp = datetime.fromisoformat(found.group(1).decode("ascii"))
+                if stamp.tzinfo is not None:
+                    return stamp
         event = self.app.mapper.to_domain_event(stored[0])
         return event.timestamp  # type: ignore[attr-defined, no-any-return]
 
@@ -996,8 +1087,6 @@ class Kamflow:
         )
 
     def _whose(self, aid: uuid.UUID) -> str:
-        from kamflow.domain.governance import GOVERNANCE_ID
-
         if aid == GOVERNANCE_ID:
             return "the governance log"
         key = self._key_of(aid)

@@ -94,23 +94,51 @@ def build_report(name: str, as_of: date | None, **params: Any) -> Report:
     ``today`` is the business date now, or ``as_of``, whose end in the business zone is
     the cutoff; the zone is ``--tz``/KAMFLOW_TZ, else the team's setting (read from the
     views, or from the log for an as-of report), else the machine's."""
+    from kamflow.cli.show import JSON_WANTED
     from kamflow.projections.engine import Unprojectable, quarantined, skipped_line
-    from kamflow.projections.reports import READS, builder
+    from kamflow.projections.reports import READS
 
     with views(as_of) as (db, today, zone):
-        from kamflow.projections.reports.base import ReportParams
-
         ask = params.pop("period", None)
         if ask is not None:
             from kamflow.projections.reports.periods import resolve
 
             params["period"], params["compare"] = resolve(ask, today)
             params["compare_how"] = ask.compare
-        result = builder(name)(db, ReportParams(today=today, zone=zone, **params))
+        # An as-of report reads throw-away views: nothing to keep.
+        if JSON_WANTED.get() and as_of is None:
+            result = _json_kept(db, name, today, zone, params)
+        else:
+            result = _built(db, name, today, zone, params)
         skipped = quarantined(db, READS[name])
     if skipped:
         result.error = Unprojectable(skipped_line(skipped))
     return result
+
+
+def _json_kept(db: ViewDB, name: str, today: date, zone: tzinfo, params: dict[str, Any]) -> Report:
+    """The report for --json: its JSON as kept for these very views, or built now and
+    kept (kamflow.projections.reportcache). One with warnings is never kept."""
+    from kamflow import output
+    from kamflow.projections import reportcache
+    from kamflow.projections.reports.base import Report
+
+    key = reportcache.cache_key(db, name, params, today, zone)
+    kept = reportcache.cached(db, name, key)
+    if kept is not None:
+        return Report(title=name, columns=[], rows=[], rendered_json=kept)
+    result = _built(db, name, today, zone, params)
+    result.rendered_json = output.to_json(result.as_json())
+    if not result.warnings:
+        reportcache.keep(db, name, key, result.rendered_json)
+    return result
+
+
+def _built(db: ViewDB, name: str, today: date, zone: tzinfo, params: dict[str, Any]) -> Report:
+    from kamflow.projections.reports import builder
+    from kamflow.projections.reports.base import ReportParams
+
+    return builder(name)(db, ReportParams(today=today, zone=zone, **params))
 
 
 @contextmanager

@@ -30,6 +30,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from kamflow.projections.reports.base import Report
 
 Read = Callable[..., "Report"]
+# True while a read runs for --json: a report may then answer with JSON it kept
+# (kamflow.projections.reportcache) instead of building its rows.
+JSON_WANTED: ContextVar[bool] = ContextVar("JSON_WANTED", default=False)
 DEFAULT_PAGER = "less -FRX"
 DEFAULT_LINES = 24  # a terminal that does not say how tall it is
 
@@ -76,7 +80,11 @@ def output_options(*, csv: bool = True) -> Callable[[Read], Callable[..., None]]
                 raise click.UsageError("give one of --json, --csv or --xlsx")
             if section is not None and not wants_csv:
                 raise click.UsageError("--section picks one table of the CSV; give --csv too")
-            result = read(*args, **kwargs)
+            token = JSON_WANTED.set(as_json)
+            try:
+                result = read(*args, **kwargs)
+            finally:
+                JSON_WANTED.reset(token)
             if xlsx is not None:
                 write_xlsx(result, xlsx)
             elif wants_csv:
@@ -134,7 +142,8 @@ def emit(result: Report, *, as_json: bool, wide: bool = False, pager: bool = Tru
 
     warn(result)
     if as_json:
-        click.echo(output.to_json(result.as_json()))
+        rendered = result.rendered_json
+        click.echo(rendered if rendered is not None else output.to_json(result.as_json()))
     else:
         terminal = sys.stdout.isatty()
         screen = screen_width(os.environ, terminal)

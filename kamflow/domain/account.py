@@ -79,8 +79,10 @@ class Account(Recorder, Aggregate):
 
     # 2: the invoice refs ever used are kept in their identity form (values.identity),
     # so that INV-7 and inv-7 are one invoice. 3: the last visit and the satisfaction are
-    # the latest by business date, no longer the last recorded. 4: tasks (issue 15).
+    # the latest by business date, no longer the last recorded. 4: tasks (issue 15), and
+    # the client-chosen command ids no longer in the state (kamflow.applied, ADR 0024).
     class_version = 4
+    remembers_commands = False
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -108,6 +110,8 @@ class Account(Recorder, Aggregate):
     def upcast_v3_v4(state: dict[str, Any]) -> None:
         # Accounts snapshotted before tasks existed had none.
         state["tasks"] = {}
+        # Command ids given by clients are in kamflow.applied's index (ADR 0024).
+        state.pop("command_log", None)
 
     # ------------------------------------------------------------------ events
     class Event(envelope.Event):
@@ -1028,9 +1032,6 @@ class Account(Recorder, Aggregate):
         self.tasks: dict[str, TaskState] = {}
         self.lost: Lost | None = None
         self.post_mortem: PostMortem | None = None
-        # Command ids chosen by clients, one per line: a single string keeps snapshots
-        # cheap to decode however many commands a script has sent.
-        self.command_log: str = "\n"
 
     # The keys of the duplicates merged into this account, one per line (a class
     # default: snapshots taken before merges existed load without it).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, NamedTuple, Protocol
 
 from eventsourcing.domain import Aggregate
 
@@ -164,7 +164,9 @@ class Event(Aggregate.Event):
     command_id_given: bool
 
     def apply(self, aggregate: Any) -> None:
-        if self.command_id_given:
+        # Governance remembers given ids in its (small) state; an account's are in an
+        # indexed table, written with the event (kamflow.applied, ADR 0024).
+        if self.command_id_given and aggregate.remembers_commands:
             aggregate.command_log += f"{self.command_id}\n"
         self.evolve(aggregate)
 
@@ -201,6 +203,9 @@ class Recorder:
 
     command_log: str
     modified_on: datetime
+    # Whether ``command_log`` keeps the given command ids (Governance); an Account's
+    # are looked up in kamflow.applied instead, so its state does not grow with them.
+    remembers_commands: ClassVar[bool] = True
 
     if TYPE_CHECKING:
 
@@ -225,7 +230,8 @@ class Recorder:
         )
 
     def has_command(self, command_id: str) -> bool:
-        """Whether a client-chosen command id was already applied here."""
+        """Whether a client-chosen command id was already applied here (Governance;
+        an account's are looked up with ``Kamflow.applied``)."""
         return f"\n{command_id}\n" in self.command_log
 
 

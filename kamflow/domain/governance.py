@@ -6,7 +6,6 @@ event with its actor and time, never a file edited silently (P1; docs/domain.md,
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from kamflow.domain import envelope
 from kamflow.domain.envelope import Change, Meta, Recorder
 from kamflow.domain.errors import Conflict
 from kamflow.domain.policies import POLICIES, ROLES, parse_policy_value
+from kamflow.domain.values import GOVERNANCE_ID as GOVERNANCE_ID  # its users import it here
 from kamflow.domain.values import identity
 
 __all__ = [
@@ -26,8 +26,6 @@ __all__ = [
     "empty_governance",
     "parse_policy_value",
 ]
-
-GOVERNANCE_ID = uuid.UUID("0b6a2f0e-1c1d-5d8e-8f3a-6b5c4d3e2f10")
 
 
 class Governance(Recorder, Aggregate):

@@ -114,6 +114,11 @@ def normalise_key(raw: str) -> str:
     return key
 
 
+# The one governance aggregate's id (kamflow.domain.governance): here, so that reading
+# a team setting does not import the governance module (Kamflow.zone).
+GOVERNANCE_ID = uuid.UUID("0b6a2f0e-1c1d-5d8e-8f3a-6b5c4d3e2f10")
+
+
 def account_id(key: str) -> uuid.UUID:
     """Deterministic aggregate id of an account: uuid5 of its normalised key."""
     return uuid.uuid5(ACCOUNT_NAMESPACE, normalise_key(key))

@@ -38,6 +38,12 @@ from kamflow.projections.db import Statement, ViewDB, identifier, is_data_fault
 from kamflow.projections.log import EventSource, StoreSource, Unreadable, one_line, why
 from kamflow.projections.views import HANDLERS_VERSION, VIEWS, Handler, View
 
+# kamflow.projections.reportcache's table (not imported: a catch-up needs none of it).
+REPORT_CACHE_TABLE = (
+    "CREATE TABLE IF NOT EXISTS kf_report_cache"
+    " (report TEXT PRIMARY KEY, cache_key TEXT NOT NULL, body TEXT NOT NULL)"
+)
+
 GOVERNANCE_KEY = "(governance)"
 GOVERNANCE_MODULE = "kamflow.domain.governance"
 # How long one catch-up transaction may hold the views' write lock (see catch_up).
@@ -773,6 +779,10 @@ class Projector:
                 )
             cur.execute(f"DROP TABLE {aside.name('kf_tracking')}")
             cur.execute(f"DROP TABLE {aside.name('kf_quarantine')}")
+            # Rebuilt views may differ at the same positions (a rebuild is how a fixed
+            # store is read again): forget every report's kept JSON (reportcache).
+            cur.execute(sql(REPORT_CACHE_TABLE))
+            cur.execute(sql("DELETE FROM kf_report_cache"))
             if db.postgres:
                 # Primary keys and indexes keep their names through a table's rename.
                 cur.execute(

@@ -323,3 +323,18 @@ def test_the_demo_records_during_office_hours_in_the_business_zone(
     assert events
     assert all(9 <= e.recorded_at.hour < 18 for e in events)
     assert all(e.recorded_at.date() == e.occurred_on for e in events)
+
+
+def test_the_last_team_setting_counts_when_a_write_reads_it(
+    kam: Kam, locator: str, clock: FakeClock
+) -> None:
+    # A write reads the setting from the governance log's stored JSON (Kamflow.zone),
+    # without loading the governance aggregate: the same answer, the last one set.
+    kam("policy", "set", "timezone", "Asia/Shanghai", "--reason", "team in Beijing")
+    kam("policy", "set", "timezone", "Europe/Berlin", "--reason", "team moved")
+    kam("policy", "set", "timezone", "Asia/Shanghai", "--reason", "moved back")
+
+    store = Kamflow(locator, clock=clock)
+
+    assert str(store.zone) == "Asia/Shanghai"
+    assert store.governance().settings["timezone"] == "Asia/Shanghai"

@@ -51,6 +51,9 @@ ALLOWED: dict[tuple[str, str], str] = {
         "the view table's primary key columns from views.py (or its catalog columns)"
     ),
     ("verify.py", "where"): "'column = ?' for each key column of a view table, values bound",
+    # --- the index of applied command ids
+    ("applied.py", "TABLE"): "the module's literal table name ('kamflow_command_ids')",
+    ("applied.py", "TRIGGER"): "the module's literal trigger name",
     # --- the views' connection
     ("projections/db.py", "CACHE_KIB"): "an int constant of the module",
     ("projections/db.py", "SORTER_KIB"): "an int constant of the module",

@@ -89,6 +89,10 @@ class Report:
     # error (one line, its exit code) says it is not the whole story (views that skip
     # events they cannot project).
     error: Exception | None = None
+    # The report's JSON already rendered (kamflow.output.to_json of ``as_json()``):
+    # kept from an earlier run over the same views (kamflow.projections.reportcache),
+    # in which case ``rows`` and ``sections`` are left empty.
+    rendered_json: str | None = None
     # How the text table shows each column (kamflow.output.Col), by name: the rows'
     # columns and those of the sections' tables and key: value lines. JSON and CSV
     # never look at it.
