@@ -82,6 +82,16 @@ ALLOWED: dict[tuple[str, str], str] = {
         "'?, ...', one placeholder per source state of the lifecycle's activate row; the"
         " states are bound parameters"
     ),
+    ("projections/handlers.py", "table"): (
+        "a view table of ours: a literal name in a correction's handler, or a key of a"
+        " View's tables dict (a closed account's rows, ADR 0020); the key is bound"
+    ),
+    ("projections/handlers.py", "_PREFIXED_LIST.format('influenced_by')"): (
+        "a literal CASE expression over the literal column influenced_by; the prefix is bound"
+    ),
+    ("projections/handlers.py", "_PREFIXED_LIST.format('contacts')"): (
+        "a literal CASE expression over the literal column contacts; the prefix is bound"
+    ),
     # --- reports: literal fragments and literal table names
     ("projections/reports/audit.py", "', '.join(COLUMNS)"): "COLUMNS, a literal list",
     ("projections/reports/audit.py", "' AND '.join(where)"): (
