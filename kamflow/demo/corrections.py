@@ -30,11 +30,15 @@ def duplicate_key(key: str) -> str:
     return f"{key}-import"
 
 
-def correct(kamflow: Kamflow, steps: Sequence[Step], last_at: datetime, key: str, on: date) -> int:
+def correct(
+    kamflow: Kamflow, steps: Sequence[Step], last_at: datetime, key: str, on: date
+) -> tuple[int, dict[str, Decimal]]:
     """Record the corrections on account ``key`` on business date ``on``, stamped after
     ``last_at`` and before 18:00 of that day in the business zone (office hours, as the
-    rest of the demo); the number of events written."""
+    rest of the demo); the number of events written and the revenue credited, by
+    currency."""
     before = kamflow.event_count()
+    credited: dict[str, Decimal] = {}
     closing = datetime.combine(on, time(18, 0), tzinfo=kamflow.zone).astimezone(UTC)
     step = max(closing - last_at, timedelta(0)) / (CLOCK_READS + 1)
     reads = [0]
@@ -71,6 +75,7 @@ def correct(kamflow: Kamflow, steps: Sequence[Step], last_at: datetime, key: str
         if owed:
             sale = account.invoices[owed[0]]
             left = Decimal(sale["amount"]) - Decimal(sale["paid"])
+            credited[sale["currency"]] = (left / 10).quantize(Decimal("0.01"))
             execute(
                 "sale credit",
                 {
@@ -112,4 +117,4 @@ def correct(kamflow: Kamflow, steps: Sequence[Step], last_at: datetime, key: str
             {"account": dup, "into": key, "reason": "one customer, imported twice"},
         )
     # A merge writes on both accounts: count what the store holds.
-    return kamflow.event_count() - before
+    return kamflow.event_count() - before, credited

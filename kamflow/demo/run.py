@@ -124,7 +124,10 @@ def build_demo(
                 on_step(index + 1, len(steps))
     top = max(by_account, key=lambda k: by_account[k]) if by_account else planned[0].key
     # A year has mistakes: a few, put right as a user would (ADR 0020).
-    written += correct(kamflow, steps, times[-1], top, steps[-1].on)
+    corrected, credited = correct(kamflow, steps, times[-1], top, steps[-1].on)
+    written += corrected
+    for currency, amount in credited.items():  # revenue is net of credit notes
+        revenue[currency] -= amount
     if progress is not None:
         progress(written)
 

@@ -119,4 +119,5 @@ def test_a_snapshot_taken_before_the_index_loads_without_its_command_log() -> No
 
     Account.upcast_v3_v4(state)
 
-    assert state == {"key": "beta"}
+    # Version 4 also gave accounts their (empty) tasks (issue 15).
+    assert state == {"key": "beta", "tasks": {}}

@@ -335,9 +335,16 @@ def test_a_tampered_export_is_refused_and_nothing_is_written(
 
 def test_import_names_what_it_cannot_load(sqlite_locator: str, source: str, tmp_path: Path) -> None:
     kam = invoker(sqlite_locator)
+    # A table is imported through a mapping (kamflow.tableimport), never as an export.
     table = write(tmp_path / "customers.csv", ["key,name", "acme,Acme"])
     line = refusal(kam("import", str(table)), 2)
-    assert line.endswith("customers.csv: not a kamflow export; to import a CSV/XLSX give --mapping")
+    assert line.endswith("give --mapping MAP.toml; write a first one with"
+                         " `kamflow import --suggest customers.csv > map.toml`")  # fmt: skip
+    notes = write(tmp_path / "notes.jsonl", ['{"command": "visit log"}'])
+    line = refusal(kam("import", str(notes)), 2)
+    assert line.endswith("notes.jsonl: neither a kamflow export nor a table; kamflow imports a"
+                         " table (.csv, .tsv or .xlsx) through --mapping MAP.toml, and a"
+                         " command stream is run by `kamflow apply`")  # fmt: skip
     key = json_of(invoker(source)("account", "list", "--json"))[0]["key"]
     one = tmp_path / "one.jsonl"
     ok(invoker(source)("export", "--account", key, "--out", str(one)))

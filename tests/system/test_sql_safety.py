@@ -27,6 +27,14 @@ SQL = re.compile(
 
 # (module, the interpolated expression as ast.unparse writes it) -> why it is safe.
 ALLOWED: dict[tuple[str, str], str] = {
+    # --- loading an export (ADR 0018)
+    ("log_import.py", "db.events_table"): "eventsourcing's table name ('stored_events')",
+    ("log_import.py", "db.position_column"): "'id' on SQLite, 'notification_id' on PostgreSQL",
+    ("log_import.py", "SEALS"): "the seal table's name, a constant of kamflow.sealed",
+    ("log_import.py", "META"): "the seal meta table's name, a constant of kamflow.sealed",
+    ("log_import.py", "marks"): "'?, ?, ...', one placeholder per name; the names are bound",
+    # --- the agenda (ADR 0022)
+    ("projections/reports/agenda.py", "stages"): "'?, ?, ...', one placeholder per open stage",
     # --- the application: eventsourcing's own table name
     ("application.py", "recorder.events_table_name"): (
         "eventsourcing's table name, a constant of the recorder ('stored_events')"
@@ -104,6 +112,16 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("projections/handlers.py", "', '.join(('?' for _ in _ACTIVATE.source))"): (
         "'?, ...', one placeholder per source state of the lifecycle's activate row; the"
         " states are bound parameters"
+    ),
+    ("projections/handlers.py", "table"): (
+        "a view table of ours: a literal name in a correction's handler, or a key of a"
+        " View's tables dict (a closed account's rows, ADR 0020); the key is bound"
+    ),
+    ("projections/handlers.py", "_PREFIXED_LIST.format('influenced_by')"): (
+        "a literal CASE expression over the literal column influenced_by; the prefix is bound"
+    ),
+    ("projections/handlers.py", "_PREFIXED_LIST.format('contacts')"): (
+        "a literal CASE expression over the literal column contacts; the prefix is bound"
     ),
     # --- reports: literal fragments and literal table names
     ("projections/reports/audit.py", "', '.join(COLUMNS)"): "COLUMNS, a literal list",
