@@ -650,11 +650,13 @@ def write_history(kf: Kamflow, key: str, sales: int) -> None:
             {"account": key, "invoice": f"INV-{n}", "product": "p", "amount": 100, "cost": 60},
         )
         run(kf, "payment record", {"account": key, "invoice": f"INV-{n}", "amount": 40})
-        run(kf, "cost record", {"account": key, "amount": 5, "category": "service"})
+        # again: the same cost and visit each round, meant (ADR 0020).
+        run(kf, "cost record", {"account": key, "amount": 5, "category": "service"}, again=True)
         run(
             kf,
             "visit log",
             {"account": key, "with": ["P-1"], "purpose": "p", "objective": "o", "result": "r"},
+            again=True,
         )
 
 

@@ -26,7 +26,7 @@ MODULES = {
 # a view that skips events names them and exits 1; the others answer as ever.
 # tests/projections/test_projection_failures.py checks these against the tables each report reads.
 READS = {
-    "file": ("accounts", "people", "visits", "complaints", "ledger", "market", "audit"),
+    "file": ("accounts", "people", "visits", "complaints", "ledger", "market"),
     "portfolio": ("accounts", "ledger", "governance"),
     "complaints": ("accounts", "complaints", "governance"),
     "cadence": ("accounts", "visits", "governance"),

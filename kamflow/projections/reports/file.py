@@ -244,7 +244,8 @@ def completeness(db: ViewDB, today: date, key: str | None = None) -> dict[str, C
 
 def _gone(db: ViewDB, key: str) -> None:
     """Refuse the file of an account closed or merged (ADR 0020), saying so: its
-    history is in `account history`, a merged one's facts in its target's file."""
+    history is in `account history`, a merged one's facts in its target's file. Reads
+    the audit trail only when it is there (READS lists what every file reads)."""
     if not db.table_exists("kf_audit"):
         return
     rows = db.query(
