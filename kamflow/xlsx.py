@@ -28,7 +28,7 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from kamflow.output import MONEY, Col, escape, width
+from kamflow.output import MONEY, TEXT, Col, escape, width
 from kamflow.projections.reports.base import Table
 
 MAX_WIDTH = 60
@@ -73,7 +73,16 @@ Sheet = Any
 
 
 def _fill(sheet: Sheet, table: Table, layout: Mapping[str, Col]) -> None:
-    values = [[cell_value(v) for v in row] for row in table.rows]
+    # A column its report declares as text (an audit change's old and new value) keeps
+    # text that looks like a date as text.
+    text = [h in layout and layout[h].kind == TEXT for h in table.headers]
+    values = [
+        [
+            escape(v, keep_newlines=True) if keep and isinstance(v, str) and v else cell_value(v)
+            for v, keep in zip(row, text, strict=True)
+        ]
+        for row in table.rows
+    ]
     money = [layout.get(h, Col()).kind == MONEY for h in table.headers]
     # Column widths and the frozen header must be set before the first row is written.
     for i, header in enumerate(table.headers):

@@ -838,7 +838,8 @@ class Account(Recorder, Aggregate):
             account.tasks[self.task_id]["due"] = self.to_due
 
         def changed(self) -> list[Change]:
-            return [Change(self.task_id, "due", self.from_due, self.to_due)]
+            # As text, as the audit trail's other values are (its JSON, CSV and XLSX agree).
+            return [Change(self.task_id, "due", self.from_due.isoformat(), self.to_due.isoformat())]
 
         def summary(self) -> str:
             reason = f": {self.reason}" if self.reason else ""

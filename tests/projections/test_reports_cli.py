@@ -700,7 +700,7 @@ def test_rebuilding_an_unknown_view_is_a_usage_error_that_rebuilds_nothing(kam: 
     assert result.stdout == ""
     assert result.stderr == (
         'Error: unknown view "nope"; one of: accounts, people, visits, complaints, ledger,'
-        " market, audit, governance\n"
+        " market, tasks, audit, governance\n"
     )
 
 
@@ -788,7 +788,7 @@ def test_projections_rebuild_says_what_it_rebuilt_and_gives_the_same_rows(locato
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (
-        "rebuilt accounts, people, visits, complaints, ledger, market, audit, governance"
+        "rebuilt accounts, people, visits, complaints, ledger, market, tasks, audit, governance"
         f" from {events} events\n"
     )
     assert view_rows(locator) == caught_up

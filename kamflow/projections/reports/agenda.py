@@ -141,10 +141,9 @@ def items(db: ViewDB, params: ReportParams, until: date) -> list[dict[str, Any]]
     # Expected close dates came with issue 15's forecast; views are always built to the
     # definitions of the code reading them, so the definition says whether they are there.
     if "close_by" in MARKET.tables["kf_opportunities"] and db.table_exists("kf_opportunities"):
-        stages = ", ".join("?" for _ in OPEN_OPPORTUNITY)
         for key, opp_id, title, close_by, stage in db.rows(
             "SELECT key, opportunity_id, title, close_by, stage FROM kf_opportunities"
-            f" WHERE close_by IS NOT NULL AND stage IN ({stages})",
+            " WHERE close_by IS NOT NULL AND stage IN (?, ?, ?, ?)",
             OPEN_OPPORTUNITY,
         ):
             what = f"expected to close ({stage}): {title}"

@@ -31,7 +31,7 @@ from typing import Any
 
 from kamflow.domain.dates import in_zone
 from kamflow.domain.errors import AccountNotFound, InvalidInput, NotFound
-from kamflow.output import ID, NUMBER, Col
+from kamflow.output import ID, NUMBER, TEXT, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import Report, ReportParams
 
@@ -91,6 +91,9 @@ LAYOUT = {
     "recorded_at": Col(ID, 4),
     "command_id": Col(ID, 5),
     "summary": Col(rank=1, least=30),
+    # A change's values are text, whatever they look like (a date, a number).
+    "old": Col(TEXT, 5),
+    "new": Col(TEXT, 5),
 }
 
 
