@@ -41,7 +41,7 @@ from kamflow.domain.errors import (
     NotFound,
     StorageError,
 )
-from kamflow.domain.text import check_text
+from kamflow.domain.text import check_actor, check_text
 from kamflow.domain.values import MAX_NAME, account_id, legacy_account_id, normalise_key
 from kamflow.storage import (
     DEFAULT_DB,
@@ -136,6 +136,8 @@ class Outcome:
     events: list[tuple[str, int]]
     command_id: str
     ids: dict[str, str | list[str]] = field(default_factory=dict)
+    # What kamflow must tell the person besides (they became the first admin).
+    notice: str | None = None
 
     @property
     def applied(self) -> bool:
@@ -210,6 +212,8 @@ class Kamflow:
         self.tz = tz
         self._zone: tzinfo | None = None
         self._loaded: dict[uuid.UUID, Account] | None = None  # see keep_loaded()
+        # What kamflow told the writers (Outcome.notice), for `apply` to show at the end.
+        self.notices: list[str] = []
         # Told once per snapshot that cannot be used (one line for the user; stderr).
         self.warn: Callable[[str], None] = _warn_on_stderr
         self._warned: set[tuple[uuid.UUID, int]] = set()
@@ -324,9 +328,7 @@ class Kamflow:
         cid = command_id if command_id is not None else uuid.uuid4().hex
         # The actor and a given id are stored on every event and printed by history and
         # audit: the text rule of one-line fields (kamflow.domain.text) holds for them.
-        check_text(actor, "--actor")
-        if not actor.strip() or len(actor) > MAX_NAME:
-            raise InvalidInput(f"--actor must be one line of 1 to {MAX_NAME} characters")
+        check_actor(actor, "--actor", MAX_NAME)
         if given:
             check_text(cid, Field("command_id"))
             # An empty id (`--command-id "$UNSET"`) would make every later command a no-op.
@@ -345,17 +347,33 @@ class Kamflow:
             return self._decide_and_save(command, actor, cid, given)
 
     def _decide_and_save(
-        self, command: Command | GovernanceCommand, actor: str, cid: str, given: bool
+        self, command: Command | GovernanceCommand, typed_actor: str, cid: str, given: bool
     ) -> Outcome:
+        from kamflow.domain.governance import Governance, empty_governance
+
         for attempt in range(MAX_ATTEMPTS):
             recorded_at = self.clock()
             today = business_date(recorded_at, self.zone)
             occurred_on = command.on or today
+            governance = self._load_governance()
+            notice: str | None = None
+            actor = typed_actor
+            if governance is None and self._new_store():
+                # The first person to write to a new database becomes its admin, before
+                # their first command is decided, in the same save (ADR 0023).
+                governance = Governance.start(
+                    Meta(actor, cid, today, recorded_at, given, today=today)
+                )
+                notice = governance.bootstrap(
+                    Meta(actor, cid, today, recorded_at, given, today=today)
+                )
+            elif governance is not None:
+                # One person, one spelling: Li.Wei acts as the li.wei the roster knows.
+                actor = governance.person(actor)
+            if governance is not None:
+                governance.authorize(actor, command.needs_role, command.name)
             if isinstance(command, GovernanceCommand):
                 subject = "governance"
-                from kamflow.domain.governance import Governance
-
-                governance = self._load_governance()
                 if given and governance is not None and governance.has_command(cid):
                     return Outcome(subject, "", [], cid)
                 meta = Meta(actor, cid, occurred_on, recorded_at, given, today=today)
@@ -363,6 +381,7 @@ class Kamflow:
                     governance = Governance.start(meta)
                 reference = command.apply_to(governance, meta)
                 aggregate: Account | Governance = governance
+                extra: list[Any] = []
             else:
                 subject = command.account
                 _, aid = self.locate(command.typed_account)
@@ -380,7 +399,9 @@ class Kamflow:
                     occurred_on,
                     recorded_at,
                     given,
-                    governance=self.governance() if command.needs_governance else None,
+                    governance=(governance or empty_governance())
+                    if command.needs_governance
+                    else None,
                     today=today,
                 )
                 try:
@@ -395,9 +416,11 @@ class Kamflow:
                 except BaseException:
                     self._forget(aid)
                     raise
+                # The first admin's events, saved with the command's or not at all.
+                extra = governance.collect_events() if notice and governance else []
             pending = aggregate.collect_events()
             try:
-                self.app.save(*pending)
+                self.app.save(*extra, *pending)
             except IntegrityError:
                 self._forget(aggregate.id)
                 # Jitter keeps racing processes from colliding again in lockstep.
@@ -421,10 +444,17 @@ class Kamflow:
             for event in pending:
                 if isinstance(event, Event):
                     ids.update(event.ids())
-            return Outcome(subject, reference, events, cid, ids)
+            if notice:
+                self._zone = None
+                self.notices.append(notice)
+            return Outcome(subject, reference, events, cid, ids, notice)
         raise StorageError(
             f'"{command.name}" kept meeting concurrent writes in {MAX_ATTEMPTS} attempts; try again'
         )
+
+    def _new_store(self) -> bool:
+        """Whether nothing at all is stored yet (the next writer is the first)."""
+        return not self.app.recorder.max_notification_id()
 
     def _load_governance(self) -> Governance | None:
         from kamflow.domain.governance import GOVERNANCE_ID

@@ -103,9 +103,17 @@ class Session:
     ``writer``, which creates it on first use.
     """
 
-    def __init__(self, db: str | None, actor: str | None, tz: str | None = None) -> None:
+    def __init__(
+        self,
+        db: str | None,
+        actor: str | None,
+        tz: str | None = None,
+        actor_source: str = "--actor",
+    ) -> None:
         self.db = db
         self._actor = actor
+        self._actor_source = actor_source
+        self._checked: str | None = None
         # The business time zone given (--tz or KAMFLOW_TZ), else None: the team's
         # setting or the machine's zone (kamflow.zones.business_zone).
         self.tz = tz
@@ -114,11 +122,26 @@ class Session:
 
     @property
     def actor(self) -> str:
-        if not self._actor:
-            from kamflow.application import default_actor
+        """Who is acting: ``--actor``, else ``KAMFLOW_ACTOR``, else the OS user name;
+        refused (InvalidInput, exit 2) if blank or more than one line, wherever it came
+        from, so no event is recorded as no one (ADR 0023)."""
+        if self._checked is None:
+            import os
 
-            self._actor = default_actor()
-        return self._actor
+            from kamflow.domain.text import check_actor
+            from kamflow.domain.values import MAX_NAME
+
+            if self._actor is not None:
+                actor, source = self._actor, self._actor_source
+            elif os.environ.get("KAMFLOW_ACTOR") is not None:
+                # click drops an empty variable; a set but empty one is still a mistake.
+                actor, source = os.environ["KAMFLOW_ACTOR"], "KAMFLOW_ACTOR"
+            else:
+                from kamflow.application import default_actor
+
+                actor, source = default_actor(), "the OS user name"
+            self._checked = check_actor(actor, source, MAX_NAME)
+        return self._checked
 
     def existing(self) -> str:
         """The locator of a store that exists. Raises InvalidInput for a malformed
@@ -379,7 +402,9 @@ def cli(ctx: click.Context, db: str | None, actor: str | None, tz: str | None) -
         kamflow account list
         kamflow account show acme --as-of 2026-06-30
     """
-    obj = Session(db, actor, tz)
+    source = ctx.get_parameter_source("actor")
+    from_env = source is not None and source.name == "ENVIRONMENT"
+    obj = Session(db, actor, tz, "KAMFLOW_ACTOR" if from_env else "--actor")
     ctx.obj = obj
     ctx.call_on_close(obj.close)
 

@@ -213,7 +213,10 @@ def run(
                 for part in exc.parts
             )
         ) from None
-    outcome = sess.writer.execute(command, actor=sess.actor, command_id=command_id)
+    actor = sess.actor  # refused before the store is opened, so nothing is created
+    outcome = sess.writer.execute(command, actor=actor, command_id=command_id)
+    if outcome.notice:
+        click.echo(f"note: {outcome.notice}", err=True)
     if as_json:
         from kamflow.output import to_json
 

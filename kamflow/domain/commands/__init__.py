@@ -79,6 +79,8 @@ class Command(BaseModel):
     arguments: ClassVar[tuple[str, ...]] = ("account",)
     # True for commands whose rules read policies or the roster (P1, P4).
     needs_governance: ClassVar[bool] = False
+    # The role the acting person must hold once roles are enforced (ADR 0023).
+    needs_role: ClassVar[str] = "kam"
     account: Key = option(metavar="KEY")
     on: BusinessDate | None = None
     # The key as the user typed it, for accounts an older kamflow keyed differently
@@ -125,6 +127,8 @@ class GovernanceCommand(BaseModel):
 
     name: ClassVar[str]
     arguments: ClassVar[tuple[str, ...]] = ()
+    # The role the acting person must hold once roles are enforced (ADR 0023).
+    needs_role: ClassVar[str] = "admin"
     on: BusinessDate | None = None
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
