@@ -214,6 +214,9 @@ def run(
             )
         ) from None
     actor = sess.actor  # refused before the store is opened, so nothing is created
+    deprecated = command.deprecation()
+    if deprecated:
+        click.echo(f"warning: {deprecated}", err=True)
     outcome = sess.writer.execute(command, actor=actor, command_id=command_id)
     if outcome.notice:
         click.echo(f"note: {outcome.notice}", err=True)

@@ -128,6 +128,9 @@ class Policies(Protocol):
 
     def holds(self, person: str, role: str) -> bool: ...
 
+    @property
+    def enforcing(self) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Meta:

@@ -191,6 +191,13 @@ class Governance(Recorder, Aggregate):
 
     def grant(self, meta: Meta, person: str, role: str, reason: str) -> None:
         person = self.person(person)
+        if self.enforcing and identity(person) == identity(meta.actor):
+            # Segregation of duties: a role comes from someone else, or a person could
+            # make themselves an approver and approve their own request.
+            raise RuleViolation(
+                "four eyes",
+                f"{meta.actor} cannot grant a role to themselves; another admin must",
+            )
         if self.holds(person, role):
             raise Conflict(f"{person} already holds the {role} role")
         self.record(self.RoleGranted, meta, person=person, role=role, reason=reason)

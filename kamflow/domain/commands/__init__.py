@@ -119,6 +119,10 @@ class Command(BaseModel):
         """The decision on an opened account: record events, or raise a KamflowError."""
         raise NotImplementedError
 
+    def deprecation(self) -> str | None:
+        """What to tell the user who used a deprecated form of this command, else None."""
+        return None
+
 
 class GovernanceCommand(BaseModel):
     """A change to the store's policies or roster (not to one account)."""
@@ -133,6 +137,10 @@ class GovernanceCommand(BaseModel):
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
         raise NotImplementedError
+
+    def deprecation(self) -> str | None:
+        """What to tell the user who used a deprecated form of this command, else None."""
+        return None
 
 
 CommandClass = type[Command] | type[GovernanceCommand]
