@@ -634,6 +634,81 @@ class Kamflow:
         return check_history(key, events)
 
     @_guarded
+    def conduct(self, key: str | None = None) -> list[str]:
+        """Roles and four eyes in stored history (kamflow.domain.conduct), one line per
+        finding: ``P4 acme: exception E-1 ...``; only ``key``'s account and governance
+        when given. Raises AccountNotFound for a key with no account."""
+        from kamflow.domain.conduct import Act, actor_problem, findings, shown_actor
+        from kamflow.domain.governance import Governance
+
+        acts: list[Act] = []
+        lines: list[str] = []
+
+        def actor_line(where: str, event: Event) -> None:
+            problem = actor_problem(event.actor)
+            if problem:
+                lines.append(
+                    f"actor {where}: {type(event).__name__} (version"
+                    f" {event.originator_version}): {problem} ({shown_actor(event.actor)})"
+                )
+
+        for g in self.governance_history():
+            actor_line("governance", g)
+            v = g.originator_version
+            if isinstance(g, Governance.AdminBootstrapped):
+                acts.append(Act("bootstrap", "governance", v, g.actor, g.person, ",".join(g.roles)))
+            elif isinstance(g, Governance.RoleGranted | Governance.RoleRevoked):
+                kind = "grant" if isinstance(g, Governance.RoleGranted) else "revoke"
+                acts.append(Act(kind, "governance", v, g.actor, g.person, g.role))
+            elif isinstance(g, Governance.PolicySet):
+                acts.append(Act("policy", "governance", v, g.actor, subject=g.policy))
+            elif isinstance(g, Governance.SettingSet):
+                acts.append(Act("policy", "governance", v, g.actor, subject=g.setting))
+        keys = [self.locate(key)[0]] if key else [a.key for a in self.accounts()]
+        for k in keys:
+            _, aid = self.locate(k)
+            events = [e for e in self.app.events.get(aid) if isinstance(e, Account.Event)]
+            if not events:
+                raise AccountNotFound(k)
+            tier = "prospect"
+            for e in events:
+                actor_line(k, e)
+                if isinstance(e, Account.TierChanged):
+                    tier = e.to_tier
+                    requester = (
+                        e.requested_by if isinstance(e, Account.TierRaiseApproved) else e.actor
+                    )
+                    acts.append(
+                        Act(
+                            "tier",
+                            k,
+                            e.originator_version,
+                            e.actor,
+                            subject=e.to_tier,
+                            requester=requester,
+                            approver=e.approved_by,
+                        )
+                    )
+                elif isinstance(e, Account.PolicyExceptionGranted):
+                    requester = (
+                        e.requested_by if isinstance(e, Account.PolicyExceptionApproved) else None
+                    )
+                    acts.append(
+                        Act(
+                            "exception",
+                            k,
+                            e.originator_version,
+                            e.actor,
+                            subject=e.exception_id,
+                            requester=requester,
+                            approver=e.approver,
+                            tier=tier,
+                        )
+                    )
+        found = [f"{f.principle} {f.key}: {f.finding}" for f in findings(acts)]
+        return found + lines
+
+    @_guarded
     def account_ids(self) -> list[uuid.UUID]:
         """Every opened account, in the order they were opened."""
         topic = f"{Account.AccountOpened.__module__}:{Account.AccountOpened.__qualname__}"

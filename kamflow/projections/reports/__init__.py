@@ -40,6 +40,7 @@ READS = {
         "ledger",
         "market",
         "governance",
+        "audit",
     ),
     "audit": ("audit",),
 }
