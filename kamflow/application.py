@@ -417,7 +417,7 @@ class Kamflow:
                     self._forget(aid)
                     raise
                 # The first admin's events, saved with the command's or not at all.
-                extra = governance.collect_events() if notice and governance else []
+                extra = list(governance.collect_events()) if notice and governance else []
             pending = aggregate.collect_events()
             try:
                 self.app.save(*extra, *pending)
@@ -451,6 +451,34 @@ class Kamflow:
         raise StorageError(
             f'"{command.name}" kept meeting concurrent writes in {MAX_ATTEMPTS} attempts; try again'
         )
+
+    def record_below_commands(
+        self,
+        key: str | None,
+        actor: str,
+        on: date,
+        change: Callable[[Any, Meta], None],
+    ) -> int:
+        """Record events as an older kamflow or an import could have, below every
+        command and rule: ``change(aggregate, meta)`` records on the account ``key``
+        (governance when None) with ``Recorder.record``; nothing checks the actor, the
+        roles or four eyes. For the demo's history of what roles now refuse and the
+        tests of the findings on it (ADR 0023), never for users' work. Returns the
+        number of events saved."""
+        from kamflow.domain.governance import Governance
+
+        recorded_at = self.clock()
+        meta = Meta(actor, uuid.uuid4().hex, on, recorded_at, today=self.today())
+        if key is None:
+            aggregate: Any = self._load_governance() or Governance.start(meta)
+        else:
+            _, aid = self.locate(key)
+            aggregate = self._load_current(aid)
+            self._forget(aid)
+        change(aggregate, meta)
+        pending = aggregate.collect_events()
+        self.app.save(*pending)
+        return len(pending)
 
     def _new_store(self) -> bool:
         """Whether nothing at all is stored yet (the next writer is the first)."""
@@ -638,7 +666,9 @@ class Kamflow:
         """Roles and four eyes in stored history (kamflow.domain.conduct), one line per
         finding: ``P4 acme: exception E-1 ...``; only ``key``'s account and governance
         when given. Raises AccountNotFound for a key with no account."""
-        from kamflow.domain.conduct import Act, actor_problem, findings, shown_actor
+        from dataclasses import replace
+
+        from kamflow.domain.conduct import GOVERNANCE, Act, actor_problem, findings, shown_actor
         from kamflow.domain.governance import Governance
 
         acts: list[Act] = []
@@ -653,32 +683,32 @@ class Kamflow:
                 )
 
         for g in self.governance_history():
-            actor_line("governance", g)
+            actor_line(GOVERNANCE, g)
             v = g.originator_version
             if isinstance(g, Governance.AdminBootstrapped):
-                acts.append(Act("bootstrap", "governance", v, g.actor, g.person, ",".join(g.roles)))
-            elif isinstance(g, Governance.RoleGranted | Governance.RoleRevoked):
-                kind = "grant" if isinstance(g, Governance.RoleGranted) else "revoke"
-                acts.append(Act(kind, "governance", v, g.actor, g.person, g.role))
+                acts.append(Act("bootstrap", GOVERNANCE, v, g.actor, g.person, ",".join(g.roles)))
+            elif isinstance(g, Governance.RoleGranted):
+                acts.append(Act("grant", GOVERNANCE, v, g.actor, g.person, g.role))
+            elif isinstance(g, Governance.RoleRevoked):
+                acts.append(Act("revoke", GOVERNANCE, v, g.actor, g.person, g.role))
             elif isinstance(g, Governance.PolicySet):
-                acts.append(Act("policy", "governance", v, g.actor, subject=g.policy))
+                acts.append(Act("policy", GOVERNANCE, v, g.actor, subject=g.policy))
             elif isinstance(g, Governance.SettingSet):
-                acts.append(Act("policy", "governance", v, g.actor, subject=g.setting))
+                acts.append(Act("policy", GOVERNANCE, v, g.actor, subject=g.setting))
         keys = [self.locate(key)[0]] if key else [a.key for a in self.accounts()]
         for k in keys:
             _, aid = self.locate(k)
             events = [e for e in self.app.events.get(aid) if isinstance(e, Account.Event)]
             if not events:
                 raise AccountNotFound(k)
-            tier = "prospect"
+            mine: list[Act] = []
             for e in events:
                 actor_line(k, e)
                 if isinstance(e, Account.TierChanged):
-                    tier = e.to_tier
-                    requester = (
+                    requester: str | None = (
                         e.requested_by if isinstance(e, Account.TierRaiseApproved) else e.actor
                     )
-                    acts.append(
+                    mine.append(
                         Act(
                             "tier",
                             k,
@@ -693,7 +723,7 @@ class Kamflow:
                     requester = (
                         e.requested_by if isinstance(e, Account.PolicyExceptionApproved) else None
                     )
-                    acts.append(
+                    mine.append(
                         Act(
                             "exception",
                             k,
@@ -702,9 +732,14 @@ class Kamflow:
                             subject=e.exception_id,
                             requester=requester,
                             approver=e.approver,
-                            tier=tier,
                         )
                     )
+            # P1 or P4 by the account's tier now, as report principles judges it.
+            tier = next(
+                (e.to_tier for e in reversed(events) if isinstance(e, Account.TierChanged)),
+                str(getattr(events[0], "tier", "prospect")),
+            )
+            acts.extend(replace(a, tier=tier) for a in mine)
         found = [f"{f.principle} {f.key}: {f.finding}" for f in findings(acts)]
         return found + lines
 

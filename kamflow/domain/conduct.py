@@ -25,12 +25,15 @@ from kamflow.domain.values import BIG_TIERS, identity
 
 Kind = Literal["bootstrap", "grant", "revoke", "policy", "exception", "tier"]
 
+# The key of governance's acts in findings, as the audit trail names governance.
+GOVERNANCE = "(governance)"
+
 
 @dataclass(frozen=True)
 class Act:
     """One recorded act that conduct is about, as the views or the events give it.
 
-    ``key``: the account key, or ``governance``; ``version``: the event's version in
+    ``key``: the account key, or ``GOVERNANCE``; ``version``: the event's version in
     its stream (orders the governance acts); ``person``/``role``: who got or lost which
     role (``bootstrap``, ``grant``, ``revoke``); ``subject``: the policy or setting, the
     exception id, or the tier raised to; ``requester``/``approver``: of an exception or
@@ -74,7 +77,7 @@ def findings(acts: Iterable[Act]) -> list[Finding]:
     acts in any order), in the order found."""
     out: list[Finding] = []
     roster: dict[str, set[str]] = {}
-    ordered = sorted(acts, key=lambda a: (a.key != "governance", a.key, a.version))
+    ordered = sorted(acts, key=lambda a: (a.key != GOVERNANCE, a.key, a.version))
     for act in ordered:
         who = shown_actor(act.actor)
         if act.kind == "bootstrap":
@@ -107,8 +110,7 @@ def findings(acts: Iterable[Act]) -> list[Finding]:
                     Finding(
                         "roles",
                         act.key,
-                        f"{what} by {who}, who was not an admin"
-                        f" (governance version {act.version})",
+                        f"{what} by {who}, who was not an admin (governance version {act.version})",
                     )
                 )
             if act.kind == "grant" and act.person and act.role:

@@ -97,8 +97,7 @@ class Governance(Recorder, Aggregate):
 
         def summary(self) -> str:
             return (
-                f"{self.person} holds {', '.join(self.roles)}: the first to write to this"
-                " database"
+                f"{self.person} holds {', '.join(self.roles)}: the first to write to this database"
             )
 
     class RoleRevoked(Event):
@@ -179,8 +178,7 @@ class Governance(Recorder, Aggregate):
         holds = f"holds {', '.join(held)}" if held else "is not on the roster"
         raise RuleViolation(
             f"role {role}",
-            f'"{command}" needs the {role} role and {actor} {holds};'
-            " an admin can grant it with ",
+            f'"{command}" needs the {role} role and {actor} {holds}; an admin can grant it with ',
             Suggest(
                 "roster grant",
                 (self.person(actor), role),

@@ -658,7 +658,7 @@ def _policy(e: Governance.PolicySet, key: str) -> list[Statement]:
             " ON CONFLICT (policy) DO UPDATE SET value = excluded.value,"
             " set_by = excluded.set_by, set_at = excluded.set_at, reason = excluded.reason",
             (e.policy, str(e.value), e.actor, iso(e.timestamp), e.reason),
-        )
+        ),
     ]
 
 
@@ -673,7 +673,7 @@ def _setting(e: Governance.SettingSet, key: str) -> list[Statement]:
             " ON CONFLICT (policy) DO UPDATE SET value = excluded.value,"
             " set_by = excluded.set_by, set_at = excluded.set_at, reason = excluded.reason",
             (e.setting, e.value, e.actor, iso(e.timestamp), e.reason),
-        )
+        ),
     ]
 
 
@@ -684,7 +684,7 @@ def _granted(e: Governance.RoleGranted, key: str) -> list[Statement]:
         (
             "INSERT INTO kf_roster (person, role, since) VALUES (?, ?, ?)",
             (e.person, e.role, iso(e.occurred_on)),
-        )
+        ),
     ]
 
 

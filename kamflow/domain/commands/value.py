@@ -170,8 +170,7 @@ def _approvable(account: Account, meta: Meta, requester: str, what: str) -> None
     if governance is None or not governance.holds(meta.actor, "approver"):
         raise RuleViolation(
             "role approver",
-            f"approving {what} needs the approver role and {meta.actor} does not hold it"
-            " (see ",
+            f"approving {what} needs the approver role and {meta.actor} does not hold it (see ",
             Suggest("roster show"),
             ")",
         )
@@ -518,9 +517,7 @@ class ApproveException(Command):
         if pending is None or pending["kind"] != "exception":
             if exception_id.upper() in account.exceptions:
                 raise Conflict(f"exception {exception_id.upper()} is approved already")
-            raise NotFound(
-                f'no exception {self.exception} awaits approval on "{account.key}"'
-            )
+            raise NotFound(f'no exception {self.exception} awaits approval on "{account.key}"')
         _approvable(account, meta, pending["requester"], f"exception {exception_id}")
         account.record(
             Account.PolicyExceptionApproved,

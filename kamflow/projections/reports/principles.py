@@ -409,7 +409,7 @@ def _out_of_order(db: ViewDB) -> Iterable[Finding]:
 def _conduct(db: ViewDB, accounts: dict[str, dict[str, Any]]) -> Iterable[Finding]:
     """Roles and four eyes in stored history (kamflow.domain.conduct): what the
     commands refuse now, flagged wherever history holds it."""
-    from kamflow.domain.conduct import Act, actor_problem, findings, shown_actor
+    from kamflow.domain.conduct import GOVERNANCE, Act, actor_problem, findings, shown_actor
 
     acts: list[Act] = []
     if db.table_exists("kf_governance_log"):
@@ -419,7 +419,7 @@ def _conduct(db: ViewDB, accounts: dict[str, dict[str, Any]]) -> Iterable[Findin
             acts.append(
                 Act(
                     g["kind"],
-                    "governance",
+                    GOVERNANCE,
                     g["version"],
                     g["actor"],
                     person=g["person"],
@@ -427,9 +427,7 @@ def _conduct(db: ViewDB, accounts: dict[str, dict[str, Any]]) -> Iterable[Findin
                     subject=g["subject"],
                 )
             )
-    for e in db.query(
-        "SELECT key, exception_id, approver, requested_by FROM kf_exceptions"
-    ):
+    for e in db.query("SELECT key, exception_id, approver, requested_by FROM kf_exceptions"):
         acts.append(
             Act(
                 "exception",
@@ -477,7 +475,6 @@ def _conduct(db: ViewDB, accounts: dict[str, dict[str, Any]]) -> Iterable[Findin
                 yield _f(
                     "actor",
                     a["key"],
-                    f"{a['type']} (version {a['version']}): {problem}"
-                    f" ({shown_actor(a['actor'])})",
+                    f"{a['type']} (version {a['version']}): {problem} ({shown_actor(a['actor'])})",
                     "violation",
                 )
