@@ -204,6 +204,12 @@ class Governance(Recorder, Aggregate):
         person = self.person(person)
         if not self.holds(person, role):
             raise Conflict(f"{person} does not hold the {role} role")
+        admins = [p for p, roles in self.roster.items() if "admin" in roles]
+        if role == "admin" and admins == [person]:
+            # Without an admin roles would stop being enforced (``enforcing``).
+            raise Conflict(
+                f"{person} is the only admin; grant admin to someone else before revoking it"
+            )
         self.record(self.RoleRevoked, meta, person=person, role=role, reason=reason)
 
 
