@@ -189,6 +189,10 @@ def kam(sqlite_locator: str) -> Kam:
     return invoker(sqlite_locator)
 
 
+# The events the first write to a new database records before its own: governance
+# Started and AdminBootstrapped (its writer becomes the admin; ADR 0023).
+FIRST_WRITE = 2
+
 # What the first write to a new database says on stderr (ADR 0023): the one thing a
 # successful command may say there; tests/cli/test_roles.py checks its words.
 FIRST_ADMIN_NOTE = re.compile(

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, Kam, event_count, fake_clock, invoker
+from conftest import FIRST_WRITE, FakeClock, Kam, event_count, fake_clock, invoker
 
 from kamflow.application import Kamflow
 
@@ -86,7 +86,7 @@ def test_the_future_is_the_day_after_the_business_date_of_the_record_time(
 
     assert result.stderr == "Error: date 2026-12-02 is in the future; today is 2026-12-01\n"
     assert result.exit_code == 2
-    assert event_count(locator) == 2
+    assert event_count(locator) == FIRST_WRITE + 2
 
 
 def test_today_and_yesterday_are_business_dates(kam: Kam, shanghai: None) -> None:

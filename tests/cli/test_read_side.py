@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, Kam, event_count, fake_clock, invoker, ok, refusal
+from conftest import FIRST_WRITE, FakeClock, Kam, event_count, fake_clock, invoker, ok, refusal
 from test_cli import play_design_examples
 
 
@@ -115,7 +115,7 @@ def test_a_bad_positional_argument_is_named_as_the_usage_line_names_it(
     assert line == (
         "Error: invalid ISSUE: string should match pattern '^[A-Za-z]-\\d+$' (got 'I 1')"
     )
-    assert event_count(sqlite_locator) == 8
+    assert event_count(sqlite_locator) == FIRST_WRITE + 8
 
 
 # ------------------------------------------------------------------ apply --fields
