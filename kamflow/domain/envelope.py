@@ -131,6 +131,8 @@ class Policies(Protocol):
     @property
     def enforcing(self) -> bool: ...
 
+    def staffed(self, role: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Meta:

@@ -160,6 +160,10 @@ class Governance(Recorder, Aggregate):
         (ADR 0023), and ``report principles`` shows what they did."""
         return any("admin" in roles for roles in self.roster.values())
 
+    def staffed(self, role: str) -> bool:
+        """Whether anyone holds ``role``."""
+        return any(role in roles for roles in self.roster.values())
+
     def bootstrap(self, meta: Meta) -> str:
         """Make ``meta.actor`` this database's first admin (and a KAM); the note to show."""
         self.record(self.AdminBootstrapped, meta, person=meta.actor, roles=["admin", "kam"])

@@ -767,7 +767,7 @@ def test_invalid_utf8_in_the_actor_is_bad_input(db: str) -> None:
 
     result = kam("cost", "record", "acme", "--amount", "1", "--category", "x")
 
-    assert_refused(result, db, code=2, line="--actor is not valid UTF-8 text")
+    assert_refused(result, db, code=2, line="actor (--actor) is not valid UTF-8 text")
 
 
 def test_invalid_utf8_bytes_in_a_real_command_line_are_bad_input(db: str) -> None:
@@ -952,13 +952,14 @@ def test_multi_line_prose_keeps_line_feeds_and_tabs_and_shows_them_escaped(
 @pytest.mark.parametrize(
     ("actor", "line"),
     [
-        ("li\x1b[2Jwei", "invalid --actor: character 3 is the control character U+001B,"
+        ("li\x1b[2Jwei", "invalid actor (--actor): character 3 is the control character U+001B,"
          f" {ONE_LINE}"),
-        ("li\u202ewei", "invalid --actor: character 3 is the bidirectional control U+202E,"
+        ("li\u202ewei", "invalid actor (--actor): character 3 is the bidirectional control U+202E,"
          " which kamflow never stores"),
-        ("li\nwei", f"invalid --actor: character 3 is the control character U+000A, {ONE_LINE}"),
-        ("x" * 201, "--actor must be one line of 1 to 200 characters"),
-        ("   ", "--actor must be one line of 1 to 200 characters"),
+        ("li\nwei", "the actor (--actor) is more than one line; give one name"),
+        ("x" * 201, "the actor (--actor) is 201 characters; at most 200"),
+        ("   ", "the actor (--actor) is blank; give the name of the person acting,"
+         " e.g. --actor li.wei"),
     ],
     ids=["escape", "bidi", "line-feed", "201-characters", "blank"],
 )  # fmt: skip
@@ -979,7 +980,8 @@ def test_an_actor_from_the_environment_is_held_to_the_same_rule(db: str) -> None
         result,
         db,
         code=2,
-        line=f"invalid --actor: character 5 is the control character U+009B, {ONE_LINE}",
+        line=f"invalid actor (KAMFLOW_ACTOR): character 5 is the control character U+009B,"
+        f" {ONE_LINE}",
     )
 
 

@@ -67,7 +67,15 @@ class SetTier(Command):
         if self.tier == account.tier:
             raise Conflict(f'account "{account.key}" is already tier {self.tier}')
         raising = self.tier in BIG_TIERS and TIERS.index(self.tier) > TIERS.index(account.tier)
-        if raising and meta.governance is not None and meta.governance.enforcing:
+        governance = meta.governance
+        # Four eyes need a second person: from the day the roster names an approver
+        # (a team of one cannot ask anyone); report principles flags raises before it.
+        if (
+            raising
+            and governance is not None
+            and governance.enforcing
+            and governance.staffed("approver")
+        ):
             raise RuleViolation(
                 "P4",
                 f"raising {account.key} to {self.tier} needs a second person (four eyes):"
