@@ -214,10 +214,11 @@ def run(
             )
         ) from None
     actor = sess.actor  # refused before the store is opened, so nothing is created
+    outcome = sess.writer.execute(command, actor=actor, command_id=command_id)
+    # Said after it was accepted, so that a refusal stays one line.
     deprecated = command.deprecation()
     if deprecated:
         click.echo(f"warning: {deprecated}", err=True)
-    outcome = sess.writer.execute(command, actor=actor, command_id=command_id)
     if outcome.notice:
         click.echo(f"note: {outcome.notice}", err=True)
     if as_json:
