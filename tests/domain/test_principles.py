@@ -360,7 +360,8 @@ def test_P5_a_positive_cadence_is_recorded_and_shown_with_who_set_it(db: str) ->
     shown = json_of(invoke(db, "policy", "show", "--json"))
 
     assert recorded == (
-        'recorded Started (version 1), AdminBootstrapped (version 2), PolicySet (version 3) on "governance":'
+        "recorded Started (version 1), AdminBootstrapped (version 2), PolicySet (version 3)"
+        ' on "governance":'
         " contact-cadence-days.prospect = 120"
     )
     row = next(r for r in shown if r["policy"] == "contact-cadence-days.prospect")
@@ -592,7 +593,8 @@ BAD_INPUT = [
     pytest.param(
         ["roster", "grant", APPROVER, "king", "--reason", "r"],
         2,
-        "Error: Invalid value for 'ROLE': 'king' is not one of 'admin', 'approver', 'kam', 'auditor', 'delegate'.",
+        "Error: Invalid value for 'ROLE': 'king' is not one of 'admin', 'approver', 'kam',"
+        " 'auditor', 'delegate'.",
         id="unknown role",
     ),
 ]
