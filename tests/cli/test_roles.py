@@ -299,7 +299,7 @@ def test_tier_set_approved_by_and_exception_grant_are_refused_where_roles_apply(
     line = refusal(result, 1)
     assert line.startswith("Error: P4: raising acme to strategic needs a second person")
     result = store(
-        "exception", "grant", "acme", "--rule", "credit-limit", "--reason", "r", actor=APPROVER
+        "exception", "grant", "acme", "--rule", "credit-limit", "--reason", "r", actor=ACTOR
     )
     assert result.exit_code == 1
     assert "Error: P1: an exception needs two people (four eyes)" in result.stderr
