@@ -141,6 +141,8 @@ def test_as_of_a_day_ends_at_midnight_in_the_business_zone(
 
     assert json.loads(shown.stdout)["version"] == 2
     assert [r["type"] for r in json.loads(audit.stdout)["rows"]] == [
+        "Started",  # governance, and its first writer became admin (ADR 0023)
+        "AdminBootstrapped",
         "AccountOpened",
         "ContactAdded",
     ]
@@ -206,7 +208,8 @@ def test_the_team_setting_is_recorded_shown_and_used(
     kam(*VISIT)
 
     assert set_zone.stdout == (
-        'recorded Started (version 1), SettingSet (version 2) on "governance":'
+        "recorded Started (version 1), AdminBootstrapped (version 2), SettingSet (version 3)"
+        ' on "governance":'
         " timezone = Asia/Shanghai\n"
     )
     (setting,) = [p for p in policies if p["policy"] == "timezone"]

@@ -106,7 +106,7 @@ def test_the_design_examples_each_print_the_event_account_version_and_reference(
 
         assert ok(result) == [line], args
 
-    assert event_count(sqlite_locator) == len(DESIGN_EXAMPLES)
+    assert event_count(sqlite_locator) == FIRST_WRITE + len(DESIGN_EXAMPLES)
 
 
 def test_account_update_prints_the_profile_change(kam: Kam) -> None:

@@ -160,7 +160,7 @@ def test_apply_fields_of_a_noun_lists_each_of_its_commands(kam: Kam) -> None:
         '{"command": "visit log", ...}',
         '{"command": "visit follow-up", ...}',
     ]
-    assert sum(line.startswith('{"command"') for line in every) == 38
+    assert sum(line.startswith('{"command"') for line in every) == 42
 
 
 def test_apply_fields_of_an_unknown_command_or_with_a_file_is_bad_usage(

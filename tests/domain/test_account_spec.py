@@ -700,6 +700,7 @@ def test_every_event_carries_actor_business_date_record_time_and_command_id(
     kf: Kamflow, clock: FakeClock
 ) -> None:
     open_acme(kf)
+    run(kf, "roster grant", {"person": "zhang.min", "role": "kam", "reason": "KAM"})
     clock.next_day()
 
     run(

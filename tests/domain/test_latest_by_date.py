@@ -102,7 +102,7 @@ def old_snapshot(db: str, change: Callable[[dict[str, Any]], None]) -> None:
             f"SELECT state FROM stored_snapshots WHERE {where}", (uid,)
         ).fetchone()
         state = json.loads(raw)
-        assert state["state"].pop("class_version") == 3
+        assert state["state"].pop("class_version") == 4
         change(state["state"])
         conn.execute(
             f"UPDATE stored_snapshots SET state=? WHERE {where}", (json.dumps(state).encode(), uid)

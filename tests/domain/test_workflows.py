@@ -1063,7 +1063,9 @@ def test_workflow_check_reports_a_close_the_machine_would_not_allow(sqlite_locat
         'acme v3 ComplaintClosed: complaint C-1 is raised; "close" is not allowed from there'
         " (allowed now: ack, escalate, resolve, reject)"
     ]
-    assert result.stderr == "Error: workflow: 1 step(s) no workflow allows\n"
+    assert result.stderr == (
+        "Error: workflow: 1 step(s) no workflow allows, 0 act(s) the roles and four eyes forbid\n"
+    )
     assert shown.exit_code == 0
     assert json.loads(shown.stdout)["complaints"][0]["status"] == "closed"
 
@@ -1104,7 +1106,10 @@ def test_workflow_check_passes_a_history_made_of_commands(sqlite_locator: str) -
     result = invoke(sqlite_locator, "workflow", "check")
 
     assert (result.exit_code, result.stderr) == (0, "")
-    assert result.stdout == ("checked 1 account(s): every step is one the workflows allow\n")
+    assert result.stdout == (
+        "checked 1 account(s): every step is one the workflows allow, and every act one the"
+        " roles and four eyes allow\n"
+    )
 
 
 def test_the_close_guard_is_checked_on_history_even_when_the_machine_allows_close(
