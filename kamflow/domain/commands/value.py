@@ -408,7 +408,8 @@ class MeasureSatisfaction(Command):
 
 
 class GrantException(Command):
-    """Grant a one-off exception to a policy; the acting person must hold the approver role.
+    """Deprecated (use exception request and exception approve): grant an exception at
+    once; only where roles are not enforced, by an approver.
 
     \b
     Example:
