@@ -27,7 +27,6 @@ import contextlib
 import gzip
 import json
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -193,19 +192,10 @@ def kam(sqlite_locator: str) -> Kam:
 # Started and AdminBootstrapped (its writer becomes the admin; ADR 0023).
 FIRST_WRITE = 2
 
-# What the first write to a new database says on stderr (ADR 0023): the one thing a
-# successful command may say there; tests/cli/test_roles.py checks its words.
-FIRST_ADMIN_NOTE = re.compile(
-    r"note: \S+ is the first to write to this database and is now its admin \(roles admin,"
-    r" kam\); give others roles with `kamflow roster grant`\n"
-)
-
 
 def ok(result: Result) -> list[str]:
-    """The stdout lines of a command that must have succeeded, saying nothing on stderr
-    (but the first-admin note of a new database's first write)."""
-    stderr = FIRST_ADMIN_NOTE.sub("", result.stderr, count=1)
-    assert (result.exit_code, stderr) == (0, ""), result.stderr
+    """The stdout lines of a command that must have succeeded, saying nothing on stderr."""
+    assert (result.exit_code, result.stderr) == (0, ""), result.stderr
     return result.stdout.splitlines()
 
 

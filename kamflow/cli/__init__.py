@@ -38,7 +38,10 @@ NOUNS: dict[str, tuple[str, str]] = {
     "payment": ("value", "Payments against sales."),
     "cost": ("value", "The cost to serve an account."),
     "satisfaction": ("value", "Customer satisfaction against its target."),
-    "exception": ("value", "Exceptions to a policy: requested by one, approved by another (P1, P4)."),
+    "exception": (
+        "value",
+        "Policy exceptions: one person asks, another approves (P1, P4).",
+    ),
     "competitor": ("market", "Competitors (竞争对手) at an account."),
     "opp": ("market", "Opportunities (项目资料) and the sales funnel."),
     "stage": ("relationship", "The relationship stage, one step at a time."),

@@ -219,14 +219,23 @@ def run(
     deprecated = command.deprecation()
     if deprecated:
         click.echo(f"warning: {deprecated}", err=True)
-    if outcome.notice:
-        click.echo(f"note: {outcome.notice}", err=True)
+    tell(outcome.notice)
     if as_json:
         from kamflow.output import to_json
 
         click.echo(to_json(outcome_json(outcome)))
     else:
         click.echo(describe_outcome(outcome))
+
+
+def tell(notice: str | None) -> None:
+    """Show a person at a terminal what kamflow must tell them (they became the first
+    admin): on stderr, and only when it is a terminal, like a progress bar, so that
+    scripts keep a clean stderr. Programs read it as ``notice`` in ``--json``."""
+    from kamflow.cli.progress import drawn
+
+    if notice and drawn():
+        click.echo(f"note: {notice}", err=True)
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -244,6 +253,8 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "reference": outcome.reference or None,
         "command_id": outcome.command_id,
         "applied": outcome.applied,
+        # Only on the first write to a new database: its writer is now the admin.
+        **({"notice": outcome.notice} if outcome.notice else {}),
     }
 
 

@@ -86,8 +86,10 @@ def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None, as_
             click.echo(_json(apply_summary(results, failed=exc.line)))
         raise
     catch_up_views(sess.writer.locator)
+    from kamflow.cli.factory import tell
+
     for notice in sess.writer.notices:
-        click.echo(f"note: {notice}", err=True)
+        tell(notice)
     click.echo(_json(apply_summary(results)) if as_json else summary)
 
 

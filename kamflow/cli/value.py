@@ -35,7 +35,7 @@ def satisfaction() -> None:
 
 @click.group()
 def exception() -> None:
-    """Exceptions to a policy: requested by one, approved by another (P1, P4)."""
+    """Policy exceptions: one person asks, another approves (P1, P4)."""
 
 
 for group in (tier, sale, payment, cost, satisfaction, exception):

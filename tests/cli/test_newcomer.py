@@ -22,7 +22,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import FIRST_ADMIN_NOTE, README, FakeClock, fake_clock, invoke, leaf_commands
+from conftest import README, FakeClock, fake_clock, invoke, leaf_commands
 
 from kamflow.cli import cli
 from kamflow.cli.factory import ModelCommand
@@ -307,9 +307,7 @@ def test_the_readmes_tour_runs_as_written_in_order(tmp_path: Path) -> None:
             timeout=120,
         )
 
-        # The tour's first write makes li.wei the admin, and says so (ADR 0023).
-        stderr = FIRST_ADMIN_NOTE.sub("", done.stderr, count=1)
-        assert (done.returncode, stderr) == (0, ""), command
+        assert (done.returncode, done.stderr) == (0, ""), command
         if "--json" in shlex.split(command, comments=True):
             json.loads(done.stdout)
     assert {p.name.split("-")[0] for p in tmp_path.iterdir()} == {"tour.db"}
