@@ -63,9 +63,10 @@ EVENT_TYPES = (
     "OpportunityOpened", "OpportunityAdvanced", "OpportunityWon", "OpportunityLost",
     "AccountLost", "PostMortemRecorded", "AccountArchived", "AccountReactivated",
     "RelationshipStageChanged", "TeamMemberAssigned", "TeamMemberReleased",
-    "ProgramStepCompleted", "PolicyExceptionGranted",
+    "ProgramStepCompleted", "PolicyExceptionGranted", "TierRaiseRequested",
+    "TierRaiseApproved", "PolicyExceptionRequested", "PolicyExceptionApproved",
     # Governance
-    "Started", "PolicySet", "SettingSet", "RoleGranted", "RoleRevoked",
+    "Started", "PolicySet", "SettingSet", "RoleGranted", "RoleRevoked", "AdminBootstrapped",
 )  # fmt: skip
 # The most actors an error lists.
 MOST_ACTORS = 20
