@@ -259,6 +259,7 @@ def test_audit_csv_lists_an_actors_events_since_a_business_date(kam: Kam, clock:
     clock.at("2026-03-02T09:00:00")
     ok(kam("account", "open", "acme", "--name", "Acme", "--industry", "feed", "--owner",
            ACTOR, "--on", "2026-02-20", "--command-id", "c-1"))  # fmt: skip
+    ok(kam("roster", "grant", "wang.fang", "kam", "--reason", "KAM"))  # ACTOR is the admin
     clock.at("2026-03-03T10:00:00")
     ok(kam("contact", "add", "acme", "Wang Fang", "--title", "PM", "--department", "procurement",
            "--command-id", "c-2", actor="wang.fang"))  # fmt: skip
