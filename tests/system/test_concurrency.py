@@ -274,7 +274,7 @@ def test_writers_on_shared_and_own_accounts_lose_and_duplicate_nothing(locator: 
 def test_two_processes_opening_the_same_key_one_wins_one_is_refused(locator: str) -> None:
     # The store holds only its roster: two first writers of an empty store would race
     # to be its admin (ADR 0023), and the loser would be refused for its role, not for
-    # the key (the tables' race is tests/system/test_storage_faults.py's concern too).
+    # the key. (So this test no longer has the two processes race to create the tables.)
     open_accounts(locator)
     keys = [f"race-{n}" for n in range(8)] + ["竞争"]
     reports = run_processes(open_account_race, locator, [keys, keys])
