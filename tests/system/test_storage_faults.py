@@ -774,6 +774,8 @@ def test_whatever_a_stored_event_holds_reads_name_it_and_others_still_list(
 
     assert shown.exit_code in (0, 1)
     if shown.exit_code == 1:
-        assert error(shown, 1).startswith(f'Error: stored event 6 of "{KEY}" (position {FIRST_WRITE + 7})')
+        assert error(shown, 1).startswith(
+            f'Error: stored event 6 of "{KEY}" (position {FIRST_WRITE + 7})'
+        )
     assert listed.exit_code == 0
     assert "other" in {row["key"] for row in json.loads(listed.stdout)}
