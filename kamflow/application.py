@@ -46,7 +46,7 @@ from kamflow.domain.errors import (
     NotFound,
     StorageError,
 )
-from kamflow.domain.text import check_text
+from kamflow.domain.text import check_actor, check_text
 from kamflow.domain.values import (
     GOVERNANCE_ID,
     MAX_NAME,
@@ -167,6 +167,8 @@ class Outcome:
     events: list[tuple[str, int]]
     command_id: str
     ids: dict[str, str | list[str]] = field(default_factory=dict)
+    # What kamflow must tell the person besides (they became the first admin).
+    notice: str | None = None
 
     @property
     def applied(self) -> bool:
@@ -199,6 +201,7 @@ class _Saved:
     pending: Sequence[Any]
     subject: str
     reference: str
+    notice: str | None = None  # the writer became the first admin (ADR 0023)
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,8 @@ class Kamflow:
         self._unsaved: dict[uuid.UUID, list[Account.Event]] | None = None
         self._held_order: list[uuid.UUID] = []  # the account of each held event, in order
         self._held_governance: Governance | None = None
+        # What kamflow told the writers (Outcome.notice), for `apply` to show at the end.
+        self.notices: list[str] = []
         # Told once per snapshot that cannot be used (one line for the user; stderr).
         self.warn: Callable[[str], None] = _warn_on_stderr
         self._warned: set[tuple[uuid.UUID, int]] = set()
@@ -414,9 +419,7 @@ class Kamflow:
         cid = command_id if command_id is not None else uuid.uuid4().hex
         # The actor and a given id are stored on every event and printed by history and
         # audit: the text rule of one-line fields (kamflow.domain.text) holds for them.
-        check_text(actor, "--actor")
-        if not actor.strip() or len(actor) > MAX_NAME:
-            raise InvalidInput(f"--actor must be one line of 1 to {MAX_NAME} characters")
+        check_actor(actor, "--actor", MAX_NAME)
         if given:
             check_text(cid, Field("command_id"))
             # An empty id (`--command-id "$UNSET"`) would make every later command a no-op.
@@ -491,7 +494,17 @@ class Kamflow:
             if any(e.originator_version % SNAPSHOT_INTERVAL == 0 for e in attempt.pending):
                 self._snapshot(attempt.aggregate)
             events = [(type(e).__name__, e.originator_version) for e in attempt.pending]
-            return Outcome(attempt.subject, attempt.reference, events, cid, _ids(attempt.pending))
+            if attempt.notice:
+                self._zone = None
+                self.notices.append(attempt.notice)
+            return Outcome(
+                attempt.subject,
+                attempt.reference,
+                events,
+                cid,
+                _ids(attempt.pending),
+                attempt.notice,
+            )
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
@@ -536,14 +549,26 @@ class Kamflow:
         """One load-decide-save: an Outcome when nothing is to be saved (the command id
         was applied already), _RETRY to decide again now, _CONFLICT when the save met a
         concurrent write, else what was saved."""
+        from kamflow.domain.governance import Governance, empty_governance
+
         recorded_at = self.clock()
         today = business_date(recorded_at, self.zone)
         occurred_on = command.on or today
+        governance = self._roster()
+        notice: str | None = None
+        extra: list[Any] = []
+        if governance is None and self._new_store():
+            # The first person to write to a new database becomes its admin, before
+            # their first command is decided, in the same save (ADR 0023).
+            governance = Governance.start(Meta(actor, cid, today, recorded_at, given, today=today))
+            notice = governance.bootstrap(Meta(actor, cid, today, recorded_at, given, today=today))
+        elif governance is not None:
+            # One person, one spelling: Li.Wei acts as the li.wei the roster knows.
+            actor = governance.person(actor)
+        if governance is not None:
+            governance.authorize(actor, command.needs_role, command.name)
         if isinstance(command, GovernanceCommand):
             subject = "governance"
-            from kamflow.domain.governance import Governance
-
-            governance = self._load_governance()
             if given and governance is not None and governance.has_command(cid):
                 return Outcome(subject, "", [], cid)
             meta = Meta(actor, cid, occurred_on, recorded_at, given, today=today)
@@ -567,12 +592,19 @@ class Kamflow:
                 occurred_on,
                 recorded_at,
                 given,
-                governance=self._governance_for_command() if command.needs_governance else None,
+                governance=(governance or empty_governance()) if command.needs_governance else None,
                 today=today,
                 history=list(self.app.events.get(aid))
                 if command.needs_history and account is not None
                 else None,
             )
+            if notice and governance is not None and self._unsaved is not None:
+                # Held commands are saved later, in batches: the first admin now, on
+                # their own (never in a rehearsal, which writes nothing).
+                bootstrap = list(governance.collect_events())
+                if not self._rehearsing:
+                    self.app.save(*bootstrap)
+                self._held_governance = governance
             if self._unsaved is not None:
                 return self._decide_held(command, account, aid, meta, subject, cid)
             try:
@@ -589,13 +621,15 @@ class Kamflow:
             except BaseException:
                 self._forget(aid)
                 raise
+            # The first admin's events, saved with the command's or not at all.
+            extra = list(governance.collect_events()) if notice and governance else []
         pending = aggregate.collect_events()
         if self._rehearsing:
             # A governance change in a rehearsal: decided, never saved.
             events = [(type(e).__name__, e.originator_version) for e in pending]
             return Outcome(subject, reference, events, cid, _ids(pending))
         try:
-            self.app.save(*pending)
+            self.app.save(*extra, *pending)
         except IntegrityError:
             self._forget(aggregate.id)
             return _CONFLICT
@@ -610,7 +644,7 @@ class Kamflow:
             self._loaded[aggregate.id] = aggregate
         if not isinstance(aggregate, Account):
             self._zone = None  # the team's time zone may have changed
-        return _Saved(aggregate, pending, subject, reference)
+        return _Saved(aggregate, pending, subject, reference, notice)
 
     def _given_before(self, aid: uuid.UUID, cid: str) -> bool:
         """Whether the account already has command id ``cid``: stored (one read of the
@@ -639,6 +673,47 @@ class Kamflow:
         found = repeated(pending, recent, now, REPEAT_WINDOW)
         if found is not None:
             raise repeat_hint(found, command.name.split(" ", 1)[0])
+
+    def record_below_commands(
+        self,
+        key: str | None,
+        actor: str,
+        on: date,
+        change: Callable[[Any, Meta], None],
+    ) -> int:
+        """Record events as an older kamflow or an import could have, below every
+        command and rule: ``change(aggregate, meta)`` records on the account ``key``
+        (governance when None) with ``Recorder.record``; nothing checks the actor, the
+        roles or four eyes. For the demo's history of what roles now refuse and the
+        tests of the findings on it (ADR 0023), never for users' work. Returns the
+        number of events saved."""
+        from kamflow.domain.governance import Governance
+
+        recorded_at = self.clock()
+        meta = Meta(actor, uuid.uuid4().hex, on, recorded_at, today=self.today())
+        if key is None:
+            aggregate: Any = self._load_governance() or Governance.start(meta)
+        else:
+            _, aid = self.locate(key)
+            aggregate = self._load_current(aid)
+            self._forget(aid)
+        change(aggregate, meta)
+        pending = aggregate.collect_events()
+        self.app.save(*pending)
+        return len(pending)
+
+    def _roster(self) -> Governance | None:
+        """The policies and roster a write is checked against (None: nothing recorded
+        yet); read once per hold(), as the batch assumes no other writer meanwhile."""
+        if self._unsaved is None:
+            return self._load_governance()
+        if self._held_governance is None:
+            self._held_governance = self._load_governance()
+        return self._held_governance
+
+    def _new_store(self) -> bool:
+        """Whether nothing at all is stored yet (the next writer is the first)."""
+        return not self.app.recorder.max_notification_id()
 
     def _load_governance(self) -> Governance | None:
         try:
@@ -985,6 +1060,88 @@ class Kamflow:
         if not events:
             raise AccountNotFound(key)
         return check_history(key, events)
+
+    @_guarded
+    def conduct(self, key: str | None = None) -> list[str]:
+        """Roles and four eyes in stored history (kamflow.domain.conduct), one line per
+        finding: ``P4 acme: exception E-1 ...``; only ``key``'s account and governance
+        when given. Raises AccountNotFound for a key with no account."""
+        from dataclasses import replace
+
+        from kamflow.domain.conduct import GOVERNANCE, Act, actor_problem, findings, shown_actor
+        from kamflow.domain.governance import Governance
+
+        acts: list[Act] = []
+        lines: list[str] = []
+
+        def actor_line(where: str, event: Event) -> None:
+            problem = actor_problem(event.actor)
+            if problem:
+                lines.append(
+                    f"actor {where}: {type(event).__name__} (version"
+                    f" {event.originator_version}): {problem} ({shown_actor(event.actor)})"
+                )
+
+        for g in self.governance_history():
+            actor_line(GOVERNANCE, g)
+            v = g.originator_version
+            if isinstance(g, Governance.AdminBootstrapped):
+                acts.append(Act("bootstrap", GOVERNANCE, v, g.actor, g.person, ",".join(g.roles)))
+            elif isinstance(g, Governance.RoleGranted):
+                acts.append(Act("grant", GOVERNANCE, v, g.actor, g.person, g.role))
+            elif isinstance(g, Governance.RoleRevoked):
+                acts.append(Act("revoke", GOVERNANCE, v, g.actor, g.person, g.role))
+            elif isinstance(g, Governance.PolicySet):
+                acts.append(Act("policy", GOVERNANCE, v, g.actor, subject=g.policy))
+            elif isinstance(g, Governance.SettingSet):
+                acts.append(Act("policy", GOVERNANCE, v, g.actor, subject=g.setting))
+        keys = [self.locate(key)[0]] if key else [a.key for a in self.accounts()]
+        for k in keys:
+            _, aid = self.locate(k)
+            events = [e for e in self.app.events.get(aid) if isinstance(e, Account.Event)]
+            if not events:
+                raise AccountNotFound(k)
+            mine: list[Act] = []
+            for e in events:
+                actor_line(k, e)
+                if isinstance(e, Account.TierChanged):
+                    requester: str | None = (
+                        e.requested_by if isinstance(e, Account.TierRaiseApproved) else e.actor
+                    )
+                    mine.append(
+                        Act(
+                            "tier",
+                            k,
+                            e.originator_version,
+                            e.actor,
+                            subject=e.to_tier,
+                            requester=requester,
+                            approver=e.approved_by,
+                        )
+                    )
+                elif isinstance(e, Account.PolicyExceptionGranted):
+                    requester = (
+                        e.requested_by if isinstance(e, Account.PolicyExceptionApproved) else None
+                    )
+                    mine.append(
+                        Act(
+                            "exception",
+                            k,
+                            e.originator_version,
+                            e.actor,
+                            subject=e.exception_id,
+                            requester=requester,
+                            approver=e.approver,
+                        )
+                    )
+            # P1 or P4 by the account's tier now, as report principles judges it.
+            tier = next(
+                (e.to_tier for e in reversed(events) if isinstance(e, Account.TierChanged)),
+                str(getattr(events[0], "tier", "prospect")),
+            )
+            acts.extend(replace(a, tier=tier) for a in mine)
+        found = [f"{f.principle} {f.key}: {f.finding}" for f in findings(acts)]
+        return found + lines
 
     @_guarded
     def account_ids(self) -> list[uuid.UUID]:

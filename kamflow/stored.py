@@ -180,7 +180,19 @@ def _template(cls: type) -> dict[str, Any]:
 
 def _snapshot_problem(snapshot: Snapshot) -> str | None:
     cls = resolve_topic(snapshot.topic)
-    state = snapshot.state
+    # The state as the aggregate will get it: upcast from the class version it was taken
+    # at (eventsourcing upcasts in Snapshot.mutate, after this check), on a copy.
+    state = dict(snapshot.state)
+    version = state.pop("class_version", 1)
+    while version < getattr(cls, "class_version", 1):
+        upcast = getattr(cls, f"upcast_v{version}_v{version + 1}", None)
+        if upcast is None:
+            break
+        try:
+            upcast(state)
+        except Exception:  # an upcast that refuses the snapshot: mutate says so, as ever
+            return None
+        version += 1
     for name in ("_created_on", "_modified_on"):
         if not isinstance(state.get(name), datetime):
             return f"state {name!r} is {_type_name(state.get(name))}, not datetime"

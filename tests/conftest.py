@@ -192,6 +192,11 @@ def kam(sqlite_locator: str) -> Kam:
     return invoker(sqlite_locator)
 
 
+# The events the first write to a new database records before its own: governance
+# Started and AdminBootstrapped (its writer becomes the admin; ADR 0023).
+FIRST_WRITE = 2
+
+
 def ok(result: Result) -> list[str]:
     """The stdout lines of a command that must have succeeded, saying nothing on stderr."""
     assert (result.exit_code, result.stderr) == (0, ""), result.stderr

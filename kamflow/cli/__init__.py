@@ -38,14 +38,17 @@ NOUNS: dict[str, tuple[str, str]] = {
     "payment": ("value", "Payments against sales."),
     "cost": ("value", "The cost to serve an account."),
     "satisfaction": ("value", "Customer satisfaction against its target."),
-    "exception": ("value", "Exceptions to a policy, granted by an approver (P1, P4)."),
+    "exception": (
+        "value",
+        "Policy exceptions: one person asks, another approves (P1, P4).",
+    ),
     "competitor": ("market", "Competitors (竞争对手) at an account."),
     "opp": ("market", "Opportunities (项目资料) and the sales funnel."),
     "stage": ("relationship", "The relationship stage, one step at a time."),
     "team": ("relationship", "The key-account team (团队)."),
     "program": ("relationship", "The ten-step key-account management program."),
     "policy": ("governance", "Business policies: recorded, with who changed them and when (P1)."),
-    "roster": ("governance", "Who holds which role (approver, director, auditor), recorded."),
+    "roster": ("governance", "Who holds which role (admin, approver, kam, auditor), recorded."),
     "fx": ("fx", "Exchange rates, recorded, for reports in one currency."),
     "task": ("tasks", "Tasks (待办) with due dates: add, done, move, cancel, list."),
     "agenda": ("agenda", "What is due for a person, by day, overdue first."),
@@ -113,9 +116,17 @@ class Session:
     ``writer``, which creates it on first use.
     """
 
-    def __init__(self, db: str | None, actor: str | None, tz: str | None = None) -> None:
+    def __init__(
+        self,
+        db: str | None,
+        actor: str | None,
+        tz: str | None = None,
+        actor_source: str = "--actor",
+    ) -> None:
         self.db = db
         self._actor = actor
+        self._actor_source = actor_source
+        self._checked: str | None = None
         # The business time zone given (--tz or KAMFLOW_TZ), else None: the team's
         # setting or the machine's zone (kamflow.zones.business_zone).
         self.tz = tz
@@ -124,11 +135,26 @@ class Session:
 
     @property
     def actor(self) -> str:
-        if not self._actor:
-            from kamflow.application import default_actor
+        """Who is acting: ``--actor``, else ``KAMFLOW_ACTOR``, else the OS user name;
+        refused (InvalidInput, exit 2) if blank or more than one line, wherever it came
+        from, so no event is recorded as no one (ADR 0023)."""
+        if self._checked is None:
+            import os
 
-            self._actor = default_actor()
-        return self._actor
+            from kamflow.domain.text import check_actor
+            from kamflow.domain.values import MAX_NAME
+
+            if self._actor is not None:
+                actor, source = self._actor, self._actor_source
+            elif os.environ.get("KAMFLOW_ACTOR") is not None:
+                # click drops an empty variable; a set but empty one is still a mistake.
+                actor, source = os.environ["KAMFLOW_ACTOR"], "KAMFLOW_ACTOR"
+            else:
+                from kamflow.application import default_actor
+
+                actor, source = default_actor(), "the OS user name"
+            self._checked = check_actor(actor, source, MAX_NAME)
+        return self._checked
 
     def existing(self) -> str:
         """The locator of a store that exists. Raises InvalidInput for a malformed
@@ -390,7 +416,9 @@ def cli(ctx: click.Context, db: str | None, actor: str | None, tz: str | None) -
         kamflow account list
         kamflow account show acme --as-of 2026-06-30
     """
-    obj = Session(db, actor, tz)
+    source = ctx.get_parameter_source("actor")
+    from_env = source is not None and source.name == "ENVIRONMENT"
+    obj = Session(db, actor, tz, "KAMFLOW_ACTOR" if from_env else "--actor")
     ctx.obj = obj
     ctx.call_on_close(obj.close)
 

@@ -216,13 +216,29 @@ def run(
                 for part in exc.parts
             )
         ) from None
-    outcome = sess.writer.execute(command, actor=sess.actor, command_id=command_id, again=again)
+    actor = sess.actor  # refused before the store is opened, so nothing is created
+    outcome = sess.writer.execute(command, actor=actor, command_id=command_id, again=again)
+    # Said after it was accepted, so that a refusal stays one line.
+    deprecated = command.deprecation()
+    if deprecated:
+        click.echo(f"warning: {deprecated}", err=True)
+    tell(outcome.notice)
     if as_json:
         from kamflow.output import to_json
 
         click.echo(to_json(outcome_json(outcome)))
     else:
         click.echo(describe_outcome(outcome))
+
+
+def tell(notice: str | None) -> None:
+    """Show a person at a terminal what kamflow must tell them (they became the first
+    admin): on stderr, and only when it is a terminal, like a progress bar, so that
+    scripts keep a clean stderr. Programs read it as ``notice`` in ``--json``."""
+    from kamflow.cli.progress import drawn
+
+    if notice and drawn():
+        click.echo(f"note: {notice}", err=True)
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -240,6 +256,8 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "reference": outcome.reference or None,
         "command_id": outcome.command_id,
         "applied": outcome.applied,
+        # Only on the first write to a new database: its writer is now the admin.
+        **({"notice": outcome.notice} if outcome.notice else {}),
     }
 
 

@@ -22,7 +22,7 @@ def policy() -> None:
 
 @click.group()
 def roster() -> None:
-    """Who holds which role (approver, director, auditor), recorded."""
+    """Who holds which role (admin, approver, kam, auditor), recorded."""
 
 
 for group in (policy, roster):

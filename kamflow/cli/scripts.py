@@ -61,6 +61,7 @@ def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None, as_
     from kamflow.cli.progress import drawn, progress
 
     sess = session()
+    actor = sess.actor  # refused before the store is opened, so nothing is created
     results: list[dict[str, Any]] = []
     on_outcome: Callable[[int, Outcome], None] | None = None
     if as_json:
@@ -72,7 +73,7 @@ def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None, as_
     try:
         with progress("applying", _count_lines(file) if drawn() else None, unit="lines") as bar:
             summary = apply_lines(
-                sess.writer, _counted(file, bar.advance), actor=sess.actor, on_outcome=on_outcome
+                sess.writer, _counted(file, bar.advance), actor=actor, on_outcome=on_outcome
             )
     except LineFailed as exc:
         # The lines before it stay applied: their views are caught up as after a whole
@@ -85,6 +86,10 @@ def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None, as_
             click.echo(_json(apply_summary(results, failed=exc.line)))
         raise
     catch_up_views(sess.writer.locator)
+    from kamflow.cli.factory import tell
+
+    for notice in sess.writer.notices:
+        tell(notice)
     click.echo(_json(apply_summary(results)) if as_json else summary)
 
 

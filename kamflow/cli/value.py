@@ -35,7 +35,7 @@ def satisfaction() -> None:
 
 @click.group()
 def exception() -> None:
-    """Exceptions to a policy, granted by an approver (P1, P4)."""
+    """Policy exceptions: one person asks, another approves (P1, P4)."""
 
 
 for group in (tier, sale, payment, cost, satisfaction, exception):

@@ -57,7 +57,10 @@ def workflow_check(key: str | None) -> None:
     """Replay stored history through the workflows and report any step they forbid.
 
     Loading never consults guards (history is history); this check is how a stream
-    that a machine would not allow (an import, an old bug) gets noticed.
+    that a machine would not allow (an import, an old bug) gets noticed. It also flags
+    what roles and four eyes forbid (self-granted roles, self-approved exceptions, tier
+    raises without an approver, policy changes by a non-admin, blank or two-line
+    actors), exit 1.
 
     \b
     Example:
@@ -72,6 +75,17 @@ def workflow_check(key: str | None) -> None:
     problems = [p for k in keys for p in kf.check_workflows(k)]
     for problem in problems:
         click.echo(escape(problem))
-    if problems:
-        raise RuleViolation("workflow", f"{len(problems)} step(s) no workflow allows")
-    click.echo(f"checked {len(keys)} account(s): every step is one the workflows allow")
+    # Roles and four eyes in history (ADR 0023): what the commands refuse now.
+    conduct = kf.conduct(key)
+    for finding in conduct:
+        click.echo(escape(finding))
+    if problems or conduct:
+        raise RuleViolation(
+            "workflow",
+            f"{len(problems)} step(s) no workflow allows, {len(conduct)} act(s) the roles"
+            " and four eyes forbid",
+        )
+    click.echo(
+        f"checked {len(keys)} account(s): every step is one the workflows allow, and every"
+        " act one the roles and four eyes allow"
+    )

@@ -465,7 +465,7 @@ def _check(c: Catalogue) -> None:
             parse_policy_value(credit_limit(tier), value)
         except InvalidInput as exc:
             raise CatalogueError(f"demo catalogue: credit.limits.{tier}: {exc}") from None
-    posts = {f.name for f in fields(Staff) if f.name != "owners"}
+    posts = {f.name for f in fields(Staff)}
     for grant in c.roster:
         if grant.post not in posts:
             raise CatalogueError(

@@ -59,10 +59,36 @@ class Planner(People):
         """Day one: who may approve exceptions, and the credit limits of the year (P1)."""
         staff = self.c.staff
         for grant in self.c.roster:
-            person = getattr(staff, grant.post)
-            fields = {"person": person, "role": grant.role, "reason": grant.reason}
+            post = getattr(staff, grant.post)
+            for person in post if isinstance(post, list | tuple) else [post]:
+                fields = {"person": person, "role": grant.role, "reason": grant.reason}
+                self.add(
+                    None, self.start, "roster grant", fields, actor=staff.general_manager, order=-1
+                )
+        # History the commands now refuse, written below them (kamflow/demo/legacy.py):
+        # one of each act `report principles` flags (ADR 0023).
+        first, second = staff.owners[0], staff.owners[1]
+        legacy = "recorded before roles were enforced (imported from the old CRM)"
+        self.add(
+            None,
+            self.start,
+            "legacy role grant",
+            {"person": first, "role": "auditor", "reason": legacy},
+            actor=first,
+            order=-1,
+        )
+        for actor, policy in (
+            (second, "complaint-sla-days.prospect"),
+            ("   ", "contact-cadence-days.prospect"),
+            (f"intern\n{staff.director}", "complaint-sla-days.target"),
+        ):
             self.add(
-                None, self.start, "roster grant", fields, actor=staff.general_manager, order=-1
+                None,
+                self.start,
+                "legacy policy set",
+                {"policy": policy, "reason": legacy},
+                actor=actor,
+                order=-1,
             )
         self.rates()
         for tier in TIERS:
@@ -75,6 +101,7 @@ class Planner(People):
                     "value": self.c.credit.limits[cast(Tier, tier)],
                     "reason": self.c.credit.reason,
                 },
+                actor=staff.general_manager,  # an admin: policies are theirs to set
                 order=-1,
             )
 
@@ -276,8 +303,17 @@ class Planner(People):
             reason = self.c.tiers.demotion
             lo = a.until - timedelta(days=60)
             on = workday(lo + days(rng, 0, 40), lo, a.until)
-        fields = {"tier": a.tier, "reason": reason, "approved_by": self.c.staff.director}
-        self.add(a, on, "tier set", fields, order=3)
+        raising = a.tier in BIG_TIERS and TIERS.index(a.tier) > TIERS.index(a.initial_tier)
+        if raising and not self.legacy_raise:
+            # One raise as an older kamflow let it be made: no approver (legacy.py).
+            self.legacy_raise = True
+            self.add(a, on, "legacy tier set", {"tier": a.tier, "reason": reason}, order=3)
+        elif raising:
+            # Four eyes: the owner asks, the director (an approver) approves.
+            self.add(a, on, "tier request", {"tier": a.tier, "reason": reason}, order=3)
+            self.add(a, on, "tier approve", {}, actor=self.c.staff.director, order=3)
+        else:
+            self.add(a, on, "tier set", {"tier": a.tier, "reason": reason}, order=3)
 
     # ------------------------------------------------------------------ value
     def sales(self, a: PlannedAccount) -> Decimal:
@@ -318,15 +354,26 @@ class Planner(People):
             if special:
                 self.discount_exceptions += 1
                 exception = {"rule": "discount-ceiling", "reason": self.c.sales.discount_reason}
-                self.add(
+                # Four eyes: the owner asks, the director (an approver) approves.
+                request = self.add(
                     a,
                     on,
-                    "exception grant",
+                    "exception request",
                     exception,
-                    actor=self.c.staff.director,
                     order=4,
                     source=sale,
                     source_field="invoice",
+                    gives="exception",
+                )
+                self.add(
+                    a,
+                    on,
+                    "exception approve",
+                    {},
+                    actor=self.c.staff.director,
+                    order=4,
+                    source=request,
+                    source_field="exception",
                 )
             a.evidence.append(on)
             self.payments(a, sale, on, amount)

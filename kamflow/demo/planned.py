@@ -160,6 +160,7 @@ class PlanBase:
         self.end = end
         self.steps: list[Step] = []
         self.discount_exceptions = 0
+        self.legacy_raise = False  # the one tier raise made without an approver
         # The weights of the catalogue, in the order of the domain's attitudes.
         weights = catalogue.people.attitudes
         self.attitudes = [(name, weights[name]) for name in ATTITUDES if name in weights]

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from kamflow.application import DEFAULT_DB, Kamflow, describe_locator
+from kamflow.demo import legacy
 from kamflow.demo.catalogue import catalogue
 from kamflow.demo.corrections import correct
 from kamflow.demo.plan import Planner
@@ -99,6 +100,9 @@ def build_demo(
         for index, (step, at) in enumerate(zip(steps, times, strict=True)):
             clock_now[0] = at
             fields = step.resolved()
+            if step.command.startswith(legacy.PREFIX):
+                written += legacy.write(kamflow, step)
+                continue
             try:
                 outcome = kamflow.execute(build(COMMANDS[step.command], fields), actor=step.actor)
             except KamflowError as exc:

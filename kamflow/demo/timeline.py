@@ -114,13 +114,19 @@ def cover_credit(
     tiers: dict[str, str] = {}
     owed: dict[tuple[str, str], Decimal] = {}
     out: list[Step] = []
+    asked: dict[str, str] = {}  # the tier each account's pending raise asks for
+    legacy_done = False
     for step in steps:
         key = str(step.fields.get("account", ""))
         if step.command == "policy set":
             name = str(step.fields["policy"])
             governance.policies[name] = parse_policy_value(name, str(step.fields["value"]))
-        elif step.command in ("account open", "tier set"):
+        elif step.command in ("account open", "tier set", "legacy tier set"):
             tiers[key] = str(step.fields["tier"])
+        elif step.command == "tier request":
+            asked[key] = str(step.fields["tier"])
+        elif step.command == "tier approve":
+            tiers[key] = asked.pop(key)
         elif step.command == "payment record" and step.source is not None:
             currency = str(step.source.fields["currency"])
             owed[key, currency] -= step.fields["amount"]
@@ -137,18 +143,48 @@ def cover_credit(
                     "rule": "credit-limit",
                     "reason": rng.choice(reasons),
                 }
-                out.append(
-                    Step(
-                        step.on,
-                        step.order,
-                        step.seq,
-                        "exception grant",
-                        approver,
-                        exception,
-                        source=step,
-                        source_field="invoice",
+                if not legacy_done:
+                    # One exception as an older kamflow let it be made: granted by the
+                    # owner alone, self-approved (kamflow/demo/legacy.py).
+                    legacy_done = True
+                    out.append(
+                        Step(
+                            step.on,
+                            step.order,
+                            step.seq,
+                            "legacy exception grant",
+                            step.actor,
+                            exception,
+                            source=step,
+                            source_field="invoice",
+                        )
                     )
+                    owed[key, currency] = credit.owed
+                    out.append(step)
+                    continue
+                # Four eyes: the sale's owner asks, the approver approves.
+                request = Step(
+                    step.on,
+                    step.order,
+                    step.seq,
+                    "exception request",
+                    step.actor,
+                    exception,
+                    source=step,
+                    source_field="invoice",
+                    gives="exception",
                 )
+                approval = Step(
+                    step.on,
+                    step.order,
+                    step.seq,
+                    "exception approve",
+                    approver,
+                    {"account": key, "on": step.on},
+                    source=request,
+                    source_field="exception",
+                )
+                out.extend((request, approval))
             owed[key, currency] = credit.owed
         out.append(step)
     return out

@@ -44,6 +44,7 @@ from kamflow.domain.state import (
     OpportunityState,
     PostMortem,
     ProgramState,
+    RequestState,
     Satisfaction,
     TaskState,
     VisitRef,
@@ -79,8 +80,9 @@ class Account(Recorder, Aggregate):
 
     # 2: the invoice refs ever used are kept in their identity form (values.identity),
     # so that INV-7 and inv-7 are one invoice. 3: the last visit and the satisfaction are
-    # the latest by business date, no longer the last recorded. 4: tasks (issue 15), and
-    # the client-chosen command ids no longer in the state (kamflow.applied, ADR 0024).
+    # the latest by business date, no longer the last recorded. 4: tasks (issue 15),
+    # requests awaiting a second person's approval (four eyes, ADR 0023), and the
+    # client-chosen command ids no longer in the state (kamflow.applied, ADR 0024).
     class_version = 4
     remembers_commands = False
 
@@ -104,12 +106,14 @@ class Account(Recorder, Aggregate):
 
     # The class version that added each state key (kamflow.stored checks snapshots
     # for every key, except one their upcast will add).
-    state_since = (("tasks", 4),)
+    state_since = (("tasks", 4), ("requests", 4))
 
     @staticmethod
     def upcast_v3_v4(state: dict[str, Any]) -> None:
         # Accounts snapshotted before tasks existed had none.
         state["tasks"] = {}
+        # Before four eyes nothing was ever requested: no request is pending.
+        state["requests"] = {}
         # Command ids given by clients are in kamflow.applied's index (ADR 0024).
         state.pop("command_log", None)
 
@@ -391,6 +395,47 @@ class Account(Recorder, Aggregate):
         def summary(self) -> str:
             by = f", approved by {self.approved_by}" if self.approved_by else ""
             return f"tier {self.from_tier} -> {self.to_tier}: {self.reason}{by}"
+
+    class TierRaiseRequested(Event):
+        """A raise to key or strategic, asked for by one person and waiting for an
+        approver who is someone else (four eyes; ADR 0023)."""
+
+        from_tier: str
+        to_tier: str
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            account.requests["tier"] = {
+                "kind": "tier",
+                "requester": self.actor,
+                "rule": None,
+                "to_tier": self.to_tier,
+                "reason": self.reason,
+                "invoice": None,
+            }
+
+        def summary(self) -> str:
+            return (
+                f"tier {self.from_tier} -> {self.to_tier} requested: {self.reason}"
+                " (awaits an approver)"
+            )
+
+    class TierRaiseApproved(TierChanged):
+        """The raise a TierRaiseRequested asked for, approved by ``approved_by`` (the
+        actor, an approver, never the requester): the signature's meaning, "approved",
+        with its name and time, as 21 CFR Part 11 §11.50 asks."""
+
+        requested_by: str
+
+        def evolve(self, account: Account) -> None:
+            account.requests.pop("tier", None)
+            super().evolve(account)
+
+        def summary(self) -> str:
+            return (
+                f"tier {self.from_tier} -> {self.to_tier}: {self.reason}; requested by"
+                f" {self.requested_by}, approved by {self.approved_by}"
+            )
 
     class SaleRecorded(Event):
         invoice: str
@@ -987,6 +1032,56 @@ class Account(Recorder, Aggregate):
         def summary(self) -> str:
             return f'merged into "{self.target}": {self.reason}'
 
+    class PolicyExceptionRequested(Event):
+        """An exception asked for by one person; it covers nothing until an approver
+        who is someone else approves it (four eyes; ADR 0023)."""
+
+        exception_id: str
+        rule: str
+        reason: str
+        invoice: str | None
+
+        def evolve(self, account: Account) -> None:
+            account.count("E")
+            account.requests[self.exception_id] = {
+                "kind": "exception",
+                "requester": self.actor,
+                "rule": self.rule,
+                "to_tier": None,
+                "reason": self.reason,
+                "invoice": self.invoice,
+            }
+
+        def summary(self) -> str:
+            scope = f" for invoice {self.invoice}" if self.invoice else " for the next sale"
+            return (
+                f"exception {self.exception_id} to {self.rule}{scope} requested:"
+                f" {self.reason} (awaits an approver)"
+            )
+
+    class PolicyExceptionApproved(PolicyExceptionGranted):
+        """A requested exception approved by ``approver`` (the actor, never the
+        requester): name, time and meaning ("approved") of the approval, Part 11 §11.50."""
+
+        requested_by: str
+
+        def evolve(self, account: Account) -> None:
+            account.requests.pop(self.exception_id, None)
+            account.exceptions[self.exception_id] = {
+                "rule": self.rule,
+                "approver": self.approver,
+                "reason": self.reason,
+                "invoice": self.invoice,
+                "used_by": None,
+            }
+
+        def summary(self) -> str:
+            scope = f" for invoice {self.invoice}" if self.invoice else " for the next sale"
+            return (
+                f"exception {self.exception_id} to {self.rule}{scope}: {self.reason};"
+                f" requested by {self.requested_by}, approved by {self.approver}"
+            )
+
     # ------------------------------------------------------------------ state
     def __init__(self) -> None:
         # Annotated here, not on the class: class annotations would make
@@ -1031,6 +1126,8 @@ class Account(Recorder, Aggregate):
         self.exceptions: dict[str, ExceptionState] = {}
         # Tasks by id (T-n): open ones with their due date, the others their status.
         self.tasks: dict[str, TaskState] = {}
+        # Exception requests by id (E-n) and the tier raise ("tier") awaiting approval.
+        self.requests: dict[str, RequestState] = {}
         self.lost: Lost | None = None
         self.post_mortem: PostMortem | None = None
 

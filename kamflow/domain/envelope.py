@@ -128,6 +128,11 @@ class Policies(Protocol):
 
     def holds(self, person: str, role: str) -> bool: ...
 
+    @property
+    def enforcing(self) -> bool: ...
+
+    def staffed(self, role: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Meta:

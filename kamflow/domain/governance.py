@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate
 
 from kamflow.domain import envelope
 from kamflow.domain.envelope import Change, Meta, Recorder
-from kamflow.domain.errors import Conflict
+from kamflow.domain.errors import Conflict, RuleViolation, Suggest
 from kamflow.domain.policies import POLICIES, ROLES, parse_policy_value
 from kamflow.domain.values import GOVERNANCE_ID as GOVERNANCE_ID  # its users import it here
 from kamflow.domain.values import identity
@@ -107,6 +107,23 @@ class Governance(Recorder, Aggregate):
         def summary(self) -> str:
             return f"{self.person} holds {self.role}: {self.reason}"
 
+    class AdminBootstrapped(Event):
+        """The first person to write to a new database: its first admin, and a KAM so
+        that a team of one can work at once (ADR 0023). Recorded before their first
+        command, by kamflow, never typed."""
+
+        person: str
+        roles: list[str]
+
+        def evolve(self, governance: Governance) -> None:
+            held = governance.roster.setdefault(self.person, [])
+            held.extend(r for r in self.roles if r not in held)
+
+        def summary(self) -> str:
+            return (
+                f"{self.person} holds {', '.join(self.roles)}: the first to write to this database"
+            )
+
     class RoleRevoked(Event):
         person: str
         role: str
@@ -181,8 +198,54 @@ class Governance(Recorder, Aggregate):
     def holds(self, person: str, role: str) -> bool:
         return role in self.roster.get(self.person(person), [])
 
+    @property
+    def enforcing(self) -> bool:
+        """Whether roles are enforced: from the moment the roster has an admin (a new
+        database gets one with its first write; an older one when someone is granted
+        admin). Before that, anyone may do anything, as kamflow always allowed
+        (ADR 0023), and ``report principles`` shows what they did."""
+        return any("admin" in roles for roles in self.roster.values())
+
+    def staffed(self, role: str) -> bool:
+        """Whether anyone holds ``role``."""
+        return any(role in roles for roles in self.roster.values())
+
+    def bootstrap(self, meta: Meta) -> str:
+        """Make ``meta.actor`` this database's first admin (and a KAM); the note to show."""
+        self.record(self.AdminBootstrapped, meta, person=meta.actor, roles=["admin", "kam"])
+        return (
+            f"{meta.actor} is the first to write to this database and is now its admin"
+            " (roles admin, kam); give others roles with `kamflow roster grant`"
+        )
+
+    def authorize(self, actor: str, role: str, command: str) -> None:
+        """Refuse ``command`` unless ``actor`` holds ``role`` (only while enforcing).
+
+        Raises RuleViolation naming the role needed and how an admin grants it."""
+        if not self.enforcing or self.holds(actor, role):
+            return
+        held = self.roster.get(self.person(actor))
+        holds = f"holds {', '.join(held)}" if held else "is not on the roster"
+        raise RuleViolation(
+            f"role {role}",
+            f'"{command}" needs the {role} role and {actor} {holds}; an admin can grant it with ',
+            Suggest(
+                "roster grant",
+                (self.person(actor), role),
+                {"reason": None},
+                argument_names=("person", "role"),
+            ),
+        )
+
     def grant(self, meta: Meta, person: str, role: str, reason: str) -> None:
         person = self.person(person)
+        if self.enforcing and identity(person) == identity(meta.actor):
+            # Segregation of duties: a role comes from someone else, or a person could
+            # make themselves an approver and approve their own request.
+            raise RuleViolation(
+                "four eyes",
+                f"{meta.actor} cannot grant a role to themselves; another admin must",
+            )
         if self.holds(person, role):
             raise Conflict(f"{person} already holds the {role} role")
         self.record(self.RoleGranted, meta, person=person, role=role, reason=reason)
@@ -191,6 +254,12 @@ class Governance(Recorder, Aggregate):
         person = self.person(person)
         if not self.holds(person, role):
             raise Conflict(f"{person} does not hold the {role} role")
+        admins = [p for p, roles in self.roster.items() if "admin" in roles]
+        if role == "admin" and admins == [person]:
+            # Without an admin roles would stop being enforced (``enforcing``).
+            raise Conflict(
+                f"{person} is the only admin; grant admin to someone else before revoking it"
+            )
         self.record(self.RoleRevoked, meta, person=person, role=role, reason=reason)
 
 

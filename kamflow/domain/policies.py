@@ -13,7 +13,13 @@ from decimal import ROUND_DOWN, Decimal
 from kamflow.domain.errors import InvalidInput, RuleViolation
 from kamflow.domain.values import TIERS, BadNumber, parse_number, written_out
 
-ROLES = ("approver", "director", "auditor")
+# The roles kamflow enforces once a store has an admin (ADR 0023): admin (the roster and
+# the policies), approver (approves exceptions and raises to key or strategic, never
+# their own request), kam (the account work), auditor (reads and checkpoints), delegate
+# (records for a named person). "director" is a role an older kamflow granted: it may
+# stand in stored history and grants nothing.
+ROLES = ("admin", "approver", "kam", "auditor", "delegate")
+LEGACY_ROLES = ("director",)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,18 @@ class ExceptionState(TypedDict):
     used_by: str | None
 
 
+class RequestState(TypedDict):
+    """A request awaiting a second person's approval: an exception (``rule``,
+    ``invoice``) or a tier raise (``to_tier``); ``requester`` as recorded."""
+
+    kind: str
+    requester: str
+    rule: str | None
+    to_tier: str | None
+    reason: str
+    invoice: str | None
+
+
 class Lost(TypedDict):
     cause: str
     on: date

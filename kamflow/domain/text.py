@@ -93,3 +93,22 @@ def check_text(value: str, what: Part, *, multiline: bool = False) -> str:
     if is_surrogate(ch):
         raise InvalidInput(what, " is not valid UTF-8 text")
     raise InvalidInput("invalid ", what, f": {explain(index, ch, multiline=multiline)}")
+
+
+def check_actor(actor: str, source: str, longest: int) -> str:
+    """``actor`` (a person's name, as every event records who acted) if it is one line
+    of 1 to ``longest`` characters that are not all white space; else InvalidInput
+    naming where it came from (``source``: ``--actor``, ``KAMFLOW_ACTOR``, the OS user
+    name). A blank actor would make an event no one did, a two-line one would split
+    the audit trail into a forged second line (ADR 0023)."""
+    if not actor.strip():
+        raise InvalidInput(
+            f"the actor ({source}) is blank; give the name of the person acting,"
+            " e.g. --actor li.wei"
+        )
+    if "\n" in actor or "\r" in actor:
+        raise InvalidInput(f"the actor ({source}) is more than one line; give one name")
+    check_text(actor, f"actor ({source})")
+    if len(actor) > longest:
+        raise InvalidInput(f"the actor ({source}) is {len(actor)} characters; at most {longest}")
+    return actor

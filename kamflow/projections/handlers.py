@@ -49,6 +49,10 @@ from kamflow.workflows.stage import STAGE
 UNPROJECTED: dict[type, str] = {
     Account.AccountAbsorbed: "the views move the duplicate's rows on its AccountMergedInto,"
     " recorded after it (ADR 0020)",
+    Account.TierRaiseRequested: "changes nothing a view shows until an approver approves it"
+    " (account history shows it)",
+    Account.PolicyExceptionRequested: "covers nothing until an approver approves it"
+    " (account history shows it)",
     Governance.Started: "opens the governance stream; no policy or role is set by it",
     # eventsourcing gives every aggregate a creation event class of this name; kamflow
     # creates with its own (Account.AccountOpened, Governance.Started).
@@ -186,11 +190,28 @@ def _profile(e: Account.ProfileUpdated, key: str) -> list[Statement]:
     return out
 
 
-@ACCOUNTS.on(Account.TierChanged)
+@ACCOUNTS.on(Account.TierChanged, Account.TierRaiseApproved)
 def _tier(e: Account.TierChanged, key: str) -> list[Statement]:
     out = _set(key, tier=e.to_tier)
     if e.to_tier != "prospect":
         out.append(_activate(key))
+    # Before four eyes, the one who set the tier asked for it.
+    requested_by = e.requested_by if isinstance(e, Account.TierRaiseApproved) else e.actor
+    out.append(
+        (
+            "INSERT INTO kf_tier_changes (key, version, to_tier, actor, requested_by,"
+            " approved_by, occurred_on) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                e.originator_version,
+                e.to_tier,
+                e.actor,
+                requested_by,
+                e.approved_by,
+                iso(e.occurred_on),
+            ),
+        )
+    )
     return out
 
 
@@ -303,13 +324,24 @@ def _released(e: Account.TeamMemberReleased, key: str) -> list[Statement]:
     ]
 
 
-@ACCOUNTS.on(Account.PolicyExceptionGranted)
+@ACCOUNTS.on(Account.PolicyExceptionGranted, Account.PolicyExceptionApproved)
 def _exception(e: Account.PolicyExceptionGranted, key: str) -> list[Statement]:
+    # requested_by NULL: granted at once by one person, before four eyes.
+    requested_by = e.requested_by if isinstance(e, Account.PolicyExceptionApproved) else None
     return [
         (
             "INSERT INTO kf_exceptions (key, exception_id, rule, approver, reason, invoice,"
-            " used_by, granted_on) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
-            (key, e.exception_id, e.rule, e.approver, e.reason, e.invoice, iso(e.occurred_on)),
+            " used_by, granted_on, requested_by) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            (
+                key,
+                e.exception_id,
+                e.rule,
+                e.approver,
+                e.reason,
+                e.invoice,
+                iso(e.occurred_on),
+                requested_by,
+            ),
         )
     ]
 
@@ -923,15 +955,26 @@ for _view in (ACCOUNTS, PEOPLE, VISITS, COMPLAINTS, LEDGER, MARKET):
 
 
 # ---------------------------------------------------------------------- governance
+def _logged(
+    e: Governance.Event, kind: str, person: str | None, role: str | None, subject: str | None
+) -> Statement:
+    return (
+        "INSERT INTO kf_governance_log (version, kind, actor, person, role, subject)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (e.originator_version, kind, e.actor, person, role, subject),
+    )
+
+
 @GOVERNANCE.on(Governance.PolicySet)
 def _policy(e: Governance.PolicySet, key: str) -> list[Statement]:
     return [
+        _logged(e, "policy", None, None, e.policy),
         (
             "INSERT INTO kf_policies (policy, value, set_by, set_at, reason) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (policy) DO UPDATE SET value = excluded.value,"
             " set_by = excluded.set_by, set_at = excluded.set_at, reason = excluded.reason",
             (e.policy, str(e.value), e.actor, iso(e.timestamp), e.reason),
-        )
+        ),
     ]
 
 
@@ -940,12 +983,13 @@ def _setting(e: Governance.SettingSet, key: str) -> list[Statement]:
     # Text settings (the team's time zone) share the policies' table, so that a report
     # reads them without the event store (kamflow.projections.reports.base.setting).
     return [
+        _logged(e, "policy", None, None, e.setting),
         (
             "INSERT INTO kf_policies (policy, value, set_by, set_at, reason) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (policy) DO UPDATE SET value = excluded.value,"
             " set_by = excluded.set_by, set_at = excluded.set_at, reason = excluded.reason",
             (e.setting, e.value, e.actor, iso(e.timestamp), e.reason),
-        )
+        ),
     ]
 
 
@@ -973,16 +1017,34 @@ def _rate(e: Governance.RateSet, key: str) -> list[Statement]:
 @GOVERNANCE.on(Governance.RoleGranted)
 def _granted(e: Governance.RoleGranted, key: str) -> list[Statement]:
     return [
+        _logged(e, "grant", e.person, e.role, None),
         (
             "INSERT INTO kf_roster (person, role, since) VALUES (?, ?, ?)",
             (e.person, e.role, iso(e.occurred_on)),
-        )
+        ),
     ]
 
 
 @GOVERNANCE.on(Governance.RoleRevoked)
 def _revoked(e: Governance.RoleRevoked, key: str) -> list[Statement]:
-    return [("DELETE FROM kf_roster WHERE person=? AND role=?", (e.person, e.role))]
+    return [
+        _logged(e, "revoke", e.person, e.role, None),
+        ("DELETE FROM kf_roster WHERE person=? AND role=?", (e.person, e.role)),
+    ]
+
+
+@GOVERNANCE.on(Governance.AdminBootstrapped)
+def _bootstrapped(e: Governance.AdminBootstrapped, key: str) -> list[Statement]:
+    return [
+        _logged(e, "bootstrap", e.person, ",".join(e.roles), None),
+        *(
+            (
+                "INSERT INTO kf_roster (person, role, since) VALUES (?, ?, ?)",
+                (e.person, role, iso(e.occurred_on)),
+            )
+            for role in e.roles
+        ),
+    ]
 
 
 # ---------------------------------------------------------------------- tasks

@@ -35,7 +35,8 @@ E = TypeVar("E")
 # 3: change events show what they replaced (old -> new) in the audit trail's summaries,
 # recomputed from history for events stored before they carried it (issue 11).
 # 4: opportunities keep the date of their last stage step, their expected close date and
-# a probability set over the stage's; exchange rates (issue 15, ADR 0021).
+# a probability set over the stage's; exchange rates (issue 15, ADR 0021); tier changes,
+# exception requesters and governance changes kept for the conduct findings (ADR 0023).
 HANDLERS_VERSION = "4"
 # The handlers as of that version: a digest of their normalised source (no comments,
 # docstrings or layout), of the derived figures, of the workflow rows they read and of
@@ -43,7 +44,7 @@ HANDLERS_VERSION = "4"
 # tests/projections/test_projection_structure.py fails when it differs, so that a changed handler
 # cannot ship without a thought for HANDLERS_VERSION. Rows the same on a rebuild
 # before and after (a pure refactoring): update this only.
-HANDLERS_DIGEST = "111f50189315d171"
+HANDLERS_DIGEST = "4231a4f7ecc986d8"
 
 HANDLERS_MODULE = "kamflow.projections.handlers"
 _handlers_loaded = False
@@ -130,7 +131,13 @@ ACCOUNTS = View(
         "kf_exceptions": """
             key TEXT NOT NULL, exception_id TEXT NOT NULL, rule TEXT NOT NULL,
             approver TEXT NOT NULL, reason TEXT NOT NULL, invoice TEXT, used_by TEXT,
-            granted_on TEXT NOT NULL, PRIMARY KEY (key, exception_id)""",
+            granted_on TEXT NOT NULL, requested_by TEXT, PRIMARY KEY (key, exception_id)""",
+        # Every tier change, with who asked and who approved (NULL: no one), for the
+        # conduct findings (kamflow.domain.conduct).
+        "kf_tier_changes": """
+            key TEXT NOT NULL, version INTEGER NOT NULL, to_tier TEXT NOT NULL,
+            actor TEXT NOT NULL, requested_by TEXT NOT NULL, approved_by TEXT,
+            occurred_on TEXT NOT NULL, PRIMARY KEY (key, version)""",
         # Profile fields beyond name, industry and owner: one row per field, portable
         # (no dialect-specific JSON functions) and readable.
         "kf_account_profile": """
@@ -322,6 +329,11 @@ GOVERNANCE = View(
             currency TEXT NOT NULL, quote TEXT NOT NULL, on_day TEXT NOT NULL,
             rate TEXT NOT NULL, source TEXT NOT NULL, set_by TEXT NOT NULL,
             set_at TEXT NOT NULL, PRIMARY KEY (currency, quote, on_day)""",
+        # Every change of a policy, a setting or a role, with who made it, in order
+        # (version), for the conduct findings (kamflow.domain.conduct).
+        "kf_governance_log": """
+            version INTEGER PRIMARY KEY, kind TEXT NOT NULL, actor TEXT NOT NULL,
+            person TEXT, role TEXT, subject TEXT""",
     },
 )
 

@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import (
     ACTOR,
+    FIRST_WRITE,
     FakeClock,
     Kam,
     event_count,
@@ -74,7 +75,7 @@ def db(sqlite_locator: str) -> str:
         ],
     ):  # fmt: skip
         assert kam(*args).exit_code == 0, args
-    assert event_count(sqlite_locator) == 5
+    assert event_count(sqlite_locator) == FIRST_WRITE + 5
     return sqlite_locator
 
 
@@ -88,7 +89,7 @@ def assert_refused(result: Result, db: str, *, code: int, line: str) -> None:
     assert result.stderr == f"Error: {line}\n"
     assert result.stdout == ""
     assert result.exit_code == code
-    assert event_count(db) == 5
+    assert event_count(db) == FIRST_WRITE + 5
 
 
 # ------------------------------------------------------------------ not found, refused
@@ -145,7 +146,7 @@ def test_a_step_out_of_order_is_refused(kam: Kam, db: str) -> None:
 
     assert result.stderr == 'Error: issue I-1 on "acme" already has a follow-up result\n'
     assert (result.stdout, result.exit_code) == ("", 1)
-    assert event_count(db) == 6
+    assert event_count(db) == FIRST_WRITE + 6
 
 
 def test_a_visit_without_a_result_is_refused_under_P6(kam: Kam, db: str) -> None:
@@ -378,8 +379,7 @@ def test_a_policy_value_with_thousands_separators_is_accepted(kam: Kam, db: str)
     result = kam("policy", "set", "credit-limit.key", "2,000,000", "--reason", "board")
 
     assert result.stdout == (
-        'recorded Started (version 1), PolicySet (version 2) on "governance":'
-        " credit-limit.key = 2000000\n"
+        'recorded PolicySet (version 3) on "governance": credit-limit.key = 2000000\n'
     )
 
 
@@ -500,7 +500,7 @@ def test_a_missing_choice_is_named_with_its_choices_on_one_line(
     else:
         what = f"argument {param.human_readable_name}"
     assert line == f"Error: missing {what} (one of: {choices_of(param)})"
-    assert event_count(db) == 5
+    assert event_count(db) == FIRST_WRITE + 5
 
 
 def test_the_issue_example_of_a_missing_choice_option(kam: Kam, db: str) -> None:
@@ -527,7 +527,7 @@ def test_a_value_that_is_not_a_choice_is_refused_on_one_line_naming_the_choices(
     hint = param.get_error_hint(click.Context(command))
     assert line.startswith(f"Error: Invalid value for {hint}: 'nope' is not ")
     assert all(f"'{choice}'" in line for choice in choices_of(param).split(", "))
-    assert event_count(db) == 5
+    assert event_count(db) == FIRST_WRITE + 5
 
 
 @pytest.mark.parametrize(
@@ -539,7 +539,7 @@ def test_a_write_without_its_arguments_is_refused_on_one_line(
     line = refusal(kam(*path), 2)
 
     assert line.startswith("Error: missing ")
-    assert event_count(db) == 5
+    assert event_count(db) == FIRST_WRITE + 5
 
 
 # ------------------------------------------------------------------ required and too long
@@ -584,7 +584,7 @@ def test_text_of_exactly_the_limit_is_accepted(kam: Kam, db: str) -> None:
     result = kam("complaint", "raise", "acme", "--summary", "x" * 2000, "--severity", "low")
 
     assert (result.exit_code, result.stderr) == (0, "")
-    assert event_count(db) == 6
+    assert event_count(db) == FIRST_WRITE + 6
 
 
 def test_an_account_key_with_spaces_is_bad_input(kam: Kam, db: str) -> None:
@@ -697,7 +697,7 @@ def test_a_bad_line_in_apply_names_its_line_number_and_keeps_the_lines_before(
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"Error: line 3: {why}")
     assert line.endswith("; lines before it applied (1 command), nothing of line 3 or after")
-    assert event_count(db) == 6
+    assert event_count(db) == FIRST_WRITE + 6
 
 
 def test_a_line_of_invalid_utf8_in_apply_is_bad_input(kam: Kam, db: str) -> None:
@@ -708,7 +708,7 @@ def test_a_line_of_invalid_utf8_in_apply_is_bad_input(kam: Kam, db: str) -> None
         " nothing of line 2 or after\n"
     )
     assert (result.stdout, result.exit_code) == ("", 2)
-    assert event_count(db) == 6
+    assert event_count(db) == FIRST_WRITE + 6
 
 
 def test_apply_of_a_missing_file_is_bad_usage(kam: Kam, db: str, tmp_path: Path) -> None:
@@ -718,7 +718,7 @@ def test_apply_of_a_missing_file_is_bad_usage(kam: Kam, db: str, tmp_path: Path)
     (line,) = result.stderr.splitlines()
     assert line.startswith("Error: Invalid value for 'FILE': ")
     assert "nope.jsonl" in line
-    assert event_count(db) == 5
+    assert event_count(db) == FIRST_WRITE + 5
 
 
 # ------------------------------------------------------------------ invalid UTF-8
@@ -769,7 +769,7 @@ def test_invalid_utf8_in_the_actor_is_bad_input(db: str) -> None:
 
     result = kam("cost", "record", "acme", "--amount", "1", "--category", "x")
 
-    assert_refused(result, db, code=2, line="--actor is not valid UTF-8 text")
+    assert_refused(result, db, code=2, line="actor (--actor) is not valid UTF-8 text")
 
 
 def test_invalid_utf8_bytes_in_a_real_command_line_are_bad_input(db: str) -> None:
@@ -782,7 +782,7 @@ def test_invalid_utf8_bytes_in_a_real_command_line_are_bad_input(db: str) -> Non
 
     assert done.stderr.decode() == "Error: --summary is not valid UTF-8 text\n"
     assert (done.stdout, done.returncode) == (b"", 2)
-    assert event_count(db) == 5
+    assert event_count(db) == FIRST_WRITE + 5
 
 
 # ------------------------------------------------------------------ storage
@@ -948,19 +948,20 @@ def test_multi_line_prose_keeps_line_feeds_and_tabs_and_shows_them_escaped(
     shown = kam("account", "show", "acme")
 
     assert "notes: two\\nlines\\tand a tab\n" in shown.stdout
-    assert event_count(db) == 6
+    assert event_count(db) == FIRST_WRITE + 6
 
 
 @pytest.mark.parametrize(
     ("actor", "line"),
     [
-        ("li\x1b[2Jwei", "invalid --actor: character 3 is the control character U+001B,"
+        ("li\x1b[2Jwei", "invalid actor (--actor): character 3 is the control character U+001B,"
          f" {ONE_LINE}"),
-        ("li\u202ewei", "invalid --actor: character 3 is the bidirectional control U+202E,"
+        ("li\u202ewei", "invalid actor (--actor): character 3 is the bidirectional control U+202E,"
          " which kamflow never stores"),
-        ("li\nwei", f"invalid --actor: character 3 is the control character U+000A, {ONE_LINE}"),
-        ("x" * 201, "--actor must be one line of 1 to 200 characters"),
-        ("   ", "--actor must be one line of 1 to 200 characters"),
+        ("li\nwei", "the actor (--actor) is more than one line; give one name"),
+        ("x" * 201, "the actor (--actor) is 201 characters; at most 200"),
+        ("   ", "the actor (--actor) is blank; give the name of the person acting,"
+         " e.g. --actor li.wei"),
     ],
     ids=["escape", "bidi", "line-feed", "201-characters", "blank"],
 )  # fmt: skip
@@ -981,7 +982,8 @@ def test_an_actor_from_the_environment_is_held_to_the_same_rule(db: str) -> None
         result,
         db,
         code=2,
-        line=f"invalid --actor: character 5 is the control character U+009B, {ONE_LINE}",
+        line=f"invalid actor (KAMFLOW_ACTOR): character 5 is the control character U+009B,"
+        f" {ONE_LINE}",
     )
 
 
@@ -1091,7 +1093,7 @@ def test_a_cost_that_would_take_an_accounts_total_past_the_bound_is_refused(
         " cents); lines before it applied (1000 commands), nothing of line 1001 or after\n"
     )
     assert result.exit_code == 1
-    assert event_count(db) == 1005
+    assert event_count(db) == FIRST_WRITE + 1005
     assert kam("report", "portfolio", "--json").exit_code == 0
 
 
@@ -1165,7 +1167,7 @@ def test_an_apply_line_that_chokes_the_parser_or_holds_forbidden_text_is_bad_inp
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"Error: line 2: {why}")
     assert line.endswith("; lines before it applied (1 command), nothing of line 2 or after")
-    assert event_count(db) == 6
+    assert event_count(db) == FIRST_WRITE + 6
 
 
 def test_the_nul_line_of_the_issue_is_refused_and_every_report_still_answers(

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, Kam, event_count, fake_clock, invoker
+from conftest import FIRST_WRITE, FakeClock, Kam, event_count, fake_clock, invoker
 
 from kamflow.application import Kamflow
 
@@ -86,7 +86,7 @@ def test_the_future_is_the_day_after_the_business_date_of_the_record_time(
 
     assert result.stderr == "Error: date 2026-12-02 is in the future; today is 2026-12-01\n"
     assert result.exit_code == 2
-    assert event_count(locator) == 2
+    assert event_count(locator) == FIRST_WRITE + 2
 
 
 def test_today_and_yesterday_are_business_dates(kam: Kam, shanghai: None) -> None:
@@ -141,6 +141,8 @@ def test_as_of_a_day_ends_at_midnight_in_the_business_zone(
 
     assert json.loads(shown.stdout)["version"] == 2
     assert [r["type"] for r in json.loads(audit.stdout)["rows"]] == [
+        "Started",  # governance, and its first writer became admin (ADR 0023)
+        "AdminBootstrapped",
         "AccountOpened",
         "ContactAdded",
     ]
@@ -206,7 +208,8 @@ def test_the_team_setting_is_recorded_shown_and_used(
     kam(*VISIT)
 
     assert set_zone.stdout == (
-        'recorded Started (version 1), SettingSet (version 2) on "governance":'
+        "recorded Started (version 1), AdminBootstrapped (version 2), SettingSet (version 3)"
+        ' on "governance":'
         " timezone = Asia/Shanghai\n"
     )
     (setting,) = [p for p in policies if p["policy"] == "timezone"]

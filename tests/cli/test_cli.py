@@ -13,7 +13,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ACTOR, FakeClock, Kam, event_count, fake_clock, invoke, invoker, ok
+from conftest import (
+    ACTOR,
+    FIRST_WRITE,
+    FakeClock,
+    Kam,
+    event_count,
+    fake_clock,
+    invoke,
+    invoker,
+    ok,
+)
 
 from kamflow.cli import cli
 
@@ -96,7 +106,7 @@ def test_the_design_examples_each_print_the_event_account_version_and_reference(
 
         assert ok(result) == [line], args
 
-    assert event_count(sqlite_locator) == len(DESIGN_EXAMPLES)
+    assert event_count(sqlite_locator) == FIRST_WRITE + len(DESIGN_EXAMPLES)
 
 
 def test_account_update_prints_the_profile_change(kam: Kam) -> None:
@@ -170,7 +180,7 @@ def test_a_command_id_given_twice_is_applied_once_and_says_so(
 
     assert ok(first) == ['recorded PaymentReceived (version 9) on "acme": INV-0042']
     assert ok(again) == ['already applied: command pay-0042-1 on "acme"; nothing written']
-    assert event_count(sqlite_locator) == 9
+    assert event_count(sqlite_locator) == FIRST_WRITE + 9
 
 
 # ------------------------------------------------------------------ reads
@@ -403,7 +413,7 @@ def test_re_applying_a_file_with_command_ids_applies_nothing_twice(
 
     assert ok(again) == ["applied 0 commands, 3 already applied (skipped)"]
     assert ok(extended) == ["applied 1 command, 3 already applied (skipped)"]
-    assert event_count(sqlite_locator) == 4
+    assert event_count(sqlite_locator) == FIRST_WRITE + 4
 
 
 def test_a_malformed_line_stops_apply_keeping_the_lines_before_it(
@@ -428,7 +438,7 @@ def test_a_malformed_line_stops_apply_keeping_the_lines_before_it(
         " 'critical' (got 'huge'); lines before it applied (2 commands), nothing of line 3"
         " or after\n"
     )
-    assert event_count(sqlite_locator) == 2
+    assert event_count(sqlite_locator) == FIRST_WRITE + 2
     assert "Traceback" not in result.output
 
 
@@ -442,7 +452,7 @@ def test_after_a_failed_apply_the_corrected_file_resumes_where_it_stopped(
     result = kam("apply", str(good))
 
     assert ok(result) == ["applied 1 command, 2 already applied (skipped)"]
-    assert event_count(sqlite_locator) == 3
+    assert event_count(sqlite_locator) == FIRST_WRITE + 3
 
 
 # ------------------------------------------------------------------ both backends
@@ -456,7 +466,7 @@ def test_a_round_trip_on_each_backend(locator: str) -> None:
     assert [(a["key"], a["tier"], a["version"]) for a in listed] == [("acme", "key", 8)]
     history = json.loads(kam("account", "history", "acme", "--json").stdout)
     assert [e["type"] for e in history][-2:] == ["TierChanged", "SaleRecorded"]
-    assert event_count(locator) == 8
+    assert event_count(locator) == FIRST_WRITE + 8
 
 
 def test_apply_is_idempotent_on_each_backend(locator: str, tmp_path: Path) -> None:
@@ -468,7 +478,7 @@ def test_apply_is_idempotent_on_each_backend(locator: str, tmp_path: Path) -> No
 
     assert ok(first) == ["applied 3 commands"]
     assert ok(again) == ["applied 0 commands, 3 already applied (skipped)"]
-    assert event_count(locator) == 3
+    assert event_count(locator) == FIRST_WRITE + 3
 
 
 def test_as_of_on_each_backend(locator: str, clock: FakeClock) -> None:

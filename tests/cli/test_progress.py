@@ -115,5 +115,6 @@ def test_nothing_is_written_to_stderr_when_it_is_not_a_terminal(tmp_path: Path) 
         return result.exit_code, result.stderr
 
     assert kam("demo", "--accounts", "2") == (0, "")
-    assert kam("apply", str(apply_file(tmp_path, 3))) == (0, "")
+    # lin.feng: the demo's admin and a KAM (its first writer).
+    assert kam("--actor", "lin.feng", "apply", str(apply_file(tmp_path, 3))) == (0, "")
     assert kam("projections", "rebuild") == (0, "")

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import FakeClock, Kam, event_count, fake_clock, invoker, ok, refusal
+from conftest import FIRST_WRITE, FakeClock, Kam, event_count, fake_clock, invoker, ok, refusal
 from test_cli import play_design_examples
 
 
@@ -115,7 +115,7 @@ def test_a_bad_positional_argument_is_named_as_the_usage_line_names_it(
     assert line == (
         "Error: invalid ISSUE: string should match pattern '^[A-Za-z]-\\d+$' (got 'I 1')"
     )
-    assert event_count(sqlite_locator) == 8
+    assert event_count(sqlite_locator) == FIRST_WRITE + 8
 
 
 # ------------------------------------------------------------------ apply --fields
@@ -162,9 +162,8 @@ def test_apply_fields_of_a_noun_lists_each_of_its_commands(kam: Kam) -> None:
         '{"command": "visit void", ...}',
         '{"command": "visit amend", ...}',
     ]
-    assert (
-        sum(line.startswith('{"command"') for line in every) == 38 + 3 + 12 + 4
-    )  # + fx and forecast, corrections, tasks
+    # + fx and forecast, corrections, tasks, four eyes (exception and tier request/approve)
+    assert sum(line.startswith('{"command"') for line in every) == 38 + 3 + 12 + 4 + 4
 
 
 def test_apply_fields_of_an_unknown_command_or_with_a_file_is_bad_usage(

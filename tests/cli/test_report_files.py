@@ -141,6 +141,14 @@ POLICIES = (
 def injected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = str(tmp_path_factory.mktemp("injection") / "k.db")
     with fake_clock(TODAY):
+        # li.wei, the first writer and so the admin, lets each actor do what its lines do.
+        team = [
+            {"command": "roster grant", "person": f"{_marker(i)}actor", "role": role,
+             "reason": "team"}
+            for i in range(len(FORMULA_STARTS))
+            for role in ("kam", "admin")
+        ]  # fmt: skip
+        ok(invoker(db)("apply", "-", input="\n".join(json.dumps(t) for t in team)))
         for i in range(len(FORMULA_STARTS)):
             lines = "\n".join(json.dumps(line) for line in _lines(i))
             ok(invoker(db, actor=f"{_marker(i)}actor")("apply", "-", input=lines))
@@ -155,6 +163,9 @@ def injected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             for i, start in enumerate(FORMULA_STARTS):
                 state = state.replace(_marker(i).encode(), json.dumps(start)[1:-1].encode())
             conn.execute("UPDATE stored_events SET state=? WHERE rowid=?", (state, rowid))
+        # Governance has enough events for a snapshot, taken before the edit: a snapshot
+        # is only a cache, so drop it and let roster show replay the edited events.
+        conn.execute("DELETE FROM stored_snapshots")
     with fake_clock(TODAY):
         ok(invoker(db)("projections", "rebuild"))
         yield db

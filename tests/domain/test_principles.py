@@ -60,11 +60,25 @@ def appoint_approver(db: str) -> None:
     ok(invoke(db, "roster", "grant", APPROVER, "approver", "--reason", "sales director"))
 
 
-def grant(rule: str, invoice: str) -> list[str]:
+def request(rule: str, invoice: str) -> list[str]:
     return [
-        *("exception", "grant", "acme", "--rule", rule, "--invoice", invoice),
+        *("exception", "request", "acme", "--rule", rule, "--invoice", invoice),
         *("--reason", "harvest season; pays on time"),
     ]
+
+
+def grant(db: str, rule: str, invoice: str, exception: str = "E-1") -> list[str]:
+    """The owner asks for an exception and the approver approves it (four eyes)."""
+    ok(invoke(db, *request(rule, invoice)))
+    return ok(invoke(db, "exception", "approve", "acme", exception, actor=APPROVER))
+
+
+def missing(rule: str, invoice: str) -> str:
+    return (
+        f"missing: an approved {rule} exception; request one with `kamflow exception request"
+        f" acme --rule {rule} --invoice {invoice} --reason ...` and have an approver who is"
+        " not you approve it"
+    )
 
 
 def account_json(db: str, key: str = "acme") -> dict[str, Any]:
@@ -78,8 +92,7 @@ def test_P1_a_sale_over_the_credit_limit_of_its_tier_is_refused(acme: str) -> No
 
     assert line == (
         'Error: P1: sale INV-1 would take what "acme" owes to 250,000.00 CNY, over the'
-        " target-tier credit limit of 200,000.00; an approver can grant one with"
-        " `kamflow exception grant acme --rule credit-limit --invoice INV-1 --reason ...`"
+        " target-tier credit limit of 200,000.00; " + missing("credit-limit", "INV-1")
     )
 
 
@@ -105,9 +118,8 @@ def test_P1_a_discount_over_the_ceiling_is_refused_and_one_at_it_recorded(acme: 
     (recorded,) = ok(invoke(acme, *sale("INV-1", "1000", "--discount", "15")))
 
     assert line == (
-        "Error: P1: a discount of 15.5% on sale INV-1 is over the 15% ceiling; an approver"
-        " can grant one with `kamflow exception grant acme --rule discount-ceiling"
-        " --invoice INV-1 --reason ...`"
+        "Error: P1: a discount of 15.5% on sale INV-1 is over the 15% ceiling; "
+        + missing("discount-ceiling", "INV-1")
     )
     assert recorded == 'recorded SaleRecorded (version 2) on "acme": INV-1'
 
@@ -115,18 +127,28 @@ def test_P1_a_discount_over_the_ceiling_is_refused_and_one_at_it_recorded(acme: 
 def test_P1_an_approvers_exception_lets_one_sale_through(acme: str) -> None:
     appoint_approver(acme)
 
-    (granted,) = ok(invoke(acme, *grant("credit-limit", "INV-1"), actor=APPROVER))
+    waiting = refused(acme, *sale("INV-1", "250000"))
+    ok(invoke(acme, *request("credit-limit", "INV-1")))
+    pending = refused(acme, *sale("INV-1", "250000"))
+    (granted,) = ok(invoke(acme, "exception", "approve", "acme", "E-1", actor=APPROVER))
     (recorded,) = ok(invoke(acme, *sale("INV-1", "250000")))
     again = refused(acme, *sale("INV-2", "1000"))
 
-    assert granted == 'recorded PolicyExceptionGranted (version 2) on "acme": E-1'
-    assert recorded == 'recorded SaleRecorded (version 3) on "acme": INV-1'
+    assert waiting.endswith(missing("credit-limit", "INV-1"))
+    assert pending.endswith(
+        "missing: an approval of exception E-1, requested by li.wei; an approver who is not"
+        " li.wei runs `kamflow exception approve acme E-1`"
+    )
+    assert granted == (
+        'recorded PolicyExceptionApproved (version 3) on "acme": E-1, approved by zhao.director'
+    )
+    assert recorded == 'recorded SaleRecorded (version 4) on "acme": INV-1'
     assert again.startswith('Error: P1: sale INV-2 would take what "acme" owes to 251,000.00')
 
 
 def test_P1_an_exception_for_one_invoice_does_not_cover_another(acme: str) -> None:
     appoint_approver(acme)
-    ok(invoke(acme, *grant("discount-ceiling", "INV-7"), actor=APPROVER))
+    grant(acme, "discount-ceiling", "INV-7")
 
     line = refused(acme, *sale("INV-1", "1000", "--discount", "20"))
     (recorded,) = ok(invoke(acme, *sale("INV-7", "1000", "--discount", "20")))
@@ -135,14 +157,17 @@ def test_P1_an_exception_for_one_invoice_does_not_cover_another(acme: str) -> No
     assert recorded.endswith(": INV-7")
 
 
-def test_P1_an_actor_without_the_approver_role_cannot_grant_an_exception(acme: str) -> None:
+def test_P1_an_actor_without_the_approver_role_cannot_approve_an_exception(acme: str) -> None:
     appoint_approver(acme)
+    ok(invoke(acme, "roster", "grant", "wang.fang", "kam", "--reason", "KAM"))
+    ok(invoke(acme, *request("credit-limit", "INV-1"), actor="wang.fang"))
 
-    line = refused(acme, *grant("credit-limit", "INV-1"), actor="li.wei")
+    line = refused(acme, "exception", "approve", "acme", "E-1", actor="li.wei")
 
     assert line == (
-        "Error: P1: li.wei does not hold the approver role; only an approver can grant an"
-        " exception (see `kamflow roster show`)"
+        'Error: role approver: "exception approve" needs the approver role and li.wei holds'
+        " admin, kam; an admin can grant it with `kamflow roster grant li.wei approver"
+        " --reason ...`"
     )
 
 
@@ -150,9 +175,10 @@ def test_P1_an_approver_whose_role_was_revoked_can_no_longer_grant(acme: str) ->
     appoint_approver(acme)
     ok(invoke(acme, "roster", "revoke", APPROVER, "approver", "--reason", "left the company"))
 
-    line = refused(acme, *grant("credit-limit", "INV-1"), actor=APPROVER)
+    ok(invoke(acme, *request("credit-limit", "INV-1")))
+    line = refused(acme, "exception", "approve", "acme", "E-1", actor=APPROVER)
 
-    assert line.startswith(f"Error: P1: {APPROVER} does not hold the approver role")
+    assert line.startswith('Error: role approver: "exception approve" needs the approver role')
 
 
 def test_P1_a_recorded_policy_change_applies_to_the_next_sale(acme: str) -> None:
@@ -270,8 +296,7 @@ def test_P4_the_biggest_tiers_meet_the_same_credit_limit_check(
     assert line.startswith("Error: P4: sale INV-1 would take what")
     assert line.endswith(
         f"over the {tier}-tier credit limit of {limit}; {tier} accounts get no automatic"
-        " exception; an approver can grant one with `kamflow exception grant acme --rule"
-        " credit-limit --invoice INV-1 --reason ...`"
+        " exception; " + missing("credit-limit", "INV-1")
     )
 
 
@@ -295,16 +320,14 @@ def test_P4_a_discount_ceiling_is_the_same_for_every_tier(
 def test_P4_a_strategic_account_gets_its_exception_only_from_an_approver(db: str) -> None:
     open_account(db, tier="strategic")
     appoint_approver(db)
+    ok(invoke(db, *request("discount-ceiling", "INV-1")))
 
-    by_owner = refused(db, *grant("discount-ceiling", "INV-1"), actor=ACTOR)
-    ok(invoke(db, *grant("discount-ceiling", "INV-1"), actor=APPROVER))
+    by_owner = refused(db, "exception", "approve", "acme", "E-1", actor=ACTOR)
+    ok(invoke(db, "exception", "approve", "acme", "E-1", actor=APPROVER))
     (recorded,) = ok(invoke(db, *sale("INV-1", "1000", "--discount", "30")))
 
-    assert by_owner == (
-        "Error: P4: li.wei does not hold the approver role; only an approver can grant an"
-        " exception (see `kamflow roster show`)"
-    )
-    assert recorded == 'recorded SaleRecorded (version 3) on "acme": INV-1'
+    assert by_owner.startswith('Error: role approver: "exception approve" needs the approver')
+    assert recorded == 'recorded SaleRecorded (version 4) on "acme": INV-1'
 
 
 def test_P4_promotion_to_key_does_not_lift_the_check(acme: str) -> None:
@@ -337,7 +360,8 @@ def test_P5_a_positive_cadence_is_recorded_and_shown_with_who_set_it(db: str) ->
     shown = json_of(invoke(db, "policy", "show", "--json"))
 
     assert recorded == (
-        'recorded Started (version 1), PolicySet (version 2) on "governance":'
+        "recorded Started (version 1), AdminBootstrapped (version 2), PolicySet (version 3)"
+        ' on "governance":'
         " contact-cadence-days.prospect = 120"
     )
     row = next(r for r in shown if r["policy"] == "contact-cadence-days.prospect")
@@ -523,9 +547,10 @@ BAD_INPUT = [
     pytest.param(
         ["exception", "grant", "acme", "--rule", "credit-limit", "--reason", "friend"],
         1,
-        "Error: P1: li.wei does not hold the approver role; only an approver can grant an"
-        " exception (see `kamflow roster show`)",
-        id="approver without the role",
+        "Error: P1: an exception needs two people (four eyes): request it with `kamflow"
+        " exception request acme --rule credit-limit --reason friend` and an approver who is"
+        " not the requester runs `kamflow exception approve acme E-n`",
+        id="exception without four eyes",
     ),
     pytest.param(
         ["policy", "set", "credit-limit.key", "lots", "--reason", "r"],
@@ -568,7 +593,8 @@ BAD_INPUT = [
     pytest.param(
         ["roster", "grant", APPROVER, "king", "--reason", "r"],
         2,
-        "Error: Invalid value for 'ROLE': 'king' is not one of 'approver', 'director', 'auditor'.",
+        "Error: Invalid value for 'ROLE': 'king' is not one of 'admin', 'approver', 'kam',"
+        " 'auditor', 'delegate'.",
         id="unknown role",
     ),
 ]

@@ -1083,7 +1083,9 @@ def test_workflow_check_reports_a_close_the_machine_would_not_allow(sqlite_locat
         'acme v3 ComplaintClosed: complaint C-1 is raised; "close" is not allowed from there'
         " (allowed now: ack, escalate, resolve, reject)"
     ]
-    assert result.stderr == "Error: workflow: 1 step(s) no workflow allows\n"
+    assert result.stderr == (
+        "Error: workflow: 1 step(s) no workflow allows, 0 act(s) the roles and four eyes forbid\n"
+    )
     assert shown.exit_code == 0
     assert json.loads(shown.stdout)["complaints"][0]["status"] == "closed"
 
@@ -1125,7 +1127,10 @@ def test_workflow_check_passes_a_history_made_of_commands(sqlite_locator: str) -
 
     assert (result.exit_code, result.stderr) == (0, "")
     # acme and the account the lifecycle's merge goes into.
-    assert result.stdout == ("checked 2 account(s): every step is one the workflows allow\n")
+    assert result.stdout == (
+        "checked 2 account(s): every step is one the workflows allow, and every act one the"
+        " roles and four eyes allow\n"
+    )
 
 
 def test_the_close_guard_is_checked_on_history_even_when_the_machine_allows_close(

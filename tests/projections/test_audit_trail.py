@@ -72,6 +72,7 @@ def audit(kam: Kam, *args: str) -> Any:
 SCRIPT: list[tuple[str, ...]] = [
     ("account", "open", "acme", "--name", "Acme", "--industry", "feed", "--owner", ACTOR,
      "--on", "2026-01-05"),
+    ("roster", "grant", "wang.fang", "kam", "--reason", "KAM"),  # li.wei is the admin
     ("account", "update", "acme", "--owner", "zhang.min", "--address", "Chengdu"),
     ("contact", "add", "acme", "Wang Fang", "--title", "Buyer", "--department", "procurement",
      "--role", "buyer"),
@@ -484,7 +485,13 @@ def test_an_account_no_event_has_is_not_found(kam: Kam) -> None:
     # Before it was recorded, as every report has it.
     assert (as_of.exit_code, as_of.stderr) == (1, result.stderr.replace("acne", "acme"))
     governance = audit(kam, "--account", "(governance)")
-    assert [r["type"] for r in governance["rows"]] == ["Started", "PolicySet", "SettingSet"]
+    assert [r["type"] for r in governance["rows"]] == [
+        "Started",
+        "AdminBootstrapped",
+        "RoleGranted",
+        "PolicySet",
+        "SettingSet",
+    ]
 
 
 def test_an_actor_no_event_has_is_not_found_and_the_actors_are_named(kam: Kam) -> None:

@@ -262,6 +262,8 @@ def test_audit_csv_lists_an_actors_events_since_a_business_date(kam: Kam, clock:
     clock.at("2026-03-02T09:00:00")
     ok(kam("account", "open", "acme", "--name", "Acme", "--industry", "feed", "--owner",
            ACTOR, "--on", "2026-02-20", "--command-id", "c-1"))  # fmt: skip
+    # ACTOR, the first writer, is the admin (ADR 0023); dated before --since below.
+    ok(kam("roster", "grant", "wang.fang", "kam", "--reason", "KAM", "--on", "2026-02-20"))
     clock.at("2026-03-03T10:00:00")
     ok(kam("contact", "add", "acme", "Wang Fang", "--title", "PM", "--department", "procurement",
            "--command-id", "c-2", actor="wang.fang"))  # fmt: skip
@@ -285,16 +287,18 @@ def test_audit_csv_lists_an_actors_events_since_a_business_date(kam: Kam, clock:
     assert result.stdout.splitlines() == [
         "position,key,version,type,actor,occurred_on,recorded_at,command_id,summary,"
         "subject,field,old,new,old_source",
-        "3,acme,3,VisitLogged,li.wei,2026-03-04,2026-03-05T11:00:00+00:00,c-3,"
-        "visit V-1: trial -> 2 t agreed,,,,,",
-        "4,(governance),1,Started,li.wei,2026-03-06,2026-03-06T12:00:00+00:00,c-4,"
+        "1,(governance),1,Started,li.wei,2026-03-02,2026-03-02T09:00:00+00:00,c-1,"
         "governance started,,,,,",
-        "5,(governance),2,PolicySet,li.wei,2026-03-06,2026-03-06T12:00:00+00:00,c-4,"
+        "2,(governance),2,AdminBootstrapped,li.wei,2026-03-02,2026-03-02T09:00:00+00:00,c-1,"
+        '"li.wei holds admin, kam: the first to write to this database",,,,,',
+        "6,acme,3,VisitLogged,li.wei,2026-03-04,2026-03-05T11:00:00+00:00,c-3,"
+        "visit V-1: trial -> 2 t agreed,,,,,",
+        "7,(governance),4,PolicySet,li.wei,2026-03-06,2026-03-06T12:00:00+00:00,c-4,"
         "policy complaint-sla-days.key: 5 -> 4 (faster),,complaint-sla-days.key,5,4,recorded",
     ]
     by_other = report(kam, "audit", "--actor", "wang.fang")
     assert [(r["position"], r["type"], r["summary"]) for r in by_other["rows"]] == [
-        (2, "ContactAdded", "contact P-1 Wang Fang, PM (procurement), no role")
+        (5, "ContactAdded", "contact P-1 Wang Fang, PM (procurement), no role")
     ]
     window = report(kam, "audit", "--account", "acme", "--until", "2026-03-01")
     assert [(r["type"], r["occurred_on"]) for r in window["rows"]] == [
@@ -746,18 +750,19 @@ def test_projections_status_shows_positions_and_how_many_events_behind(locator: 
     kam = invoker(locator)
     open_account(kam, "acme")
     ok(kam("contact", "add", "acme", "Wang", "--title", "PM", "--department", "p"))
-    report(kam, "portfolio")  # catches the views up: 2 events
-    assert status(kam) == {name: (2, 0) for name in VIEW_NAMES}
+    report(kam, "portfolio")  # catches the views up: 2 events and the first admin's 2
+    assert status(kam) == {name: (4, 0) for name in VIEW_NAMES}
 
     # When three more events are written and no report has run since
     sale(kam, "acme", "INV-1", "100", "60")
     ok(kam("complaint", "raise", "acme", "--summary", "late", "--severity", "low"))
-    ok(kam("policy", "set", "complaint-sla-days.key", "4", "--reason", "r"))  # two events
+    # One event: governance began with the first write (its first admin; ADR 0023).
+    ok(kam("policy", "set", "complaint-sla-days.key", "4", "--reason", "r"))
 
-    # Then every view is where it was, four events behind
-    assert status(kam) == {name: (2, 4) for name in VIEW_NAMES}
+    # Then every view is where it was, three events behind
+    assert status(kam) == {name: (4, 3) for name in VIEW_NAMES}
     report(kam, "complaints")
-    assert status(kam) == {name: (6, 0) for name in VIEW_NAMES}
+    assert status(kam) == {name: (7, 0) for name in VIEW_NAMES}
 
 
 def view_rows(locator: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -807,12 +812,13 @@ def test_projections_follow_catches_up_new_events_until_its_time_is_up(kam: Kam)
     first = kam("projections", "follow", "--for", "1", "--interval", "0.1")
 
     assert first.exit_code == 0, first.stderr
-    assert first.stdout == "caught up 3 events (position 3)\nstopped; 3 events applied\n"
-    assert status(kam) == {name: (3, 0) for name in VIEW_NAMES}
+    # The first write also recorded governance's first admin (2 events; ADR 0023).
+    assert first.stdout == "caught up 5 events (position 5)\nstopped; 5 events applied\n"
+    assert status(kam) == {name: (5, 0) for name in VIEW_NAMES}
 
     ok(kam("cost", "record", "acme", "--amount", "5", "--category", "visits"))
     second = kam("projections", "follow", "--for", "1", "--interval", "0.1")
 
-    assert second.stdout == "caught up 1 events (position 4)\nstopped; 1 events applied\n"
+    assert second.stdout == "caught up 1 events (position 6)\nstopped; 1 events applied\n"
     money = report(kam, "portfolio")["rows"][0]
     assert (money["revenue"], money["service_cost"]) == ("200.00", "5.00")

@@ -50,7 +50,9 @@ APPROVER = "zhou.hui"
 
 # (command, fields, actor) in the order they are recorded.
 SCRIPT: list[tuple[str, dict[str, Any], str]] = [
-    ("roster grant", {"person": APPROVER, "role": "approver", "reason": "director"}, APPROVER),
+    # ACTOR, the first writer, is the admin (ADR 0023).
+    ("roster grant", {"person": APPROVER, "role": "approver", "reason": "director"}, ACTOR),
+    ("roster grant", {"person": APPROVER, "role": "admin", "reason": "sets policies"}, ACTOR),
     # acme -------------------------------------------------------------------
     (
         "account open",
@@ -362,7 +364,7 @@ SCRIPT: list[tuple[str, dict[str, Any], str]] = [
         ACTOR,
     ),
     (
-        "exception grant",
+        "exception request",
         {
             "account": "delta",
             "rule": "credit-limit",
@@ -370,6 +372,11 @@ SCRIPT: list[tuple[str, dict[str, Any], str]] = [
             "reason": "bank guarantee",
             "on": "2026-03-19",
         },
+        ACTOR,
+    ),
+    (
+        "exception approve",
+        {"account": "delta", "exception": "E-1", "on": "2026-03-19"},
         APPROVER,
     ),
     (
@@ -758,16 +765,15 @@ def test_principles_lists_every_finding_sorted(views: ViewDB) -> None:
 # ---------------------------------------------------------------------- audit
 def test_audit_filters_by_actor_account_type_and_business_date(views: ViewDB) -> None:
     everything = report_on(views, "audit")
-    assert len(everything.rows) == sum(1 for _ in SCRIPT) + 1  # + governance Started
+    # + governance Started and AdminBootstrapped (the first writer became admin)
+    assert len(everything.rows) == sum(1 for _ in SCRIPT) + 2
     positions = [r["position"] for r in everything.rows]
     assert positions == sorted(positions)
 
     by_approver = report_on(views, "audit", actor=APPROVER)
     assert pick(by_approver.rows, "key", "type") == [
-        ("(governance)", "Started"),
-        ("(governance)", "RoleGranted"),
         ("(governance)", "PolicySet"),
-        ("delta", "PolicyExceptionGranted"),
+        ("delta", "PolicyExceptionApproved"),
     ]
     raised = report_on(views, "audit", key="acme", event_type="complaintraised")
     assert pick(raised.rows, "version", "occurred_on") == [

@@ -28,6 +28,7 @@ import pytest
 from click.testing import Result
 from conftest import (
     ACTOR,
+    FIRST_WRITE,
     POSTGRES_URL,
     ROOT,
     FakeClock,
@@ -481,7 +482,7 @@ def test_a_write_blocked_by_another_process_waits_the_lock_timeout_once(store: P
         " (set KAMFLOW_LOCK_TIMEOUT to wait longer)"
     )
     assert 0.4 < waited < 3
-    assert event_count(str(store)) == 1
+    assert event_count(str(store)) == FIRST_WRITE + 1
 
 
 def test_a_report_whose_views_must_catch_up_waits_the_same_lock_timeout(store: Path) -> None:
@@ -657,7 +658,7 @@ def test_an_unreadable_newest_event_is_named_by_key_version_and_position(
     for args in (["account", "show", KEY], ["account", "history", KEY],
                  ["account", "update", KEY, "--notes", "x"]):  # fmt: skip
         assert error(kam(*args), 1).startswith(named), args
-    assert event_count(history) == 27
+    assert event_count(history) == FIRST_WRITE + 27
 
 
 @pytest.mark.parametrize(("corrupt", "cause"), CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
@@ -724,7 +725,7 @@ def test_a_snapshot_that_cannot_be_read_is_skipped_with_one_warning(
     assert warning.endswith("ignored it and replayed the account from its events")
     assert updated.exit_code == 0
     assert updated.stdout == f'recorded ProfileUpdated (version 27) on "{KEY}"\n'
-    assert event_count(history) == 28
+    assert event_count(history) == FIRST_WRITE + 28
 
 
 # A family of damaged events: any stored JSON an attacker or a disk could leave.
@@ -773,6 +774,8 @@ def test_whatever_a_stored_event_holds_reads_name_it_and_others_still_list(
 
     assert shown.exit_code in (0, 1)
     if shown.exit_code == 1:
-        assert error(shown, 1).startswith(f'Error: stored event 6 of "{KEY}" (position 7)')
+        assert error(shown, 1).startswith(
+            f'Error: stored event 6 of "{KEY}" (position {FIRST_WRITE + 7})'
+        )
     assert listed.exit_code == 0
     assert "other" in {row["key"] for row in json.loads(listed.stdout)}

@@ -84,6 +84,8 @@ class Command(BaseModel):
     # True for commands that correct a recorded fact: they read the account's stored
     # events (``Meta.history``; ADR 0020).
     needs_history: ClassVar[bool] = False
+    # The role the acting person must hold once roles are enforced (ADR 0023).
+    needs_role: ClassVar[str] = "kam"
     account: Key = option(metavar="KEY")
     on: BusinessDate | None = None
     # The key as the user typed it, for accounts an older kamflow keyed differently
@@ -127,6 +129,10 @@ class Command(BaseModel):
         records the target's side first, ADR 0020); None for almost every command."""
         return None
 
+    def deprecation(self) -> str | None:
+        """What to tell the user who used a deprecated form of this command, else None."""
+        return None
+
 
 class GovernanceCommand(BaseModel):
     """A change to the store's policies or roster (not to one account)."""
@@ -135,10 +141,16 @@ class GovernanceCommand(BaseModel):
 
     name: ClassVar[str]
     arguments: ClassVar[tuple[str, ...]] = ()
+    # The role the acting person must hold once roles are enforced (ADR 0023).
+    needs_role: ClassVar[str] = "admin"
     on: BusinessDate | None = None
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
         raise NotImplementedError
+
+    def deprecation(self) -> str | None:
+        """What to tell the user who used a deprecated form of this command, else None."""
+        return None
 
 
 CommandClass = type[Command] | type[GovernanceCommand]

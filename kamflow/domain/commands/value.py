@@ -20,9 +20,9 @@ from kamflow.domain.commands.fields import (
     Score,
     Text,
 )
-from kamflow.domain.errors import Conflict, RuleViolation, Suggest
+from kamflow.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation, Suggest
 from kamflow.domain.policies import credit_after_sale
-from kamflow.domain.values import BIG_TIERS, Tier, format_money, same_name
+from kamflow.domain.values import BIG_TIERS, TIERS, Tier, format_money, same_name
 
 if TYPE_CHECKING:
     from kamflow.domain.envelope import Meta
@@ -46,13 +46,50 @@ class SetTier(Command):
 
     name = "tier set"
     arguments = ("account", "tier")
+    needs_governance = True
     tier: Tier = option(metavar="TIER")
     reason: Text = option()
-    approved_by: Name | None = option(default=None, metavar="NAME")
+    approved_by: Name | None = option(
+        "Deprecated, ignored once roles are enforced: use tier request and tier approve.",
+        default=None,
+        metavar="NAME",
+    )
+
+    def deprecation(self) -> str | None:
+        if self.approved_by is None:
+            return None
+        return (
+            "--approved-by is deprecated and will be removed in the next release: a raise"
+            " to key or strategic is `kamflow tier request` by one person and"
+            " `kamflow tier approve` by an approver"
+        )
 
     def execute(self, account: Account, meta: Meta) -> str:
         if self.tier == account.tier:
             raise Conflict(f'account "{account.key}" is already tier {self.tier}')
+        raising = self.tier in BIG_TIERS and TIERS.index(self.tier) > TIERS.index(account.tier)
+        governance = meta.governance
+        # Four eyes need a second person: from the day the roster names an approver
+        # (a team of one cannot ask anyone); report principles flags raises before it.
+        if (
+            raising
+            and governance is not None
+            and governance.enforcing
+            and governance.staffed("approver")
+        ):
+            raise RuleViolation(
+                "P4",
+                f"raising {account.key} to {self.tier} needs a second person (four eyes):"
+                " missing an approval; request it with ",
+                Suggest(
+                    "tier request",
+                    (account.key, self.tier),
+                    {"reason": self.reason},
+                    argument_names=("account", "tier"),
+                ),
+                " and an approver who is not you runs ",
+                Suggest("tier approve", (account.key,)),
+            )
         account.record(
             Account.TierChanged,
             meta,
@@ -62,6 +99,96 @@ class SetTier(Command):
             approved_by=self.approved_by,
         )
         return self.tier
+
+
+class RequestTier(Command):
+    """Ask for an account to be raised to key or strategic; an approver who is someone
+    else then approves it (four eyes: the requester never approves their own request).
+
+    \b
+    Example:
+        kamflow tier request acme key --reason "top-20% by profit two quarters running"
+    """
+
+    name = "tier request"
+    arguments = ("account", "tier")
+    tier: Tier = option(metavar="TIER")
+    reason: Text = option()
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        if self.tier not in BIG_TIERS:
+            raise InvalidInput(
+                f"only a raise to {' or '.join(BIG_TIERS)} needs approval; move to"
+                f" {self.tier} with ",
+                Suggest("tier set", (account.key, self.tier), {"reason": self.reason}),
+            )
+        if TIERS.index(self.tier) <= TIERS.index(account.tier):
+            raise Conflict(f'account "{account.key}" is already tier {account.tier}')
+        pending = account.requests.get("tier")
+        if pending is not None:
+            raise Conflict(
+                f'a raise of "{account.key}" to {pending["to_tier"]} requested by'
+                f" {pending['requester']} already awaits an approver"
+            )
+        account.record(
+            Account.TierRaiseRequested,
+            meta,
+            from_tier=account.tier,
+            to_tier=self.tier,
+            reason=self.reason,
+        )
+        return f"{self.tier} requested; an approver who is not {meta.actor} approves it"
+
+
+class ApproveTier(Command):
+    """Approve the raise to key or strategic someone else requested (approver role).
+
+    \b
+    Example:
+        kamflow --actor zhao.director tier approve acme
+    """
+
+    name = "tier approve"
+    needs_governance = True
+    needs_role = "approver"
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        pending = account.requests.get("tier")
+        if pending is None:
+            raise NotFound(f'no tier raise of "{account.key}" awaits approval')
+        _approvable(account, meta, pending["requester"], f"the raise to {pending['to_tier']}")
+        to_tier = pending["to_tier"] or account.tier
+        account.record(
+            Account.TierRaiseApproved,
+            meta,
+            from_tier=account.tier,
+            to_tier=to_tier,
+            reason=pending["reason"],
+            approved_by=meta.actor,
+            requested_by=pending["requester"],
+        )
+        return f"{to_tier}, approved by {meta.actor}"
+
+
+def _approvable(account: Account, meta: Meta, requester: str, what: str) -> None:
+    """Refuse an approval unless the actor is an approver and not the requester (four
+    eyes, as auditors test segregation of duties: SOX; ADR 0023). Enforced whether or
+    not the store enforces the other roles: these commands are new, with no history
+    to keep working."""
+    governance = meta.governance
+    if governance is None or not governance.holds(meta.actor, "approver"):
+        raise RuleViolation(
+            "role approver",
+            f"approving {what} needs the approver role and {meta.actor} does not hold it (see ",
+            Suggest("roster show"),
+            ")",
+        )
+    if same_name(requester, meta.actor):
+        raise RuleViolation(
+            "four eyes",
+            f"{meta.actor} requested {what} on {account.key} and cannot also approve it;"
+            " another approver must",
+        )
 
 
 class RecordSale(Command):
@@ -215,17 +342,38 @@ def _exception_or_refuse(account: Account, rule: str, invoice: str, problem: str
             and (scope is None or same_name(scope, invoice))
         ):
             return exception_id
-    fix = Suggest(
-        "exception grant", (account.key,), {"rule": rule, "invoice": invoice, "reason": None}
+    waiting = next(
+        (
+            i
+            for i, r in account.requests.items()
+            if r["kind"] == "exception"
+            and r["rule"] == rule
+            and (r["invoice"] is None or same_name(r["invoice"], invoice))
+        ),
+        None,
     )
-    if account.tier in BIG_TIERS:
+    principle = _principle(account)
+    big = (
+        f"{account.tier} accounts get no automatic exception; " if account.tier in BIG_TIERS else ""
+    )
+    if waiting is not None:
+        requester = account.requests[waiting]["requester"]
         raise RuleViolation(
-            "P4",
-            f"{problem}; {account.tier} accounts get no automatic exception;"
-            " an approver can grant one with ",
-            fix,
+            principle,
+            f"{problem}; {big}missing: an approval of exception {waiting}, requested by"
+            f" {requester}; an approver who is not {requester} runs ",
+            Suggest(
+                "exception approve", (account.key, waiting), argument_names=("account", "exception")
+            ),
         )
-    raise RuleViolation("P1", f"{problem}; an approver can grant one with ", fix)
+    raise RuleViolation(
+        principle,
+        f"{problem}; {big}missing: an approved {rule} exception; request one with ",
+        Suggest(
+            "exception request", (account.key,), {"rule": rule, "invoice": invoice, "reason": None}
+        ),
+        " and have an approver who is not you approve it",
+    )
 
 
 class RecordPayment(Command):
@@ -363,7 +511,8 @@ class VoidSatisfaction(VoidFact):
 
 
 class GrantException(Command):
-    """Grant a one-off exception to a policy; the acting person must hold the approver role.
+    """Deprecated (use exception request and exception approve): grant an exception at
+    once; only where roles are not enforced, by an approver.
 
     \b
     Example:
@@ -373,14 +522,40 @@ class GrantException(Command):
 
     name = "exception grant"
     needs_governance = True
+    # Refused with the four-eyes rule where roles apply (execute), whoever asks.
     rule: Rule = option()
     reason: Text = option()
     invoice: Ref | None = option(
         "The one sale it covers (default: the next sale that needs it).", default=None
     )
 
+    def deprecation(self) -> str:
+        return (
+            "exception grant is deprecated and will be removed in the next release: an"
+            " exception is `kamflow exception request` by one person and"
+            " `kamflow exception approve` by an approver"
+        )
+
     def execute(self, account: Account, meta: Meta) -> str:
         governance = meta.governance
+        if governance is not None and governance.enforcing:
+            raise RuleViolation(
+                _principle(account),
+                "an exception needs two people (four eyes): request it with ",
+                Suggest(
+                    "exception request",
+                    (account.key,),
+                    {"rule": self.rule, "invoice": self.invoice, "reason": self.reason}
+                    if self.invoice
+                    else {"rule": self.rule, "reason": self.reason},
+                ),
+                " and an approver who is not the requester runs ",
+                Suggest(
+                    "exception approve",
+                    (account.key, "E-n"),
+                    argument_names=("account", "exception"),
+                ),
+            )
         if governance is None or not governance.holds(meta.actor, "approver"):
             raise RuleViolation(
                 _principle(account),
@@ -400,3 +575,70 @@ class GrantException(Command):
             invoice=self.invoice,
         )
         return exception_id
+
+
+class RequestException(Command):
+    """Ask for a one-off exception to a policy; it covers nothing until an approver who
+    is someone else approves it (four eyes).
+
+    \b
+    Example:
+        kamflow exception request acme --rule credit-limit --invoice INV-0077 \\
+            --reason "harvest season; paid on time for 5 years"
+    """
+
+    name = "exception request"
+    rule: Rule = option()
+    reason: Text = option()
+    invoice: Ref | None = option(
+        "The one sale it covers (default: the next sale that needs it).", default=None
+    )
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        exception_id = account.next_id("E")
+        account.record(
+            Account.PolicyExceptionRequested,
+            meta,
+            exception_id=exception_id,
+            rule=self.rule,
+            reason=self.reason,
+            invoice=self.invoice,
+        )
+        return f"{exception_id} requested; an approver who is not {meta.actor} approves it"
+
+
+class ApproveException(Command):
+    """Approve an exception someone else requested (approver role; never your own).
+
+    \b
+    Example:
+        kamflow --actor zhao.director exception approve acme E-3
+    """
+
+    name = "exception approve"
+    arguments = ("account", "exception")
+    needs_governance = True
+    needs_role = "approver"
+    exception: Ref = option("The requested exception's id, e.g. E-3.", metavar="ID")
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        exception_id = next(
+            (i for i in account.requests if same_name(i, self.exception)), self.exception
+        )
+        pending = account.requests.get(exception_id)
+        if pending is None or pending["kind"] != "exception":
+            if exception_id.upper() in account.exceptions:
+                raise Conflict(f"exception {exception_id.upper()} is approved already")
+            raise NotFound(f'no exception {self.exception} awaits approval on "{account.key}"')
+        _approvable(account, meta, pending["requester"], f"exception {exception_id}")
+        account.record(
+            Account.PolicyExceptionApproved,
+            meta,
+            exception_id=exception_id,
+            rule=pending["rule"],
+            approver=meta.actor,
+            reason=pending["reason"],
+            invoice=pending["invoice"],
+            requested_by=pending["requester"],
+        )
+        return f"{exception_id}, approved by {meta.actor}"

@@ -41,6 +41,7 @@ READS = {
         "ledger",
         "market",
         "governance",
+        "audit",
     ),
     "audit": ("audit",),
     "scorecard": (

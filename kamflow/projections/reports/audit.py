@@ -66,9 +66,11 @@ EVENT_TYPES = (
     "RelationshipStageChanged", "TeamMemberAssigned", "TeamMemberReleased",
     "ProgramStepCompleted", "PolicyExceptionGranted", "TaskAdded", "TaskDone", "TaskMoved",
     "TaskCancelled", "FactVoided", "SaleCredited", "VisitAmended", "ContactRenamed",
-    "AccountClosed", "AccountAbsorbed", "AccountMergedInto",
+    "AccountClosed", "AccountAbsorbed", "AccountMergedInto", "TierRaiseRequested",
+    "TierRaiseApproved", "PolicyExceptionRequested", "PolicyExceptionApproved",
     # Governance
     "Started", "PolicySet", "SettingSet", "RateSet", "RoleGranted", "RoleRevoked",
+    "AdminBootstrapped",
 )  # fmt: skip
 # `--type corrections`: every event that corrects an earlier one (ADR 0020).
 CORRECTIONS = (

@@ -93,6 +93,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         *_complaints(db, params, accounts),
         *_lost(params, accounts),
         *_out_of_order(db),
+        *_conduct(db, accounts),
     ]
     if params.key is not None:
         rows = [r for r in rows if r["key"] == params.key]
@@ -102,7 +103,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         "risks": sum(1 for r in rows if r["severity"] == "risk"),
         "accounts_concerned": len({r["key"] for r in rows}),
     }
-    for p in (f"P{n}" for n in range(1, 9)):
+    for p in (*(f"P{n}" for n in range(1, 9)), "roles", "actor"):
         mine = [r for r in rows if r["principle"] == p]
         summary[p] = {
             "violation": sum(1 for r in mine if r["severity"] == "violation"),
@@ -402,3 +403,78 @@ def _out_of_order(db: ViewDB) -> Iterable[Finding]:
     for principle, sql, text in _ORDER:
         for row in db.rows(sql):
             yield _f(principle, row[0], text.format(*row), "violation")
+
+
+# ---------------------------------------------------------------- conduct (ADR 0023)
+def _conduct(db: ViewDB, accounts: dict[str, dict[str, Any]]) -> Iterable[Finding]:
+    """Roles and four eyes in stored history (kamflow.domain.conduct): what the
+    commands refuse now, flagged wherever history holds it."""
+    from kamflow.domain.conduct import GOVERNANCE, Act, actor_problem, findings, shown_actor
+
+    acts: list[Act] = []
+    if db.table_exists("kf_governance_log"):
+        for g in db.query(
+            "SELECT version, kind, actor, person, role, subject FROM kf_governance_log"
+        ):
+            acts.append(
+                Act(
+                    g["kind"],
+                    GOVERNANCE,
+                    g["version"],
+                    g["actor"],
+                    person=g["person"],
+                    role=g["role"],
+                    subject=g["subject"],
+                )
+            )
+    for e in db.query("SELECT key, exception_id, approver, requested_by FROM kf_exceptions"):
+        acts.append(
+            Act(
+                "exception",
+                e["key"],
+                0,
+                e["approver"],
+                subject=e["exception_id"],
+                requester=e["requested_by"],
+                approver=e["approver"],
+                tier=accounts[e["key"]]["tier"],
+            )
+        )
+    for t in db.query(
+        "SELECT key, version, to_tier, actor, requested_by, approved_by FROM kf_tier_changes"
+    ):
+        acts.append(
+            Act(
+                "tier",
+                t["key"],
+                t["version"],
+                t["actor"],
+                subject=t["to_tier"],
+                requester=t["requested_by"],
+                approver=t["approved_by"],
+            )
+        )
+    for f in findings(acts):
+        yield _f(f.principle, f.key, f.finding, "violation")
+    if db.table_exists("kf_audit"):
+        # The actors are few: each distinct one is judged here, then its events read.
+        bad = [
+            r["actor"]
+            for r in db.query("SELECT DISTINCT actor FROM kf_audit")
+            if actor_problem(r["actor"])
+        ]
+        for a in (
+            row
+            for actor in bad
+            for row in db.query(
+                "SELECT key, version, type, actor FROM kf_audit WHERE actor = ?", (actor,)
+            )
+        ):
+            problem = actor_problem(a["actor"])
+            if problem:
+                yield _f(
+                    "actor",
+                    a["key"],
+                    f"{a['type']} (version {a['version']}): {problem} ({shown_actor(a['actor'])})",
+                    "violation",
+                )
