@@ -565,7 +565,9 @@ class Kamflow:
         elif governance is not None:
             # One person, one spelling: Li.Wei acts as the li.wei the roster knows.
             actor = governance.person(actor)
-        if governance is not None:
+        # A command without a name of its own is the other side of one that has one (a
+        # merge's target, Command.first), authorized as that command already.
+        if governance is not None and hasattr(command, "name"):
             governance.authorize(actor, command.needs_role, command.name)
         if isinstance(command, GovernanceCommand):
             subject = "governance"

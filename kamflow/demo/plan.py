@@ -127,6 +127,7 @@ class Planner(People):
                         "rate": str(rate),
                         "source": money_.source,
                     },
+                    actor=self.c.staff.general_manager,  # an admin: rates are governance
                     order=-1,
                 )
                 n += 1
