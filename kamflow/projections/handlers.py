@@ -28,6 +28,7 @@ from kamflow.projections.views import (
     ACCOUNTS,
     COMPLAINTS,
     FIRST_PROFIT,
+    FIRST_PROFIT_OF_KEY,
     GOVERNANCE,
     LEDGER,
     MARKET,
@@ -835,13 +836,6 @@ _MONTHS_MOVE = (
     " + excluded.cost_of_sales_cents,"
     " service_cost_cents = kf_account_months.service_cost_cents + excluded.service_cost_cents"
 )
-_FIRST_PROFIT_ALL = (
-    "UPDATE kf_account_money SET first_profit_month = (SELECT MIN(month) FROM ("
-    " SELECT month, SUM(revenue_cents - cost_of_sales_cents - service_cost_cents)"
-    " OVER (ORDER BY month) AS cumulative FROM kf_account_months m"
-    " WHERE m.key = kf_account_money.key AND m.currency = kf_account_money.currency) t"
-    " WHERE cumulative > 0) WHERE key=?"
-)
 # A comma-separated list of ids, each prefixed: ",P-1,P-2" -> ",dup/P-1,dup/P-2".
 _PREFIXED_LIST = "CASE WHEN {0} = '' THEN '' ELSE SUBSTR(REPLACE(',' || {0}, ',', ?), 2) END"
 
@@ -862,7 +856,7 @@ def _merged_account(e: Account.AccountMergedInto, key: str) -> list[Statement]:
         ("DELETE FROM kf_account_money WHERE key=?", (key,)),
         (_MONTHS_MOVE, (into, key)),
         ("DELETE FROM kf_account_months WHERE key=?", (key,)),
-        (_FIRST_PROFIT_ALL, (into,)),
+        (FIRST_PROFIT_OF_KEY, (into,)),
         (
             "INSERT INTO kf_team (key, member, role, since) SELECT ?, member, role, since"
             " FROM kf_team WHERE key=? ON CONFLICT (key, member) DO NOTHING",

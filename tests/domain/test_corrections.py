@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import ACTOR, FakeClock, refused, run
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kamflow.application import Kamflow
@@ -569,6 +569,8 @@ def _figures(kf: Kamflow) -> dict[str, Any]:
     ),
     merge=st.booleans(),
 )
+# A duplicate's only sale, merged: the target's months to profit must count it.
+@example(facts=[("sale", True, 1, False)], merge=True)
 def test_views_equal_a_fold_of_the_surviving_facts(
     tmp_path_factory: pytest.TempPathFactory,
     facts: list[tuple[str, bool, int, bool]],

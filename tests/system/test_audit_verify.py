@@ -242,6 +242,29 @@ def test_an_edited_snapshot_is_named(store: str) -> None:
     assert "tier" in found["findings"][0]["detail"]
 
 
+def test_a_snapshot_value_spelt_otherwise_is_named(store: str) -> None:
+    # "2026-11-02 09:00:25" decodes to the same datetime as "2026-11-02T09:00:25": the
+    # bytes changed, the meaning did not; verify still finds it (found by hypothesis).
+    with Raw(store) as raw:
+        aid = account_id("acme")
+        ident = aid if raw.db.postgres else aid.hex
+        ((version, state),) = raw.db.rows(
+            f"SELECT originator_version, state FROM {raw.snapshots} WHERE originator_id = ?",
+            (ident,),
+        )
+        state = bytes(state)
+        at = state.index(b'"_modified_on"')
+        at = state.index(b"T", state.index(b'"_data_":"', at))
+        raw.execute(
+            f"UPDATE {raw.snapshots} SET state = ? WHERE originator_id = ?",
+            (state[:at] + b" " + state[at + 1 :], ident),
+        )
+    code, found = audit(store)
+    assert code == 1
+    assert first(found) == ("snapshot", f"acme v{version}", "edited")
+    assert "encoder" in found["findings"][0]["detail"]
+
+
 def test_an_edited_view_row_is_named_with_views(store: str) -> None:
     assert invoke(store, "report", "portfolio").exit_code == 0  # the views caught up
     with Raw(store) as raw:

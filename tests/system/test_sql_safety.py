@@ -33,8 +33,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("log_import.py", "SEALS"): "the seal table's name, a constant of kamflow.sealed",
     ("log_import.py", "META"): "the seal meta table's name, a constant of kamflow.sealed",
     ("log_import.py", "marks"): "'?, ?, ...', one placeholder per name; the names are bound",
-    # --- the agenda (ADR 0022)
-    ("projections/reports/agenda.py", "stages"): "'?, ?, ...', one placeholder per open stage",
     # --- the application: eventsourcing's own table name
     ("application.py", "recorder.events_table_name"): (
         "eventsourcing's table name, a constant of the recorder ('stored_events')"
