@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from conftest import Kam, fake_clock, invoker, ok, postgres_schema, refusal, run
+from conftest import FIRST_WRITE, Kam, fake_clock, invoker, ok, postgres_schema, refusal, run
 
 from kamflow.application import Kamflow
 from kamflow.projections.db import ViewDB
@@ -120,7 +120,8 @@ def test_a_checkpoint_is_signed_and_a_log_that_grew_still_extends_it(
     kam = invoker(locator, actor="gao.yan")
     public = checkpoint(kam, tmp_path / "cp.json")
     statement = json.loads((tmp_path / "cp.json").read_text())
-    assert statement["log"]["size"] == 8
+    # history() writes 8 events after the first writer's admin (ADR 0023).
+    assert statement["log"]["size"] == 8 + FIRST_WRITE
     assert statement["signer"] == "gao.yan"
     assert statement["public_key"] == public
     more(locator)
@@ -128,8 +129,8 @@ def test_a_checkpoint_is_signed_and_a_log_that_grew_still_extends_it(
         ok(kam("audit", "verify", "--checkpoint", str(tmp_path / "cp.json"),
                "--public-key", public))
     )  # fmt: skip
-    assert "10 events verified" in said
-    assert "extends the checkpoint of" in said and "(8 events)" in said
+    assert f"{10 + FIRST_WRITE} events verified" in said
+    assert "extends the checkpoint of" in said and f"({8 + FIRST_WRITE} events)" in said
     assert "(the trusted key)" in said
 
 
@@ -149,12 +150,12 @@ def test_deleting_the_last_events_is_found_against_a_checkpoint(
         f" WHERE {'notification_id' if 'postgres' in locator else 'rowid'} > {last - 2}",
         f"DELETE FROM kamflow_seals WHERE position > {last - 2}",
     )
-    assert "6 events verified" in kam("audit", "verify").stdout
+    assert f"{6 + FIRST_WRITE} events verified" in kam("audit", "verify").stdout
     line = failed(
         kam("audit", "verify", "--checkpoint", str(tmp_path / "cp.json"), "--public-key", public)
     )
     assert 'checkpoint "' in line and ": size smaller: " in line
-    assert "it holds 6 events, the checkpoint 8" in line
+    assert f"it holds {6 + FIRST_WRITE} events, the checkpoint {8 + FIRST_WRITE}" in line
     assert "the last events were deleted" in line
 
 
@@ -182,7 +183,8 @@ def test_an_older_backup_in_place_of_the_database_is_found(locator: str, tmp_pat
             kam("audit", "verify", "--checkpoint", str(tmp_path / "cp.json"),
                 "--public-key", public)
         )  # fmt: skip
-    assert ": size smaller: " in line and "it holds 8 events, the checkpoint 10" in line
+    assert ": size smaller: " in line
+    assert f"it holds {8 + FIRST_WRITE} events, the checkpoint {10 + FIRST_WRITE}" in line
     assert "older backup" in line
 
 
@@ -206,12 +208,12 @@ def test_an_edit_before_the_checkpoint_fails_even_with_every_seal_recomputed(
     # The edit alone: the chain names the event.
     assert f"log {edited}: edited" in failed(kam("audit", "verify"))
     reseal(locator)
-    assert "10 events verified" in kam("audit", "verify").stdout  # the chain alone: fine
+    assert f"{10 + FIRST_WRITE} events verified" in kam("audit", "verify").stdout  # chain: fine
     line = failed(
         kam("audit", "verify", "--checkpoint", str(tmp_path / "cp.json"), "--public-key", public)
     )
     assert ": differs: " in line
-    assert "the seal at position 8 differs from the checkpoint's head" in line
+    assert f"the seal at position {8 + FIRST_WRITE} differs from the checkpoint's head" in line
 
 
 def test_a_changed_checkpoint_or_another_key_is_refused(
