@@ -433,7 +433,7 @@ def test_eight_applies_at_once_on_one_account_all_finish(locator: str, tmp_path:
 
     kf = Kamflow(locator)
     try:
-        assert kf.event_count() == 1 + APPLIES * APPLY_LINES
+        assert account_events(kf) == 1 + APPLIES * APPLY_LINES
         assert_stream_intact(kf, "acme", sent)
         assert_one_chain(kf)
     finally:
@@ -481,7 +481,7 @@ def test_writes_at_the_keyboard_finish_while_an_apply_runs(
     assert still_running, "the batch ended before the typed writes: nothing was contended"
     kf = Kamflow(locator)
     try:
-        assert kf.event_count() == 1 + LINES + 3
+        assert account_events(kf) == 1 + LINES + 3
         assert_one_chain(kf)
     finally:
         kf.close()
