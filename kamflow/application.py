@@ -887,14 +887,6 @@ class Kamflow:
             with self._reading():
                 self._rebuild(aid)
 
-    def _governance_for_command(self) -> Governance:
-        """The policies and roster a command's rules read: once per hold()."""
-        if self._unsaved is None:
-            return self.governance()
-        if self._held_governance is None:
-            self._held_governance = self.governance()
-        return self._held_governance
-
     def current(self, key: str) -> Account | None:
         """The account as this process last decided it (batch mode, a rehearsal), else
         as stored; None if it was never opened."""
