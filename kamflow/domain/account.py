@@ -75,6 +75,29 @@ def _after(workflow: Workflow, event: str) -> str:
     return workflow.state_after(event)
 
 
+# What several events of one shape share, named once (each event class keeps its own
+# name and place: stored events are named by it, ADR 0014).
+def _previous_unknown(state: dict[str, Any]) -> None:
+    """Upcast of an event stored before it kept the values it replaced: ``previous``
+    is unknown (whoever reads the events in order fills it, envelope.backfill)."""
+    state["previous"] = None
+
+
+def _complaint_step(event: Any, account: Account) -> None:
+    """``evolve`` of a complaint step that changes nothing but the complaint's status."""
+    account.complaint_stepped(event)
+
+
+def _lifecycle_step(event: Any, account: Account) -> None:
+    """``evolve`` of a lifecycle step that changes nothing but the account's state."""
+    account.lifecycle = _after(LIFECYCLE, type(event).__name__)
+
+
+def _team_role(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``prior`` of a team event: the member's role before it (None: not on the team)."""
+    return {"role": account.team.get(payload["member"])}
+
+
 class Account(Recorder, Aggregate):
     """A key account (大客户) and its file."""
 
@@ -143,8 +166,7 @@ class Account(Recorder, Aggregate):
             account.opened_on = self.occurred_on
             account.last_contact_on = None
 
-        def summary(self) -> str:
-            return f'opened "{self.name}" ({self.industry}), owner {self.owner}, tier {self.tier}'
+        said = 'opened "{name}" ({industry}), owner {owner}, tier {tier}'
 
     # An event that overwrites values carries the ones it replaced (``previous``, by
     # field; None for a field not set before), computed by its ``prior`` when it is
@@ -157,9 +179,7 @@ class Account(Recorder, Aggregate):
 
         class_version = 2
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["previous"] = None
+        upcast_v1_v2 = staticmethod(_previous_unknown)
 
         @staticmethod
         def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -291,8 +311,7 @@ class Account(Recorder, Aggregate):
             account.open_issues.pop(self.issue_id, None)
             account.followed_up += 1
 
-        def summary(self) -> str:
-            return f"follow-up {self.issue_id}: {self.result}"
+        said = "follow-up {issue_id}: {result}"
 
     # complaints (P7); each step's status is the complaint workflow's row ------------
     class ComplaintRaised(Event):
@@ -310,8 +329,7 @@ class Account(Recorder, Aggregate):
                 "outcome": None,
             }
 
-        def summary(self) -> str:
-            return f"complaint {self.complaint_id} ({self.severity}): {self.summary_text}"
+        said = "complaint {complaint_id} ({severity}): {summary_text}"
 
     class ComplaintResolved(Event):
         complaint_id: str
@@ -321,8 +339,7 @@ class Account(Recorder, Aggregate):
             complaint = account.complaint_stepped(self)
             complaint.update({"outcome": self.outcome, "ended_on": self.occurred_on})
 
-        def summary(self) -> str:
-            return f"complaint {self.complaint_id} resolved: {self.outcome}"
+        said = "complaint {complaint_id} resolved: {outcome}"
 
     class ComplaintRejected(Event):
         complaint_id: str
@@ -332,24 +349,20 @@ class Account(Recorder, Aggregate):
             complaint = account.complaint_stepped(self)
             complaint.update({"outcome": self.justification, "ended_on": self.occurred_on})
 
-        def summary(self) -> str:
-            return f"complaint {self.complaint_id} rejected: {self.justification}"
+        said = "complaint {complaint_id} rejected: {justification}"
 
     class ComplaintAcknowledged(Event):
         complaint_id: str
 
-        def evolve(self, account: Account) -> None:
-            account.complaint_stepped(self)
+        evolve = _complaint_step
 
-        def summary(self) -> str:
-            return f"complaint {self.complaint_id} acknowledged"
+        said = "complaint {complaint_id} acknowledged"
 
     class ComplaintInvestigationStarted(Event):
         complaint_id: str
         note: str
 
-        def evolve(self, account: Account) -> None:
-            account.complaint_stepped(self)
+        evolve = _complaint_step
 
         def summary(self) -> str:
             note = f": {self.note}" if self.note else ""
@@ -360,8 +373,7 @@ class Account(Recorder, Aggregate):
         reason: str
         to: str
 
-        def evolve(self, account: Account) -> None:
-            account.complaint_stepped(self)
+        evolve = _complaint_step
 
         def summary(self) -> str:
             to = f" to {self.to}" if self.to else ""
@@ -371,11 +383,9 @@ class Account(Recorder, Aggregate):
         complaint_id: str
         confirmation: str
 
-        def evolve(self, account: Account) -> None:
-            account.complaint_stepped(self)
+        evolve = _complaint_step
 
-        def summary(self) -> str:
-            return f"complaint {self.complaint_id} closed: {self.confirmation}"
+        said = "complaint {complaint_id} closed: {confirmation}"
 
     # value ------------------------------------------------------------------
     class TierChanged(Event):
@@ -513,8 +523,7 @@ class Account(Recorder, Aggregate):
                 }
             account.program["evidence"] = True
 
-        def summary(self) -> str:
-            return f"satisfaction {self.score} against target {self.target}"
+        said = "satisfaction {score} against target {target}"
 
     # market -----------------------------------------------------------------
     class CompetitorNoted(Event):
@@ -527,9 +536,7 @@ class Account(Recorder, Aggregate):
 
         class_version = 2
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["previous"] = None
+        upcast_v1_v2 = staticmethod(_previous_unknown)
 
         @staticmethod
         def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -597,8 +604,7 @@ class Account(Recorder, Aggregate):
         def changed(self) -> list[Change]:
             return [Change(self.opportunity_id, "stage", self.from_stage, self.to_stage)]
 
-        def summary(self) -> str:
-            return f"opportunity {self.opportunity_id}: {self.from_stage} -> {self.to_stage}"
+        said = "opportunity {opportunity_id}: {from_stage} -> {to_stage}"
 
     class OpportunityCloseDateSet(Event):
         """The expected close date of an open opportunity, changed (ADR 0021)."""
@@ -669,8 +675,7 @@ class Account(Recorder, Aggregate):
                 }
             )
 
-        def summary(self) -> str:
-            return f"opportunity {self.opportunity_id} lost: {self.reason}"
+        said = "opportunity {opportunity_id} lost: {reason}"
 
     # lifecycle (P8); each step's state is the lifecycle workflow's row ------------
     class AccountLost(Event):
@@ -681,8 +686,7 @@ class Account(Recorder, Aggregate):
             account.lost = {"cause": self.cause, "on": self.occurred_on}
             account.post_mortem = None
 
-        def summary(self) -> str:
-            return f"account lost: {self.cause}"
+        said = "account lost: {cause}"
 
     class PostMortemRecorded(Event):
         cause: str
@@ -696,14 +700,12 @@ class Account(Recorder, Aggregate):
                 "on": self.occurred_on,
             }
 
-        def summary(self) -> str:
-            return f"post-mortem: cause {self.cause}; lessons {self.lessons}"
+        said = "post-mortem: cause {cause}; lessons {lessons}"
 
     class AccountArchived(Event):
         note: str
 
-        def evolve(self, account: Account) -> None:
-            account.lifecycle = _after(LIFECYCLE, "AccountArchived")
+        evolve = _lifecycle_step
 
         def summary(self) -> str:
             return "account archived" + (f": {self.note}" if self.note else "")
@@ -716,8 +718,7 @@ class Account(Recorder, Aggregate):
             account.lost = None
             account.post_mortem = None
 
-        def summary(self) -> str:
-            return f"account reactivated: {self.reason}"
+        said = "account reactivated: {reason}"
 
     # relationship and program ------------------------------------------------
     class RelationshipStageChanged(Event):
@@ -746,13 +747,9 @@ class Account(Recorder, Aggregate):
 
         class_version = 2
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["previous"] = None
+        upcast_v1_v2 = staticmethod(_previous_unknown)
 
-        @staticmethod
-        def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
-            return {"role": account.team.get(payload["member"])}
+        prior = staticmethod(_team_role)
 
         def evolve(self, account: Account) -> None:
             account.team[self.member] = self.role
@@ -775,13 +772,9 @@ class Account(Recorder, Aggregate):
 
         class_version = 2
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state["previous"] = None
+        upcast_v1_v2 = staticmethod(_previous_unknown)
 
-        @staticmethod
-        def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
-            return {"role": account.team.get(payload["member"])}
+        prior = staticmethod(_team_role)
 
         def evolve(self, account: Account) -> None:
             account.team.pop(self.member, None)
@@ -810,8 +803,7 @@ class Account(Recorder, Aggregate):
             if self.step == "publish-plan":
                 account.plan_published = True
 
-        def summary(self) -> str:
-            return f"program cycle {self.cycle}: {self.step} done ({self.evidence})"
+        said = "program cycle {cycle}: {step} done ({evidence})"
 
     # policy exceptions (P1, P4) -------------------------------------------
     class PolicyExceptionGranted(Event):
@@ -823,7 +815,11 @@ class Account(Recorder, Aggregate):
 
         def evolve(self, account: Account) -> None:
             account.count("E")
-            account.exceptions[self.exception_id] = {
+            account.exceptions[self.exception_id] = self.granted()
+
+        def granted(self) -> ExceptionState:
+            """The exception as the state keeps it, not yet used by a sale."""
+            return {
                 "rule": self.rule,
                 "approver": self.approver,
                 "reason": self.reason,
@@ -897,8 +893,7 @@ class Account(Recorder, Aggregate):
         def evolve(self, account: Account) -> None:
             account.tasks[self.task_id] = {"status": "cancelled"}
 
-        def summary(self) -> str:
-            return f"task {self.task_id} cancelled: {self.reason}"
+        said = "task {task_id} cancelled: {reason}"
 
     # corrections (ADR 0020): compensating events; what they share is in corrections.py
     class FactVoided(Event):
@@ -906,6 +901,7 @@ class Account(Recorder, Aggregate):
         is its position in this stream, ``fact`` its fields and business date (what
         the views subtract), ``restores`` the state folded from the facts that remain."""
 
+        corrects = True
         kind: str
         ref: str
         version: int
@@ -928,6 +924,7 @@ class Account(Recorder, Aggregate):
         """A credit note (红字发票) against a sale: it lowers what the invoice is worth
         (and the revenue) by ``amount``, never below what was paid (P2)."""
 
+        corrects = True
         credit_note: str
         invoice: str
         amount: Decimal
@@ -953,6 +950,7 @@ class Account(Recorder, Aggregate):
     class VisitAmended(Event):
         """A visit's text corrected; ``previous`` keeps what it said."""
 
+        corrects = True
         visit_id: str
         changes: dict[str, str]
         previous: dict[str, Any] | None
@@ -972,6 +970,7 @@ class Account(Recorder, Aggregate):
     class ContactRenamed(Event):
         """A contact's name corrected (or changed); ``previous`` keeps the old one."""
 
+        corrects = True
         contact_id: str
         name: str
         previous: dict[str, Any] | None
@@ -993,11 +992,11 @@ class Account(Recorder, Aggregate):
         """An account closed without being a lost customer (opened in error): out of
         every report and of P8; its history stays readable."""
 
+        corrects = True
         reason: str
         note: str
 
-        def evolve(self, account: Account) -> None:
-            account.lifecycle = _after(LIFECYCLE, "AccountClosed")
+        evolve = _lifecycle_step
 
         def summary(self) -> str:
             note = f": {self.note}" if self.note else ""
@@ -1009,6 +1008,7 @@ class Account(Recorder, Aggregate):
         ``corrections.ledger_of`` gives them). Recorded before the duplicate's
         ``AccountMergedInto`` (ADR 0020)."""
 
+        corrects = True
         source: str
         ledger: dict[str, Any]
         reason: str
@@ -1016,21 +1016,19 @@ class Account(Recorder, Aggregate):
         def evolve(self, account: Account) -> None:
             corrections.absorb(account, self.source, self.ledger)
 
-        def summary(self) -> str:
-            return f'merged "{self.source}" into this account: {self.reason}'
+        said = 'merged "{source}" into this account: {reason}'
 
     class AccountMergedInto(Event):
         """A duplicate closed as merged into ``target``: its facts count under the
         target in every report from here on; its history stays readable."""
 
+        corrects = True
         target: str
         reason: str
 
-        def evolve(self, account: Account) -> None:
-            account.lifecycle = _after(LIFECYCLE, "AccountMergedInto")
+        evolve = _lifecycle_step
 
-        def summary(self) -> str:
-            return f'merged into "{self.target}": {self.reason}'
+        said = 'merged into "{target}": {reason}'
 
     class PolicyExceptionRequested(Event):
         """An exception asked for by one person; it covers nothing until an approver
@@ -1067,13 +1065,7 @@ class Account(Recorder, Aggregate):
 
         def evolve(self, account: Account) -> None:
             account.requests.pop(self.exception_id, None)
-            account.exceptions[self.exception_id] = {
-                "rule": self.rule,
-                "approver": self.approver,
-                "reason": self.reason,
-                "invoice": self.invoice,
-                "used_by": None,
-            }
+            account.exceptions[self.exception_id] = self.granted()
 
         def summary(self) -> str:
             scope = f" for invoice {self.invoice}" if self.invoice else " for the next sale"

@@ -178,9 +178,18 @@ class Event(Aggregate.Event):
     def evolve(self, aggregate: Any) -> None:
         """Change the aggregate's state; overridden by every event type."""
 
+    # The summary of an event whose line is its fields in a sentence, as a template of
+    # them: ``said = "follow-up {issue_id}: {result}"`` (``str.format_map`` over the
+    # event's fields, which prints each as an f-string would).
+    said: ClassVar[str] = ""
+    # Whether the event corrects an earlier fact (ADR 0020): the audit trail's
+    # ``--type corrections``, read from the classes' source (event_types.py, ADR 0031).
+    corrects: ClassVar[bool] = False
+
     def summary(self) -> str:
-        """One line for people: what happened (the audit trail and `account history`)."""
-        return type(self).__name__
+        """One line for people: what happened (the audit trail and `account history`);
+        ``said`` filled in, unless the event words it itself."""
+        return self.said.format_map(vars(self)) if self.said else type(self).__name__
 
     def payload(self) -> dict[str, Any]:
         """The event's own fields, without the envelope every event carries."""

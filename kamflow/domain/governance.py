@@ -49,8 +49,7 @@ class Governance(Recorder, Aggregate):
         def changed(self) -> list[Change]:
             return [Change(None, self.policy, self.previous, self.value)]
 
-        def summary(self) -> str:
-            return f"policy {self.policy}: {self.previous} -> {self.value} ({self.reason})"
+        said = "policy {policy}: {previous} -> {value} ({reason})"
 
     class SettingSet(Event):
         """A setting whose value is text, not a number (the team's time zone)."""
@@ -104,8 +103,7 @@ class Governance(Recorder, Aggregate):
             roles = governance.roster.setdefault(self.person, [])
             roles.append(self.role)
 
-        def summary(self) -> str:
-            return f"{self.person} holds {self.role}: {self.reason}"
+        said = "{person} holds {role}: {reason}"
 
     class AdminBootstrapped(Event):
         """The first person to write to a new database: its first admin, and a KAM so
@@ -136,8 +134,7 @@ class Governance(Recorder, Aggregate):
             if not roles:
                 governance.roster.pop(self.person, None)
 
-        def summary(self) -> str:
-            return f"{self.person} no longer holds {self.role}: {self.reason}"
+        said = "{person} no longer holds {role}: {reason}"
 
     def __init__(self) -> None:
         self.policies: dict[str, Decimal] = {}

@@ -160,12 +160,20 @@ def evolve_methods() -> dict[str, ast.FunctionDef]:
     """Account event class name -> its ``evolve`` method's syntax tree."""
     tree = ast.parse(inspect.getsource(account_module))
     account = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Account")
+    # An evolve that several events share is a module function (``evolve = _shared``).
+    shared = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     found: dict[str, ast.FunctionDef] = {}
     for node in account.body:
         if isinstance(node, ast.ClassDef) and node.name in ACCOUNT_EVENTS:
             for item in node.body:
                 if isinstance(item, ast.FunctionDef) and item.name == "evolve":
                     found[node.name] = item
+                if (
+                    isinstance(item, ast.Assign)
+                    and [ast.unparse(t) for t in item.targets] == ["evolve"]
+                    and isinstance(item.value, ast.Name)
+                ):
+                    found[node.name] = shared[item.value.id]
     return found
 
 
@@ -282,9 +290,15 @@ def audit_text() -> list[Any]:
         envelope.shown,
         envelope.described,
         envelope.changes_of,
+        envelope.Event.summary,
     ]
+    said: list[str] = []
     for cls in [*ACCOUNT_EVENTS.values(), *GOVERNANCE_EVENTS.values()]:
         code += [vars(cls)[name] for name in ("summary", "changed") if name in vars(cls)]
+        # A summary declared as a template of the event's fields (envelope.Event.said).
+        if "said" in vars(cls):
+            said.append(f"{cls.__qualname__}: {vars(cls)['said']}")
+    return [*code, *said]
     return code
 
 
@@ -295,7 +309,7 @@ def handlers_digest() -> str:
     read states from, and the code that writes the audit trail's text (audit_text)."""
     tree = _without_docstrings(_unprojected_left_out(ast.parse(inspect.getsource(handlers))))
     parts = [ast.dump(tree, annotate_fields=False)]
-    parts += [_normalised(code) for code in audit_text()]
+    parts += [code if isinstance(code, str) else _normalised(code) for code in audit_text()]
     for view in VIEWS.values():
         parts += [f"{view.name}:{one}:{every}" for one, every in sorted(view.derived.items())]
     for workflow in sorted(registry().values(), key=lambda w: w.name):

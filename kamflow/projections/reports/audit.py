@@ -29,6 +29,7 @@ import json
 import re
 from typing import Any
 
+from kamflow.domain import event_types as types
 from kamflow.domain.dates import in_zone
 from kamflow.domain.errors import AccountNotFound, InvalidInput, NotFound
 from kamflow.output import ID, NUMBER, TEXT, Col
@@ -49,34 +50,19 @@ COLUMNS = [
 # What an event replaced, one CSV line per changed field.
 CHANGE_COLUMNS = ["subject", "field", "old", "new", "old_source"]
 
-# Every event type ever recorded, by aggregate (the classes nested in Account and
-# Governance, whose names the trail's ``type`` holds): written out so that a report
-# over caught-up views imports no event class (ADR 0009); tests/projections/
-# test_audit_trail.py checks it against the classes.
-EVENT_TYPES = (
-    # Account
-    "AccountOpened", "ProfileUpdated", "ContactAdded", "ContactChanged", "ContactLeft",
-    "VisitLogged", "FollowUpRecorded", "ComplaintRaised", "ComplaintResolved",
-    "ComplaintRejected", "ComplaintAcknowledged", "ComplaintInvestigationStarted",
-    "ComplaintEscalated", "ComplaintClosed", "TierChanged", "SaleRecorded",
-    "PaymentReceived", "ServiceCostRecorded", "SatisfactionMeasured", "CompetitorNoted",
-    "OpportunityOpened", "OpportunityAdvanced", "OpportunityCloseDateSet",
-    "OpportunityProbabilitySet", "OpportunityWon", "OpportunityLost",
-    "AccountLost", "PostMortemRecorded", "AccountArchived", "AccountReactivated",
-    "RelationshipStageChanged", "TeamMemberAssigned", "TeamMemberReleased",
-    "ProgramStepCompleted", "PolicyExceptionGranted", "TaskAdded", "TaskDone", "TaskMoved",
-    "TaskCancelled", "FactVoided", "SaleCredited", "VisitAmended", "ContactRenamed",
-    "AccountClosed", "AccountAbsorbed", "AccountMergedInto", "TierRaiseRequested",
-    "TierRaiseApproved", "PolicyExceptionRequested", "PolicyExceptionApproved",
-    # Governance
-    "Started", "PolicySet", "SettingSet", "RateSet", "RoleGranted", "RoleRevoked",
-    "AdminBootstrapped",
-)  # fmt: skip
-# `--type corrections`: every event that corrects an earlier one (ADR 0020).
-CORRECTIONS = (
-    "FactVoided", "SaleCredited", "VisitAmended", "ContactRenamed", "AccountClosed",
-    "AccountAbsorbed", "AccountMergedInto",
-)  # fmt: skip
+
+# Every event type ever recorded (the classes nested in Account and Governance, whose
+# names the trail's ``type`` holds) and, for `--type corrections`, those that correct
+# an earlier fact (ADR 0020): read from the classes' source, so that a report over
+# caught-up views imports no event class (ADR 0009, ADR 0031).
+def event_types() -> list[str]:
+    return list(types.event_types())
+
+
+def corrections() -> list[str]:
+    return [name for name, corrects in types.event_types().items() if corrects]
+
+
 # The most actors an error lists.
 MOST_ACTORS = 20
 
@@ -109,12 +95,11 @@ def event_type(given: str) -> str:
     wanted = _squashed(given)
     if wanted == "corrections":
         return "corrections"
-    for name in EVENT_TYPES:
+    for name in event_types():
         if _squashed(name) == wanted:
             return name
-    raise InvalidInput(
-        f'no event type "{given}"; the types are: {", ".join(sorted(EVENT_TYPES))} (or corrections)'
-    )
+    known = ", ".join(sorted(event_types()))
+    raise InvalidInput(f'no event type "{given}"; the types are: {known} (or corrections)')
 
 
 def _check_filters(db: ViewDB, params: ReportParams) -> None:
@@ -184,8 +169,9 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         where.append("key = ?")
         args.append(params.key)
     if kind == "corrections":
-        where.append(f"type IN ({', '.join('?' for _ in CORRECTIONS)})")
-        args.extend(CORRECTIONS)
+        correcting = corrections()
+        where.append(f"type IN ({', '.join('?' for _ in correcting)})")
+        args.extend(correcting)
     elif kind is not None:
         where.append("type = ?")
         args.append(kind)
