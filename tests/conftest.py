@@ -413,6 +413,42 @@ def write_rows(locator: str, rows: list[StoredRow]) -> None:
         db.close()
 
 
+# The events that gained ``previous`` with issue 11 (class_version 2).
+REPLACING = (
+    "ProfileUpdated",
+    "ContactChanged",
+    "CompetitorNoted",
+    "TeamMemberAssigned",
+    "TeamMemberReleased",
+)
+
+
+def strip_old_values(locator: str) -> int:
+    """Rewrite the store's change events (``REPLACING``) as kamflow stored them before
+    issue 11: no ``previous``, no class_version. Returns how many were rewritten."""
+    db = ViewDB(locator)
+    topics = [f"kamflow.domain.account:Account.{name}" for name in REPLACING]
+    try:
+        rows = db.rows(
+            f"SELECT {db.position_column}, state FROM {db.events_table}"
+            f" WHERE topic IN ({', '.join('?' for _ in topics)})",
+            topics,
+        )
+        with db.transaction() as cur:
+            for position, state in rows:
+                fields = json.loads(bytes(state))
+                del fields["previous"], fields["class_version"]
+                cur.execute(
+                    db.sql(
+                        f"UPDATE {db.events_table} SET state = ? WHERE {db.position_column} = ?"
+                    ),
+                    (json.dumps(fields).encode(), position),
+                )
+    finally:
+        db.close()
+    return len(rows)
+
+
 def old_store(name: str, locator: str) -> str:
     """``locator`` made to hold what an older kamflow stored in ``tests/fixtures/NAME``
     (a SQLite file, gzipped or not): a copy of the file on SQLite, its events byte for

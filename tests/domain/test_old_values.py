@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from conftest import FakeClock, fake_clock
+from conftest import REPLACING, FakeClock, fake_clock, strip_old_values
 
 from kamflow.application import Kamflow
 from kamflow.domain.account import Account
@@ -26,15 +26,6 @@ from kamflow.domain.envelope import UNKNOWN, Change
 from kamflow.projections.db import ViewDB
 
 ACTOR = "li.wei"
-
-# The events that gained ``previous`` with issue 11 (class_version 2).
-REPLACING = (
-    "ProfileUpdated",
-    "ContactChanged",
-    "CompetitorNoted",
-    "TeamMemberAssigned",
-    "TeamMemberReleased",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -148,32 +139,6 @@ def test_a_detail_noted_again_as_it_was_says_unchanged(kf: Kamflow) -> None:
         {"subject": "DSM", "field": "strengths", "old": "quality", "new": "quality",
          "old_source": "recorded"}
     ]  # fmt: skip
-
-
-def strip_old_values(locator: str) -> int:
-    """Rewrite the store's change events as kamflow stored them before issue 11: no
-    ``previous``, no class_version. Returns how many were rewritten."""
-    db = ViewDB(locator)
-    topics = [f"kamflow.domain.account:Account.{name}" for name in REPLACING]
-    try:
-        rows = db.rows(
-            f"SELECT {db.position_column}, topic, state FROM {db.events_table}"
-            f" WHERE topic IN ({', '.join('?' for _ in topics)})",
-            topics,
-        )
-        with db.transaction() as cur:
-            for position, _, state in rows:
-                fields = json.loads(bytes(state))
-                del fields["previous"], fields["class_version"]
-                cur.execute(
-                    db.sql(
-                        f"UPDATE {db.events_table} SET state = ? WHERE {db.position_column} = ?"
-                    ),
-                    (json.dumps(fields).encode(), position),
-                )
-    finally:
-        db.close()
-    return len(rows)
 
 
 def test_an_event_stored_before_old_values_were_kept_is_upcast_with_them_unknown(

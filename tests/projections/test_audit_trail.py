@@ -13,10 +13,8 @@ views catch up from, or marked unknown where its history cannot give them back.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -24,7 +22,17 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import fake_clock, postgres_problem, postgres_schema
+from conftest import (
+    REPLACING,
+    StoredRow,
+    fake_clock,
+    old_store,
+    postgres_problem,
+    postgres_schema,
+    stored_rows,
+    strip_old_values,
+    write_rows,
+)
 
 from kamflow.application import Kamflow
 from kamflow.cli import cli
@@ -37,16 +45,9 @@ from kamflow.projections.log import EventDecoder, StoreSource
 from kamflow.projections.reports.audit import corrections, event_types
 
 ACTOR = "li.wei"
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "demo-03f4076.db.gz"
-REPLACING = (
-    "ProfileUpdated",
-    "ContactChanged",
-    "CompetitorNoted",
-    "TeamMemberAssigned",
-    "TeamMemberReleased",
-)
+FIXTURE = "demo-03f4076.db.gz"
 Kam = Callable[..., Result]
-Row = tuple[Any, int, str, bytes]
+Row = StoredRow
 
 
 def invoker(locator: str) -> Kam:
@@ -181,32 +182,6 @@ def test_account_history_shows_what_each_change_replaced(kam: Kam) -> None:
 
 
 # ------------------------------------------------------------------ old stores
-def strip_old_values(locator: str) -> int:
-    """Rewrite the change events as kamflow stored them before issue 11 (no
-    ``previous``, no class_version); how many were rewritten."""
-    db = ViewDB(locator)
-    topics = [f"kamflow.domain.account:Account.{name}" for name in REPLACING]
-    try:
-        rows = db.rows(
-            f"SELECT {db.position_column}, state FROM {db.events_table}"
-            f" WHERE topic IN ({', '.join('?' for _ in topics)})",
-            topics,
-        )
-        with db.transaction() as cur:
-            for position, state in rows:
-                fields = json.loads(bytes(state))
-                del fields["previous"], fields["class_version"]
-                cur.execute(
-                    db.sql(
-                        f"UPDATE {db.events_table} SET state = ? WHERE {db.position_column} = ?"
-                    ),
-                    (json.dumps(fields).encode(), position),
-                )
-    finally:
-        db.close()
-    return len(rows)
-
-
 def test_a_store_written_before_old_values_were_kept_reports_them_recomputed(
     kam: Kam, locator: str
 ) -> None:
@@ -228,38 +203,7 @@ def test_a_store_written_before_old_values_were_kept_reports_them_recomputed(
 
 
 def sqlite_copy(tmp_path: Path) -> str:
-    store = tmp_path / "demo.db"
-    with gzip.open(FIXTURE) as packed, store.open("wb") as out:
-        shutil.copyfileobj(packed, out)
-    return str(store)
-
-
-def stored_rows(locator: str) -> list[Row]:
-    db = ViewDB(locator)
-    try:
-        found = db.rows(
-            f"SELECT originator_id, originator_version, topic, state FROM {db.events_table}"
-            f" ORDER BY {db.position_column}"
-        )
-    finally:
-        db.close()
-    return [(str(a), int(v), str(t), bytes(s)) for a, v, t, s in found]
-
-
-def write_rows(locator: str, rows: list[Row]) -> None:
-    Kamflow(locator).close()
-    db = ViewDB(locator)
-    try:
-        with db.transaction() as cur:
-            cur.executemany(
-                db.sql(
-                    f"INSERT INTO {db.events_table}"
-                    " (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)"
-                ),
-                rows,
-            )
-    finally:
-        db.close()
+    return old_store(FIXTURE, str(tmp_path / "demo.db"))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
