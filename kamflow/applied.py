@@ -144,27 +144,24 @@ class AppliedCommands:
                         cur.execute(statement)
         self._ready = True
 
+    def _postgres_trigger_made(self, curs: Any) -> bool:
+        curs.execute(
+            "SELECT COUNT(*) AS n FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " JOIN pg_namespace s ON s.oid = c.relnamespace"
+            " WHERE t.tgname = %s AND s.nspname = %s AND c.relname = %s",
+            (TRIGGER, self.recorder.datastore.schema, self.recorder.events_table_name),
+        )
+        return bool(curs.fetchone()["n"])
+
     def _ensure_postgres(self) -> None:
         datastore = self.recorder.datastore
         with datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(
-                "SELECT COUNT(*) AS n FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-                " JOIN pg_namespace s ON s.oid = c.relnamespace"
-                " WHERE t.tgname = %s AND s.nspname = %s AND c.relname = %s",
-                (TRIGGER, datastore.schema, self.recorder.events_table_name),
-            )
-            if curs.fetchone()["n"]:
+            if self._postgres_trigger_made(curs):
                 return
         with datastore.transaction(commit=True) as curs:
             # One creator at a time; the others find the trigger made.
             curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (FUNCTION,))
-            curs.execute(
-                "SELECT COUNT(*) AS n FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-                " JOIN pg_namespace s ON s.oid = c.relnamespace"
-                " WHERE t.tgname = %s AND s.nspname = %s AND c.relname = %s",
-                (TRIGGER, datastore.schema, self.recorder.events_table_name),
-            )
-            if curs.fetchone()["n"]:
+            if self._postgres_trigger_made(curs):
                 return
             for statement in _postgres_ddl(datastore.schema, self.recorder.events_table_name):
                 curs.execute(statement)
