@@ -43,7 +43,7 @@ from kamflow.projections.reports.base import (
     pct,
     policy,
 )
-from kamflow.projections.reports.money import RateBook, check_currency, convert
+from kamflow.projections.reports.money import RateBook, check_currency, convert, rates_listed
 from kamflow.projections.reports.periods import Period
 
 STAGES = ("lead", "qualified", "proposal", "negotiation", "won", "lost")
@@ -207,20 +207,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         }
     )
     if used:
-        sections["rates_used"] = [
-            {
-                "currency": r.currency,
-                "quote": r.quote,
-                "from": r.on,
-                "rate": r.rate,
-                "applied": "x" if multiply else "/",
-                "amounts": n,
-                "source": r.source,
-            }
-            for (r, multiply), n in sorted(
-                used.items(), key=lambda u: (u[0][0].currency, u[0][0].on)
-            )
-        ]
+        sections["rates_used"] = rates_listed(used, lambda r: (r.currency, r.on))
     notes = []
     if missing:
         sections["no_rate"] = missing

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -95,23 +96,29 @@ class Money:
     missing: list[dict[str, Any]] = field(default_factory=list)
 
     def rates_used(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "currency": r.currency,
-                "quote": r.quote,
-                "from": r.on,
-                "rate": r.rate,
-                "applied": "x" if multiply else "/",
-                "amounts": n,
-                "source": r.source,
-            }
-            for (r, multiply), n in sorted(
-                self.used.items(), key=lambda u: (u[0][0].currency, u[0][0].quote, u[0][0].on)
-            )
-        ]
+        return rates_listed(self.used, lambda r: (r.currency, r.quote, r.on))
 
     def no_rate(self) -> list[dict[str, Any]]:
         return sorted(self.missing, key=lambda m: (m["currency"], m["occurred_on"], m["key"]))
+
+
+def rates_listed(
+    used: dict[tuple[Rate, bool], int], order: Callable[[Rate], tuple[str, ...]]
+) -> list[dict[str, Any]]:
+    """The section "rates used": each rate with how it was applied (``x`` multiplies,
+    ``/`` divides: taken from the reverse pair) and to how many amounts, in ``order``."""
+    return [
+        {
+            "currency": r.currency,
+            "quote": r.quote,
+            "from": r.on,
+            "rate": r.rate,
+            "applied": "x" if multiply else "/",
+            "amounts": n,
+            "source": r.source,
+        }
+        for (r, multiply), n in sorted(used.items(), key=lambda u: order(u[0][0]))
+    ]
 
 
 def _between(period: Period | None) -> tuple[str, tuple[str, ...]]:
