@@ -28,6 +28,8 @@ import gzip
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -183,6 +185,23 @@ def invoker(db: str, *, actor: str = ACTOR, env: Mapping[str, str | None] | None
         return invoke(db, *args, actor=actor, input=input, env=env)
 
     return kam
+
+
+def imported_by(folder: Path, *args: str) -> set[str]:
+    """Every module a real `kamflow ARGS` process, run in ``folder``, imported."""
+    code = (
+        "import sys\n"
+        "from kamflow.cli import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.__stdout__.write('\\n' + __import__('json').dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=folder, check=True
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
 
 
 @pytest.fixture

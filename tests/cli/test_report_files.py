@@ -10,8 +10,6 @@ import io
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,7 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import fake_clock
+from conftest import fake_clock, imported_by
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -502,19 +500,7 @@ def test_the_workbook_shows_money_with_two_decimals_and_fits_its_columns(
 
 # ------------------------------------------------------------------ start-up
 def _imports(tmp_path: Path, *args: str) -> bool:
-    code = (
-        "import sys\n"
-        "from kamflow.cli import main\n"
-        "try:\n"
-        f"    main({list(args)!r})\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "sys.__stdout__.write('\\n' + str('openpyxl' in sys.modules))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
-    )
-    return done.stdout.splitlines()[-1] == "True"
+    return "openpyxl" in imported_by(tmp_path, *args)
 
 
 @pytest.mark.slow

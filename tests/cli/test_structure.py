@@ -8,17 +8,14 @@ noun module and a write imports only its own noun.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 import pytest
 from conftest import README as README_PATH
-from conftest import CommandPath, command_tree, leaf_commands
+from conftest import CommandPath, command_tree, imported_by, leaf_commands
 
 from kamflow.cli import NOUNS, cli
 from kamflow.cli.factory import ModelCommand
@@ -146,20 +143,7 @@ def test_a_field_whose_json_key_differs_is_named_by_that_key_in_apply_errors() -
 # ------------------------------------------------------------------ start-up
 def loaded_modules(tmp_path: Path, *args: str) -> set[str]:
     """The kamflow modules a real `kamflow ARGS` process imported."""
-    code = (
-        "import sys\n"
-        "from kamflow.cli import main\n"
-        "try:\n"
-        f"    main({list(args)!r})\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "sys.__stdout__.write('\\n' + __import__('json').dumps(sorted(sys.modules)))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
-    )
-    names: list[str] = json.loads(done.stdout.splitlines()[-1])
-    return {n for n in names if n.startswith("kamflow")}
+    return {n for n in imported_by(tmp_path, *args) if n.startswith("kamflow")}
 
 
 NOUN_MODULES = {f"kamflow.cli.{module}" for module, _ in NOUNS.values()}
