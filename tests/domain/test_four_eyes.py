@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from conftest import FakeClock, run
 from hypothesis import HealthCheck, settings
@@ -67,6 +68,16 @@ class FourEyes(RuleBasedStateMachine):
     def holds(self, person: str, role: str) -> bool:
         return role in self.roles.get(identity(person), set())
 
+    def accepted(self, command: str, fields: dict[str, Any], actor: str, allowed: bool) -> bool:
+        """Run ``command`` as ``actor``: accepted exactly when the model ``allowed`` it."""
+        try:
+            run(self.kf, command, fields, actor=actor)
+        except KamflowError:
+            assert not allowed, (command, fields, actor, self.roles)
+            return False
+        assert allowed, (command, fields, actor, self.pending, self.roles)
+        return True
+
     @rule(actor=PEOPLE, person=PEOPLE, role=ROLES)
     def grant(self, actor: str, person: str, role: str) -> None:
         allowed = (
@@ -74,53 +85,26 @@ class FourEyes(RuleBasedStateMachine):
             and identity(actor) != identity(person)
             and not self.holds(person, role)
         )
-        try:
-            run(
-                self.kf,
-                "roster grant",
-                {"person": person, "role": role, "reason": "r"},
-                actor=actor,
-            )
-        except KamflowError:
-            assert not allowed
-            return
-        assert allowed
-        self.roles.setdefault(identity(person), set()).add(role)
+        fields = {"person": person, "role": role, "reason": "r"}
+        if self.accepted("roster grant", fields, actor, allowed):
+            self.roles.setdefault(identity(person), set()).add(role)
 
     @rule(actor=PEOPLE, person=PEOPLE, role=ROLES)
     def revoke(self, actor: str, person: str, role: str) -> None:
         admins = [p for p, roles in self.roles.items() if "admin" in roles]
         last_admin = role == "admin" and admins == [identity(person)]
         allowed = self.holds(actor, "admin") and self.holds(person, role) and not last_admin
-        try:
-            run(
-                self.kf,
-                "roster revoke",
-                {"person": person, "role": role, "reason": "r"},
-                actor=actor,
-            )
-        except KamflowError:
-            assert not allowed
-            return
-        assert allowed
-        self.roles[identity(person)].discard(role)
+        fields = {"person": person, "role": role, "reason": "r"}
+        if self.accepted("roster revoke", fields, actor, allowed):
+            self.roles[identity(person)].discard(role)
 
     @rule(actor=PEOPLE)
     def request_exception(self, actor: str) -> None:
         allowed = self.holds(actor, "kam")
-        try:
-            run(
-                self.kf,
-                "exception request",
-                {"account": "acme", "rule": "credit-limit", "reason": "r"},
-                actor=actor,
-            )
-        except KamflowError:
-            assert not allowed
-            return
-        assert allowed
-        self.pending[f"E-{self.next_exception}"] = actor
-        self.next_exception += 1
+        fields = {"account": "acme", "rule": "credit-limit", "reason": "r"}
+        if self.accepted("exception request", fields, actor, allowed):
+            self.pending[f"E-{self.next_exception}"] = actor
+            self.next_exception += 1
 
     @rule(actor=PEOPLE, number=st.integers(1, 4))
     def approve_exception(self, actor: str, number: int) -> None:
@@ -131,19 +115,10 @@ class FourEyes(RuleBasedStateMachine):
             and self.holds(actor, "approver")
             and identity(actor) != identity(requester)
         )
-        try:
-            run(
-                self.kf,
-                "exception approve",
-                {"account": "acme", "exception": exception},
-                actor=actor,
-            )
-        except KamflowError:
-            assert not allowed
-            return
-        assert allowed, (actor, exception, requester, self.roles)
-        del self.pending[exception]
-        self.approvals += 1
+        fields = {"account": "acme", "exception": exception}
+        if self.accepted("exception approve", fields, actor, allowed):
+            del self.pending[exception]
+            self.approvals += 1
 
     @rule(actor=PEOPLE)
     def request_tier(self, actor: str) -> None:
@@ -169,14 +144,9 @@ class FourEyes(RuleBasedStateMachine):
             and self.holds(actor, "approver")
             and identity(actor) != identity(requester)
         )
-        try:
-            run(self.kf, "tier approve", {"account": "acme"}, actor=actor)
-        except KamflowError:
-            assert not allowed
-            return
-        assert allowed, (actor, requester, self.roles)
-        del self.pending["tier"]
-        self.approvals += 1
+        if self.accepted("tier approve", {"account": "acme"}, actor, allowed):
+            del self.pending["tier"]
+            self.approvals += 1
 
     @invariant()
     def no_stored_approval_is_by_its_requester(self) -> None:
