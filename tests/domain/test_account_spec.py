@@ -132,18 +132,6 @@ def test_an_account_without_its_minimum_file_is_refused_under_P3(kf: Kamflow, mi
     assert kf.event_count() == 0
 
 
-def test_opening_an_account_that_exists_is_refused(kf: Kamflow) -> None:
-    open_acme(kf)
-
-    with pytest.raises(Conflict) as refused:
-        open_acme(kf, name="Another Acme")
-
-    assert str(refused.value) == (
-        'account "acme" already exists ("Acme Feed"); change it with `kamflow account update acme`'
-    )
-    assert kf.event_count() == FIRST_WRITE + 1
-
-
 def test_account_keys_are_normalised_so_Acme_and_acme_are_the_same_account(
     kf: Kamflow,
 ) -> None:
@@ -172,20 +160,6 @@ def test_chinese_names_and_chinese_keys_work(kf: Kamflow) -> None:
     assert [e.type for e in kf.history("正大")] == ["AccountOpened", "ContactAdded"]
 
 
-def test_a_fact_about_an_account_never_opened_is_refused_under_P3(kf: Kamflow) -> None:
-    open_acme(kf)
-
-    with pytest.raises(RuleViolation) as refused:
-        run(kf, "complaint raise", {"account": "nope", "summary": "late", "severity": "low"})
-
-    assert refused.value.principle == "P3"
-    assert str(refused.value) == (
-        'P3: account "nope" has no file; open it first with'
-        " `kamflow account open nope --name ... --industry ... --owner ...`"
-    )
-    assert kf.event_count() == FIRST_WRITE + 1
-
-
 def test_reading_an_unknown_account_is_not_found(kf: Kamflow) -> None:
     open_acme(kf)
 
@@ -207,17 +181,6 @@ def test_a_profile_update_records_only_the_fields_that_change(kf: Kamflow) -> No
         ("ProfileUpdated", {"changes": {"address": "Chengdu"}, "previous": {"address": None}})
     ]
     assert kf.load("acme").profile["address"] == "Chengdu"
-
-
-def test_a_profile_update_with_unchanged_values_is_refused(kf: Kamflow) -> None:
-    open_acme(kf)
-    run(kf, "account update", {"account": "acme", "address": "Chengdu"})
-
-    with pytest.raises(Conflict) as refused:
-        run(kf, "account update", {"account": "acme", "address": "Chengdu", "industry": "feed"})
-
-    assert str(refused.value) == 'account "acme": nothing to update; the values are unchanged'
-    assert kf.event_count() == FIRST_WRITE + 2
 
 
 # ------------------------------------------------------------------ people
@@ -422,45 +385,6 @@ def test_a_follow_up_closes_the_issue(kf: Kamflow) -> None:
     assert list(kf.load("acme").open_issues) == ["I-2"]
 
 
-def test_a_second_follow_up_of_the_same_issue_is_refused(kf: Kamflow) -> None:
-    open_acme(kf)
-    add_wang_fang(kf)
-    log_visit(kf, ["price vs DSM"])
-    run(kf, "visit follow-up", {"account": "acme", "issue": "I-1", "result": "matched"})
-
-    with pytest.raises(Conflict) as refused:
-        run(kf, "visit follow-up", {"account": "acme", "issue": "I-1", "result": "again"})
-
-    assert str(refused.value) == 'issue I-1 on "acme" already has a follow-up result'
-    assert kf.event_count() == FIRST_WRITE + 4
-
-
-def test_a_follow_up_of_an_unknown_issue_is_not_found(kf: Kamflow) -> None:
-    open_acme(kf)
-    add_wang_fang(kf)
-    log_visit(kf, ["price vs DSM"])
-
-    with pytest.raises(NotFound) as refused:
-        run(kf, "visit follow-up", {"account": "acme", "issue": "I-2", "result": "done"})
-
-    assert str(refused.value) == 'no issue I-2 on "acme"'
-    assert kf.event_count() == FIRST_WRITE + 3
-
-
-def test_a_visit_without_a_result_is_refused_under_P6(kf: Kamflow) -> None:
-    open_acme(kf)
-    add_wang_fang(kf)
-
-    with pytest.raises(RuleViolation) as refused:
-        log_visit(kf, ["price"], result=None)
-
-    assert refused.value.principle == "P6"
-    assert str(refused.value) == (
-        'P6: a visit to "acme" needs a result as well as a purpose and an objective; add --result'
-    )
-    assert kf.event_count() == FIRST_WRITE + 2
-
-
 @pytest.mark.parametrize("missing", ["purpose", "objective"])
 def test_a_visit_without_a_purpose_or_objective_is_refused(kf: Kamflow, missing: str) -> None:
     open_acme(kf)
@@ -535,15 +459,6 @@ def test_a_complaint_with_an_outcome_cannot_be_resolved_or_rejected_again(kf: Ka
     assert kf.event_count() == FIRST_WRITE + 3
 
 
-def test_resolving_an_unknown_complaint_is_not_found(kf: Kamflow) -> None:
-    open_acme(kf)
-
-    with pytest.raises(NotFound) as refused:
-        run(kf, "complaint resolve", {"account": "acme", "complaint": "C-7", "outcome": "x"})
-
-    assert str(refused.value) == 'no complaint C-7 on "acme"'
-
-
 # ------------------------------------------------------------------ tier
 def test_a_tier_change_records_from_and_to(kf: Kamflow) -> None:
     open_acme(kf)
@@ -569,73 +484,7 @@ def test_a_tier_change_records_from_and_to(kf: Kamflow) -> None:
     assert (account.tier, account.lifecycle) == ("key", "active")
 
 
-def test_setting_the_tier_an_account_already_has_is_refused(kf: Kamflow) -> None:
-    open_acme(kf, tier="target")
-
-    with pytest.raises(Conflict) as refused:
-        run(kf, "tier set", {"account": "acme", "tier": "target", "reason": "again"})
-
-    assert str(refused.value) == 'account "acme" is already tier target'
-    assert kf.event_count() == FIRST_WRITE + 1
-
-
 # ------------------------------------------------------------------ sales and payments (P2)
-def test_a_sale_with_an_invoice_already_recorded_is_refused_under_P2(kf: Kamflow) -> None:
-    open_acme(kf)
-    record_sale(kf, "INV-0042", "12000")
-
-    with pytest.raises(RuleViolation) as refused:
-        record_sale(kf, "INV-0042", "5000")
-
-    assert refused.value.principle == "P2"
-    assert str(refused.value) == (
-        'P2: invoice INV-0042 is already recorded on "acme"; each sale needs its own invoice ref'
-    )
-    assert kf.event_count() == FIRST_WRITE + 2
-
-
-def test_a_payment_for_an_unknown_invoice_is_refused_under_P2(kf: Kamflow) -> None:
-    open_acme(kf)
-
-    with pytest.raises(RuleViolation) as refused:
-        run(kf, "payment record", {"account": "acme", "invoice": "INV-9", "amount": "10"})
-
-    assert refused.value.principle == "P2"
-    assert str(refused.value) == (
-        'P2: payment references invoice INV-9, which is not a sale on "acme"; record the sale first'
-    )
-    assert kf.event_count() == FIRST_WRITE + 1
-
-
-def test_a_payment_over_what_is_still_owed_is_refused_under_P2(kf: Kamflow) -> None:
-    open_acme(kf)
-    record_sale(kf, "INV-0042", "12000")
-    run(kf, "payment record", {"account": "acme", "invoice": "INV-0042", "amount": "10000"})
-
-    with pytest.raises(RuleViolation) as refused:
-        run(kf, "payment record", {"account": "acme", "invoice": "INV-0042", "amount": "2000.01"})
-
-    assert str(refused.value) == (
-        "P2: payment of 2,000.01 CNY exceeds the 2,000.00 still owed on invoice INV-0042"
-    )
-    assert kf.event_count() == FIRST_WRITE + 3
-
-
-def test_a_payment_in_another_currency_than_its_invoice_is_refused(kf: Kamflow) -> None:
-    open_acme(kf)
-    record_sale(kf, "INV-7", "1000", currency="usd")
-
-    with pytest.raises(RuleViolation) as refused:
-        run(
-            kf,
-            "payment record",
-            {"account": "acme", "invoice": "INV-7", "amount": "10", "currency": "CNY"},
-        )
-
-    assert str(refused.value) == "P2: invoice INV-7 is in USD, not CNY"
-    assert kf.event_count() == FIRST_WRITE + 2
-
-
 def test_receivable_is_sales_minus_payments_per_currency(kf: Kamflow) -> None:
     open_acme(kf)
     record_sale(kf, "INV-1", "12000")
@@ -929,3 +778,155 @@ def test_an_account_between_snapshots_equals_its_replay_to_that_version(
 
     assert at_47.version == 47
     assert at_47 == project_aggregate(None, writer.app.events.get(aid, lte=47))
+
+
+# ------------------------------------------------------------------ refusals
+# Given the steps, when the command: refused with this error and message (and principle),
+# and nothing written (the events are the given steps' own, one each).
+Step = Callable[[Kamflow], object]
+
+
+def does(command: str, **fields: Any) -> Step:
+    """A step: ``command`` on acme (unless ``account`` says otherwise) with ``fields``."""
+    return lambda kf: run(kf, command, {"account": "acme", **fields})
+
+
+def sale(invoice: str, amount: str, **extra: Any) -> Step:
+    return lambda kf: record_sale(kf, invoice, amount, **extra)
+
+
+def visit(issues: list[str], **extra: Any) -> Step:
+    return lambda kf: log_visit(kf, issues, **extra)
+
+
+REFUSALS = [
+    pytest.param(
+        [open_acme],
+        lambda kf: open_acme(kf, name="Another Acme"),
+        Conflict,
+        None,
+        'account "acme" already exists ("Acme Feed"); change it with `kamflow account update acme`',
+        id="opening_an_account_that_exists_is_refused",
+    ),
+    pytest.param(
+        [open_acme],
+        does("complaint raise", account="nope", summary="late", severity="low"),
+        RuleViolation,
+        "P3",
+        'P3: account "nope" has no file; open it first with'
+        " `kamflow account open nope --name ... --industry ... --owner ...`",
+        id="a_fact_about_an_account_never_opened_is_refused_under_P3",
+    ),
+    pytest.param(
+        [open_acme, does("account update", address="Chengdu")],
+        does("account update", address="Chengdu", industry="feed"),
+        Conflict,
+        None,
+        'account "acme": nothing to update; the values are unchanged',
+        id="a_profile_update_with_unchanged_values_is_refused",
+    ),
+    pytest.param(
+        [
+            open_acme,
+            add_wang_fang,
+            visit(["price vs DSM"]),
+            does("visit follow-up", issue="I-1", result="matched"),
+        ],
+        does("visit follow-up", issue="I-1", result="again"),
+        Conflict,
+        None,
+        'issue I-1 on "acme" already has a follow-up result',
+        id="a_second_follow_up_of_the_same_issue_is_refused",
+    ),
+    pytest.param(
+        [open_acme, add_wang_fang, visit(["price vs DSM"])],
+        does("visit follow-up", issue="I-2", result="done"),
+        NotFound,
+        None,
+        'no issue I-2 on "acme"',
+        id="a_follow_up_of_an_unknown_issue_is_not_found",
+    ),
+    pytest.param(
+        [open_acme, add_wang_fang],
+        visit(["price"], result=None),
+        RuleViolation,
+        "P6",
+        'P6: a visit to "acme" needs a result as well as a purpose and an objective; add --result',
+        id="a_visit_without_a_result_is_refused_under_P6",
+    ),
+    pytest.param(
+        [open_acme],
+        does("complaint resolve", complaint="C-7", outcome="x"),
+        NotFound,
+        None,
+        'no complaint C-7 on "acme"',
+        id="resolving_an_unknown_complaint_is_not_found",
+    ),
+    pytest.param(
+        [lambda kf: open_acme(kf, tier="target")],
+        does("tier set", tier="target", reason="again"),
+        Conflict,
+        None,
+        'account "acme" is already tier target',
+        id="setting_the_tier_an_account_already_has_is_refused",
+    ),
+    pytest.param(
+        [open_acme, sale("INV-0042", "12000")],
+        sale("INV-0042", "5000"),
+        RuleViolation,
+        "P2",
+        'P2: invoice INV-0042 is already recorded on "acme"; each sale needs its own invoice ref',
+        id="a_sale_with_an_invoice_already_recorded_is_refused_under_P2",
+    ),
+    pytest.param(
+        [open_acme],
+        does("payment record", invoice="INV-9", amount="10"),
+        RuleViolation,
+        "P2",
+        "P2: payment references invoice INV-9, which is not a sale on"
+        ' "acme"; record the sale first',
+        id="a_payment_for_an_unknown_invoice_is_refused_under_P2",
+    ),
+    pytest.param(
+        [
+            open_acme,
+            sale("INV-0042", "12000"),
+            does("payment record", invoice="INV-0042", amount="10000"),
+        ],
+        does("payment record", invoice="INV-0042", amount="2000.01"),
+        RuleViolation,
+        "P2",
+        "P2: payment of 2,000.01 CNY exceeds the 2,000.00 still owed on invoice INV-0042",
+        id="a_payment_over_what_is_still_owed_is_refused_under_P2",
+    ),
+    pytest.param(
+        [open_acme, sale("INV-7", "1000", currency="usd")],
+        does("payment record", invoice="INV-7", amount="10", currency="CNY"),
+        RuleViolation,
+        "P2",
+        "P2: invoice INV-7 is in USD, not CNY",
+        id="a_payment_in_another_currency_than_its_invoice_is_refused",
+    ),
+]
+
+
+@pytest.mark.parametrize(("given", "when", "error", "principle", "message"), REFUSALS)
+def test_a_refused_command_says_why_and_records_nothing(
+    kf: Kamflow,
+    given: list[Step],
+    when: Step,
+    error: type[Exception],
+    principle: str | None,
+    message: str,
+) -> None:
+    for step in given:
+        step(kf)
+
+    with pytest.raises(error) as refused:
+        when(kf)
+
+    assert str(refused.value) == message
+    if principle is not None:
+        assert isinstance(refused.value, RuleViolation)
+        assert refused.value.principle == principle
+    assert kf.event_count() == FIRST_WRITE + len(given)
