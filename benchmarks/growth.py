@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -26,7 +25,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import RESULTS, child_env, kamflow_script, log, median, remove_db  # noqa: E402
+from harness import (  # noqa: E402
+    RESULTS,
+    child_env,
+    clear_report_cache,
+    kamflow_script,
+    log,
+    median,
+    remove_db,
+)
 
 STORE = re.compile(r"projstore-p\d+-.*-(\d+)ev-(\d+)acc\.db$")
 
@@ -38,18 +45,6 @@ def timed(argv: list[str]) -> float:
     if proc.returncode != 0:
         raise RuntimeError(f"failed: {' '.join(argv)}\n{proc.stderr[-2000:]}")
     return elapsed
-
-
-def forget_reports(db: Path) -> None:
-    conn = sqlite3.connect(db)
-    try:
-        if conn.execute(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'kf_report_cache'"
-        ).fetchone()[0]:
-            conn.execute("DELETE FROM kf_report_cache")
-            conn.commit()
-    finally:
-        conn.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.reps):
                 times["help"].append(timed([kamflow, "--help"]))
                 times["write"].append(timed(write))
-                forget_reports(work)
+                clear_report_cache(work)
                 times["built"].append(timed([kamflow, *db, "report", "portfolio", "--json"]))
                 times["kept"].append(timed([kamflow, *db, "report", "portfolio", "--json"]))
             rows.append(

@@ -136,6 +136,19 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def clear_report_cache(db: Path) -> None:
+    """Forget the JSON reports keep (kamflow.projections.reportcache), as a write would."""
+    conn = sqlite3.connect(db)
+    try:
+        if conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'kf_report_cache'"
+        ).fetchone()[0]:
+            conn.execute("DELETE FROM kf_report_cache")
+            conn.commit()
+    finally:
+        conn.close()
+
+
 def remove_db(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -62,6 +62,7 @@ from harness import (
     RESULTS,
     Row,
     child_env,
+    clear_report_cache,
     environment,
     import_times,
     kamflow_script,
@@ -1076,19 +1077,6 @@ def bench_verify(cfg: Config, report: Report, big: Path, small: Path) -> None:
 
 
 # ------------------------------------------------------------------ target 3
-def clear_report_cache(db: Path) -> None:
-    """Forget the JSON reports keep (kamflow.projections.reportcache), as a write would."""
-    conn = sqlite3.connect(db)
-    try:
-        if conn.execute(
-            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'kf_report_cache'"
-        ).fetchone()[0]:
-            conn.execute("DELETE FROM kf_report_cache")
-            conn.commit()
-    finally:
-        conn.close()
-
-
 def bench_report(cfg: Config, report: Report, db: Path, limit: float, *, details: bool) -> None:
     """`report portfolio --json` against `kamflow --help`, interleaved: as a script
     meets it (views caught up, nothing written since the last report: the kept JSON),
