@@ -620,11 +620,7 @@ class Account(Recorder, Aggregate):
         def changed(self) -> list[Change]:
             return [Change(self.opportunity_id, "close_by", self.previous, self.close_by)]
 
-        def summary(self) -> str:
-            return (
-                f"opportunity {self.opportunity_id} expected to close by {self.close_by}:"
-                f" {self.reason}"
-            )
+        said = "opportunity {opportunity_id} expected to close by {close_by}: {reason}"
 
     class OpportunityProbabilitySet(Event):
         """An open opportunity's win probability in percent, set over its stage's
@@ -641,10 +637,7 @@ class Account(Recorder, Aggregate):
         def changed(self) -> list[Change]:
             return [Change(self.opportunity_id, "probability", self.previous, self.probability)]
 
-        def summary(self) -> str:
-            return (
-                f"opportunity {self.opportunity_id} probability {self.probability}%: {self.reason}"
-            )
+        said = "opportunity {opportunity_id} probability {probability}%: {reason}"
 
     class OpportunityWon(Event):
         opportunity_id: str

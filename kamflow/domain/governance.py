@@ -88,11 +88,7 @@ class Governance(Recorder, Aggregate):
             pair = f"{self.currency}/{self.quote} {self.occurred_on}"
             return [Change(None, pair, self.previous, self.rate)]
 
-        def summary(self) -> str:
-            return (
-                f"rate {self.currency}/{self.quote} from {self.occurred_on}: {self.rate}"
-                f" ({self.source})"
-            )
+        said = "rate {currency}/{quote} from {occurred_on}: {rate} ({source})"
 
     class RoleGranted(Event):
         person: str

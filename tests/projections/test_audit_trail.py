@@ -36,6 +36,7 @@ from conftest import (
 
 from kamflow.application import Kamflow
 from kamflow.cli import cli
+from kamflow.domain import envelope
 from kamflow.domain.account import Account
 from kamflow.domain.governance import Governance
 from kamflow.domain.values import identity
@@ -449,6 +450,15 @@ def test_an_actor_no_event_has_is_not_found_and_the_actors_are_named(kam: Kam) -
     )
     # One who did act, but not in the window asked: an empty trail, not an error.
     assert audit(kam, "--actor", "wang.fang", "--since", "2026-03-03")["rows"] == []
+
+
+def test_an_event_that_declares_its_summary_as_a_template_says_it_with_the_template() -> None:
+    # ``said`` is read by envelope.Event.summary: a summary method of a base event
+    # class (TierChanged for TierRaiseApproved) would win over it, silently.
+    for aggregate in (Account, Governance):
+        for name, cls in vars(aggregate).items():
+            if isinstance(cls, type) and "said" in vars(cls):
+                assert cls.summary is envelope.Event.summary, name
 
 
 def test_every_event_class_ever_recorded_is_a_known_type() -> None:
