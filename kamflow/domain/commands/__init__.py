@@ -124,6 +124,11 @@ class Command(BaseModel):
         """The decision on an opened account: record events, or raise a KamflowError."""
         raise NotImplementedError
 
+    def given(self, *fields: str) -> dict[str, Any]:
+        """These fields of the command, by name: what an event records as it was given
+        (``account.record(Account.X, meta, **self.given("rule", "reason"))``)."""
+        return {name: getattr(self, name) for name in fields}
+
     def first(self, account: Account) -> Command | None:
         """A command to decide and save on another account before this one (a merge
         records the target's side first, ADR 0020); None for almost every command."""

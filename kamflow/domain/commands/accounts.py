@@ -125,7 +125,7 @@ class ReviewAccount(Command):
 
     def execute(self, account: Account, meta: Meta) -> str:
         _lifecycle(account, "review")
-        account.record(Account.PostMortemRecorded, meta, cause=self.cause, lessons=self.lessons)
+        account.record(Account.PostMortemRecorded, meta, **self.given("cause", "lessons"))
         return "reviewed"
 
 
@@ -200,7 +200,7 @@ class CloseAccount(Command):
 
     def execute(self, account: Account, meta: Meta) -> str:
         _lifecycle(account, "close")
-        account.record(Account.AccountClosed, meta, reason=self.reason, note=self.note)
+        account.record(Account.AccountClosed, meta, **self.given("reason", "note"))
         return "closed"
 
 
@@ -253,11 +253,5 @@ class AbsorbAccount(Command):
         if corrections.absorbed(account, self.source):
             return account.key  # a merge run again after its second write failed
         corrections.check_absorbable(account, self.source, self.ledger)
-        account.record(
-            Account.AccountAbsorbed,
-            meta,
-            source=self.source,
-            ledger=self.ledger,
-            reason=self.reason,
-        )
+        account.record(Account.AccountAbsorbed, meta, **self.given("source", "ledger", "reason"))
         return account.key

@@ -105,8 +105,7 @@ class EscalateComplaint(ComplaintStep):
             Account.ComplaintEscalated,
             meta,
             complaint_id=complaint_id,
-            reason=self.reason,
-            to=self.to,
+            **self.given("reason", "to"),
         )
         return complaint_id
 

@@ -36,11 +36,10 @@ class VoidFact(Command):
         account.record(
             Account.FactVoided,
             meta,
-            kind=self.kind,
             ref=ref,
             version=event.originator_version,
-            reason=self.reason,
             fact=corrections.fact_of(event),
             restores=corrections.restored(history, self.kind, event),
+            **self.given("kind", "reason"),
         )
         return f"{ref} voided"

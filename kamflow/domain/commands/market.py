@@ -97,14 +97,16 @@ class OpenOpportunity(Command):
             Account.OpportunityOpened,
             meta,
             opportunity_id=opportunity_id,
-            title=self.title,
-            problem=self.problem,
-            budget=self.budget,
             currency=self.currency or account.currency,
-            decision_maker=self.decision_maker,
-            timeline=self.timeline,
-            procurement=self.procurement,
-            close_by=self.close_by,
+            **self.given(
+                "title",
+                "problem",
+                "budget",
+                "decision_maker",
+                "timeline",
+                "procurement",
+                "close_by",
+            ),
         )
         return opportunity_id
 
@@ -187,9 +189,8 @@ class SetCloseDate(OpportunityStep):
             Account.OpportunityCloseDateSet,
             meta,
             opportunity_id=opportunity_id,
-            close_by=self.close_by,
             previous=previous,
-            reason=self.reason,
+            **self.given("close_by", "reason"),
         )
         return f"{opportunity_id} by {self.close_by}"
 
@@ -217,9 +218,8 @@ class SetProbability(OpportunityStep):
             Account.OpportunityProbabilitySet,
             meta,
             opportunity_id=opportunity_id,
-            probability=self.probability,
             previous=previous,
-            reason=self.reason,
+            **self.given("probability", "reason"),
         )
         return f"{opportunity_id} {self.probability}%"
 

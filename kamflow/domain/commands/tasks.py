@@ -87,10 +87,9 @@ class AddTask(Command):
             Account.TaskAdded,
             meta,
             task_id=task_id,
-            title=self.title,
-            due=self.due,
             owner=self.owner or account.profile.get("owner", ""),
             about=about,
+            **self.given("title", "due"),
         )
         return task_id
 

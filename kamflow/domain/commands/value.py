@@ -95,8 +95,7 @@ class SetTier(Command):
             meta,
             from_tier=account.tier,
             to_tier=self.tier,
-            reason=self.reason,
-            approved_by=self.approved_by,
+            **self.given("reason", "approved_by"),
         )
         return self.tier
 
@@ -258,12 +257,10 @@ class RecordSale(Command):
             Account.SaleRecorded,
             meta,
             invoice=invoice,
-            product=self.product,
-            amount=self.amount,
-            cost=self.cost,
             currency=currency,
             discount_pct=self.discount,
             exceptions=used or None,
+            **self.given("product", "amount", "cost"),
         )
         return invoice
 
@@ -457,10 +454,8 @@ class RecordServiceCost(Command):
         account.record(
             Account.ServiceCostRecorded,
             meta,
-            amount=self.amount,
             currency=currency,
-            category=self.category,
-            description=self.description,
+            **self.given("amount", "category", "description"),
         )
         return self.category
 
@@ -491,9 +486,7 @@ class MeasureSatisfaction(Command):
     note: OptText = option(default="")
 
     def execute(self, account: Account, meta: Meta) -> str:
-        account.record(
-            Account.SatisfactionMeasured, meta, score=self.score, target=self.target, note=self.note
-        )
+        account.record(Account.SatisfactionMeasured, meta, **self.given("score", "target", "note"))
         return str(self.score)
 
 
@@ -569,10 +562,8 @@ class GrantException(Command):
             Account.PolicyExceptionGranted,
             meta,
             exception_id=exception_id,
-            rule=self.rule,
             approver=meta.actor,
-            reason=self.reason,
-            invoice=self.invoice,
+            **self.given("rule", "reason", "invoice"),
         )
         return exception_id
 
@@ -600,9 +591,7 @@ class RequestException(Command):
             Account.PolicyExceptionRequested,
             meta,
             exception_id=exception_id,
-            rule=self.rule,
-            reason=self.reason,
-            invoice=self.invoice,
+            **self.given("rule", "reason", "invoice"),
         )
         return f"{exception_id} requested; an approver who is not {meta.actor} approves it"
 

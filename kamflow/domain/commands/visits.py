@@ -57,10 +57,8 @@ class LogVisit(Command):
             meta,
             visit_id=visit_id,
             contacts=contacts,
-            purpose=self.purpose,
-            objective=self.objective,
-            result=self.result,
             issues=numbered,
+            **self.given("purpose", "objective", "result"),
         )
         # Say which issue ids the visit opened: users type them in `visit follow-up`.
         return f"{visit_id} with issues {', '.join(numbered)}" if numbered else visit_id
