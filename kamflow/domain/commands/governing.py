@@ -41,7 +41,16 @@ class SetPolicy(GovernanceCommand):
         return f"{self.policy} = {value}"
 
 
-class GrantRole(GovernanceCommand):
+class RosterChange(GovernanceCommand):
+    """A change of one person's role on the roster."""
+
+    arguments = ("person", "role")
+    person: Name = option(metavar="PERSON")
+    role: Role = option(metavar="ROLE")
+    reason: Text = option()
+
+
+class GrantRole(RosterChange):
     """Give a person a role.
 
     \b
@@ -50,17 +59,13 @@ class GrantRole(GovernanceCommand):
     """
 
     name = "roster grant"
-    arguments = ("person", "role")
-    person: Name = option(metavar="PERSON")
-    role: Role = option(metavar="ROLE")
-    reason: Text = option()
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
         governance.grant(meta, self.person, str(self.role), self.reason)
         return f"{self.person} {self.role}"
 
 
-class RevokeRole(GovernanceCommand):
+class RevokeRole(RosterChange):
     """Take a role away from a person.
 
     \b
@@ -69,10 +74,6 @@ class RevokeRole(GovernanceCommand):
     """
 
     name = "roster revoke"
-    arguments = ("person", "role")
-    person: Name = option(metavar="PERSON")
-    role: Role = option(metavar="ROLE")
-    reason: Text = option()
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
         governance.revoke(meta, self.person, str(self.role), self.reason)
