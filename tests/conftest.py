@@ -47,7 +47,8 @@ from kamflow.cli import cli
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import KamflowError
 from kamflow.projections.db import ViewDB
-from kamflow.projections.log import EventSource
+from kamflow.projections.engine import Projector
+from kamflow.projections.log import EventSource, StoreSource
 from kamflow.projections.reports import MODULES as REPORT_MODULES
 
 # Tests never depend on the machine's time zone: the business zone is UTC unless a test
@@ -466,6 +467,15 @@ def strip_old_values(locator: str) -> int:
     finally:
         db.close()
     return len(rows)
+
+
+def snapshot_views(kf: Kamflow) -> ViewDB:
+    """Views of everything the store holds right now, in a throw-away database."""
+    db = ViewDB(":memory:")
+    projector = Projector(db)
+    projector.ensure_schema()
+    projector.catch_up(StoreSource(kf.locator))
+    return db
 
 
 def old_store(name: str, locator: str) -> str:

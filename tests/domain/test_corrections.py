@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ACTOR, FakeClock, refused, run
+from conftest import ACTOR, FakeClock, refused, run, snapshot_views
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -22,9 +22,6 @@ from kamflow.application import Kamflow
 from kamflow.batch import apply_lines
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from kamflow.projections.db import ViewDB
-from kamflow.projections.engine import Projector
-from kamflow.projections.log import StoreSource
 from kamflow.projections.reports import builder
 from kamflow.projections.reports.base import ReportParams
 
@@ -52,14 +49,6 @@ def opened(locator: str, step: timedelta = APART) -> Kamflow:
     return kf
 
 
-def views(kf: Kamflow) -> ViewDB:
-    db = ViewDB(":memory:")
-    projector = Projector(db)
-    projector.ensure_schema()
-    projector.catch_up(StoreSource(kf.locator))
-    return db
-
-
 def visit(
     kf: Kamflow, purpose: str, on: str = "2026-11-01", *, again: bool = False, **more: Any
 ) -> str:
@@ -82,7 +71,7 @@ def test_a_voided_visit_leaves_the_state_and_every_view_but_not_the_history(
     assert account.last_visit is not None and account.last_visit["id"] == "V-1"
     assert account.last_contact_on == date(2026, 10, 1)
     assert account.open_issues == {}
-    db = views(kf)
+    db = snapshot_views(kf)
     assert [r["visit_id"] for r in db.query("SELECT visit_id FROM kf_visits")] == ["V-1"]
     assert db.query("SELECT * FROM kf_issues") == []
     (row,) = db.query("SELECT visits, last_contact_on FROM kf_accounts")
@@ -130,7 +119,7 @@ def test_every_kind_of_fact_voids_and_its_figures_go_with_it(locator: str) -> No
     assert account.receivable() == {"CNY": Decimal(1000)}
     assert account.satisfaction is not None and account.satisfaction["score"] == Decimal(8)
     assert account.competitors == {"DSM": {"strengths": "price"}}
-    db = views(kf)
+    db = snapshot_views(kf)
     (money,) = db.query("SELECT * FROM kf_account_money")
     assert (money["revenue_cents"], money["received_cents"], money["service_cost_cents"]) == (
         100000,
@@ -174,7 +163,7 @@ def test_a_sale_with_payments_is_credited_not_voided_and_the_ledger_reconciles(
     account = kf.load("acme")
     assert account.revenue == {"CNY": Decimal(400)}
     assert account.receivable() == {}  # settled by payment and credit notes
-    db = views(kf)
+    db = snapshot_views(kf)
     (sale,) = db.query("SELECT * FROM kf_sales")
     assert (sale["amount_cents"], sale["credited_cents"], sale["paid_cents"]) == (
         40000,
@@ -209,7 +198,7 @@ def test_amend_and_rename_keep_the_old_values(locator: str) -> None:
     *_, amended, renamed = kf.history("acme")
     assert amended.summary == "visit V-1 amended: result r -> 3 t agreed; typo"
     assert renamed.changes[0]["old"] == "Wang Fang"
-    db = views(kf)
+    db = snapshot_views(kf)
     assert db.query("SELECT result FROM kf_visits")[0]["result"] == "3 t agreed"
     assert db.query("SELECT name FROM kf_contacts")[0]["name"] == "王芳 Wang Fang"
     assert isinstance(
@@ -223,7 +212,7 @@ def test_an_account_opened_in_error_closes_out_of_every_report(locator: str) -> 
     run(kf, "account open", {"account": "acme2", "name": "A", "industry": "f", "owner": ACTOR})
     run(kf, "account close", {"account": "acme2", "reason": "opened-in-error"})
     assert kf.load("acme2").lifecycle == "closed"
-    db = views(kf)
+    db = snapshot_views(kf)
     assert [r["key"] for r in db.query("SELECT key FROM kf_accounts")] == ["acme"]
     principles = json.dumps(
         builder("principles")(db, ReportParams(today=DAY)).as_json(), default=str
@@ -349,7 +338,7 @@ def test_a_link_to_someone_who_left_is_shown_and_counts_as_missing(locator: str)
             "on": "2026-11-01",
         },
     )
-    file = builder("file")(views(kf), ReportParams(today=DAY, key="acme")).as_json()
+    file = builder("file")(snapshot_views(kf), ReportParams(today=DAY, key="acme")).as_json()
     (li,) = [p for p in file["rows"] if p["contact_id"] == "P-2"]
     assert li["reports_to"] == "P-1 Wang Fang (left 2026-11-01)"
     assert any("influence" in m for m in file["completeness_missing"])
@@ -406,7 +395,7 @@ def test_a_merge_counts_once_under_the_target_and_as_of_before_shows_them_apart(
     assert target.receivable() == {"CNY": Decimal(800)}
     # Payments against the duplicate's invoices are now recorded on the target (P2).
     run(kf, "payment record", {"account": "acme", "invoice": "D-1", "amount": "300"})
-    db = views(kf)
+    db = snapshot_views(kf)
     assert [r["key"] for r in db.query("SELECT key FROM kf_accounts")] == ["acme"]
     (account,) = db.query("SELECT visits, last_contact_on FROM kf_accounts")
     assert (account["visits"], account["last_contact_on"]) == (2, "2026-10-05")
@@ -541,7 +530,7 @@ def _write(kf: Kamflow, key: str, kind: str, n: int, on: str, invoice: str | Non
 
 def _figures(kf: Kamflow) -> dict[str, Any]:
     """What the reports read, without the ids and positions a history hands out."""
-    db = views(kf)
+    db = snapshot_views(kf)
     a = kf.load("acme")
 
     def q(sql: str) -> list[tuple[Any, ...]]:
@@ -631,5 +620,5 @@ def test_a_payment_on_an_invoice_taken_over_by_a_merge_can_be_voided(locator: st
     assert kf.load("acme").receivable() == {}
     run(kf, "payment void", {"account": "acme", "ref": str(paid.events[0][1]), "reason": "x"})
     assert kf.load("acme").receivable() == {"CNY": Decimal(400)}
-    (sale,) = views(kf).query("SELECT paid_cents FROM kf_sales")
+    (sale,) = snapshot_views(kf).query("SELECT paid_cents FROM kf_sales")
     assert sale["paid_cents"] == 10000

@@ -24,7 +24,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import FIRST_WRITE, Capped, FakeClock, Interrupting, fresh_store, run, typed
+from conftest import (
+    FIRST_WRITE,
+    Capped,
+    FakeClock,
+    Interrupting,
+    fresh_store,
+    run,
+    snapshot_views,
+    typed,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -64,15 +73,6 @@ def rows(db: ViewDB) -> dict[str, list[tuple[Any, ...]]]:
         table: sorted((tuple(r.values()) for r in db.query(f"SELECT * FROM {table}")), key=repr)
         for table in TABLES
     }
-
-
-def snapshot_views(kf: Kamflow) -> ViewDB:
-    """Views of everything the store holds right now, in a throw-away database."""
-    db = ViewDB(":memory:")
-    projector = Projector(db)
-    projector.ensure_schema()
-    projector.catch_up(StoreSource(kf.locator))
-    return db
 
 
 def every_report(db: ViewDB, today: date) -> dict[str, Any]:
