@@ -183,7 +183,8 @@ class Event(Aggregate.Event):
     # event's fields, which prints each as an f-string would).
     said: ClassVar[str] = ""
     # Whether the event corrects an earlier fact (ADR 0020): the audit trail's
-    # ``--type corrections``, read from the classes' source (event_types.py, ADR 0031).
+    # ``--type corrections``, read from the classes' source (projections/event_types.py,
+    # ADR 0031).
     corrects: ClassVar[bool] = False
 
     def summary(self) -> str:

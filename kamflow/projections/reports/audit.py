@@ -29,10 +29,10 @@ import json
 import re
 from typing import Any
 
-from kamflow.domain import event_types as types
 from kamflow.domain.dates import in_zone
 from kamflow.domain.errors import AccountNotFound, InvalidInput, NotFound
 from kamflow.output import ID, NUMBER, TEXT, Col
+from kamflow.projections import event_types as types
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import Report, ReportParams
 

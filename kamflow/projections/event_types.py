@@ -1,5 +1,7 @@
 """The names of the event classes, read from their source without importing them.
 
+Here rather than in ``kamflow.domain``: it reads files, and the domain does no I/O.
+
 Reports over caught-up views must not import eventsourcing (ADR 0009), yet the audit
 trail must know every event type (to refuse a ``--type`` that names none) and which of
 them correct an earlier fact (``--type corrections``). Both are read here from the
@@ -58,7 +60,7 @@ def event_types() -> dict[str, bool]:
     """Every event type of both aggregates (``{"AccountOpened": False, ...,
     "FactVoided": True, ...}``: whether it corrects an earlier fact), Account's first,
     each in the order declared. Reads two source files once per process."""
-    here = Path(__file__).parent
+    here = Path(__file__).parent.parent / "domain"
     found: dict[str, bool] = {}
     for module, aggregate in SOURCES:
         found |= _events_of((here / module).read_text(encoding="utf-8"), aggregate)
