@@ -17,26 +17,18 @@ from conftest import Kam, fake_clock, invoker, json_of, ok, refusal
 from kamflow.application import Kamflow
 
 
+def open_account(kam: Kam, key: str, name: str) -> None:
+    """Open ``key`` named ``name``, on 2026-10-01 (facts may be dated back to it)."""
+    rest = ["--industry", "feed", "--owner", "li.wei", "--on", "2026-10-01"]
+    ok(kam("account", "open", key, "--name", name, *rest))
+
+
 @pytest.fixture
 def kam(sqlite_locator: str) -> Iterator[Kam]:
     # Seconds apart: a write repeated at once is caught as a repeat.
     with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
         kam = invoker(sqlite_locator)
-        ok(
-            kam(
-                "account",
-                "open",
-                "acme",
-                "--name",
-                "Acme",
-                "--industry",
-                "feed",
-                "--owner",
-                "li.wei",
-                "--on",
-                "2026-10-01",
-            )
-        )
+        open_account(kam, "acme", "Acme")
         ok(
             kam(
                 "contact",
@@ -133,21 +125,7 @@ def test_a_credit_note_keeps_the_ledger_reconciled(kam: Kam) -> None:
 
 
 def test_merge_close_and_rename(kam: Kam, sqlite_locator: str) -> None:
-    ok(
-        kam(
-            "account",
-            "open",
-            "acme2",
-            "--name",
-            "Acme again",
-            "--industry",
-            "feed",
-            "--owner",
-            "li.wei",
-            "--on",
-            "2026-10-01",
-        )
-    )
+    open_account(kam, "acme2", "Acme again")
     ok(
         kam(
             "sale",
