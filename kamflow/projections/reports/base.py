@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from kamflow.domain.policies import POLICIES
+from kamflow.domain.values import TIERS
 from kamflow.output import Col
 from kamflow.projections.db import ViewDB
 
@@ -158,6 +159,12 @@ def policy(db: ViewDB, name: str) -> Decimal:
         if value is not None:
             return Decimal(value)
     return POLICIES[name].default
+
+
+def days_by_tier(db: ViewDB, name: str) -> dict[str, int]:
+    """A policy of whole days per tier (``name.<tier>``: ``complaint-sla-days``,
+    ``contact-cadence-days``) for every tier, as recorded or by default."""
+    return {tier: int(policy(db, f"{name}.{tier}")) for tier in TIERS}
 
 
 def setting(db: ViewDB, name: str) -> str | None:

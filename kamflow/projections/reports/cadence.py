@@ -18,16 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from kamflow.domain.values import TIERS
 from kamflow.output import FLAG, ID, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
     Report,
     ReportParams,
+    days_by_tier,
     days_since,
     id_order,
     owned_keys,
-    policy,
 )
 
 COLUMNS = [
@@ -61,7 +60,7 @@ SERVED = ("active", "prospect")
 
 
 def cadence_days(db: ViewDB) -> dict[str, int]:
-    return {tier: int(policy(db, f"contact-cadence-days.{tier}")) for tier in TIERS}
+    return days_by_tier(db, "contact-cadence-days")
 
 
 def contact_rows(db: ViewDB, params: ReportParams) -> list[dict[str, Any]]:

@@ -15,17 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from kamflow.domain.errors import AccountNotFound
-from kamflow.domain.values import SEVERITIES, TIERS
+from kamflow.domain.values import SEVERITIES
 from kamflow.output import FLAG, ID, NUMBER, Col
 from kamflow.projections.db import ViewDB
 from kamflow.projections.reports.base import (
     Report,
     ReportParams,
     account_exists,
+    days_by_tier,
     days_since,
     id_order,
     owned_keys,
-    policy,
 )
 
 COLUMNS = [
@@ -57,7 +57,7 @@ OPEN_STATUSES = ("raised", "acknowledged", "investigating", "escalated")
 
 def sla_days(db: ViewDB) -> dict[str, int]:
     """The complaint SLA of every tier, as set or by default."""
-    return {tier: int(policy(db, f"complaint-sla-days.{tier}")) for tier in TIERS}
+    return days_by_tier(db, "complaint-sla-days")
 
 
 def open_complaints(db: ViewDB, params: ReportParams) -> list[dict[str, Any]]:
