@@ -227,6 +227,26 @@ def test_a_real_run_imports_the_good_rows_and_writes_the_bad_ones_with_the_reaso
     assert json_of(kam("report", "funnel", "--json"))["summary"]["opportunities"] == 35
 
 
+def test_a_refused_rows_commands_are_applied_by_a_later_row_of_the_same_deal(
+    tmp_path: Path,
+) -> None:
+    # Row 2 opens the deal, then its sale is refused: the whole row is dropped, the
+    # deal's command ids with it, so row 3 (the same deal, a good value) applies them.
+    row = next(r for r in rows_of(PIPELINE) if r["account"] and r["deal_stage"] == "Won")
+    path = tmp_path / "twice.csv"
+    write_csv(path, [{**row, "close_value": "-5"}, row])
+    kam = invoker("s.db")
+    result = kam("import", str(path), "--mapping", str(PIPELINE_MAP), "--json")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert (summary["rejected"], summary["created"]) == (1, 1)
+    assert [r["row"] for r in summary["rejects"]] == [2]
+    funnel = json_of(kam("report", "funnel", "--json"))["summary"]
+    assert (funnel["opportunities"], funnel["won"]) == (1, 1)
+    portfolio = json_of(kam("report", "portfolio", "--currency", "USD", "--json"))
+    assert sum(Decimal(r["revenue"]) for r in portfolio["rows"]) == Decimal(row["close_value"])
+
+
 def test_strict_stops_at_the_first_bad_row(tmp_path: Path) -> None:
     path = planted(tmp_path)
     kam = invoker("s.db")
