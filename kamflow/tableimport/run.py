@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from kamflow.domain.commands import all_commands, build
 from kamflow.domain.dates import BadDate
 from kamflow.domain.errors import InvalidInput, KamflowError
 from kamflow.domain.values import identity
@@ -149,6 +150,7 @@ class Importer:
         self.summary = Summary(encoding=table.encoding)
         self.accounts: dict[str, _Account] = {}
         self.opportunities: dict[str, dict[str, str]] = {}  # account key -> ext id -> O-n
+        self.commands = all_commands()  # looked up once, not per command
         # How each field of each section is read, worked out once for all the rows.
         self.plan = [
             (
@@ -252,7 +254,7 @@ class Importer:
             self.on_row(1)
             if (offset + 1) % FLUSH_ROWS == 0:
                 self.kamflow.flush()
-        self.kamflow.flush()
+        self.kamflow.flush(last=True)
         self.summary.rejects.sort(key=lambda r: r.row)
         self.summary.rows = sum(1 for c in self.table.rows if any(str(x).strip() for x in c))
         return self.summary
@@ -260,7 +262,7 @@ class Importer:
     def _reject(self, reject: Reject) -> None:
         if self.strict:
             imported = self.summary.created + self.summary.updated + self.summary.unchanged
-            self.kamflow.flush()
+            self.kamflow.flush(last=True)
             raise RowRefused(reject, imported)
         self.summary.rejected += 1
         self.summary.rejects.append(reject)
@@ -330,10 +332,8 @@ class Importer:
         """Build and execute one command; _Bad naming ``column`` and its ``shown``
         value if refused, or the ``dated`` (column, value) the command's date came
         from when the refusal is about that date."""
-        from kamflow.domain.commands import COMMANDS, build
-
         try:
-            command = build(COMMANDS[name], fields, today=self.kamflow.today)
+            command = build(self.commands[name], fields, today=self.kamflow.today)
             return self.kamflow.execute(command, actor=self.actor, command_id=command_id)
         except KamflowError as exc:
             why = exc.render("apply")

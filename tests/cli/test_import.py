@@ -7,8 +7,10 @@ holds is compared with what the plain `csv` module reads from the same file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -26,6 +28,9 @@ from conftest import (
     json_of,
     ok,
 )
+from eventsourcing.application import project_aggregate
+
+from kamflow.application import Kamflow, account_view
 
 SAMPLE = FIXTURES / "crm-sample"
 PIPELINE = SAMPLE / "sales_pipeline.csv"
@@ -245,6 +250,31 @@ def test_a_refused_rows_commands_are_applied_by_a_later_row_of_the_same_deal(
     assert (funnel["opportunities"], funnel["won"]) == (1, 1)
     portfolio = json_of(kam("report", "portfolio", "--currency", "USD", "--json"))
     assert sum(Decimal(r["revenue"]) for r in portfolio["rows"]) == Decimal(row["close_value"])
+
+
+def test_an_import_in_batches_leaves_one_snapshot_per_account_at_its_last_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A snapshot at every batch would only be replaced by the next one: the accounts
+    # are kept in memory in between (Kamflow.flush). Ten batches here.
+    monkeypatch.setattr("kamflow.tableimport.run.FLUSH_ROWS", 100)
+    kam = invoker("s.db")
+    imported(kam, PIPELINE, PIPELINE_MAP)
+    with contextlib.closing(sqlite3.connect("s.db")) as db:
+        snapshots = sorted(
+            db.execute("SELECT originator_id, originator_version FROM stored_snapshots")
+        )
+    kamflow = Kamflow("s.db")
+    try:
+        accounts = kamflow.accounts()
+        assert snapshots == sorted((a.id.hex, a.version) for a in accounts if a.version >= 20)
+        assert len(snapshots) >= 5
+        for account in accounts:  # each as its events alone make it
+            replayed = project_aggregate(None, kamflow.app.events.get(account.id))
+            assert replayed is not None
+            assert account_view(account) == account_view(replayed)
+    finally:
+        kamflow.close()
 
 
 def test_strict_stops_at_the_first_bad_row(tmp_path: Path) -> None:
