@@ -16,6 +16,7 @@ only what changed, once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -196,7 +197,7 @@ class Importer:
         name, kind = f.name, f.kind
         if kind == "date":
             try:
-                return parse_date(raw, self.mapping.dates)
+                return _date(raw, self.mapping.dates)
             except BadDate as exc:
                 raise _Bad(where, shown, str(exc)) from None
         if isinstance(raw, date):
@@ -698,8 +699,14 @@ def _key(raw: Any, column: str) -> str:
         raise _Bad(column, str(raw), f"cannot be an account key: {exc.render('apply')}") from None
 
 
+# A table repeats its dates (8,800 rows of the crm-sample hold ~500): each is read once.
+# A cell that is no date raises each time (exceptions are not cached).
+_date = functools.lru_cache(maxsize=4096)(parse_date)
+_PLAIN = re.compile(r"[\w.@/+-]+")
+
+
 def _part(text: str) -> str:
     """A piece of a command id: the text if short and plain, else a digest of it."""
-    if len(text) <= MAX_ID_PART and re.fullmatch(r"[\w.@/+-]+", text):
+    if len(text) <= MAX_ID_PART and _PLAIN.fullmatch(text):
         return text
     return "h" + hashlib.sha1(text.encode()).hexdigest()[:16]
