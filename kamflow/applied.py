@@ -247,6 +247,27 @@ class AppliedCommands:
                 (aid.hex, through),
             )
 
+    def given(self, aid: uuid.UUID) -> set[str]:
+        """Every command id given to a command applied on the aggregate: one read of
+        the index (after indexing what lies after the mark), for a bulk load that will
+        ask about many of them (Kamflow.hold)."""
+        self.applied(aid, MARK + "\n")  # index whatever lies after the mark
+        if self.postgres:
+            from psycopg.sql import SQL, Identifier
+
+            statement = SQL(
+                "SELECT command_id FROM {}.{} WHERE originator_id = %s AND command_id <> ''"
+            ).format(Identifier(self.recorder.datastore.schema), Identifier(TABLE))
+            with self.recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, (aid,))
+                return {str(r["command_id"]) for r in curs.fetchall()}
+        with self.recorder.datastore.transaction(commit=False) as cur:
+            cur.execute(
+                f"SELECT command_id FROM {TABLE} WHERE originator_id = ? AND command_id <> ''",
+                (aid.hex,),
+            )
+            return {str(r[0]) for r in cur.fetchall()}
+
     def count(self, aid: uuid.UUID) -> int:
         """How many given ids the aggregate has applied (for benchmarks and tests)."""
         self.applied(aid, MARK + "\n")  # index whatever lies after the mark

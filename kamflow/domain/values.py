@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 import uuid
@@ -75,6 +76,9 @@ MAX_TOTAL = Decimal(10**15)
 ACCOUNT_NAMESPACE = uuid.UUID("6f1c3c2e-8a4b-5d7e-9f10-2b3c4d5e6f70")
 
 
+# Cached: a bulk load compares the same few names (actors, keys, owners) ~200,000
+# times, and two NFKC passes cost more than the lookup. A pure function of a str.
+@functools.lru_cache(maxsize=8192)
 def identity(name: str) -> str:
     """The form in which two names are one name: NFKC, case-folded, inner white space
     collapsed to one space, stripped (Unicode's NFKC_Casefold, plus spaces).

@@ -16,6 +16,7 @@ only what changed, once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from kamflow.domain.commands import all_commands, build
 from kamflow.domain.dates import BadDate
 from kamflow.domain.errors import InvalidInput, KamflowError
 from kamflow.domain.values import identity
@@ -149,6 +151,7 @@ class Importer:
         self.summary = Summary(encoding=table.encoding)
         self.accounts: dict[str, _Account] = {}
         self.opportunities: dict[str, dict[str, str]] = {}  # account key -> ext id -> O-n
+        self.commands = all_commands()  # looked up once, not per command
         # How each field of each section is read, worked out once for all the rows.
         self.plan = [
             (
@@ -194,7 +197,7 @@ class Importer:
         name, kind = f.name, f.kind
         if kind == "date":
             try:
-                return parse_date(raw, self.mapping.dates)
+                return _date(raw, self.mapping.dates)
             except BadDate as exc:
                 raise _Bad(where, shown, str(exc)) from None
         if isinstance(raw, date):
@@ -252,7 +255,7 @@ class Importer:
             self.on_row(1)
             if (offset + 1) % FLUSH_ROWS == 0:
                 self.kamflow.flush()
-        self.kamflow.flush()
+        self.kamflow.flush(last=True)
         self.summary.rejects.sort(key=lambda r: r.row)
         self.summary.rows = sum(1 for c in self.table.rows if any(str(x).strip() for x in c))
         return self.summary
@@ -260,7 +263,7 @@ class Importer:
     def _reject(self, reject: Reject) -> None:
         if self.strict:
             imported = self.summary.created + self.summary.updated + self.summary.unchanged
-            self.kamflow.flush()
+            self.kamflow.flush(last=True)
             raise RowRefused(reject, imported)
         self.summary.rejected += 1
         self.summary.rejects.append(reject)
@@ -330,10 +333,8 @@ class Importer:
         """Build and execute one command; _Bad naming ``column`` and its ``shown``
         value if refused, or the ``dated`` (column, value) the command's date came
         from when the refusal is about that date."""
-        from kamflow.domain.commands import COMMANDS, build
-
         try:
-            command = build(COMMANDS[name], fields, today=self.kamflow.today)
+            command = build(self.commands[name], fields, today=self.kamflow.today)
             return self.kamflow.execute(command, actor=self.actor, command_id=command_id)
         except KamflowError as exc:
             why = exc.render("apply")
@@ -698,8 +699,14 @@ def _key(raw: Any, column: str) -> str:
         raise _Bad(column, str(raw), f"cannot be an account key: {exc.render('apply')}") from None
 
 
+# A table repeats its dates (8,800 rows of the crm-sample hold ~500): each is read once.
+# A cell that is no date raises each time (exceptions are not cached).
+_date = functools.lru_cache(maxsize=4096)(parse_date)
+_PLAIN = re.compile(r"[\w.@/+-]+")
+
+
 def _part(text: str) -> str:
     """A piece of a command id: the text if short and plain, else a digest of it."""
-    if len(text) <= MAX_ID_PART and re.fullmatch(r"[\w.@/+-]+", text):
+    if len(text) <= MAX_ID_PART and _PLAIN.fullmatch(text):
         return text
     return "h" + hashlib.sha1(text.encode()).hexdigest()[:16]

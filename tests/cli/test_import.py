@@ -7,8 +7,10 @@ holds is compared with what the plain `csv` module reads from the same file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -26,6 +28,9 @@ from conftest import (
     json_of,
     ok,
 )
+from eventsourcing.application import project_aggregate
+
+from kamflow.application import Kamflow, account_view
 
 SAMPLE = FIXTURES / "crm-sample"
 PIPELINE = SAMPLE / "sales_pipeline.csv"
@@ -225,6 +230,51 @@ def test_a_real_run_imports_the_good_rows_and_writes_the_bad_ones_with_the_reaso
     assert all(r["reason"] for r in rejects)
     assert rejects[2]["close_value"] == "-5"  # as read, a number still
     assert json_of(kam("report", "funnel", "--json"))["summary"]["opportunities"] == 35
+
+
+def test_a_refused_rows_commands_are_applied_by_a_later_row_of_the_same_deal(
+    tmp_path: Path,
+) -> None:
+    # Row 2 opens the deal, then its sale is refused: the whole row is dropped, the
+    # deal's command ids with it, so row 3 (the same deal, a good value) applies them.
+    row = next(r for r in rows_of(PIPELINE) if r["account"] and r["deal_stage"] == "Won")
+    path = tmp_path / "twice.csv"
+    write_csv(path, [{**row, "close_value": "-5"}, row])
+    kam = invoker("s.db")
+    result = kam("import", str(path), "--mapping", str(PIPELINE_MAP), "--json")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert (summary["rejected"], summary["created"]) == (1, 1)
+    assert [r["row"] for r in summary["rejects"]] == [2]
+    funnel = json_of(kam("report", "funnel", "--json"))["summary"]
+    assert (funnel["opportunities"], funnel["won"]) == (1, 1)
+    portfolio = json_of(kam("report", "portfolio", "--currency", "USD", "--json"))
+    assert sum(Decimal(r["revenue"]) for r in portfolio["rows"]) == Decimal(row["close_value"])
+
+
+def test_an_import_in_batches_leaves_one_snapshot_per_account_at_its_last_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A snapshot at every batch would only be replaced by the next one: the accounts
+    # are kept in memory in between (Kamflow.flush). Ten batches here.
+    monkeypatch.setattr("kamflow.tableimport.run.FLUSH_ROWS", 100)
+    kam = invoker("s.db")
+    imported(kam, PIPELINE, PIPELINE_MAP)
+    with contextlib.closing(sqlite3.connect("s.db")) as db:
+        snapshots = sorted(
+            db.execute("SELECT originator_id, originator_version FROM stored_snapshots")
+        )
+    kamflow = Kamflow("s.db")
+    try:
+        accounts = kamflow.accounts()
+        assert snapshots == sorted((a.id.hex, a.version) for a in accounts if a.version >= 20)
+        assert len(snapshots) >= 5
+        for account in accounts:  # each as its events alone make it
+            replayed = project_aggregate(None, kamflow.app.events.get(account.id))
+            assert replayed is not None
+            assert account_view(account) == account_view(replayed)
+    finally:
+        kamflow.close()
 
 
 def test_strict_stops_at_the_first_bad_row(tmp_path: Path) -> None:
