@@ -23,6 +23,7 @@ only visible against a checkpoint kept elsewhere (``audit checkpoint``).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import tempfile
@@ -34,9 +35,11 @@ from typing import TYPE_CHECKING, Any
 
 from kamflow.domain.errors import KamflowError
 from kamflow.seal import Break, Chain, Row, walk
-from kamflow.sealed import head, is_sealed, iter_sealed, orphans, seal_meta
+from kamflow.sealed import by_account, head, is_sealed, iter_sealed, orphans, seal_meta
 
 if TYPE_CHECKING:
+    from eventsourcing.persistence import StoredEvent
+
     from kamflow.application import Kamflow
     from kamflow.projections.db import ViewDB
     from kamflow.projections.reports.base import Report
@@ -197,78 +200,85 @@ def _named_ids(row: Row) -> list[uuid.UUID]:
 
 # ------------------------------------------------------------------ snapshots
 def check_snapshots(kamflow: Kamflow, result: Verification) -> None:
-    """Each snapshot against its account replayed from its events up to its version."""
-    from kamflow.stored import UnreadableEvent, is_storage_error, one_line
+    """Each snapshot against its account replayed from its events up to its version.
 
+    Snapshots and events are streamed side by side in account order, in one read
+    transaction (``sealed.by_account``): each event is read and decoded once, only for
+    accounts that have a snapshot and only up to their last one, and one account is in
+    memory at a time (a walk in log order would hold every account until its last
+    snapshot: memory growing with the accounts' states, ADR 0017)."""
     app = kamflow.app
     if app.snapshots is None:
         return
     recorder: Any = app.snapshots.recorder
-    for aid in _snapshot_ids(kamflow):
-        stored = list(recorder.select_events(aid))
-        if not stored:
-            continue
-        result.snapshots += len(stored)
-        wanted = {s.originator_version: s for s in stored}
-        name = _name(kamflow, aid)
-        aggregate: Any = None
-        try:
-            events: Iterable[Any] = app.events.get(aid, lte=max(wanted))
-            for event in events:
-                aggregate = event.mutate(aggregate)
-                snapshot = wanted.pop(event.originator_version, None)
-                if snapshot is not None:
-                    problem = _snapshot_problem(kamflow, snapshot, aggregate)
-                    if problem is not None:
-                        result.findings.append(
-                            Finding(
-                                "snapshot",
-                                f"{name} v{snapshot.originator_version}",
-                                "edited",
-                                problem,
-                            )
-                        )
-        except Exception as exc:  # an event unreadable, missing or out of order
-            if is_storage_error(exc) and not isinstance(exc, UnreadableEvent):
-                raise
-            why = exc.cause if isinstance(exc, UnreadableEvent) else one_line(exc)
-            at = aggregate.version if aggregate is not None else 0
-            result.findings.append(
-                Finding(
-                    "snapshot",
-                    f"{name} after v{at}",
-                    "unreplayable",
-                    f"its account's events cannot be replayed: {why}",
-                )
-            )
-            continue
-        for version in sorted(wanted):  # snapshots beyond the account's last event
-            result.findings.append(
-                Finding(
-                    "snapshot",
-                    f"{name} v{version}",
-                    "unexpected",
-                    "a snapshot of a version the account's events never reached",
-                )
-            )
-
-
-def _snapshot_ids(kamflow: Kamflow) -> list[uuid.UUID]:
-    recorder: Any = kamflow.app.snapshots.recorder  # type: ignore[union-attr]
     table = recorder.events_table_name
-    if kamflow.store.postgres:
-        from psycopg import sql
+    with by_account(kamflow, table) as (snapshots, events):
+        # Both in the same order, and only accounts with snapshots have events here.
+        accounts = itertools.groupby(events, key=lambda e: e.originator_id)
+        current = next(accounts, None)
+        for aid, stored in itertools.groupby(snapshots, key=lambda s: s.originator_id):
+            own: Iterable[StoredEvent] = ()
+            if current is not None and current[0] == aid:
+                own, current = current[1], None
+            _check_account(kamflow, result, aid, list(stored), own)
+            if current is None:
+                current = next(accounts, None)
 
-        statement = sql.SQL("SELECT DISTINCT originator_id AS id FROM {}.{}").format(
-            sql.Identifier(recorder.datastore.schema), sql.Identifier(table)
+
+def _check_account(
+    kamflow: Kamflow,
+    result: Verification,
+    aid: Any,
+    stored: list[StoredEvent],
+    events: Iterable[StoredEvent],
+) -> None:
+    """One account's snapshots (``stored``) against a replay of its ``events`` (in
+    version order, up to its last snapshot's)."""
+    from kamflow.stored import UnreadableEvent, is_storage_error, one_line
+
+    result.snapshots += len(stored)
+    wanted = {s.originator_version: s for s in stored}
+    decode = kamflow.app.mapper.to_domain_event
+    aggregate: Any = None
+    try:
+        for stored_event in events:
+            event: Any = decode(stored_event)
+            aggregate = event.mutate(aggregate)
+            snapshot = wanted.pop(event.originator_version, None)
+            if snapshot is not None:
+                problem = _snapshot_problem(kamflow, snapshot, aggregate)
+                if problem is not None:
+                    result.findings.append(
+                        Finding(
+                            "snapshot",
+                            f"{_name(kamflow, aid)} v{snapshot.originator_version}",
+                            "edited",
+                            problem,
+                        )
+                    )
+    except Exception as exc:  # an event unreadable, missing or out of order
+        if is_storage_error(exc) and not isinstance(exc, UnreadableEvent):
+            raise
+        why = exc.cause if isinstance(exc, UnreadableEvent) else one_line(exc)
+        at = aggregate.version if aggregate is not None else 0
+        result.findings.append(
+            Finding(
+                "snapshot",
+                f"{_name(kamflow, aid)} after v{at}",
+                "unreplayable",
+                f"its account's events cannot be replayed: {why}",
+            )
         )
-        with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement)
-            return sorted(uuid.UUID(str(r["id"])) for r in curs.fetchall())
-    with recorder.datastore.transaction(commit=False) as c:
-        # The table name is eventsourcing's constant ("stored_snapshots").
-        c.execute(f"SELECT DISTINCT originator_id FROM {table}")
-        return sorted(uuid.UUID(str(r[0])) for r in c.fetchall())
+        return
+    for version in sorted(wanted):  # snapshots beyond the account's last event
+        result.findings.append(
+            Finding(
+                "snapshot",
+                f"{_name(kamflow, aid)} v{version}",
+                "unexpected",
+                "a snapshot of a version the account's events never reached",
+            )
+        )
 
 
 def _snapshot_problem(kamflow: Kamflow, stored: Any, replayed: Any) -> str | None:
