@@ -26,6 +26,10 @@ of the sealed recorders (``kamflow.app.recorder``):
   at position >= ``start`` with its stored seal (None: no seal), in log order, read in
   batches of ``batch`` rows inside one read transaction (memory flat in the log size);
   a generator: close it (``contextlib.closing``) when stopping early.
+- ``by_account(source, snapshots_table, *, batch=2000)``: a context manager giving two
+  streams of ``StoredEvent`` in account order (id, then version) read in one read
+  transaction: the snapshots, and the events of accounts with snapshots up to each
+  one's last (what ``audit verify`` replays); memory flat in the log size.
 - ``orphans(source) -> list[int]``: positions that have a seal but no event.
 - ``head(source) -> tuple[int, bytes]``: (how many events the log holds, the seal
   stored for its last event; ``seal.GENESIS`` for an empty log).
@@ -411,24 +415,23 @@ def by_account(
     version. Each stream reads in batches (keyset pagination on the primary key), so
     memory is flat in the log size; the two may be read in turn. ADR 0017."""
     recorder = _recorder(source)
-    columns = "originator_id, originator_version, topic, state"
     if _postgres(recorder):
         from psycopg import sql
 
-        schema = sql.Identifier(recorder.datastore.schema)
         names = {
-            "schema": schema,
+            "schema": sql.Identifier(recorder.datastore.schema),
             "events": sql.Identifier(recorder.events_table_name),
             "snaps": sql.Identifier(snapshots),
         }
-        after = "(e.originator_id, e.originator_version) > (%s, %s)"
         snap_statement: Any = sql.SQL(
-            f"SELECT {columns} FROM {{schema}}.{{snaps}} e WHERE {after}"
-            " ORDER BY e.originator_id, e.originator_version LIMIT %s"
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{snaps}"
+            " WHERE (originator_id, originator_version) > (%s, %s)"
+            " ORDER BY originator_id, originator_version LIMIT %s"
         ).format(**names)
         event_statement: Any = sql.SQL(
-            f"SELECT {columns} FROM {{schema}}.{{events}} e WHERE {after}"
-            " ORDER BY e.originator_id, e.originator_version LIMIT %s"
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{events}"
+            " WHERE (originator_id, originator_version) > (%s, %s)"
+            " ORDER BY originator_id, originator_version LIMIT %s"
         ).format(**names)
         last_statement: Any = sql.SQL(
             "SELECT originator_id, MAX(originator_version) AS upto FROM {schema}.{snaps}"
@@ -437,15 +440,16 @@ def by_account(
         start: tuple[Any, int] = (UUID(int=0), 0)
         reading: Any = _snapshot(recorder)
     else:
-        after = "(e.originator_id, e.originator_version) > (?, ?)"
-        # Both table names are kamflow's or eventsourcing's constants, never input.
+        events = recorder.events_table_name
         snap_statement = (
-            f"SELECT {columns} FROM {snapshots} e WHERE {after}"
-            " ORDER BY e.originator_id, e.originator_version LIMIT ?"
+            f"SELECT originator_id, originator_version, topic, state FROM {snapshots}"
+            " WHERE (originator_id, originator_version) > (?, ?)"
+            " ORDER BY originator_id, originator_version LIMIT ?"
         )
         event_statement = (
-            f"SELECT {columns} FROM {recorder.events_table_name} e WHERE {after}"
-            " ORDER BY e.originator_id, e.originator_version LIMIT ?"
+            f"SELECT originator_id, originator_version, topic, state FROM {events}"
+            " WHERE (originator_id, originator_version) > (?, ?)"
+            " ORDER BY originator_id, originator_version LIMIT ?"
         )
         last_statement = (
             f"SELECT originator_id, MAX(originator_version) FROM {snapshots} GROUP BY originator_id"
@@ -572,6 +576,7 @@ __all__ = [
     "NO_SEAL_ENV",
     "SEALS",
     "SealedSQLiteRecorder",
+    "by_account",
     "chain_seals",
     "head",
     "is_sealed",

@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kamflow.domain.errors import KamflowError
 from kamflow.seal import Break, Chain, Row, walk
@@ -142,7 +142,8 @@ def check_log(kamflow: Kamflow, result: Verification, progress: Progress | None 
     meta = seal_meta(kamflow)
     if "sealed_after_from" in meta:
         result.sealed_after = (int(meta["sealed_after_from"]), int(meta["sealed_after_to"]))
-    found = walk(_counted(iter_sealed(kamflow), progress), orphans(kamflow), ids=_named_ids)
+    rows = _each(iter_sealed(kamflow), row_checks(kamflow, result, progress))
+    found = walk(rows, orphans(kamflow), ids=_named_ids)
     if isinstance(found, Break):
         detail = found.detail
         if found.sealed_under is not None:
@@ -159,19 +160,55 @@ def check_log(kamflow: Kamflow, result: Verification, progress: Progress | None 
     result.head = found.head.hex()
 
 
-def _counted(rows: Iterable[Row], progress: Progress | None) -> Iterator[Row]:
-    if progress is None:
+class RowCheck(Protocol):
+    """A check of each event, run in the log's one walk: called with every row in log
+    order (``seal.Row``: position, account id, version, type, stored bytes, seal) as the
+    chain reads it, then ``end()`` once the log is read through (not when the chain
+    broke first). It records what it finds in the ``Verification`` it was made with."""
+
+    def __call__(self, row: Row) -> None: ...
+
+    def end(self) -> None: ...
+
+
+def row_checks(kamflow: Kamflow, result: Verification, progress: Progress | None) -> list[RowCheck]:
+    """The per-event checks of ``check_log``'s walk, in the order they run."""
+    checks: list[RowCheck] = []
+    if progress is not None:
+        checks.append(_Counted(progress))
+    return checks
+
+
+def _each(rows: Iterable[Row], checks: list[RowCheck]) -> Iterator[Row]:
+    """``rows``, each shown to every check first; the checks' ``end`` after the last."""
+    if not checks:
         yield from rows
         return
-    done = 0
     for row in rows:
+        for check in checks:
+            check(row)
         yield row
-        done += 1
-        if done == 1000:
-            progress(done)
-            done = 0
-    if done:
-        progress(done)
+    for check in checks:
+        check.end()
+
+
+class _Counted:
+    """Tells ``progress`` how many events were read, every 1000 and at the end."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.done = 0
+
+    def __call__(self, row: Row) -> None:
+        self.done += 1
+        if self.done == 1000:
+            self.progress(self.done)
+            self.done = 0
+
+    def end(self) -> None:
+        if self.done:
+            self.progress(self.done)
+            self.done = 0
 
 
 _KEY = re.compile(rb'"key":"((?:[^"\\]|\\.){1,400})"')
