@@ -401,7 +401,7 @@ def _snapshot(recorder: Any) -> Iterator[Any]:
         yield curs
 
 
-REPLAY_BATCH = 500  # snapshots hold a whole account's state: fewer rows per batch
+REPLAY_BATCH = 50  # a snapshot holds a whole account's state: fewer rows per batch
 
 
 @contextlib.contextmanager

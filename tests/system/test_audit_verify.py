@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from kamflow.application import Kamflow
 from kamflow.domain.values import account_id
 from kamflow.projections.db import ViewDB
+from kamflow.sealed import by_account
 from kamflow.verify import verify
 
 DAY = date(2026, 11, 2)
@@ -304,6 +305,27 @@ def test_each_account_s_snapshots_are_checked_against_its_own_events(locator: st
     assert found["snapshots"] == 4
     named = {(f["where"], f["kind"]) for f in found["findings"]}
     assert named == {(f"{beyond} v99", "unexpected"), (f"{edited} v20", "edited")}
+
+
+def test_snapshots_and_events_are_read_by_account_one_batch_after_another(store: str) -> None:
+    # sealed.by_account pages through both tables on their keys: one row per batch
+    # reads what one batch of all reads, in account order, up to the last snapshot.
+    kf = Kamflow(store)
+    try:
+        recorder: Any = kf.app.snapshots.recorder  # type: ignore[union-attr]
+        read = []
+        for batch in (1, 2000):
+            with by_account(kf, recorder.events_table_name, batch=batch) as (snaps, events):
+                # In turn, as verify reads them: both streams share one cursor.
+                first_snapshot = next(snaps)
+                keys = [(e.originator_id, e.originator_version) for e in events]
+                more = [(s.originator_id, s.originator_version) for s in snaps]
+            read.append(((first_snapshot.originator_id, first_snapshot.originator_version),
+                         more, keys))  # fmt: skip
+    finally:
+        kf.close()
+    acme = account_id("acme")
+    assert read[0] == read[1] == ((acme, 20), [], [(acme, v) for v in range(1, 21)])
 
 
 def test_progress_counts_every_event_of_the_log(store: str) -> None:
