@@ -8,7 +8,8 @@ Four checks, each independent of the others, all run:
   deleted, reordered);
 - the snapshots: each one against a replay of its account's events up to its version
   (a snapshot is a cache, so it is not sealed: it must equal what the events give), and
-  its stored bytes as kamflow's encoder writes them;
+  its stored bytes as kamflow's encoder writes them (events and snapshots streamed in
+  account order, ``kamflow.sealed.by_account``: one account in memory at a time);
 - the store: SQLite's ``PRAGMA integrity_check``; on PostgreSQL the B-tree indexes of the
   event and seal tables with the ``amcheck`` extension when it is installed (PostgreSQL
   has no whole-database check; without amcheck this check says so);
