@@ -258,7 +258,7 @@ def check_snapshots(kamflow: Kamflow, result: Verification) -> None:
             own: Iterable[StoredEvent] = ()
             if current is not None and current[0] == aid:
                 own, current = current[1], None
-            _check_account(kamflow, result, aid, list(stored), own)
+            _check_account(kamflow, result, aid, stored, own)
             if current is None:
                 current = next(accounts, None)
 
@@ -267,33 +267,38 @@ def _check_account(
     kamflow: Kamflow,
     result: Verification,
     aid: Any,
-    stored: list[StoredEvent],
+    stored: Iterator[StoredEvent],
     events: Iterable[StoredEvent],
 ) -> None:
-    """One account's snapshots (``stored``) against a replay of its ``events`` (in
-    version order, up to its last snapshot's)."""
+    """One account's snapshots (``stored``, in version order, read as the replay needs
+    them: an account's snapshots together can be large) against a replay of its
+    ``events`` (in version order, up to its last snapshot's)."""
     from kamflow.stored import UnreadableEvent, is_storage_error, one_line
 
-    result.snapshots += len(stored)
-    wanted = {s.originator_version: s for s in stored}
     decode = kamflow.app.mapper.to_domain_event
     aggregate: Any = None
+    snapshot = next(stored, None)
     try:
         for stored_event in events:
             event: Any = decode(stored_event)
             aggregate = event.mutate(aggregate)
-            snapshot = wanted.pop(event.originator_version, None)
-            if snapshot is not None:
-                problem = _snapshot_problem(kamflow, snapshot, aggregate)
-                if problem is not None:
-                    result.findings.append(
-                        Finding(
-                            "snapshot",
-                            f"{_name(kamflow, aid)} v{snapshot.originator_version}",
-                            "edited",
-                            problem,
+            version = event.originator_version
+            while snapshot is not None and snapshot.originator_version <= version:
+                result.snapshots += 1
+                if snapshot.originator_version < version:  # below the first event
+                    result.findings.append(_unexpected(kamflow, aid, snapshot))
+                else:
+                    problem = _snapshot_problem(kamflow, snapshot, aggregate)
+                    if problem is not None:
+                        result.findings.append(
+                            Finding(
+                                "snapshot",
+                                f"{_name(kamflow, aid)} v{version}",
+                                "edited",
+                                problem,
+                            )
                         )
-                    )
+                snapshot = next(stored, None)
     except Exception as exc:  # an event unreadable, missing or out of order
         if is_storage_error(exc) and not isinstance(exc, UnreadableEvent):
             raise
@@ -307,16 +312,21 @@ def _check_account(
                 f"its account's events cannot be replayed: {why}",
             )
         )
+        result.snapshots += (snapshot is not None) + sum(1 for _ in stored)
         return
-    for version in sorted(wanted):  # snapshots beyond the account's last event
-        result.findings.append(
-            Finding(
-                "snapshot",
-                f"{_name(kamflow, aid)} v{version}",
-                "unexpected",
-                "a snapshot of a version the account's events never reached",
-            )
-        )
+    while snapshot is not None:  # snapshots beyond the account's last event
+        result.snapshots += 1
+        result.findings.append(_unexpected(kamflow, aid, snapshot))
+        snapshot = next(stored, None)
+
+
+def _unexpected(kamflow: Kamflow, aid: Any, snapshot: StoredEvent) -> Finding:
+    return Finding(
+        "snapshot",
+        f"{_name(kamflow, aid)} v{snapshot.originator_version}",
+        "unexpected",
+        "a snapshot of a version the account's events never reached",
+    )
 
 
 def _snapshot_problem(kamflow: Kamflow, stored: Any, replayed: Any) -> str | None:
