@@ -26,6 +26,10 @@ of the sealed recorders (``kamflow.app.recorder``):
   at position >= ``start`` with its stored seal (None: no seal), in log order, read in
   batches of ``batch`` rows inside one read transaction (memory flat in the log size);
   a generator: close it (``contextlib.closing``) when stopping early.
+- ``by_account(source, snapshots_table, *, batch=2000)``: a context manager giving two
+  streams of ``StoredEvent`` in account order (id, then version) read in one read
+  transaction: the snapshots, and the events of accounts with snapshots up to each
+  one's last (what ``audit verify`` replays); memory flat in the log size.
 - ``orphans(source) -> list[int]``: positions that have a seal but no event.
 - ``head(source) -> tuple[int, bytes]``: (how many events the log holds, the seal
   stored for its last event; ``seal.GENESIS`` for an empty log).
@@ -310,27 +314,33 @@ def iter_sealed(
         f"SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, {seal}"
         f" FROM {table} e {join} WHERE e.rowid >= ? ORDER BY e.rowid LIMIT ?"
     )
+    ids: dict[Any, UUID] = {}  # one UUID per account, not per event
     with recorder.datastore.transaction(commit=False) as c:
         position = start
         while True:
             c.execute(statement, (position, batch))
             rows = c.fetchall()
             for r in rows:
-                yield _row(r[0], r[1], r[2], r[3], r[4], r[5])
+                yield _row(r[0], r[1], r[2], r[3], r[4], r[5], ids)
             if len(rows) < batch:
                 return
             position = int(rows[-1][0]) + 1
 
 
-def _row(position: Any, oid: Any, version: Any, topic: Any, state: Any, seal: Any) -> Row:
+def _row(
+    position: Any, oid: Any, version: Any, topic: Any, state: Any, seal: Any, ids: dict[Any, UUID]
+) -> Row:
+    aid = ids.get(oid)
+    if aid is None:
+        aid = ids[oid] = oid if isinstance(oid, UUID) else UUID(str(oid))
     return Row(
         int(position),
-        oid if isinstance(oid, UUID) else UUID(str(oid)),
+        aid,
         int(version),
         str(topic),
         # A state edited by hand as text (sqlite3's replace() returns TEXT) is hashed as
         # its UTF-8 bytes: it no longer matches its seal, as it should not.
-        str(state).encode() if isinstance(state, str) else bytes(state or b""),
+        state if type(state) is bytes else _bytes(state),
         bytes(seal) if seal is not None else None,
     )
 
@@ -357,6 +367,7 @@ def _iter_postgres(recorder: Any, start: int, batch: int, sealed: bool) -> Itera
         events=events,
         join=join,
     )
+    ids: dict[Any, UUID] = {}
     with _snapshot(recorder) as curs:
         position = start
         while True:
@@ -370,6 +381,7 @@ def _iter_postgres(recorder: Any, start: int, batch: int, sealed: bool) -> Itera
                     r["topic"],
                     r["state"],
                     r["seal"],
+                    ids,
                 )
             if len(rows) < batch:
                 return
@@ -387,6 +399,108 @@ def _snapshot(recorder: Any) -> Iterator[Any]:
     ):
         curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         yield curs
+
+
+REPLAY_BATCH = 50  # a snapshot holds a whole account's state: fewer rows per batch
+
+
+@contextlib.contextmanager
+def by_account(
+    source: Any, snapshots: str, *, batch: int = SEAL_BATCH
+) -> Iterator[tuple[Iterator[StoredEvent], Iterator[StoredEvent]]]:
+    """(snapshots, events): two streams read in one read transaction (one view of the
+    store), both in account order (originator id, then version): every row of the
+    snapshots table ``snapshots`` (beside the events table, same file or schema), and
+    the events of the accounts that have a snapshot, each up to its last snapshot's
+    version. Each stream reads in batches (keyset pagination on the primary key), so
+    memory is flat in the log size; the two may be read in turn. ADR 0017."""
+    recorder = _recorder(source)
+    if _postgres(recorder):
+        from psycopg import sql
+
+        names = {
+            "schema": sql.Identifier(recorder.datastore.schema),
+            "events": sql.Identifier(recorder.events_table_name),
+            "snaps": sql.Identifier(snapshots),
+        }
+        snap_statement: Any = sql.SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{snaps}"
+            " WHERE (originator_id, originator_version) > (%s, %s)"
+            " ORDER BY originator_id, originator_version LIMIT %s"
+        ).format(**names)
+        event_statement: Any = sql.SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{events}"
+            " WHERE (originator_id, originator_version) > (%s, %s)"
+            " ORDER BY originator_id, originator_version LIMIT %s"
+        ).format(**names)
+        last_statement: Any = sql.SQL(
+            "SELECT originator_id, MAX(originator_version) AS upto FROM {schema}.{snaps}"
+            " GROUP BY originator_id"
+        ).format(**names)
+        start: tuple[Any, int] = (UUID(int=0), 0)
+        reading: Any = _snapshot(recorder)
+    else:
+        events = recorder.events_table_name
+        snap_statement = (
+            f"SELECT originator_id, originator_version, topic, state FROM {snapshots}"
+            " WHERE (originator_id, originator_version) > (?, ?)"
+            " ORDER BY originator_id, originator_version LIMIT ?"
+        )
+        event_statement = (
+            f"SELECT originator_id, originator_version, topic, state FROM {events}"
+            " WHERE (originator_id, originator_version) > (?, ?)"
+            " ORDER BY originator_id, originator_version LIMIT ?"
+        )
+        last_statement = (
+            f"SELECT originator_id, MAX(originator_version) FROM {snapshots} GROUP BY originator_id"
+        )
+        start = ("", 0)
+        reading = recorder.datastore.transaction(commit=False)
+    named = _postgres(recorder)  # psycopg rows are dicts, sqlite3's are sequences
+    with reading as cursor:
+        # Each account's last snapshot's version (memory grows with the accounts, as
+        # the chain walk's): the events stream skips the others without decoding.
+        cursor.execute(last_statement)
+        last = {
+            (r["originator_id"] if named else r[0]): int(r["upto"] if named else r[1])
+            for r in cursor.fetchall()
+        }
+
+        def stream(statement: Any, size: int, upto: dict[Any, int] | None) -> Iterator[StoredEvent]:
+            key = start
+            ids: dict[Any, UUID] = {}
+            while True:
+                cursor.execute(statement, (*key, size))
+                rows = [
+                    (r["originator_id"], r["originator_version"], r["topic"], r["state"])
+                    if named
+                    else (r[0], r[1], r[2], r[3])
+                    for r in cursor.fetchall()
+                ]
+                for oid, version, topic, state in rows:
+                    if upto is not None and int(version) > upto.get(oid, 0):
+                        continue
+                    aid = ids.get(oid)
+                    if aid is None:
+                        ids.clear()  # in account order: one id at a time is enough
+                        aid = oid if isinstance(oid, UUID) else UUID(str(oid))
+                        ids[oid] = aid
+                    data = state if type(state) is bytes else _bytes(state)
+                    yield StoredEvent(aid, int(version), str(topic), data)
+                if len(rows) < size:
+                    return
+                key = (rows[-1][0], rows[-1][1])
+
+        yield (
+            stream(snap_statement, min(batch, REPLAY_BATCH), None),
+            stream(event_statement, batch, last),
+        )
+
+
+def _bytes(state: Any) -> bytes:
+    # A state edited by hand as text (sqlite3's replace() returns TEXT) is its UTF-8
+    # bytes: it no longer matches its seal, nor decodes as stored, as it should not.
+    return str(state).encode() if isinstance(state, str) else bytes(state or b"")
 
 
 def orphans(source: Any) -> list[int]:
@@ -462,6 +576,7 @@ __all__ = [
     "NO_SEAL_ENV",
     "SEALS",
     "SealedSQLiteRecorder",
+    "by_account",
     "chain_seals",
     "head",
     "is_sealed",

@@ -8,7 +8,8 @@ Four checks, each independent of the others, all run:
   deleted, reordered);
 - the snapshots: each one against a replay of its account's events up to its version
   (a snapshot is a cache, so it is not sealed: it must equal what the events give), and
-  its stored bytes as kamflow's encoder writes them;
+  its stored bytes as kamflow's encoder writes them (events and snapshots streamed in
+  account order, ``kamflow.sealed.by_account``: one account in memory at a time);
 - the store: SQLite's ``PRAGMA integrity_check``; on PostgreSQL the B-tree indexes of the
   event and seal tables with the ``amcheck`` extension when it is installed (PostgreSQL
   has no whole-database check; without amcheck this check says so);
@@ -23,6 +24,7 @@ only visible against a checkpoint kept elsewhere (``audit checkpoint``).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import tempfile
@@ -30,13 +32,15 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kamflow.domain.errors import KamflowError
 from kamflow.seal import Break, Chain, Row, walk
-from kamflow.sealed import head, is_sealed, iter_sealed, orphans, seal_meta
+from kamflow.sealed import by_account, head, is_sealed, iter_sealed, orphans, seal_meta
 
 if TYPE_CHECKING:
+    from eventsourcing.persistence import StoredEvent
+
     from kamflow.application import Kamflow
     from kamflow.projections.db import ViewDB
     from kamflow.projections.reports.base import Report
@@ -139,7 +143,8 @@ def check_log(kamflow: Kamflow, result: Verification, progress: Progress | None 
     meta = seal_meta(kamflow)
     if "sealed_after_from" in meta:
         result.sealed_after = (int(meta["sealed_after_from"]), int(meta["sealed_after_to"]))
-    found = walk(_counted(iter_sealed(kamflow), progress), orphans(kamflow), ids=_named_ids)
+    rows = _each(iter_sealed(kamflow), row_checks(kamflow, result, progress))
+    found = walk(rows, orphans(kamflow), ids=_named_ids)
     if isinstance(found, Break):
         detail = found.detail
         if found.sealed_under is not None:
@@ -156,19 +161,55 @@ def check_log(kamflow: Kamflow, result: Verification, progress: Progress | None 
     result.head = found.head.hex()
 
 
-def _counted(rows: Iterable[Row], progress: Progress | None) -> Iterator[Row]:
-    if progress is None:
+class RowCheck(Protocol):
+    """A check of each event, run in the log's one walk: called with every row in log
+    order (``seal.Row``: position, account id, version, type, stored bytes, seal) as the
+    chain reads it, then ``end()`` once the log is read through (not when the chain
+    broke first). It records what it finds in the ``Verification`` it was made with."""
+
+    def __call__(self, row: Row) -> None: ...
+
+    def end(self) -> None: ...
+
+
+def row_checks(kamflow: Kamflow, result: Verification, progress: Progress | None) -> list[RowCheck]:
+    """The per-event checks of ``check_log``'s walk, in the order they run."""
+    checks: list[RowCheck] = []
+    if progress is not None:
+        checks.append(_Counted(progress))
+    return checks
+
+
+def _each(rows: Iterable[Row], checks: list[RowCheck]) -> Iterator[Row]:
+    """``rows``, each shown to every check first; the checks' ``end`` after the last."""
+    if not checks:
         yield from rows
         return
-    done = 0
     for row in rows:
+        for check in checks:
+            check(row)
         yield row
-        done += 1
-        if done == 1000:
-            progress(done)
-            done = 0
-    if done:
-        progress(done)
+    for check in checks:
+        check.end()
+
+
+class _Counted:
+    """Tells ``progress`` how many events were read, every 1000 and at the end."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.done = 0
+
+    def __call__(self, row: Row) -> None:
+        self.done += 1
+        if self.done == 1000:
+            self.progress(self.done)
+            self.done = 0
+
+    def end(self) -> None:
+        if self.done:
+            self.progress(self.done)
+            self.done = 0
 
 
 _KEY = re.compile(rb'"key":"((?:[^"\\]|\\.){1,400})"')
@@ -197,78 +238,95 @@ def _named_ids(row: Row) -> list[uuid.UUID]:
 
 # ------------------------------------------------------------------ snapshots
 def check_snapshots(kamflow: Kamflow, result: Verification) -> None:
-    """Each snapshot against its account replayed from its events up to its version."""
-    from kamflow.stored import UnreadableEvent, is_storage_error, one_line
+    """Each snapshot against its account replayed from its events up to its version.
 
+    Snapshots and events are streamed side by side in account order, in one read
+    transaction (``sealed.by_account``): each event is read and decoded once, only for
+    accounts that have a snapshot and only up to their last one, and one account is in
+    memory at a time (a walk in log order would hold every account until its last
+    snapshot: memory growing with the accounts' states, ADR 0017)."""
     app = kamflow.app
     if app.snapshots is None:
         return
     recorder: Any = app.snapshots.recorder
-    for aid in _snapshot_ids(kamflow):
-        stored = list(recorder.select_events(aid))
-        if not stored:
-            continue
-        result.snapshots += len(stored)
-        wanted = {s.originator_version: s for s in stored}
-        name = _name(kamflow, aid)
-        aggregate: Any = None
-        try:
-            events: Iterable[Any] = app.events.get(aid, lte=max(wanted))
-            for event in events:
-                aggregate = event.mutate(aggregate)
-                snapshot = wanted.pop(event.originator_version, None)
-                if snapshot is not None:
+    table = recorder.events_table_name
+    with by_account(kamflow, table) as (snapshots, events):
+        # Both in the same order, and only accounts with snapshots have events here.
+        accounts = itertools.groupby(events, key=lambda e: e.originator_id)
+        current = next(accounts, None)
+        for aid, stored in itertools.groupby(snapshots, key=lambda s: s.originator_id):
+            own: Iterable[StoredEvent] = ()
+            if current is not None and current[0] == aid:
+                own, current = current[1], None
+            _check_account(kamflow, result, aid, stored, own)
+            if current is None:
+                current = next(accounts, None)
+
+
+def _check_account(
+    kamflow: Kamflow,
+    result: Verification,
+    aid: Any,
+    stored: Iterator[StoredEvent],
+    events: Iterable[StoredEvent],
+) -> None:
+    """One account's snapshots (``stored``, in version order, read as the replay needs
+    them: an account's snapshots together can be large) against a replay of its
+    ``events`` (in version order, up to its last snapshot's)."""
+    from kamflow.stored import UnreadableEvent, is_storage_error, one_line
+
+    decode = kamflow.app.mapper.to_domain_event
+    aggregate: Any = None
+    snapshot = next(stored, None)
+    try:
+        for stored_event in events:
+            event: Any = decode(stored_event)
+            aggregate = event.mutate(aggregate)
+            version = event.originator_version
+            while snapshot is not None and snapshot.originator_version <= version:
+                result.snapshots += 1
+                if snapshot.originator_version < version:  # below the first event
+                    result.findings.append(_unexpected(kamflow, aid, snapshot))
+                else:
                     problem = _snapshot_problem(kamflow, snapshot, aggregate)
                     if problem is not None:
                         result.findings.append(
                             Finding(
                                 "snapshot",
-                                f"{name} v{snapshot.originator_version}",
+                                f"{_name(kamflow, aid)} v{version}",
                                 "edited",
                                 problem,
                             )
                         )
-        except Exception as exc:  # an event unreadable, missing or out of order
-            if is_storage_error(exc) and not isinstance(exc, UnreadableEvent):
-                raise
-            why = exc.cause if isinstance(exc, UnreadableEvent) else one_line(exc)
-            at = aggregate.version if aggregate is not None else 0
-            result.findings.append(
-                Finding(
-                    "snapshot",
-                    f"{name} after v{at}",
-                    "unreplayable",
-                    f"its account's events cannot be replayed: {why}",
-                )
+                snapshot = next(stored, None)
+    except Exception as exc:  # an event unreadable, missing or out of order
+        if is_storage_error(exc) and not isinstance(exc, UnreadableEvent):
+            raise
+        why = exc.cause if isinstance(exc, UnreadableEvent) else one_line(exc)
+        at = aggregate.version if aggregate is not None else 0
+        result.findings.append(
+            Finding(
+                "snapshot",
+                f"{_name(kamflow, aid)} after v{at}",
+                "unreplayable",
+                f"its account's events cannot be replayed: {why}",
             )
-            continue
-        for version in sorted(wanted):  # snapshots beyond the account's last event
-            result.findings.append(
-                Finding(
-                    "snapshot",
-                    f"{name} v{version}",
-                    "unexpected",
-                    "a snapshot of a version the account's events never reached",
-                )
-            )
-
-
-def _snapshot_ids(kamflow: Kamflow) -> list[uuid.UUID]:
-    recorder: Any = kamflow.app.snapshots.recorder  # type: ignore[union-attr]
-    table = recorder.events_table_name
-    if kamflow.store.postgres:
-        from psycopg import sql
-
-        statement = sql.SQL("SELECT DISTINCT originator_id AS id FROM {}.{}").format(
-            sql.Identifier(recorder.datastore.schema), sql.Identifier(table)
         )
-        with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement)
-            return sorted(uuid.UUID(str(r["id"])) for r in curs.fetchall())
-    with recorder.datastore.transaction(commit=False) as c:
-        # The table name is eventsourcing's constant ("stored_snapshots").
-        c.execute(f"SELECT DISTINCT originator_id FROM {table}")
-        return sorted(uuid.UUID(str(r[0])) for r in c.fetchall())
+        result.snapshots += (snapshot is not None) + sum(1 for _ in stored)
+        return
+    while snapshot is not None:  # snapshots beyond the account's last event
+        result.snapshots += 1
+        result.findings.append(_unexpected(kamflow, aid, snapshot))
+        snapshot = next(stored, None)
+
+
+def _unexpected(kamflow: Kamflow, aid: Any, snapshot: StoredEvent) -> Finding:
+    return Finding(
+        "snapshot",
+        f"{_name(kamflow, aid)} v{snapshot.originator_version}",
+        "unexpected",
+        "a snapshot of a version the account's events never reached",
+    )
 
 
 def _snapshot_problem(kamflow: Kamflow, stored: Any, replayed: Any) -> str | None:

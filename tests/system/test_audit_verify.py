@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from kamflow.application import Kamflow
 from kamflow.domain.values import account_id
 from kamflow.projections.db import ViewDB
+from kamflow.sealed import by_account
 from kamflow.verify import verify
 
 DAY = date(2026, 11, 2)
@@ -263,6 +264,79 @@ def test_a_snapshot_value_spelt_otherwise_is_named(store: str) -> None:
     assert code == 1
     assert first(found) == ("snapshot", f"acme v{version}", "edited")
     assert "encoder" in found["findings"][0]["detail"]
+
+
+def test_each_account_s_snapshots_are_checked_against_its_own_events(locator: str) -> None:
+    # Snapshots and events are read side by side in account order: with several
+    # accounts snapshotted, an edit is named under its own account, a snapshot beyond an
+    # account's last event is named, and the untouched account passes.
+    keys = ["kilo", "alfa", "papa"]
+    kf = Kamflow(locator, clock=FakeClock(DAY))
+    try:
+        for key in keys:
+            run(kf, "account open", {"account": key, "name": key.title(), "industry": "feed",
+                                     "owner": ACTOR})  # fmt: skip
+        for n in range(21):  # interleaved in the log; a snapshot of each at version 20
+            for key in keys:
+                cost = {"amount": Decimal(100 + n), "category": "travel", "description": "trip"}
+                run(kf, "cost record", {"account": key, **cost})
+    finally:
+        kf.close()
+    code, found = audit(locator)
+    assert (code, found["snapshots"]) == (0, 3)
+    with Raw(locator) as raw:
+        idents = {key: account_id(key) if raw.db.postgres else account_id(key).hex for key in keys}
+        beyond, edited, _untouched = sorted(keys, key=lambda k: str(idents[k]))
+        raw.execute(
+            f"INSERT INTO {raw.snapshots} (originator_id, originator_version, topic, state)"
+            f" SELECT originator_id, 99, topic, state FROM {raw.snapshots}"
+            " WHERE originator_id = ?",
+            (idents[beyond],),
+        )
+        ((state,),) = raw.db.rows(
+            f"SELECT state FROM {raw.snapshots} WHERE originator_id = ?", (idents[edited],)
+        )
+        raw.execute(
+            f"UPDATE {raw.snapshots} SET state = ? WHERE originator_id = ?",
+            (bytes(state).replace(b'"tier":"prospect"', b'"tier":"key"'), idents[edited]),
+        )
+    code, found = audit(locator)
+    assert code == 1
+    assert found["snapshots"] == 4
+    named = {(f["where"], f["kind"]) for f in found["findings"]}
+    assert named == {(f"{beyond} v99", "unexpected"), (f"{edited} v20", "edited")}
+
+
+def test_snapshots_and_events_are_read_by_account_one_batch_after_another(store: str) -> None:
+    # sealed.by_account pages through both tables on their keys: one row per batch
+    # reads what one batch of all reads, in account order, up to the last snapshot.
+    kf = Kamflow(store)
+    try:
+        recorder: Any = kf.app.snapshots.recorder  # type: ignore[union-attr]
+        read = []
+        for batch in (1, 2000):
+            with by_account(kf, recorder.events_table_name, batch=batch) as (snaps, events):
+                # In turn, as verify reads them: both streams share one cursor.
+                first_snapshot = next(snaps)
+                keys = [(e.originator_id, e.originator_version) for e in events]
+                more = [(s.originator_id, s.originator_version) for s in snaps]
+            read.append(((first_snapshot.originator_id, first_snapshot.originator_version),
+                         more, keys))  # fmt: skip
+    finally:
+        kf.close()
+    acme = account_id("acme")
+    assert read[0] == read[1] == ((acme, 20), [], [(acme, v) for v in range(1, 21)])
+
+
+def test_progress_counts_every_event_of_the_log(store: str) -> None:
+    told: list[int] = []
+    kf = Kamflow(store)
+    try:
+        result = verify(kf, progress=told.append)
+    finally:
+        kf.close()
+    assert result.ok
+    assert sum(told) == result.events == result.size
 
 
 def test_an_edited_view_row_is_named_with_views(store: str) -> None:

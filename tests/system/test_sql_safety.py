@@ -49,6 +49,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("sealed.py", "table"): "the recorder's events_table_name ('stored_events')",
     ("sealed.py", "join"): "a LEFT JOIN of the seal table (SEALS) or nothing",
     ("sealed.py", "seal"): "'s.seal' or 'NULL'",
+    ("sealed.py", "events"): "the recorder's events_table_name ('stored_events')",
+    ("sealed.py", "snapshots"): (
+        "the snapshot recorder's events_table_name ('stored_snapshots'), given by verify.py"
+    ),
     ("verify.py", "table"): "a view table's name, from kamflow/projections/views.py",
     ("verify.py", "', '.join(names)"): (
         "the view table's columns, read from the catalog of the scratch rebuild kamflow made"
