@@ -207,7 +207,8 @@ def bench_follow(
             except psycopg.Error:  # the views not made yet
                 pass
             if follower.poll() is not None:
-                raise RuntimeError(f"follow stopped: {follower.stderr.read().decode()[-2000:]}")
+                said = follower.stderr.read() if follower.stderr else b""
+                raise RuntimeError(f"follow stopped: {said.decode()[-2000:]}")
             time.sleep(0.01)
     log(f"  follow: caught up with {head} events after {startup:.2f} s")
     kf = Kamflow(locator)
