@@ -777,6 +777,39 @@ def test_a_view_whose_definition_changed_is_rebuilt_by_the_next_catch_up(locator
         kf.close()
 
 
+def test_views_made_before_adr_0028_become_key_ordered_tables_with_the_same_rows(
+    sqlite_locator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kf = Kamflow(sqlite_locator)
+    try:
+        # Given views made as kamflow made them before ADR 0028: rowid tables
+        write_history(kf, "acme", sales=3)
+        write_history(kf, "beta", sales=2)
+        with monkeypatch.context() as old_code:
+            old_code.setattr(ViewDB, "options", lambda self, columns: "")
+            db = caught_up_views(sqlite_locator)
+            before = rows(db)
+            db.close()
+
+        # When a report opens them with today's code
+        db = caught_up_views(sqlite_locator)
+        try:
+            # Then every table keyed by anything but an integer keeps its rows in its
+            # key's B-tree, the rows are the same, and the views are at the log's end
+            made = dict(db.rows("SELECT name, sql FROM sqlite_master WHERE type='table'"))
+            for view in VIEWS.values():
+                for table, columns in view.tables.items():
+                    keyed = "INTEGER PRIMARY KEY" in db.ddl(columns)
+                    assert made[table].endswith("WITHOUT ROWID") != keyed, table
+            assert rows(db) == before
+            newest = StoreSource(kf.locator).max_position()
+            assert set(Projector(db).positions().values()) == {newest}
+        finally:
+            db.close()
+    finally:
+        kf.close()
+
+
 def test_resetting_an_unknown_view_is_refused_and_resets_nothing(sqlite_locator: str) -> None:
     kf = Kamflow(sqlite_locator)
     write_history(kf, "acme", sales=1)
