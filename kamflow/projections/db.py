@@ -166,11 +166,12 @@ class ViewDB:
 
     def options(self, columns: str) -> str:
         """What follows a view table's CREATE TABLE body (``columns`` as written in
-        views.py): on SQLite, `` WITHOUT ROWID`` for a table keyed by anything but its
-        rowid. Its rows are then stored in the primary key's B-tree itself, so an account's
-        rows sit together and a write places one entry, not an entry in the key's index
-        plus a row in a second B-tree ordered by insertion (ADR 0028: on a rebuild most of
-        the views' SQLite time). Its key columns are NOT NULL, as on PostgreSQL."""
+        views.py): on SQLite, `` WITHOUT ROWID`` for a table keyed by its leading
+        columns (not an INTEGER PRIMARY KEY, which is the rowid). Its rows are then
+        stored in the primary key's B-tree itself, so an account's rows sit together and
+        a write places one entry, not an entry in the key's index plus a row in a second
+        B-tree ordered by insertion (ADR 0028: on a rebuild most of the views' SQLite
+        time). Its key columns are NOT NULL, as on PostgreSQL."""
         if self.postgres:
             return ""
         body = self.ddl(columns)
