@@ -7,6 +7,7 @@ Usage (from the repository root, with the interpreter kamflow is installed in):
     python benchmarks/projections.py --events N  # another store size (memory: N/4 and N)
     python benchmarks/projections.py --batch N   # another catch-up batch (default: the CLI's)
     python benchmarks/projections.py --profile   # also cProfile the rebuild and the baseline
+    python benchmarks/projections.py --compare-rowid  # also the rebuild as before ADR 0028
 
 Targets:
   1. rebuild every view from the whole log (`Projector.rebuild(StoreSource)`: filled
@@ -117,6 +118,9 @@ class Config:
     cli_rebuild: bool  # also time the real `kamflow projections rebuild` process
     portfolio_accounts: int  # the second portfolio store: accounts ...
     portfolio_events: int  # ... and events
+    # Also time the rebuild with the view tables keyed by rowid, as before ADR 0028
+    # (--compare-rowid), alternating with the others.
+    compare_rowid: bool = False
 
 
 FULL = Config(
@@ -826,6 +830,14 @@ print(json.dumps({"events": n, "setup_seconds": t1 - t0, "seconds": t2 - t1,
 """
 )
 
+# The same with the view tables as before ADR 0028 (SQLite's rowid tables): the views are
+# rebuilt in this definition, and the next run's ensure_schema rebuilds them again.
+ROWID_REBUILD_CODE = REBUILD_CODE.replace(
+    "from kamflow.projections.db import ViewDB\n",
+    "from kamflow.projections.db import ViewDB\nViewDB.options = lambda self, columns: ''\n",
+)
+assert ROWID_REBUILD_CODE != REBUILD_CODE
+
 
 VERIFY_CODE = (
     PEAK_RSS
@@ -934,7 +946,12 @@ def bench_rebuild(cfg: Config, report: Report, big: Path, small: Path) -> None:
     # machine hits one run, not the verdict.
     baselines: list[Pass] = []
     rebuilds: list[Pass] = []
+    rowid: list[Pass] = []
     for rep in range(cfg.rebuild_reps):
+        if cfg.compare_rowid:
+            log(f"  rebuild with rowid view tables ({rep + 1}/{cfg.rebuild_reps})")
+            rowid.append(run_pass(ROWID_REBUILD_CODE, big, cfg))
+            log(f"  {rowid[-1].rate:,.0f} ev/s ({rowid[-1].cpu_rate:,.0f} per CPU-second)")
         log(f"target 1: read+decode baseline, {cfg.events:,} events ({rep + 1}/{cfg.rebuild_reps})")
         baselines.append(run_pass(BASELINE_CODE, big, cfg))
         log(f"  {baselines[-1].rate:,.0f} ev/s ({baselines[-1].cpu_rate:,.0f} per CPU-second)")
@@ -968,11 +985,31 @@ def bench_rebuild(cfg: Config, report: Report, big: Path, small: Path) -> None:
             best_cpu.cpu_rate / base_cpu.cpu_rate,
         ),
     ]
+    if rowid:
+        # Before ADR 0028, in the same run: the view tables with a rowid (SQLite's
+        # default), their primary key a second B-tree.
+        old = max(rowid, key=lambda p: p.rate)
+        old_cpu = max(rowid, key=lambda p: p.cpu_rate)
+        report.rows += [
+            Row(
+                "   rebuild, view tables with rowid (before ADR 0028)",
+                rate(old.events, old.seconds),
+                rate(base.events, base.seconds),
+                old.rate / base.rate,
+            ),
+            Row(
+                "   the same in CPU time",
+                f"{old_cpu.cpu_rate:,.0f} ev/s",
+                f"{base_cpu.cpu_rate:,.0f} ev/s",
+                old_cpu.cpu_rate / base_cpu.cpu_rate,
+            ),
+        ]
     details: Json = {
         "events": cfg.events,
         "batch": cfg.batch,
         "baseline_runs": [asdict(p) | {"rate": p.rate, "cpu_rate": p.cpu_rate} for p in baselines],
         "rebuild_runs": [asdict(p) | {"rate": p.rate, "cpu_rate": p.cpu_rate} for p in rebuilds],
+        "rowid_rebuild_runs": [asdict(p) | {"rate": p.rate, "cpu_rate": p.cpu_rate} for p in rowid],
         "rebuild_rate": best.rate,
         "baseline_rate": base.rate,
         "ratio": ratio,
@@ -1313,6 +1350,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile rebuild and baseline")
     parser.add_argument("--rebuild-store", action="store_true", help="build cached stores anew")
     parser.add_argument(
+        "--compare-rowid",
+        action="store_true",
+        help="also rebuild with rowid view tables (before ADR 0028), alternating",
+    )
+    parser.add_argument(
         "--reports-only", action="store_true", help="only targets 3, 3b, 3c, on the big store"
     )
     args = parser.parse_args(argv)
@@ -1329,6 +1371,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.batch is not None:
         cfg = replace(cfg, batch=max(1, args.batch))
+    if args.compare_rowid:
+        cfg = replace(cfg, compare_rowid=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     report = Report(cfg)
     env = environment()

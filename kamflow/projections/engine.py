@@ -174,7 +174,9 @@ def fingerprint(view: View, db: ViewDB) -> str:
     """The view's definition as this database creates it (ViewDB.ddl), with the handlers'
     version: a table that changes on one database only is rebuilt there only."""
     tables = sorted(view.tables.items())
-    text = HANDLERS_VERSION + "".join(f"{t}:{db.ddl(columns)}" for t, columns in tables)
+    text = HANDLERS_VERSION + "".join(
+        f"{t}:{db.ddl(columns)}{db.options(columns)}" for t, columns in tables
+    )
     text += "".join(f"{n}:{on}" for n, on in sorted(view.indexes.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -240,7 +242,8 @@ class Projector:
                     have.pop(view.name)
                 for table, columns in view.tables.items():
                     cur.execute(
-                        f"CREATE TABLE IF NOT EXISTS {self.db.name(table)} ({self.db.ddl(columns)})"
+                        f"CREATE TABLE IF NOT EXISTS {self.db.name(table)}"
+                        f" ({self.db.ddl(columns)}){self.db.options(columns)}"
                     )
                 if view.name not in have:
                     cur.execute(sql(TRACKING_INSERT), (view.name, wanted[view.name]))
@@ -715,7 +718,10 @@ class Projector:
             cur.execute(aside.sql(QUARANTINE_TABLE))
             for view in chosen:
                 for table, columns in view.tables.items():
-                    cur.execute(f"CREATE TABLE {aside.name(table)} ({self.db.ddl(columns)})")
+                    cur.execute(
+                        f"CREATE TABLE {aside.name(table)}"
+                        f" ({self.db.ddl(columns)}){self.db.options(columns)}"
+                    )
                 cur.execute(aside.sql(TRACKING_INSERT), (view.name, token))
         builder = Projector(aside, chosen, bulk_from=self.bulk_from, build_indexes=False)
         builder._keys = self._keys

@@ -777,6 +777,48 @@ def test_a_view_whose_definition_changed_is_rebuilt_by_the_next_catch_up(locator
         kf.close()
 
 
+def test_views_made_before_adr_0028_become_key_ordered_tables_with_the_same_rows(
+    sqlite_locator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kf = Kamflow(sqlite_locator)
+    try:
+        # Given views made as kamflow made them before ADR 0028: rowid tables
+        write_history(kf, "acme", sales=3)
+        write_history(kf, "beta", sales=2)
+        with monkeypatch.context() as old_code:
+            old_code.setattr(ViewDB, "options", lambda self, columns: "")
+            db = caught_up_views(sqlite_locator)
+            before = rows(db)
+            db.close()
+
+        # When a report opens them with today's code
+        db = caught_up_views(sqlite_locator)
+        try:
+            # Then every table keyed by its leading columns (not an integer) keeps its
+            # rows in its key's B-tree; the others keep a rowid (SQLite 3.40's
+            # integrity_check misreads WITHOUT ROWID tables keyed otherwise, and `audit
+            # verify` runs it); the rows are the same, the file is sound, and the views
+            # are at the log's end
+            made = dict(db.rows("SELECT name, sql FROM sqlite_master WHERE type='table'"))
+            tables = {table for view in VIEWS.values() for table in view.tables}
+            assert {t for t in tables if not made[t].endswith("WITHOUT ROWID")} == {
+                "kf_audit",
+                "kf_governance_log",
+                "kf_payments",
+                "kf_service_costs",
+                "kf_competitor_notes",
+                "kf_satisfaction",
+            }
+            assert db.rows("PRAGMA integrity_check") == [("ok",)]
+            assert rows(db) == before
+            newest = StoreSource(kf.locator).max_position()
+            assert set(Projector(db).positions().values()) == {newest}
+        finally:
+            db.close()
+    finally:
+        kf.close()
+
+
 def test_resetting_an_unknown_view_is_refused_and_resets_nothing(sqlite_locator: str) -> None:
     kf = Kamflow(sqlite_locator)
     write_history(kf, "acme", sales=1)

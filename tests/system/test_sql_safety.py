@@ -81,6 +81,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("projections/engine.py", "self.db.ddl(columns)"): (
         "a value of View.tables: literal column definitions in views.py"
     ),
+    ("projections/engine.py", "self.db.options(columns)"): (
+        "'' or the literal ' WITHOUT ROWID' (ViewDB.options)"
+    ),
     ("projections/engine.py", "name"): "a key of View.indexes: a literal index name in views.py",
     ("projections/engine.py", "on"): "a value of View.indexes: a literal 'table (columns)'",
     ("projections/engine.py", "QUARANTINE_COLUMNS"): "a literal column list of kf_quarantine",
