@@ -464,7 +464,11 @@ class Kamflow:
             # A conflict is still possible (an account kept in memory by `apply`
             # while another process wrote to it): the attempt is retried, after a wait.
             # Held and rehearsed commands save nothing now (hold(), rehearse()): no lock.
-            lock = self._write_lock() if self._unsaved is None else contextlib.nullcontext()
+            lock = (
+                self._write_lock(*self._lock_ids(command))
+                if self._unsaved is None
+                else contextlib.nullcontext()
+            )
             with lock:
                 attempt = self._attempt(command, actor, cid, given, again, first_done)
             if isinstance(attempt, Outcome):
@@ -506,18 +510,34 @@ class Kamflow:
                 attempt.notice,
             )
 
+    def _lock_ids(
+        self, command: Command | GovernanceCommand
+    ) -> tuple[tuple[uuid.UUID, ...], tuple[uuid.UUID, ...]]:
+        """What a command's write locks alone (the aggregate it decides on) and shares
+        with other writers (the roster and policies it is checked against): a
+        PostgreSQL writer holds only these while it loads and decides, so writers of
+        other accounts decide in parallel; a roster change waits for the account
+        writes under way and they for it (ADR 0029). SQLite has one writer anyway."""
+        if isinstance(command, GovernanceCommand):
+            return (GOVERNANCE_ID,), ()
+        return (self.locate(command.typed_account)[1],), (GOVERNANCE_ID,)
+
     @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
+    def _write_lock(
+        self, exclusive: Sequence[uuid.UUID] = (), shared: Sequence[uuid.UUID] = ()
+    ) -> Iterator[None]:
         """The store's write lock, held for one load-decide-save, when the recorder
-        offers it (kamflow.sealed); a lock not had in KAMFLOW_LOCK_TIMEOUT is
-        StoreLocked, nothing written."""
+        offers it (kamflow.sealed): on PostgreSQL, locks on the ``exclusive`` and
+        ``shared`` aggregates only, the table's lock being taken by the insert (ADR
+        0029). A lock not had in KAMFLOW_LOCK_TIMEOUT is StoreLocked, nothing
+        written."""
         hold = getattr(self.app.recorder, "write_lock", None)
         if hold is None:
             yield
             return
         self._locked = True
         try:
-            lock = hold(lock_timeout())
+            lock = hold(lock_timeout(), exclusive=exclusive, shared=shared)
             lock.__enter__()
         except OperationalError as exc:
             raise failure(exc, self.store) or StorageError(
