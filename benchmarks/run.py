@@ -995,16 +995,29 @@ def bench_load(cfg: Config, report: Report, folder: Path) -> None:
     finally:
         kf.close()
     small, big, ids = results["small"], results["big"], results["big_ids"]
+    # Judged on CPU time (user+sys of this process): a load reads no disk (its pages
+    # are cached) and waits for no lock, so its wall time is its CPU time unless the
+    # scheduler runs another process meanwhile. On a loaded machine a 2 ms call is
+    # preempted far more often than a 0.3 ms one, and every preemption adds a whole
+    # time slice: wall medians then compare how busy the machine was (ADR 0029).
     for kind, label in (("current", "load now"), ("as_of", "load as of mid-history")):
-        ratio = big[f"{kind}_median_s"] / small[f"{kind}_median_s"]
+        ratio = big[f"{kind}_cpu_median_s"] / small[f"{kind}_cpu_median_s"]
         report.rows.append(
             Row(
-                f"3. {label}, {cfg.load_big:,} vs {cfg.load_small} events",
-                us(big[f"{kind}_median_s"]),
-                us(small[f"{kind}_median_s"]),
+                f"3. {label}, {cfg.load_big:,} vs {cfg.load_small} events (CPU)",
+                us(big[f"{kind}_cpu_median_s"]),
+                us(small[f"{kind}_cpu_median_s"]),
                 ratio,
                 f"<= {LOAD_MAX_RATIO:g}x",
                 ratio <= LOAD_MAX_RATIO,
+            )
+        )
+        report.rows.append(
+            Row(
+                f"   {label}, wall time (preempted on a busy machine)",
+                us(big[f"{kind}_median_s"]),
+                us(small[f"{kind}_median_s"]),
+                big[f"{kind}_median_s"] / small[f"{kind}_median_s"],
             )
         )
     for kind, label in (("current", "load now"), ("as_of", "load as of")):
