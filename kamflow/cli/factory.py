@@ -180,6 +180,17 @@ class ModelGroup(click.Group):
             self.add_command(model_command(model_named(f"{self.name} {cmd_name}")))
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as exc:
+            # Suggest from every command, built or not ("Did you mean 'log'?").
+            raise click.exceptions.NoSuchCommand(
+                exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # As click's, with a stand-in for each command not built: its help's first
         # paragraph is all click shortens a line from.

@@ -231,3 +231,15 @@ def test_a_write_imports_only_its_own_noun(tmp_path: Path) -> None:
         "kamflow.domain.commands.fields",
         "kamflow.domain.commands.visits",
     }
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("visit lgo", "log"), ("account opne", "open")])
+def test_a_mistyped_write_command_is_told_the_one_it_may_mean(typed: str, meant: str) -> None:
+    """A noun's write commands are built only when invoked (ADR 0029); a typo is still
+    answered from all of them."""
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, typed.split())
+
+    assert result.exit_code == 2
+    assert f"Did you mean '{meant}'?" in result.output
