@@ -530,7 +530,8 @@ def write_argv(kamflow: str, db: Path, i: int, accounts: int) -> list[str]:
         "--with",
         "Wang Fang",
         "--purpose",
-        "quarterly review",
+        # A number of its own, so no run repeats another (a repeat is refused, ADR 0020).
+        f"quarterly review #{i}",
         "--objective",
         "agree trial size",
         "--result",
@@ -552,7 +553,7 @@ def bench_write(cfg: Config, report: Report, store: Path, work: Path) -> None:
         "imports only": lambda i: [PYTHON, "-c", IMPORTS_ONLY],
         "kamflow --help": lambda i: [kamflow, "--help"],
         "kamflow visit log": lambda i: write_argv(kamflow, work, i, cfg.store_accounts),
-        "unsealed visit log": lambda i: write_argv(kamflow, work, i, cfg.store_accounts),
+        "unsealed visit log": lambda i: write_argv(kamflow, work, i + 500, cfg.store_accounts),
     }
     expect = {
         "kamflow visit log": "recorded VisitLogged",
@@ -994,16 +995,29 @@ def bench_load(cfg: Config, report: Report, folder: Path) -> None:
     finally:
         kf.close()
     small, big, ids = results["small"], results["big"], results["big_ids"]
+    # Judged on CPU time (user+sys of this process): a load reads no disk (its pages
+    # are cached) and waits for no lock, so its wall time is its CPU time unless the
+    # scheduler runs another process meanwhile. On a loaded machine a 2 ms call is
+    # preempted far more often than a 0.3 ms one, and every preemption adds a whole
+    # time slice: wall medians then compare how busy the machine was (ADR 0029).
     for kind, label in (("current", "load now"), ("as_of", "load as of mid-history")):
-        ratio = big[f"{kind}_median_s"] / small[f"{kind}_median_s"]
+        ratio = big[f"{kind}_cpu_median_s"] / small[f"{kind}_cpu_median_s"]
         report.rows.append(
             Row(
-                f"3. {label}, {cfg.load_big:,} vs {cfg.load_small} events",
-                us(big[f"{kind}_median_s"]),
-                us(small[f"{kind}_median_s"]),
+                f"3. {label}, {cfg.load_big:,} vs {cfg.load_small} events (CPU)",
+                us(big[f"{kind}_cpu_median_s"]),
+                us(small[f"{kind}_cpu_median_s"]),
                 ratio,
                 f"<= {LOAD_MAX_RATIO:g}x",
                 ratio <= LOAD_MAX_RATIO,
+            )
+        )
+        report.rows.append(
+            Row(
+                f"   {label}, wall time (preempted on a busy machine)",
+                us(big[f"{kind}_median_s"]),
+                us(small[f"{kind}_median_s"]),
+                big[f"{kind}_median_s"] / small[f"{kind}_median_s"],
             )
         )
     for kind, label in (("current", "load now"), ("as_of", "load as of")):

@@ -100,7 +100,9 @@ def writer(locator: str, key: str, until: float, out: list[float], errors: list[
     env = child_env()
     while time.monotonic() < until:
         start = time.perf_counter()
-        proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+        # A description of its own: the same cost again would be refused as a repeat.
+        described = [*argv, "--description", f"write {len(out) + len(errors)}"]
+        proc = subprocess.run(described, capture_output=True, text=True, env=env, check=False)
         elapsed = time.perf_counter() - start
         if proc.returncode != 0:
             errors.append(proc.stderr.strip()[-300:])
@@ -243,7 +245,12 @@ def bench_follow(
             for n in range(writes):
                 command = build(
                     COMMANDS["cost record"],
-                    {"account": "team-0", "amount": "1", "category": "service"},
+                    {
+                        "account": "team-0",
+                        "amount": "1",
+                        "category": "service",
+                        "description": f"follow {n}",
+                    },
                 )
                 kf.execute(command, actor="bench", again=True)
                 committed = time.perf_counter()

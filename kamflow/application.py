@@ -38,6 +38,7 @@ from kamflow.domain.envelope import Event, Meta
 
 if TYPE_CHECKING:
     from kamflow.domain.governance import Governance
+    from kamflow.domain.roster import Roster
 from kamflow.domain.errors import (
     AccountNotFound,
     Field,
@@ -467,7 +468,11 @@ class Kamflow:
             # A conflict is still possible (an account kept in memory by `apply`
             # while another process wrote to it): the attempt is retried, after a wait.
             # Held and rehearsed commands save nothing now (hold(), rehearse()): no lock.
-            lock = self._write_lock() if self._unsaved is None else contextlib.nullcontext()
+            lock = (
+                self._write_lock(*self._lock_ids(command))
+                if self._unsaved is None
+                else contextlib.nullcontext()
+            )
             with lock:
                 attempt = self._attempt(command, actor, cid, given, again, first_done)
             if isinstance(attempt, Outcome):
@@ -509,18 +514,34 @@ class Kamflow:
                 attempt.notice,
             )
 
+    def _lock_ids(
+        self, command: Command | GovernanceCommand
+    ) -> tuple[tuple[uuid.UUID, ...], tuple[uuid.UUID, ...]]:
+        """What a command's write locks alone (the aggregate it decides on) and shares
+        with other writers (the roster and policies it is checked against): a
+        PostgreSQL writer holds only these while it loads and decides, so writers of
+        other accounts decide in parallel; a roster change waits for the account
+        writes under way and they for it (ADR 0029). SQLite has one writer anyway."""
+        if isinstance(command, GovernanceCommand):
+            return (GOVERNANCE_ID,), ()
+        return (self.locate(command.typed_account)[1],), (GOVERNANCE_ID,)
+
     @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
+    def _write_lock(
+        self, exclusive: Sequence[uuid.UUID] = (), shared: Sequence[uuid.UUID] = ()
+    ) -> Iterator[None]:
         """The store's write lock, held for one load-decide-save, when the recorder
-        offers it (kamflow.sealed); a lock not had in KAMFLOW_LOCK_TIMEOUT is
-        StoreLocked, nothing written."""
+        offers it (kamflow.sealed): on PostgreSQL, locks on the ``exclusive`` and
+        ``shared`` aggregates only, the table's lock being taken by the insert (ADR
+        0029). A lock not had in KAMFLOW_LOCK_TIMEOUT is StoreLocked, nothing
+        written."""
         hold = getattr(self.app.recorder, "write_lock", None)
         if hold is None:
             yield
             return
         self._locked = True
         try:
-            lock = hold(lock_timeout())
+            lock = hold(lock_timeout(), exclusive=exclusive, shared=shared)
             lock.__enter__()
         except OperationalError as exc:
             raise failure(exc, self.store) or StorageError(
@@ -552,19 +573,22 @@ class Kamflow:
         """One load-decide-save: an Outcome when nothing is to be saved (the command id
         was applied already), _RETRY to decide again now, _CONFLICT when the save met a
         concurrent write, else what was saved."""
-        from kamflow.domain.governance import Governance, empty_governance
-
         recorded_at = self.clock()
         today = business_date(recorded_at, self.zone)
         occurred_on = command.on or today
-        governance = self._roster()
+        # Most account commands need only the roster, read without the aggregate.
+        light = isinstance(command, Command) and not command.needs_governance
+        governance: Governance | Roster | None = self._roster(light)
         notice: str | None = None
         extra: list[Any] = []
         if governance is None and self._new_store():
+            from kamflow.domain.governance import Governance
+
             # The first person to write to a new database becomes its admin, before
             # their first command is decided, in the same save (ADR 0023).
-            governance = Governance.start(Meta(actor, cid, today, recorded_at, given, today=today))
-            notice = governance.bootstrap(Meta(actor, cid, today, recorded_at, given, today=today))
+            started = Governance.start(Meta(actor, cid, today, recorded_at, given, today=today))
+            notice = started.bootstrap(Meta(actor, cid, today, recorded_at, given, today=today))
+            governance = started
         elif governance is not None:
             # One person, one spelling: Li.Wei acts as the li.wei the roster knows.
             actor = governance.person(actor)
@@ -573,6 +597,9 @@ class Kamflow:
         if governance is not None and hasattr(command, "name"):
             governance.authorize(actor, command.needs_role, command.name)
         if isinstance(command, GovernanceCommand):
+            from kamflow.domain.governance import Governance
+
+            assert governance is None or isinstance(governance, Governance)  # not light
             subject = "governance"
             if given and governance is not None and governance.has_command(cid):
                 return Outcome(subject, "", [], cid)
@@ -597,7 +624,7 @@ class Kamflow:
                 occurred_on,
                 recorded_at,
                 given,
-                governance=(governance or empty_governance()) if command.needs_governance else None,
+                governance=self._full(governance) if command.needs_governance else None,
                 today=today,
                 history=list(self.app.events.get(aid))
                 if command.needs_history and account is not None
@@ -606,10 +633,10 @@ class Kamflow:
             if notice and governance is not None and self._unsaved is not None:
                 # Held commands are saved later, in batches: the first admin now, on
                 # their own (never in a rehearsal, which writes nothing).
-                bootstrap = list(governance.collect_events())
+                bootstrap = list(self._full(governance).collect_events())
                 if not self._rehearsing:
                     self.app.save(*bootstrap)
-                self._held_governance = governance
+                self._held_governance = self._full(governance)
             if self._unsaved is not None:
                 return self._decide_held(command, account, aid, meta, subject, cid)
             try:
@@ -627,7 +654,7 @@ class Kamflow:
                 self._forget(aid)
                 raise
             # The first admin's events, saved with the command's or not at all.
-            extra = list(governance.collect_events()) if notice and governance else []
+            extra = list(self._full(governance).collect_events()) if notice else []
         pending = aggregate.collect_events()
         if self._rehearsing:
             # A governance change in a rehearsal: decided, never saved.
@@ -712,14 +739,53 @@ class Kamflow:
         self.app.save(*pending)
         return len(pending)
 
-    def _roster(self) -> Governance | None:
+    def _roster(self, light: bool = False) -> Governance | Roster | None:
         """The policies and roster a write is checked against (None: nothing recorded
-        yet); read once per hold(), as the batch assumes no other writer meanwhile."""
+        yet); read once per hold(), as the batch assumes no other writer meanwhile.
+        ``light``: only the roster is needed, read from the stored JSON when it can be
+        (``_read_roster``), for a single write (ADR 0029)."""
         if self._unsaved is None:
+            if light:
+                known, roster = self._read_roster()
+                if known:
+                    return roster
             return self._load_governance()
         if self._held_governance is None:
             self._held_governance = self._load_governance()
         return self._held_governance
+
+    def _read_roster(self) -> tuple[bool, Roster | None]:
+        """The roster from the governance log's stored JSON, without importing or
+        building the Governance aggregate: ``(True, roster)``, ``(True, None)`` when
+        nothing is recorded, ``(False, None)`` when an event is not plain JSON (a
+        cipher) or not one kamflow.domain.roster knows (then read the aggregate)."""
+        import json
+
+        from kamflow.domain.roster import NOT_ROSTER, Roster
+
+        roster: Roster | None = None
+        for stored in self.app.recorder.select_events(GOVERNANCE_ID):
+            roster = roster or Roster()
+            if stored.topic in NOT_ROSTER:
+                continue
+            try:
+                state = json.loads(stored.state)
+            except ValueError:
+                return False, None
+            if not isinstance(state, dict) or not roster.apply(stored.topic, state):
+                return False, None
+        return True, roster
+
+    @staticmethod
+    def _full(governance: Governance | Roster | None) -> Governance:
+        """The aggregate where a command reads policies (never the light roster: such
+        commands ask for the aggregate), or the defaults where nothing is recorded."""
+        from kamflow.domain.governance import Governance, empty_governance
+
+        if governance is None:
+            return empty_governance()
+        assert isinstance(governance, Governance)
+        return governance
 
     def _new_store(self) -> bool:
         """Whether nothing at all is stored yet (the next writer is the first)."""

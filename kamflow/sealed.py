@@ -131,13 +131,17 @@ class SealedSQLiteRecorder(SQLiteApplicationRecorder):
             self.seal_history()
 
     @contextlib.contextmanager
-    def write_lock(self, wait: float) -> Iterator[None]:
+    def write_lock(
+        self, wait: float, *, exclusive: Sequence[UUID] = (), shared: Sequence[UUID] = ()
+    ) -> Iterator[None]:
         """Hold SQLite's write lock (BEGIN IMMEDIATE) for the block: events this thread
         inserts in it are written in this transaction, committed at its end (rolled
         back if an insert failed or the block raised). ``wait``: seconds; SQLite waits
         for another writer as long as the connection's busy timeout, which the factory
         set from the same lock timeout. Raises eventsourcing's OperationalError when
-        the lock is not had in time."""
+        the lock is not had in time. ``exclusive`` and ``shared`` (the aggregates a
+        PostgreSQL writer locks alone, ADR 0029) change nothing: SQLite has one
+        writer at a time whatever it writes."""
         with self.datastore.get_connection(commit=True) as conn:
             cursor = conn.cursor()
             try:

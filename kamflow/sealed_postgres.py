@@ -10,6 +10,7 @@ import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import (
@@ -104,23 +105,43 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
             self.seal_history()
 
     @contextlib.contextmanager
-    def write_lock(self, wait: float) -> Iterator[None]:
-        """Hold the events table's EXCLUSIVE lock (the one every insert takes) for the
-        block, waiting at most ``wait`` seconds for it: events this thread inserts in
-        the block are written in this transaction, committed at its end (rolled back
-        if an insert failed or the block raised). PostgreSQL queues lock waiters
-        first come, first served. Raises eventsourcing's OperationalError when the
-        lock is not had in time."""
+    def write_lock(
+        self, wait: float, *, exclusive: Sequence[UUID] = (), shared: Sequence[UUID] = ()
+    ) -> Iterator[None]:
+        """Hold a write lock for the block, waiting at most ``wait`` seconds for it:
+        events this thread inserts in the block are written in this transaction,
+        committed at its end (rolled back if an insert failed or the block raised).
+        PostgreSQL queues lock waiters first come, first served. Raises
+        eventsourcing's OperationalError when the lock is not had in time.
+
+        Without ids: the events table's EXCLUSIVE lock (the one every insert takes)
+        for the whole block. With ids (ADR 0029): transaction-level advisory locks,
+        ``exclusive`` ones (the aggregate decided on) and ``shared`` ones (what the
+        decision reads, such as the roster), taken in that order of ids; the table
+        lock is then taken only by the insert, in the same transaction, so writers of
+        other aggregates decide meanwhile and the seals still form one chain (each is
+        computed under the table lock, which is held until the commit)."""
         milliseconds = f"{max(1, round(wait * 1000))}ms"
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
             conn.cursor() as curs,
         ):
+            # lock_timeout covers advisory locks too; kept for the insert's table lock.
             curs.execute(SQL("SET LOCAL lock_timeout = {}").format(Literal(milliseconds)))
             # A wait past the timeout: eventsourcing's OperationalError (get_connection).
-            curs.execute(self._lock)
-            curs.execute(SQL("SET LOCAL lock_timeout = 0"))
+            if exclusive or shared:
+                # Always in one order of ids (shared before exclusive when both name
+                # one id), so two writers never wait for each other's advisory locks.
+                wanted = {advisory_key(i): "" for i in exclusive}
+                wanted.update({advisory_key(i): "_shared" for i in shared if i not in exclusive})
+                for key in sorted(wanted):
+                    curs.execute(SQL(f"SELECT pg_advisory_xact_lock{wanted[key]}(%s)"), (key,))
+                self._held.table = False
+            else:
+                curs.execute(self._lock)
+                curs.execute(SQL("SET LOCAL lock_timeout = 0"))
+                self._held.table = True
             self._held.cursor, self._held.failed = curs, False
             try:
                 yield
@@ -130,8 +151,13 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
                 raise psycopg.Rollback()
 
     def _lock_table(self, curs: Cursor[DictRow]) -> None:
-        if getattr(self._held, "cursor", None) is None:  # held already: no round trips
+        if getattr(self._held, "cursor", None) is None:
             super()._lock_table(curs)
+        elif not self._held.table:
+            # Advisory locks held: the table lock now, for the insert and its seals,
+            # waiting as long as write_lock's lock_timeout allows.
+            curs.execute(self._lock)
+        # else the table lock is held already: no round trips
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -201,6 +227,12 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
             SQL("INSERT INTO {}.{} (name, value) VALUES (%s, %s)").format(schema, Identifier(META)),
             _meta_rows(first, last),
         )
+
+
+def advisory_key(aggregate_id: UUID) -> int:
+    """The advisory lock key of an aggregate: its id's first 64 bits, as PostgreSQL's
+    signed bigint. Two ids sharing them only take turns, as every writer did before."""
+    return int.from_bytes(aggregate_id.bytes[:8], "big", signed=True)
 
 
 class PostgresStoreFactory(PostgresFactory):

@@ -8,20 +8,19 @@ from typing import TYPE_CHECKING
 import click
 
 from kamflow.cli import DATE, session
-from kamflow.cli.factory import add_model_commands
+from kamflow.cli.factory import ModelGroup, add_model_commands
 from kamflow.cli.show import output_options
-from kamflow.domain.commands import accounts as commands
 
 if TYPE_CHECKING:
     from kamflow.projections.reports.base import Report
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def account() -> None:
     """Open, change and read key accounts."""
 
 
-add_model_commands(account, commands)
+add_model_commands(account)
 
 
 @account.command("show")

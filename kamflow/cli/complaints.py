@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from kamflow.cli.factory import add_model_commands
-from kamflow.domain.commands import complaints as commands
+from kamflow.cli.factory import ModelGroup, add_model_commands
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def complaint() -> None:
     """Complaints (投诉): every one must reach an outcome (P7)."""
 
 
-add_model_commands(complaint, commands)
+add_model_commands(complaint)

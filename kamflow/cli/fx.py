@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 import click
 
 from kamflow.cli import session
-from kamflow.cli.factory import add_model_commands
+from kamflow.cli.factory import ModelGroup, add_model_commands
 from kamflow.cli.show import output_options
-from kamflow.domain.commands import fx as commands
 
 if TYPE_CHECKING:
     from kamflow.projections.reports.base import Report
@@ -17,12 +16,12 @@ if TYPE_CHECKING:
 IMPORT_COLUMNS = ("currency", "quote", "rate", "on", "source")
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def fx() -> None:
     """Exchange rates, recorded, for reports in one currency."""
 
 
-add_model_commands(fx, commands)
+add_model_commands(fx)
 
 
 @fx.command("import")
@@ -41,6 +40,7 @@ def fx_import(path: str) -> None:
     import io
 
     from kamflow.domain.commands import build
+    from kamflow.domain.commands.fx import SetRate
     from kamflow.domain.errors import Conflict, InvalidInput
 
     sess = session()
@@ -66,7 +66,7 @@ def fx_import(path: str) -> None:
         try:
             wanted.append(
                 build(
-                    commands.SetRate,
+                    SetRate,
                     {c: fields[c] for c in IMPORT_COLUMNS},
                     today=sess.today,
                 )

@@ -7,26 +7,25 @@ from typing import TYPE_CHECKING
 import click
 
 from kamflow.cli import session
-from kamflow.cli.factory import add_model_commands
+from kamflow.cli.factory import ModelGroup, add_model_commands
 from kamflow.cli.show import output_options
-from kamflow.domain.commands import governing as commands
 
 if TYPE_CHECKING:
     from kamflow.projections.reports.base import Report
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def policy() -> None:
     """Business policies: recorded, with who changed them and when (P1)."""
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def roster() -> None:
     """Who holds which role (admin, approver, kam, auditor), recorded."""
 
 
 for group in (policy, roster):
-    add_model_commands(group, commands)
+    add_model_commands(group)
 
 
 @policy.command("show")

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import click
 
-from kamflow.cli.factory import add_model_commands
-from kamflow.domain.commands import market as commands
+from kamflow.cli.factory import ModelGroup, add_model_commands
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def competitor() -> None:
     """Competitors (竞争对手) at an account."""
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def opp() -> None:
     """Opportunities (项目资料) and the sales funnel."""
 
 
 for group in (competitor, opp):
-    add_model_commands(group, commands)
+    add_model_commands(group)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from kamflow.cli.factory import add_model_commands
-from kamflow.domain.commands import people as commands
+from kamflow.cli.factory import ModelGroup, add_model_commands
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def contact() -> None:
     """Key people (关键人物) and the buying centre."""
 
 
-add_model_commands(contact, commands)
+add_model_commands(contact)

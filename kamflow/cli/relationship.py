@@ -7,31 +7,30 @@ from typing import TYPE_CHECKING
 import click
 
 from kamflow.cli import session
-from kamflow.cli.factory import add_model_commands
+from kamflow.cli.factory import ModelGroup, add_model_commands
 from kamflow.cli.show import output_options
-from kamflow.domain.commands import relationship as commands
 
 if TYPE_CHECKING:
     from kamflow.projections.reports.base import Report
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def stage() -> None:
     """The relationship stage, one step at a time."""
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def team() -> None:
     """The key-account team (团队)."""
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def program() -> None:
     """The ten-step key-account management program."""
 
 
 for group in (stage, team, program):
-    add_model_commands(group, commands)
+    add_model_commands(group)
 
 
 @program.command("status")

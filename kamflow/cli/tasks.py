@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from kamflow.cli import DATE
-from kamflow.cli.factory import add_model_commands
+from kamflow.cli.factory import ModelGroup, add_model_commands
 from kamflow.cli.show import output_options
-from kamflow.domain.commands import tasks as commands
 
 if TYPE_CHECKING:
     from kamflow.projections.reports.base import Report
@@ -19,12 +18,12 @@ if TYPE_CHECKING:
 AS_OF_HELP = "From what the log held at the end of this date in the business time zone."
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def task() -> None:
     """Tasks (待办) with due dates: add, done, move, cancel, list."""
 
 
-add_model_commands(task, commands)
+add_model_commands(task)
 
 
 @task.command("list")

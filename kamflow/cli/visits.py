@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from kamflow.cli.factory import add_model_commands
-from kamflow.domain.commands import visits as commands
+from kamflow.cli.factory import ModelGroup, add_model_commands
 
 
-@click.group()
+@click.group(cls=ModelGroup)
 def visit() -> None:
     """Visits (拜访) and the follow-up of the issues they find."""
 
 
-add_model_commands(visit, commands)
+add_model_commands(visit)

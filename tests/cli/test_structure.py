@@ -157,6 +157,46 @@ def test_kamflow_help_imports_no_noun_module_and_no_command(tmp_path: Path) -> N
     assert not any(n.startswith("kamflow.domain.commands") for n in loaded)
 
 
+def loaded_all_modules(tmp_path: Path, *args: str) -> set[str]:
+    """Every module a real `kamflow ARGS` process imported (not only kamflow's)."""
+    code = (
+        "import sys\n"
+        "from kamflow.cli import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.__stdout__.write('\\n' + __import__('json').dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_the_listing_of_write_commands_is_what_the_models_say() -> None:
+    """kamflow/cli/listing.py (what a noun's help lists without importing its models)
+    holds every command model, in its module, with its help's first paragraph; after
+    adding or changing a command run `python -m kamflow.cli.factory` (ADR 0029)."""
+    from kamflow.cli.factory import listing
+    from kamflow.cli.listing import LISTING
+
+    assert listing() == LISTING
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("noun", ["visit", "account", "cost", "roster", "fx", "task"])
+def test_a_nouns_help_imports_no_command_model_nor_pydantic_nor_the_domain(
+    tmp_path: Path, noun: str
+) -> None:
+    loaded = loaded_all_modules(tmp_path, noun, "--help")
+
+    assert not any(n.startswith("kamflow.domain.commands") for n in loaded)
+    assert not any(n == "pydantic" or n.startswith("pydantic.") for n in loaded)
+    assert "kamflow.domain.account" not in loaded
+    assert "kamflow.domain.governance" not in loaded
+
+
 @pytest.mark.slow
 def test_a_write_imports_only_its_own_noun(tmp_path: Path) -> None:
     db = str(tmp_path / "k.db")
@@ -167,9 +207,23 @@ def test_a_write_imports_only_its_own_noun(tmp_path: Path) -> None:
     loaded = loaded_modules(tmp_path, *visit, "--objective", "o", "--result", "r")
 
     assert loaded & NOUN_MODULES == {"kamflow.cli.visits"}
+    # The roster is read from the stored JSON, not built as the aggregate (ADR 0029).
+    assert "kamflow.domain.governance" not in loaded
     # corrections: the base every noun's `void` shares (it declares no command).
     assert {n for n in loaded if n.startswith("kamflow.domain.commands.")} == {
         "kamflow.domain.commands.corrections",
         "kamflow.domain.commands.fields",
         "kamflow.domain.commands.visits",
     }
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("visit lgo", "log"), ("account opne", "open")])
+def test_a_mistyped_write_command_is_told_the_one_it_may_mean(typed: str, meant: str) -> None:
+    """A noun's write commands are built only when invoked (ADR 0029); a typo is still
+    answered from all of them."""
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, typed.split())
+
+    assert result.exit_code == 2
+    assert f"Did you mean '{meant}'?" in result.output

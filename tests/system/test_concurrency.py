@@ -485,3 +485,39 @@ def test_writes_at_the_keyboard_finish_while_an_apply_runs(
         assert_one_chain(kf)
     finally:
         kf.close()
+
+
+def test_postgres_writers_of_other_accounts_decide_while_one_account_is_locked(
+    postgres_locator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a write holds only its own account (and the roster, shared) while
+    it loads and decides (ADR 0029): with one writer in the middle of deciding on
+    "acme", a write to "beta" goes through at once, one to "acme" waits its turn (here:
+    refused after a short lock timeout, nothing written), and so does a roster change,
+    since the decision under way was checked against the roster. The chain stays one."""
+    from kamflow.domain.values import GOVERNANCE_ID
+    from kamflow.storage import StoreLocked
+
+    open_accounts(postgres_locator, "acme", "beta")
+    holder = Kamflow(postgres_locator)
+    monkeypatch.setenv("KAMFLOW_LOCK_TIMEOUT", "0.5")
+    other = Kamflow(postgres_locator)
+    try:
+        acme = holder.locate("acme")[1]
+        with holder._write_lock(exclusive=(acme,), shared=(GOVERNANCE_ID,)):
+            fields = cost_fields("beta", Decimal("5.00"), "while acme is decided")
+            outcome = run(other, "cost record", fields, actor="worker-0")
+            assert outcome.events == [("ServiceCostRecorded", 2)]
+            with pytest.raises(StoreLocked):
+                run(other, "cost record", cost_fields("acme", Decimal("6.00"), "waits"),
+                    actor="worker-1")  # fmt: skip
+            with pytest.raises(StoreLocked):
+                run(other, "roster grant", {"person": "zhao", "role": "kam", "reason": "new"})
+        # Released: the account and the roster take writes again.
+        run(other, "cost record", cost_fields("acme", Decimal("6.00"), "after"), actor="worker-1")
+        run(other, "roster grant", {"person": "zhao", "role": "kam", "reason": "new"})
+        assert [e.type for e in other.history("acme")] == ["AccountOpened", "ServiceCostRecorded"]
+        assert_one_chain(other)
+    finally:
+        other.close()
+        holder.close()

@@ -1,0 +1,83 @@
+"""Who holds which role, read from the governance log's stored JSON (ADR 0029).
+
+Every write is checked against the roster (ADR 0023), but most commands need nothing
+else of governance: building the ``Governance`` aggregate (its module, its event
+classes, the policies) cost a CLI write more than the few rows this reads. ``Roster``
+holds the same mapping as ``Governance.roster`` and answers ``person`` and
+``authorize`` exactly as ``Governance`` does (tests/domain/test_roster.py compares
+them); ``Kamflow`` falls back to the aggregate for any governance event it does not
+know, and for commands that read policies.
+"""
+
+from __future__ import annotations
+
+from kamflow.domain.errors import RuleViolation, Suggest
+from kamflow.domain.values import identity
+
+_PREFIX = "kamflow.domain.governance:Governance."
+# Governance events that change nothing in the roster (what a read may skip).
+NOT_ROSTER = frozenset(_PREFIX + name for name in ("Started", "PolicySet", "SettingSet", "RateSet"))
+GRANTED = _PREFIX + "RoleGranted"
+BOOTSTRAPPED = _PREFIX + "AdminBootstrapped"
+REVOKED = _PREFIX + "RoleRevoked"
+
+
+class Roster:
+    """Person -> roles held, as ``Governance.roster`` after the same events."""
+
+    def __init__(self) -> None:
+        self.roster: dict[str, list[str]] = {}
+
+    def apply(self, topic: str, state: dict[str, object]) -> bool:
+        """Apply one stored governance event's state (its JSON object); False when the
+        event is not one this knows (the caller then reads the aggregate instead)."""
+        if topic in NOT_ROSTER:
+            return True
+        person, role, roles = state.get("person"), state.get("role"), state.get("roles")
+        if not isinstance(person, str):
+            return False
+        if topic == GRANTED and isinstance(role, str):
+            self.roster.setdefault(person, []).append(role)
+        elif topic == BOOTSTRAPPED and isinstance(roles, list):
+            held = self.roster.setdefault(person, [])
+            held.extend(r for r in roles if isinstance(r, str) and r not in held)
+        elif topic == REVOKED and isinstance(role, str):
+            left = self.roster.get(person, [])
+            if role in left:
+                left.remove(role)
+            if not left:
+                self.roster.pop(person, None)
+        else:
+            return False
+        return True
+
+    def person(self, name: str) -> str:
+        """``name`` as the roster knows that person (values.identity), else as given."""
+        wanted = identity(name)
+        return next((p for p in self.roster if identity(p) == wanted), name)
+
+    def holds(self, person: str, role: str) -> bool:
+        return role in self.roster.get(self.person(person), [])
+
+    @property
+    def enforcing(self) -> bool:
+        """Whether roles are enforced: once the roster has an admin (ADR 0023)."""
+        return any("admin" in roles for roles in self.roster.values())
+
+    def authorize(self, actor: str, role: str, command: str) -> None:
+        """Refuse ``command`` unless ``actor`` holds ``role`` (only while enforcing):
+        the RuleViolation ``Governance.authorize`` raises, word for word."""
+        if not self.enforcing or self.holds(actor, role):
+            return
+        held = self.roster.get(self.person(actor))
+        holds = f"holds {', '.join(held)}" if held else "is not on the roster"
+        raise RuleViolation(
+            f"role {role}",
+            f'"{command}" needs the {role} role and {actor} {holds}; an admin can grant it with ',
+            Suggest(
+                "roster grant",
+                (self.person(actor), role),
+                {"reason": None},
+                argument_names=("person", "role"),
+            ),
+        )
