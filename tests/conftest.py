@@ -128,9 +128,22 @@ def run(
     """Execute ``command`` (its name as users type it: ``"visit log"``) with ``fields``
     (keyed by field name, values as `kamflow apply` takes them), as the command line and
     `apply` do. Raises what the command raises (InvalidInput, NotFound, RuleViolation...)."""
+    if command == "roster grant" and "key" not in fields:
+        fields = {**fields, "key": personal_key(str(fields["person"]))}
     return kf.execute(
         build(COMMANDS[command], fields), actor=actor, command_id=command_id, again=again
     )
+
+
+def personal_key(person: str) -> str:
+    """``person``'s public key, their key pair made first if they have none, in the
+    test's own config folder (``_own_config_folder``): what `kamflow id init` prints.
+    ``run`` and ``invoke`` register it with every `roster grant` that names no --key,
+    as an admin would, so that the grantee can sign their writes (ADR 0025)."""
+    from kamflow.identity import load_key, make_key
+
+    found = load_key(person) or make_key(person)
+    return found.public
 
 
 class RunOptions(TypedDict, total=False):
@@ -163,6 +176,8 @@ def invoke(
 ) -> Result:
     """``kamflow --db DB --actor ACTOR ARGS...`` in process (click's CliRunner), with
     ``input`` on stdin and ``env`` over the environment."""
+    if args[:2] == ("roster", "grant") and len(args) > 2 and "--key" not in args:
+        args = (*args, "--key", personal_key(args[2]))
     # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
     return CliRunner().invoke(
         cli, ["--db", db, "--actor", actor, *args], input=input, env=env, catch_exceptions=False
@@ -286,6 +301,17 @@ def need_postgres() -> None:
     problem = postgres_problem()
     if problem:
         pytest.skip(problem)
+
+
+@pytest.fixture(autouse=True)
+def _own_config_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # People's signing keys (kamflow.identity) and checkpoint keys live in the user's
+    # config folder: every test has its own, never the real home's.
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("KAMFLOW_CONFIG_DIR", str(folder))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
 
 
 @pytest.fixture(autouse=True)

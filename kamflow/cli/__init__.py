@@ -50,6 +50,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "policy": ("governance", "Business policies: recorded, with who changed them and when (P1)."),
     "roster": ("governance", "Who holds which role (admin, approver, kam, auditor), recorded."),
     "fx": ("fx", "Exchange rates, recorded, for reports in one currency."),
+    "id": ("ident", "Your signing key: every write is signed by its actor's key."),
     "task": ("tasks", "Tasks (待办) with due dates: add, done, move, cancel, list."),
     "agenda": ("agenda", "What is due for a person, by day, overdue first."),
     "workflow": ("workflows", "The state machines behind the rules."),
