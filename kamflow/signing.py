@@ -107,3 +107,50 @@ INSERT = (
     f"INSERT INTO {SIGNATURES} (position, last_position, signer, behalf, key_id, anchor,"
     " signature) VALUES ({0}, {0}, {0}, {0}, {0}, {0}, {0})"
 )
+
+
+# ------------------------------------------------------------------ reading and checking
+def has_table(recorder: Any) -> bool:
+    """Whether the store has the signatures table (one sealed before ADR 0025 and opened
+    read-only since has none)."""
+    from kamflow.sealed import _postgres
+
+    if _postgres(recorder):
+        with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                "SELECT to_regclass(%s) AS t", (f"{recorder.datastore.schema}.{SIGNATURES}",)
+            )
+            row = curs.fetchone()
+            return row is not None and row["t"] is not None
+    with recorder.datastore.transaction(commit=False) as c:
+        c.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = ?", (SIGNATURES,))
+        return bool(c.fetchone()[0])
+
+
+def read_signatures(source: Any) -> dict[int, Signature]:
+    """Every stored signature, by the first position of its write ({} without the table)."""
+    from kamflow.sealed import _postgres, _recorder
+
+    recorder = _recorder(source)
+    if not has_table(recorder):
+        return {}
+    columns = "position, last_position, signer, behalf, key_id, anchor, signature"
+    if _postgres(recorder):
+        from psycopg import sql
+
+        statement = sql.SQL("SELECT " + columns + " FROM {}.{} ORDER BY position").format(
+            sql.Identifier(recorder.datastore.schema), sql.Identifier(SIGNATURES)
+        )
+        with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement)
+            rows = [tuple(r.values()) for r in curs.fetchall()]
+    else:
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT {columns} FROM {SIGNATURES} ORDER BY position")
+            rows = [tuple(r) for r in c.fetchall()]
+    return {
+        int(r[0]): Signature(
+            int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), bytes(r[5]), bytes(r[6])
+        )
+        for r in rows
+    }
