@@ -780,7 +780,11 @@ class Kamflow:
 
         registered = governance.key_of(actor)
         key = self._personal_key(actor)
-        path = key_path(actor)
+        if key is not None and key.public == registered:
+            from kamflow.signing import WriteSigner
+
+            return WriteSigner(actor, key)
+        path = key_path(actor)  # for the refusals below only
         if registered is None:
             pub = key.public if key is not None else "PUB"
             admin = (
@@ -806,16 +810,12 @@ class Kamflow:
                 f" copy it there, or run `kamflow id init` (as {actor}) and an admin runs:"
                 f" kamflow roster key {actor} --key PUB --reason ...",
             )
-        if key.public != registered:
-            raise RuleViolation(
-                "signatures",
-                f"{actor}'s key at {path} ({key.public}) is not the one registered for them"
-                f" ({registered}); an admin runs: kamflow roster key {actor} --key"
-                f" {key.public} --reason ...",
-            )
-        from kamflow.signing import WriteSigner
-
-        return WriteSigner(actor, key)
+        raise RuleViolation(
+            "signatures",
+            f"{actor}'s key at {path} ({key.public}) is not the one registered for them"
+            f" ({registered}); an admin runs: kamflow roster key {actor} --key"
+            f" {key.public} --reason ...",
+        )
 
     @contextlib.contextmanager
     def _signing(self, signer: WriteSigner | None) -> Iterator[None]:

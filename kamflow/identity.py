@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from kamflow.domain.errors import InvalidInput
@@ -68,18 +69,24 @@ class PersonalKey:
     seed: bytes
     public_raw: bytes
 
-    @property
+    # Cached: a batch signs each of its writes with the same key (functools'
+    # cached_property writes the instance's __dict__, which a frozen dataclass allows).
+    @functools.cached_property
     def public(self) -> str:
         return public_text(self.public_raw)
 
-    @property
+    @functools.cached_property
     def key_id(self) -> str:
         return key_id(self.public_raw)
 
-    def private(self) -> Ed25519PrivateKey:
+    @functools.cached_property
+    def _private(self) -> Ed25519PrivateKey:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         return Ed25519PrivateKey.from_private_bytes(self.seed)
+
+    def private(self) -> Ed25519PrivateKey:
+        return self._private
 
 
 def _public_of(seed: bytes) -> bytes:
@@ -152,10 +159,16 @@ def sign(key: PersonalKey, message: bytes) -> bytes:
 def valid(public_raw: bytes, signature: bytes, message: bytes) -> bool:
     """Whether ``signature`` is ``public_raw``'s Ed25519 signature of ``message``."""
     from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
-        Ed25519PublicKey.from_public_bytes(public_raw).verify(signature, message)
+        _public_key(public_raw).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(raw: bytes) -> Any:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    return Ed25519PublicKey.from_public_bytes(raw)

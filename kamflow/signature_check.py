@@ -24,6 +24,7 @@ Events written while signatures were off are counted, not findings: ``unsigned``
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -193,7 +194,6 @@ class _Walker:
         self._close_off()
 
     def write(self, signature: Signature, rows: list[Row], anchor_seen: bytes) -> None:
-        from kamflow.domain.keys import key_id, parse_public
         from kamflow.domain.values import identity
         from kamflow.identity import valid
 
@@ -215,12 +215,12 @@ class _Walker:
         problem: tuple[str, str] | None = None
         if not rows or rows[0].position != signature.first or rows[-1].position != signature.last:
             problem = ("bad signature", "the events it covers are not the ones signed")
-        elif key is None or key_id(parse_public(key)) != signature.key_id:
+        elif key is None or _key_id(key) != signature.key_id:
             ended = next(
                 (
                     why
                     for (person, old), why in self.roster.ended.items()
-                    if person == signer and key_id(parse_public(old)) == signature.key_id
+                    if person == signer and _key_id(old) == signature.key_id
                 ),
                 None,
             )
@@ -237,7 +237,7 @@ class _Walker:
                     f"signed as {signature.signer} with a key that was not theirs"
                     f" (key id {signature.key_id})",
                 )
-        elif not valid(parse_public(key), signature.signature, signature.message(head)):
+        elif not valid(_raw(key), signature.signature, signature.message(head)):
             problem = (
                 "bad signature",
                 f"{signature.signer}'s signature does not verify: these events, or the"
@@ -275,3 +275,17 @@ class _Walker:
                 )
         for row, event in decoded:
             self.roster.apply(event, row.position)
+
+
+@functools.lru_cache(maxsize=1024)
+def _raw(key: str) -> bytes:
+    from kamflow.domain.keys import parse_public
+
+    return parse_public(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_id(key: str) -> str:
+    from kamflow.domain.keys import key_id
+
+    return key_id(_raw(key))
