@@ -64,10 +64,10 @@ def main(argv: list[str] | None = None) -> int:
                 if i:
                     times[name].append(took)
         script = folder / "costs.jsonl"
+        line = {"command": "cost record", "account": "acme", "category": "travel"}
         script.write_text(
             "".join(
-                json.dumps({"command": "cost record", "account": "acme", "amount": str(1000 + n),
-                            "category": "travel", "command_id": f"c{n}"}) + "\n"  # fmt: skip
+                json.dumps({**line, "amount": str(1000 + n), "command_id": f"c{n}"}) + "\n"
                 for n in range(lines)
             )
         )

@@ -126,10 +126,16 @@ def make_key(person: str) -> PersonalKey:
     with mode 0600 (never readable by others, not even for a moment). Raises
     InvalidInput if the file exists already (a key is never overwritten: it may be
     the one the roster knows)."""
-    path = key_path(person)
     seed = os.urandom(32)
-    der = _PKCS8_HEAD + seed
-    body = base64.b64encode(der).decode("ascii")
+    path = keep_seed(person, seed)
+    return PersonalKey(person, path, seed, _public_of(seed))
+
+
+def keep_seed(person: str, seed: bytes) -> Path:
+    """Write ``person``'s key file (PKCS#8 PEM of the 32-byte ``seed``), mode 0600 from
+    its first byte; where. Raises InvalidInput if they have one already."""
+    path = key_path(person)
+    body = base64.b64encode(_PKCS8_HEAD + seed).decode("ascii")
     pem = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
@@ -138,17 +144,22 @@ def make_key(person: str) -> PersonalKey:
         raise InvalidInput(f'{person} has a key already, at "{path}"; it is kept') from None
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(pem)
-    return PersonalKey(person, path, seed, _public_of(seed))
+    return path
 
 
 def derived_key(person: str, secret: bytes) -> PersonalKey:
     """A key made from ``secret`` and the person's name alone, never kept in a file:
     the demo's people (the same keys on every run, so the demo is deterministic).
     Anyone who knows ``secret`` can sign as them: never for real people."""
+    seed = derived_seed(person, secret)
+    return PersonalKey(person, Path("(derived, not kept)"), seed, _public_of(seed))
+
+
+def derived_seed(person: str, secret: bytes) -> bytes:
+    """The 32-byte seed of ``derived_key`` (no ``cryptography`` needed)."""
     from kamflow.domain.values import identity
 
-    seed = hashlib.sha256(b"kamflow-derived-key\0" + secret + identity(person).encode()).digest()
-    return PersonalKey(person, Path("(derived, not kept)"), seed, _public_of(seed))
+    return hashlib.sha256(b"kamflow-derived-key\0" + secret + identity(person).encode()).digest()
 
 
 def sign(key: PersonalKey, message: bytes) -> bytes:

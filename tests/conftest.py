@@ -303,6 +303,33 @@ def need_postgres() -> None:
         pytest.skip(problem)
 
 
+def _demo_key_files() -> dict[str, str]:
+    """The demo's people's key files (name -> PEM text), made once per session."""
+    import tempfile
+
+    from kamflow.demo.catalogue import catalogue
+    from kamflow.demo.plan import DEMO_SECRET, demo_people
+    from kamflow.identity import derived_seed, keep_seed
+
+    files: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        before = os.environ.get("KAMFLOW_CONFIG_DIR")
+        os.environ["KAMFLOW_CONFIG_DIR"] = scratch
+        try:
+            for person in demo_people(catalogue()):
+                path = keep_seed(person, derived_seed(person, DEMO_SECRET))
+                files[path.name] = path.read_text()
+        finally:
+            if before is None:
+                os.environ.pop("KAMFLOW_CONFIG_DIR")
+            else:
+                os.environ["KAMFLOW_CONFIG_DIR"] = before
+    return files
+
+
+DEMO_KEY_FILES = _demo_key_files()
+
+
 @pytest.fixture(autouse=True)
 def _own_config_folder(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
@@ -312,6 +339,15 @@ def _own_config_folder(
     folder = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("KAMFLOW_CONFIG_DIR", str(folder))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    # The demo's people have their demo keys here, as on the machine that ran `kamflow
+    # demo` each would: tests write to demo stores as them (li.wei is one, so li.wei's
+    # key in a new store is this one too; kamflow makes one only for someone without).
+    keys = folder / "keys"
+    keys.mkdir(mode=0o700)
+    for name, pem in DEMO_KEY_FILES.items():
+        path = keys / name
+        path.write_text(pem)
+        path.chmod(0o600)
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from kamflow.demo.catalogue import Company
+from kamflow.demo.catalogue import Catalogue, Company
 from kamflow.demo.people import People
 from kamflow.demo.planned import Chain, PlannedAccount, first_allowed
 from kamflow.demo.timeline import Step, days, money, quarter, spread, workday
@@ -668,3 +668,14 @@ DEMO_SECRET = b"kamflow demo: not a secret"
 def demo_key(person: str) -> PersonalKey:
     """The demo person's signing key."""
     return derived_key(person, DEMO_SECRET)
+
+
+def demo_people(c: Catalogue) -> list[str]:
+    """Everyone the demo's roster grants a role (and so a key), in grant order."""
+    people: list[str] = []
+    for grant in c.roster:
+        post = getattr(c.staff, grant.post)
+        for person in post if isinstance(post, list | tuple) else [post]:
+            if person not in people:
+                people.append(person)
+    return people

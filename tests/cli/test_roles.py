@@ -31,7 +31,7 @@ from kamflow.application import Kamflow
 from kamflow.domain.account import Account
 from kamflow.domain.envelope import Meta
 from kamflow.domain.governance import Governance
-from kamflow.identity import load_key
+from kamflow.identity import key_path, load_key
 
 OPEN = ("account", "open", "acme", "--name", "Acme Feed", "--industry", "feed", "--owner", ACTOR)
 APPROVER = "zhao.director"
@@ -119,6 +119,7 @@ def test_the_first_writer_of_a_new_database_becomes_its_admin_and_is_told(
 ) -> None:
     # Programs read it in --json; a person at a terminal sees it on stderr (a script's
     # stderr stays clean, as with progress bars).
+    key_path("li.wei").unlink()  # the demo's li.wei key the tests keep (conftest)
     result = json_of(invoke(locator, *OPEN, "--json"))
     # With a signing key made on the spot (they had none), and signatures required.
     made = load_key("li.wei")

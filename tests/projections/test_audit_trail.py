@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from conftest import fake_clock, postgres_problem, postgres_schema
+from click.testing import Result
+from conftest import fake_clock, invoke, postgres_problem, postgres_schema
 
 from kamflow.application import Kamflow
-from kamflow.cli import cli
 from kamflow.domain.account import Account
 from kamflow.domain.governance import Governance
 from kamflow.domain.values import identity
@@ -51,9 +50,7 @@ Row = tuple[Any, int, str, bytes]
 
 def invoker(locator: str) -> Kam:
     def kam(*args: str, actor: str = ACTOR) -> Result:
-        return CliRunner().invoke(
-            cli, ["--db", locator, "--actor", actor, *args], catch_exceptions=False
-        )
+        return invoke(locator, *args, actor=actor)  # a grant registers the grantee's key
 
     return kam
 

@@ -6,10 +6,12 @@ an untouched store verifies, exit 0."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,3 +220,30 @@ def test_the_conftest_grant_registers_the_grantees_own_key(store: str) -> None:
         ACTOR: personal_key(ACTOR),
         KAM: personal_key(KAM),
     }
+
+
+def test_an_export_carries_the_signatures_and_its_check_and_import_keep_them(
+    store: str, tmp_path: Path
+) -> None:
+    export = tmp_path / "log.jsonl"
+    assert invoke(store, "export", "--out", str(export)).exit_code == 0
+    checked = invoke(store, "audit", "verify", "--file", str(export), "--json")
+    assert checked.exit_code == 0, checked.stderr
+
+    copy = str(tmp_path / "copy.db")
+    assert invoke(copy, "import", str(export)).exit_code == 0
+    code, found = audit(copy)
+    assert (code, found["signatures"]) == (0, "5 writes (7 events) signed by their actor's key")
+
+    # A signature edited in the file: its check names the write.
+    lines = export.read_text().splitlines()
+    fifth = json.loads(lines[5])
+    assert fifth["position"] == 5 and "signature" in fifth
+    value = bytearray(base64.b64decode(fifth["signature"]["value"]))
+    value[0] ^= 1
+    fifth["signature"]["value"] = base64.b64encode(bytes(value)).decode()
+    lines[5] = json.dumps(fifth)
+    export.write_text("\n".join(lines) + "\n")
+    failed = invoke(store, "audit", "verify", "--file", str(export))
+    assert failed.exit_code == 1
+    assert "the signature of position 5: bad signature" in failed.stderr

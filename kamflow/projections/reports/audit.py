@@ -70,7 +70,7 @@ EVENT_TYPES = (
     "TierRaiseApproved", "PolicyExceptionRequested", "PolicyExceptionApproved",
     # Governance
     "Started", "PolicySet", "SettingSet", "RateSet", "RoleGranted", "RoleRevoked",
-    "AdminBootstrapped",
+    "AdminBootstrapped", "KeyRegistered", "KeyRevoked",
 )  # fmt: skip
 # `--type corrections`: every event that corrects an earlier one (ADR 0020).
 CORRECTIONS = (
