@@ -52,6 +52,12 @@ from kamflow.projections.reports import MODULES as REPORT_MODULES
 # says otherwise (TZ or KAMFLOW_TZ set by the test, --tz, or a recorded team setting).
 os.environ["TZ"] = "UTC"
 os.environ.pop("KAMFLOW_TZ", None)
+# Nor on the user's keys (ADR 0025): people's and checkpoint keys go to a folder of the
+# session's (each test then gets its own, _own_config_folder), also from fixtures set up
+# before any test's and from the processes tests start, never the real home's.
+_SESSION_CONFIG = tempfile.mkdtemp(prefix="kamflow-config-")
+os.environ["KAMFLOW_CONFIG_DIR"] = _SESSION_CONFIG
+os.environ["XDG_CONFIG_HOME"] = _SESSION_CONFIG
 
 # Where things are, wherever a test module sits below tests/.
 TESTS = Path(__file__).resolve().parent
