@@ -71,15 +71,25 @@ def main(argv: list[str] | None = None) -> int:
                 for n in range(lines)
             )
         )
-        applied = {name: run(env, "--db", str(db), "apply", str(script))
-                   for name, db in (("off", off), ("on", on))}  # fmt: skip
+        # Twice each, in the order off, on, on, off (the load drifts); the faster of each.
+        applied: dict[str, float] = {}
+        for rep, order in enumerate((("off", "on"), ("on", "off"))):
+            for name in order:
+                db = on if name == "on" else off
+                text = script.read_text().replace('"command_id": "c', f'"command_id": "r{rep}c')
+                again = folder / f"costs-{rep}.jsonl"
+                again.write_text(text)
+                took = run(env, "--db", str(db), "apply", str(again))
+                applied[name] = min(applied.get(name, took), took)
         verify_seconds, read_seconds, check_seconds, events = verify_vs_read(on, env)
     load = os.getloadavg()[0]
     write_on, write_off = statistics.median(times["on"]), statistics.median(times["off"])
+    fastest_on, fastest_off = min(times["on"]), min(times["off"])
     rows = [
         ("CLI write (cost record), median of " + str(writes), write_on, write_off,
          write_on / write_off, "<= 1.15x"),
-        (f"apply of {lines} lines", applied["on"], applied["off"],
+        ("   the fastest of each", fastest_on, fastest_off, fastest_on / fastest_off, "info"),
+        (f"apply of {lines} lines (the faster of 2)", applied["on"], applied["off"],
          applied["on"] / applied["off"], "<= 1.15x"),
         (f"audit verify of {events} events vs read+decode", verify_seconds, read_seconds,
          read_seconds / verify_seconds, ">= 0.3x"),

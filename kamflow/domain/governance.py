@@ -110,7 +110,8 @@ class Governance(Recorder, Aggregate):
                 governance.key_book()[self.person] = self.key
 
         def summary(self) -> str:
-            key = f", key {self.key}" if self.key else ""
+            # The key itself is in `roster show`; a line of history stays readable.
+            key = " (key registered)" if self.key else ""
             return f"{self.person} holds {self.role}{key}: {self.reason}"
 
     class AdminBootstrapped(Event):
@@ -135,10 +136,8 @@ class Governance(Recorder, Aggregate):
                 governance.settings["signatures"] = self.signatures
 
         def summary(self) -> str:
-            key = f", key {self.key}" if self.key else ""
             return (
-                f"{self.person} holds {', '.join(self.roles)}: the first to write to this"
-                f" database{key}"
+                f"{self.person} holds {', '.join(self.roles)}: the first to write to this database"
             )
 
     class KeyRegistered(Event):
