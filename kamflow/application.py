@@ -409,6 +409,7 @@ class Kamflow:
         actor: str,
         command_id: str | None = None,
         again: bool = False,
+        on_behalf_of: str | None = None,
     ) -> Outcome:
         """Load, decide, save; on a concurrent write, reload and decide again.
 
@@ -439,8 +440,10 @@ class Kamflow:
                 f"database {self.store.named} is read-only (the file or its folder is not"
                 " writable); nothing was written"
             )
+        if on_behalf_of is not None:
+            check_actor(on_behalf_of, "--on-behalf-of", MAX_NAME)
         with self._reading():
-            return self._decide_and_save(command, actor, cid, given, again)
+            return self._decide_and_save(command, actor, cid, given, again, on_behalf_of)
 
     def _decide_and_save(
         self,
@@ -449,6 +452,7 @@ class Kamflow:
         cid: str,
         given: bool,
         again: bool = False,
+        behalf: str | None = None,
     ) -> Outcome:
         conflicts = 0
         deadline = time.monotonic() + lock_timeout()
@@ -471,7 +475,7 @@ class Kamflow:
             # Held and rehearsed commands save nothing now (hold(), rehearse()): no lock.
             lock = self._write_lock() if self._unsaved is None else contextlib.nullcontext()
             with lock:
-                attempt = self._attempt(command, actor, cid, given, again, first_done)
+                attempt = self._attempt(command, actor, cid, given, again, first_done, behalf)
             if isinstance(attempt, Outcome):
                 return attempt
             if isinstance(attempt, _First):
@@ -479,7 +483,7 @@ class Kamflow:
                 # before the duplicate's, ADR 0020), under the same command id, in its
                 # own turn of the lock: run again after a failure, it is skipped and
                 # this side completes.
-                self._decide_and_save(attempt.command, actor, cid, given, True)
+                self._decide_and_save(attempt.command, actor, cid, given, True, behalf)
                 first_done = True
                 continue
             if attempt is _RETRY:
@@ -550,6 +554,7 @@ class Kamflow:
         given: bool,
         again: bool = False,
         first_done: bool = False,
+        behalf: str | None = None,
     ) -> Outcome | _Saved | _First | object:
         """One load-decide-save: an Outcome when nothing is to be saved (the command id
         was applied already), _RETRY to decide again now, _CONFLICT when the save met a
@@ -579,11 +584,16 @@ class Kamflow:
             actor = governance.person(actor)
         # A command without a name of its own is the other side of one that has one (a
         # merge's target, Command.first), authorized as that command already.
-        if governance is not None and hasattr(command, "name"):
+        if governance is not None and hasattr(command, "name") and behalf is None:
             governance.authorize(actor, command.needs_role, command.name)
         # Then the key the write is signed with (ADR 0025): the role refusal first, as
         # it is the one an admin answers with a grant and the key together.
         signer = self._signer(governance, actor, getattr(command, "needs_role", "kam"))
+        if behalf is not None:
+            # A delegate records for a named person (ADR 0025): the events are that
+            # person's, who must hold the command's role; the signature is the
+            # delegate's own, naming both.
+            actor = self._delegated(governance, actor, behalf, command, signer)
         if isinstance(command, GovernanceCommand):
             subject = "governance"
             if given and governance is not None and governance.has_command(cid):
@@ -733,6 +743,32 @@ class Kamflow:
         return len(pending)
 
     # ------------------------------------------------------------------ signatures
+    def _delegated(
+        self,
+        governance: Governance | None,
+        delegate: str,
+        behalf: str,
+        command: Command | GovernanceCommand,
+        signer: WriteSigner | None,
+    ) -> str:
+        """The person ``delegate`` records for (as the roster knows them); sets
+        ``signer.behalf``. Raises RuleViolation unless the roster has ``delegate``
+        holding the delegate role and ``behalf`` the command's."""
+        from kamflow.domain.errors import RuleViolation
+
+        if governance is None or not governance.enforcing:
+            raise RuleViolation(
+                "role delegate",
+                "--on-behalf-of needs a roster with an admin, who grants the delegate role",
+            )
+        governance.authorize(delegate, "delegate", "--on-behalf-of")
+        person = governance.person(behalf)
+        if hasattr(command, "name"):
+            governance.authorize(person, command.needs_role, command.name)
+        if signer is not None:
+            signer.behalf = person
+        return person
+
     def _personal_key(self, person: str) -> PersonalKey | None:
         """``person``'s private key from their file (kamflow.identity), read once."""
         from kamflow.domain.values import identity as name_identity

@@ -14,6 +14,8 @@ from conftest import ACTOR, invoke, json_of, ok, old_store, refusal
 
 from kamflow.cli import cli
 from kamflow.identity import key_path, load_key
+from kamflow.projections.db import ViewDB
+from kamflow.signing import SIGNATURES
 
 OPEN = ("account", "open", "acme", "--name", "Acme", "--industry", "feed", "--owner", ACTOR)
 COST = ("cost", "record", "acme", "--amount", "5", "--category", "travel")
@@ -165,3 +167,37 @@ def test_roster_show_lists_each_persons_key(tmp_path: Path) -> None:
         {"person": ACTOR, "roles": ["admin", "kam"], "key": mine.public},
         {"person": "wang.fang", "roles": ["kam"], "key": None},
     ]
+
+
+def test_a_delegate_records_for_a_named_person_signed_with_its_own_key(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))
+    ok(invoke(db, "roster", "grant", "crm.bot", "delegate", "--reason", "the CRM sync"))
+
+    lines = ok(invoke(db, "--on-behalf-of", "Zhou.Hui", *COST, actor="crm.bot"))
+
+    assert lines[0].startswith("recorded ServiceCostRecorded")
+    history = json_of(invoke(db, "account", "history", "acme", "--json"))
+    assert history[-1]["actor"] == "zhou.hui"  # the work is theirs
+    found = json_of(invoke(db, "audit", "verify", "--json"))
+    assert found["ok"] and found["signatures"].startswith("4 writes (6 events)")
+    views = ViewDB(db)
+    try:
+        rows = views.rows(f"SELECT signer, behalf FROM {SIGNATURES} ORDER BY position")
+    finally:
+        views.close()
+    assert tuple(rows[-1]) == ("crm.bot", "zhou.hui")  # both names, in the signed record
+
+
+def test_on_behalf_of_needs_the_delegate_role_and_the_persons_role(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))
+    ok(invoke(db, "roster", "grant", "crm.bot", "delegate", "--reason", "the CRM sync"))
+    ok(invoke(db, "roster", "grant", "gao.yan", "auditor", "--reason", "audit"))
+
+    line = refusal(invoke(db, "--on-behalf-of", "li.wei", *COST, actor="zhou.hui"), 1)
+    assert line.startswith('Error: role delegate: "--on-behalf-of" needs the delegate role')
+    line = refusal(invoke(db, "--on-behalf-of", "gao.yan", *COST, actor="crm.bot"), 1)
+    assert line.startswith('Error: role kam: "cost record" needs the kam role and gao.yan')
