@@ -14,7 +14,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -39,6 +39,8 @@ from kamflow.domain.envelope import Event, Meta
 if TYPE_CHECKING:
     from kamflow.domain.governance import Governance
     from kamflow.domain.roster import Roster
+    from kamflow.identity import PersonalKey
+    from kamflow.signing import WriteSigner
 from kamflow.domain.errors import (
     AccountNotFound,
     Field,
@@ -277,6 +279,9 @@ class Kamflow:
         self.warn: Callable[[str], None] = _warn_on_stderr
         self._warned: set[tuple[uuid.UUID, int]] = set()
         self._keys: dict[uuid.UUID, str] = {}  # see _aid
+        # People's private keys read from their files, by name (_signer, ADR 0025).
+        self._personal: dict[str, PersonalKey | None] = {}
+        self._held_signer: WriteSigner | None = None  # who signs what flush() saves
         # Keys as typed -> (key, id), where no older kamflow's id can apply (locate):
         # a batch names the same accounts thousands of times.
         self._located: dict[str, tuple[str, uuid.UUID]] = {}
@@ -408,6 +413,7 @@ class Kamflow:
         actor: str,
         command_id: str | None = None,
         again: bool = False,
+        on_behalf_of: str | None = None,
     ) -> Outcome:
         """Load, decide, save; on a concurrent write, reload and decide again.
 
@@ -438,8 +444,10 @@ class Kamflow:
                 f"database {self.store.named} is read-only (the file or its folder is not"
                 " writable); nothing was written"
             )
+        if on_behalf_of is not None:
+            check_actor(on_behalf_of, "--on-behalf-of", MAX_NAME)
         with self._reading():
-            return self._decide_and_save(command, actor, cid, given, again)
+            return self._decide_and_save(command, actor, cid, given, again, on_behalf_of)
 
     def _decide_and_save(
         self,
@@ -448,6 +456,7 @@ class Kamflow:
         cid: str,
         given: bool,
         again: bool = False,
+        behalf: str | None = None,
     ) -> Outcome:
         conflicts = 0
         deadline = time.monotonic() + lock_timeout()
@@ -474,7 +483,7 @@ class Kamflow:
                 else contextlib.nullcontext()
             )
             with lock:
-                attempt = self._attempt(command, actor, cid, given, again, first_done)
+                attempt = self._attempt(command, actor, cid, given, again, first_done, behalf)
             if isinstance(attempt, Outcome):
                 return attempt
             if isinstance(attempt, _First):
@@ -482,7 +491,7 @@ class Kamflow:
                 # before the duplicate's, ADR 0020), under the same command id, in its
                 # own turn of the lock: run again after a failure, it is skipped and
                 # this side completes.
-                self._decide_and_save(attempt.command, actor, cid, given, True)
+                self._decide_and_save(attempt.command, actor, cid, given, True, behalf)
                 first_done = True
                 continue
             if attempt is _RETRY:
@@ -569,6 +578,7 @@ class Kamflow:
         given: bool,
         again: bool = False,
         first_done: bool = False,
+        behalf: str | None = None,
     ) -> Outcome | _Saved | _First | object:
         """One load-decide-save: an Outcome when nothing is to be saved (the command id
         was applied already), _RETRY to decide again now, _CONFLICT when the save met a
@@ -585,17 +595,32 @@ class Kamflow:
             from kamflow.domain.governance import Governance
 
             # The first person to write to a new database becomes its admin, before
-            # their first command is decided, in the same save (ADR 0023).
+            # their first command is decided, in the same save (ADR 0023), with their
+            # key (made now if they have none) and signatures required (ADR 0025).
             started = Governance.start(Meta(actor, cid, today, recorded_at, given, today=today))
-            notice = started.bootstrap(Meta(actor, cid, today, recorded_at, given, today=today))
+            key, made = self._bootstrap_key(actor)
+            notice = started.bootstrap(
+                Meta(actor, cid, today, recorded_at, given, today=today),
+                key.public if key is not None else None,
+            )
+            if made and key is not None:
+                notice += f" (made now, at {key.path})"
             governance = started
         elif governance is not None:
             # One person, one spelling: Li.Wei acts as the li.wei the roster knows.
             actor = governance.person(actor)
         # A command without a name of its own is the other side of one that has one (a
         # merge's target, Command.first), authorized as that command already.
-        if governance is not None and hasattr(command, "name"):
+        if governance is not None and hasattr(command, "name") and behalf is None:
             governance.authorize(actor, command.needs_role, command.name)
+        # Then the key the write is signed with (ADR 0025): the role refusal first, as
+        # it is the one an admin answers with a grant and the key together.
+        signer = self._signer(governance, actor, getattr(command, "needs_role", "kam"))
+        if behalf is not None:
+            # A delegate records for a named person (ADR 0025): the events are that
+            # person's, who must hold the command's role; the signature is the
+            # delegate's own, naming both.
+            actor = self._delegated(governance, actor, behalf, command, signer)
         if isinstance(command, GovernanceCommand):
             from kamflow.domain.governance import Governance
 
@@ -635,9 +660,11 @@ class Kamflow:
                 # their own (never in a rehearsal, which writes nothing).
                 bootstrap = list(self._full(governance).collect_events())
                 if not self._rehearsing:
-                    self.app.save(*bootstrap)
+                    with self._signing(signer):
+                        self.app.save(*bootstrap)
                 self._held_governance = self._full(governance)
             if self._unsaved is not None:
+                self._held_signer = signer
                 return self._decide_held(command, account, aid, meta, subject, cid)
             try:
                 aggregate, reference = command.decide(account, meta)
@@ -661,7 +688,8 @@ class Kamflow:
             events = [(type(e).__name__, e.originator_version) for e in pending]
             return Outcome(subject, reference, events, cid, _ids(pending))
         try:
-            self.app.save(*extra, *pending)
+            with self._signing(signer):
+                self.app.save(*extra, *pending)
         except IntegrityError:
             self._forget(aggregate.id)
             return _CONFLICT
@@ -736,8 +764,144 @@ class Kamflow:
             self._forget(aid)
         change(aggregate, meta)
         pending = aggregate.collect_events()
-        self.app.save(*pending)
+        governance = self._load_governance()
+        # Signed by the named person when their key is at hand (the demo's people),
+        # else unsigned: what an import from an older CRM would have been.
+        own = self._personal_key(actor) if governance is not None and governance.signing else None
+        signer = None
+        if own is not None:
+            from kamflow.signing import WriteSigner
+
+            signer = WriteSigner(actor, own)
+        with self._signing(signer):
+            self.app.save(*pending)
         return len(pending)
+
+    # ------------------------------------------------------------------ signatures
+    def _delegated(
+        self,
+        governance: Governance | Roster | None,
+        delegate: str,
+        behalf: str,
+        command: Command | GovernanceCommand,
+        signer: WriteSigner | None,
+    ) -> str:
+        """The person ``delegate`` records for (as the roster knows them); sets
+        ``signer.behalf``. Raises RuleViolation unless the roster has ``delegate``
+        holding the delegate role and ``behalf`` the command's."""
+        from kamflow.domain.errors import RuleViolation
+
+        if governance is None or not governance.enforcing:
+            raise RuleViolation(
+                "role delegate",
+                "--on-behalf-of needs a roster with an admin, who grants the delegate role",
+            )
+        governance.authorize(delegate, "delegate", "--on-behalf-of")
+        person = governance.person(behalf)
+        if hasattr(command, "name"):
+            governance.authorize(person, command.needs_role, command.name)
+        if signer is not None:
+            signer.behalf = person
+        return person
+
+    def _personal_key(self, person: str) -> PersonalKey | None:
+        """``person``'s private key from their file (kamflow.identity), read once."""
+        from kamflow.domain.values import identity as name_identity
+
+        wanted = name_identity(person)
+        if wanted not in self._personal:
+            from kamflow.identity import load_key
+
+            self._personal[wanted] = load_key(person)
+        return self._personal[wanted]
+
+    def use_keys(self, keys: Iterable[PersonalKey]) -> None:
+        """Sign the writes of these people with these keys instead of their files (the
+        demo's people, whose keys are derived, not kept)."""
+        from kamflow.domain.values import identity as name_identity
+
+        for key in keys:
+            self._personal[name_identity(key.person)] = key
+
+    def _bootstrap_key(self, actor: str) -> tuple[PersonalKey | None, bool]:
+        """The first admin's key, made now if they have none (never in a rehearsal,
+        which writes nothing; never on a store without seals, which cannot be signed);
+        and whether it was made."""
+        if not getattr(self.app.recorder, "sealing", False):
+            return None, False
+        key = self._personal_key(actor)
+        if key is not None or self._rehearsing:
+            return key, False
+        from kamflow.domain.values import identity as name_identity
+        from kamflow.identity import make_key
+
+        key = make_key(actor)
+        self._personal[name_identity(actor)] = key
+        return key, True
+
+    def _signer(
+        self, governance: Governance | Roster | None, actor: str, role: str
+    ) -> WriteSigner | None:
+        """Who signs this write: None where signatures are off (a store made before
+        ADR 0025, until an admin sets ``signatures required``); else ``actor`` with
+        their key, which must be the one the roster holds for them. Raises
+        RuleViolation ("signatures") saying what to run, by whom, when it is not."""
+        if governance is None or not governance.signing:
+            return None
+        from kamflow.domain.errors import RuleViolation
+        from kamflow.identity import key_path
+
+        registered = governance.key_of(actor)
+        key = self._personal_key(actor)
+        if key is not None and key.public == registered:
+            from kamflow.signing import WriteSigner
+
+            return WriteSigner(actor, key)
+        path = key_path(actor)  # for the refusals below only
+        if registered is None:
+            pub = key.public if key is not None else "PUB"
+            admin = (
+                f"kamflow roster grant {actor} {role} --key {pub} --reason ..."
+                if actor not in governance.roster
+                else f"kamflow roster key {actor} --key {pub} --reason ..."
+            )
+            mine = (
+                f"{actor} runs `kamflow id init` and gives the public key it prints (PUB) to"
+                " an admin, who runs"
+                if key is None
+                else "an admin runs"
+            )
+            raise RuleViolation(
+                "signatures",
+                f"every write to this database is signed and {actor} has no key registered;"
+                f" {mine}: {admin}",
+            )
+        if key is None:
+            raise RuleViolation(
+                "signatures",
+                f"{actor}'s registered key {registered} is not on this machine ({path});"
+                f" copy it there, or run `kamflow id init` (as {actor}) and an admin runs:"
+                f" kamflow roster key {actor} --key PUB --reason ...",
+            )
+        raise RuleViolation(
+            "signatures",
+            f"{actor}'s key at {path} ({key.public}) is not the one registered for them"
+            f" ({registered}); an admin runs: kamflow roster key {actor} --key"
+            f" {key.public} --reason ...",
+        )
+
+    @contextlib.contextmanager
+    def _signing(self, signer: WriteSigner | None) -> Iterator[None]:
+        """The recorder signs what is saved in the block with ``signer`` (none: unsigned)."""
+        recorder = self.app.recorder
+        if not hasattr(recorder, "signer"):
+            yield
+            return
+        recorder.signer = signer
+        try:
+            yield
+        finally:
+            recorder.signer = None
 
     def _roster(self, light: bool = False) -> Governance | Roster | None:
         """The policies and roster a write is checked against (None: nothing recorded
@@ -886,11 +1050,12 @@ class Kamflow:
         self._held_order = []
         events = [e for pending in held.values() for e in pending]
         try:
-            with self._reading():
+            with self._reading(), self._signing(self._held_signer):
                 if events:
                     # Straight to the event store: Application.save would only check each
                     # event against eventsourcing's runtime protocol (~30 us an event)
-                    # and keep no aggregate (none given, no cache, no snapshot interval).
+                    # and keep no aggregate (none given, no cache, no snapshot interval);
+                    # the recorder seals and signs them all the same.
                     self.app.events.put(events)
         except (IntegrityError, StorageError) as exc:
             for aid in held:

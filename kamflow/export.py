@@ -37,7 +37,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 from typing import IO, TYPE_CHECKING, Any
@@ -49,6 +49,7 @@ from kamflow.seal import ALGORITHM, GENESIS, Break, Row, link, walk
 if TYPE_CHECKING:
     from kamflow.application import Kamflow
     from kamflow.checkpoint import SigningKey
+    from kamflow.signing import Signature
 
 FORMAT = "kamflow-export-v1"
 BATCH = 2000
@@ -244,7 +245,9 @@ def dumps(line: dict[str, Any]) -> str:
     return json.dumps(line, ensure_ascii=True)
 
 
-def line_of(row: Row, previous: bytes, readable: dict[str, Any]) -> dict[str, Any]:
+def line_of(
+    row: Row, previous: bytes, readable: dict[str, Any], signed: Signature | None = None
+) -> dict[str, Any]:
     line: dict[str, Any] = {
         "position": row.position,
         "account": readable["account"],
@@ -260,6 +263,17 @@ def line_of(row: Row, previous: bytes, readable: dict[str, Any]) -> dict[str, An
     line["previous"] = previous.hex()
     assert row.seal is not None
     line["seal"] = row.seal.hex()
+    if signed is not None:
+        # On the first line of a signed write (ADR 0025): the signature of the lines
+        # from here to ``last_position``.
+        line["signature"] = {
+            "last_position": signed.last,
+            "signer": signed.signer,
+            "behalf": signed.behalf,
+            "key_id": signed.key_id,
+            "anchor": signed.anchor.hex(),
+            "value": base64.b64encode(signed.signature).decode("ascii"),
+        }
     return line
 
 
@@ -290,6 +304,7 @@ def write(
     """
     from kamflow import __version__
     from kamflow.sealed import seal_meta
+    from kamflow.signing import read_signatures
 
     readable = Readable(store_plain(kamflow.locator))
     header = {
@@ -304,6 +319,7 @@ def write(
         "seal_meta": {k: v for k, v in seal_meta(kamflow).items() if k != "algorithm"},
     }
     out.write(dumps(header) + "\n")
+    signatures = read_signatures(kamflow)
     lines = 0
     last_seal = GENESIS
     # An account's lines do not chain to each other (other accounts' events stand
@@ -318,7 +334,8 @@ def write(
             assert row.seal is not None
             if account is None or row.originator_id == account[1]:
                 fields = readable.fields(row)
-                chunk.append(dumps(line_of(row, previous, fields)))
+                signed = signatures.get(row.position)
+                chunk.append(dumps(line_of(row, previous, fields, signed)))
                 last_seal = row.seal
                 seals.update(row.seal)
                 lines += 1
@@ -369,6 +386,7 @@ class Verified:
     account: str | None
     checkpoint: Checkpoint
     trusted: bool
+    signatures: str = ""  # what the signature check found (a whole log's export)
 
 
 class Reader:
@@ -386,6 +404,8 @@ class Reader:
         self.result: Verified | None = None
         self._headed = False
         self.seal_meta: dict[str, str] = {}
+        # The signatures of the lines read so far, by the first position of each write.
+        self.signatures: dict[int, Signature] = {}
 
     def _fail(self, what: str) -> VerifyFailed:
         return VerifyFailed(f"{self.name} line {self.number}: {what}")
@@ -454,6 +474,8 @@ class Reader:
                     raise self._fail("a line after the checkpoint")
                 return
             row, previous = self._row(line)
+            if "signature" in line:
+                self.signatures[row.position] = self._signature(row.position, line["signature"])
             if row.position <= last_position:
                 raise self._fail(
                     f"position {row.position} after position {last_position}: lines moved"
@@ -495,6 +517,22 @@ class Reader:
             last_position = row.position
             previous_seal = row.seal
             yield Line(self.number, row, previous)
+
+    def _signature(self, position: int, given: Any) -> Signature:
+        from kamflow.signing import Signature
+
+        try:
+            return Signature(
+                position,
+                int(given["last_position"]),
+                str(given["signer"]),
+                str(given["behalf"]),
+                str(given["key_id"]),
+                bytes.fromhex(str(given["anchor"])),
+                base64.b64decode(str(given["value"]), validate=True),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._fail(f"not a signature ({type(exc).__name__}: {exc})") from None
 
     def _row(self, line: dict[str, Any]) -> tuple[Row, bytes]:
         try:
@@ -557,7 +595,17 @@ class Reader:
 
 # Fields of an event line besides the readable ones.
 _SEALED = frozenset(
-    {"position", "account_id", "version", "topic", "state", "state_base64", "previous", "seal"}
+    {
+        "position",
+        "account_id",
+        "version",
+        "topic",
+        "state",
+        "state_base64",
+        "previous",
+        "seal",
+        "signature",
+    }
 )
 
 
@@ -565,9 +613,30 @@ def verify(
     stream: IO[bytes], name: str, trusted: bytes | None, progress: Progress | None = None
 ) -> Verified:
     """Check a whole export (see ``Reader``). Returns what verified."""
+    from kamflow.signature_check import check_rows
+
     reader = Reader(stream, name, trusted)
-    for _ in reader.lines():
-        if progress is not None:
-            progress(1)
+
+    def rows() -> Iterator[Row]:
+        for line in reader.lines():
+            if progress is not None:
+                progress(1)
+            yield line.row
+
+    reader.header()
+    if reader.account_id is not None:
+        # One account's lines: the writes they belong to hold other accounts' events.
+        for _ in rows():
+            pass
+        assert reader.result is not None
+        return reader.result
+    # A whole log: its signatures too, against the roster its lines hold (ADR 0025).
+    signed = check_rows(rows(), reader.signatures.get, offline_plain())
     assert reader.result is not None
-    return reader.result
+    if signed.findings:
+        first = signed.findings[0]
+        raise VerifyFailed(
+            f"{name}: the signature of position {first.where}: {first.kind}: {first.detail}",
+            kind=first.kind,
+        )
+    return replace(reader.result, signatures=signed.summary())

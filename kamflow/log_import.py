@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kamflow.domain.errors import InvalidInput, StorageError
 from kamflow.export import Progress, Reader, Verified, named
 from kamflow.sealed import META, SEALS
+from kamflow.signing import INSERT as SIGNATURE_INSERT
 
 if TYPE_CHECKING:
     from kamflow.projections.db import ViewDB
@@ -118,6 +119,15 @@ def _load(db: ViewDB, reader: Reader, progress: Progress | None) -> Imported:
         count += len(batch)
         if progress is not None and batch:
             progress(len(batch))
+        if reader.signatures:
+            # The writes' signatures, as the source stored them (ADR 0025).
+            cur.executemany(
+                db.sql(SIGNATURE_INSERT.format("?")),
+                [
+                    (s.first, s.last, s.signer, s.behalf, s.key_id, s.anchor, s.signature)
+                    for s in reader.signatures.values()
+                ],
+            )
         assert reader.result is not None  # the checkpoint verified, or lines() raised
         if reader.seal_meta:
             # The source's word on its seals (e.g. the positions sealed after the fact).

@@ -341,13 +341,16 @@ def policy_show(kf: Kamflow) -> Report:
 
 
 def roster_show(kf: Kamflow) -> Report:
-    """Every person and the roles they hold."""
-    records = [
-        {"person": person, "roles": sorted(roles)}
-        for person, roles in sorted(kf.governance().roster.items())
+    """Every person, the roles they hold and their registered public key (null: none;
+    ADR 0025)."""
+    governance = kf.governance()
+    keys = governance.key_book()
+    records: list[dict[str, Any]] = [
+        {"person": person, "roles": sorted(roles), "key": keys.get(person)}
+        for person, roles in sorted(governance.roster.items())
     ]
-    rows = [{**r, "roles": ", ".join(r["roles"])} for r in records]
-    return Report(title="", columns=["person", "roles"], rows=rows, document=records)
+    rows = [{**r, "roles": ", ".join(r["roles"]), "key": r["key"] or "-"} for r in records]
+    return Report(title="", columns=["person", "roles", "key"], rows=rows, document=records)
 
 
 RATE_COLUMNS = ["currency", "quote", "on", "rate", "source", "set_by"]

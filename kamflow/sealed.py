@@ -52,6 +52,9 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 
 from kamflow.domain.errors import StorageError
 from kamflow.seal import ALGORITHM, GENESIS, Row, link
+from kamflow.signing import INSERT as SIGNATURE_INSERT
+from kamflow.signing import SQLITE_TABLE as SIGNATURES_TABLE
+from kamflow.signing import WriteSigner
 
 SEALS = "kamflow_seals"
 META = "kamflow_seal_meta"
@@ -114,6 +117,8 @@ class SealedSQLiteRecorder(SQLiteApplicationRecorder):
     ) -> None:
         super().__init__(datastore, events_table_name)
         self._held = threading.local()
+        # Who signs the events inserted now (kamflow.signing, ADR 0025); set by Kamflow.
+        self.signer: WriteSigner | None = None
 
     def construct_create_table_statements(self) -> list[str]:
         if not self.sealing:
@@ -123,6 +128,7 @@ class SealedSQLiteRecorder(SQLiteApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {SEALS} ("
             "position INTEGER PRIMARY KEY, seal BLOB NOT NULL CHECK (length(seal) = 32))",
             f"CREATE TABLE IF NOT EXISTS {META} (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            SIGNATURES_TABLE,
         ]
 
     def create_table(self) -> None:
@@ -194,11 +200,12 @@ class SealedSQLiteRecorder(SQLiteApplicationRecorder):
         )
         found = c.fetchone()
         previous = bytes(found[0]) if found is not None else GENESIS
+        sealed = chain_seals(previous, positions, stored_events)
         try:
-            c.executemany(
-                f"INSERT INTO {SEALS} (position, seal) VALUES (?, ?)",
-                chain_seals(previous, positions, stored_events),
-            )
+            c.executemany(f"INSERT INTO {SEALS} (position, seal) VALUES (?, ?)", sealed)
+            if self.signer is not None:
+                # Signed in the same transaction: the write and its signature, or neither.
+                c.execute(SIGNATURE_INSERT.format("?"), self.signer.row(sealed, previous))
         except sqlite3.IntegrityError:
             raise position_taken(positions[0]) from None
         return positions

@@ -39,6 +39,7 @@ from kamflow.sealed import (
     position_taken,
     sealing_off,
 )
+from kamflow.signing import SIGNATURES, WriteSigner
 
 
 class SealedPostgresRecorder(PostgresApplicationRecorder):
@@ -55,6 +56,7 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self._held = threading.local()
+        self.signer: WriteSigner | None = None  # as SealedSQLiteRecorder's (ADR 0025)
         if self.datastore.enable_db_functions:
             # eventsourcing's insert function takes no table lock and seals nothing.
             raise ProgrammingError("kamflow's sealed recorder does not use database functions")
@@ -72,7 +74,16 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
             SQL(
                 "CREATE TABLE IF NOT EXISTS {}.{} (name text PRIMARY KEY, value text NOT NULL)"
             ).format(schema, Identifier(META)),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {}.{} (position bigint PRIMARY KEY,"
+                " last_position bigint NOT NULL, signer text NOT NULL, behalf text NOT NULL,"
+                " key_id text NOT NULL, anchor bytea NOT NULL, signature bytea NOT NULL)"
+            ).format(schema, Identifier(SIGNATURES)),
         ]
+        self._insert_signature = SQL(
+            "INSERT INTO {}.{} (position, last_position, signer, behalf, key_id, anchor,"
+            " signature) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        ).format(schema, Identifier(SIGNATURES))
         self._previous = SQL(
             "SELECT seal FROM {}.{} WHERE position < %s ORDER BY position DESC LIMIT 1"
         ).format(schema, Identifier(SEALS))
@@ -93,8 +104,11 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
         curs.execute(self._previous, (positions[0],))
         found = curs.fetchone()
         previous = bytes(found["seal"]) if found is not None else GENESIS
+        sealed = chain_seals(previous, positions, stored_events)
         try:
-            curs.executemany(self._insert_seals, chain_seals(previous, positions, stored_events))
+            curs.executemany(self._insert_seals, sealed)
+            if self.signer is not None:
+                curs.execute(self._insert_signature, self.signer.row(sealed, previous))
         except psycopg.errors.UniqueViolation:
             raise position_taken(positions[0]) from None
         return positions

@@ -81,6 +81,8 @@ class Verification:
     store: str = ""
     views: list[str] | None = None
     findings: list[Finding] = field(default_factory=list)
+    # The signatures (kamflow.signature_check, ADR 0025): one line, "" when not checked.
+    signatures: str = ""
 
     @property
     def ok(self) -> bool:
@@ -99,6 +101,7 @@ class Verification:
             "snapshots": self.snapshots,
             "store": self.store,
             "views": self.views,
+            "signatures": self.signatures,
             "findings": [f.as_json() for f in self.findings],
         }
 
@@ -119,6 +122,12 @@ def verify(
     if total is not None:
         total(size)
     check_log(kamflow, result, progress)
+    if is_sealed(kamflow):
+        from kamflow.signature_check import check
+
+        signed = check(kamflow)
+        result.signatures = signed.summary()
+        result.findings += signed.findings
     check_snapshots(kamflow, result)
     check_store(kamflow, result)
     if views:
@@ -634,6 +643,16 @@ def report(result: Verification) -> Report:
             ),
         }
     )
+    if result.signatures:
+        failed = next((f for f in result.findings if f.check == "signature"), None)
+        rows.append(
+            {
+                "check": "signatures",
+                "result": f"{failed.kind} at position {failed.where}"
+                if failed
+                else result.signatures,
+            }
+        )
     rows.append({"check": "store", "result": result.store})
     views = (
         "not checked (give --views)"

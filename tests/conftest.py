@@ -55,6 +55,12 @@ from kamflow.projections.reports import MODULES as REPORT_MODULES
 # says otherwise (TZ or KAMFLOW_TZ set by the test, --tz, or a recorded team setting).
 os.environ["TZ"] = "UTC"
 os.environ.pop("KAMFLOW_TZ", None)
+# Nor on the user's keys (ADR 0025): people's and checkpoint keys go to a folder of the
+# session's (each test then gets its own, _own_config_folder), also from fixtures set up
+# before any test's and from the processes tests start, never the real home's.
+_SESSION_CONFIG = tempfile.mkdtemp(prefix="kamflow-config-")
+os.environ["KAMFLOW_CONFIG_DIR"] = _SESSION_CONFIG
+os.environ["XDG_CONFIG_HOME"] = _SESSION_CONFIG
 
 # Where things are, wherever a test module sits below tests/.
 TESTS = Path(__file__).resolve().parent
@@ -131,9 +137,22 @@ def run(
     """Execute ``command`` (its name as users type it: ``"visit log"``) with ``fields``
     (keyed by field name, values as `kamflow apply` takes them), as the command line and
     `apply` do. Raises what the command raises (InvalidInput, NotFound, RuleViolation...)."""
+    if command == "roster grant" and "key" not in fields:
+        fields = {**fields, "key": personal_key(str(fields["person"]))}
     return kf.execute(
         build(COMMANDS[command], fields), actor=actor, command_id=command_id, again=again
     )
+
+
+def personal_key(person: str) -> str:
+    """``person``'s public key, their key pair made first if they have none, in the
+    test's own config folder (``_own_config_folder``): what `kamflow id init` prints.
+    ``run`` and ``invoke`` register it with every `roster grant` that names no --key,
+    as an admin would, so that the grantee can sign their writes (ADR 0025)."""
+    from kamflow.identity import load_key, make_key
+
+    found = load_key(person) or make_key(person)
+    return found.public
 
 
 class RunOptions(TypedDict, total=False):
@@ -166,6 +185,8 @@ def invoke(
 ) -> Result:
     """``kamflow --db DB --actor ACTOR ARGS...`` in process (click's CliRunner), with
     ``input`` on stdin and ``env`` over the environment."""
+    if args[:2] == ("roster", "grant") and len(args) > 2 and "--key" not in args:
+        args = (*args, "--key", personal_key(args[2]))
     # catch_exceptions=False: a traceback fails the test instead of hiding in a Result.
     return CliRunner().invoke(
         cli, ["--db", db, "--actor", actor, *args], input=input, env=env, catch_exceptions=False
@@ -306,6 +327,53 @@ def need_postgres() -> None:
     problem = postgres_problem()
     if problem:
         pytest.skip(problem)
+
+
+def _demo_key_files() -> dict[str, str]:
+    """The demo's people's key files (name -> PEM text), made once per session."""
+    import tempfile
+
+    from kamflow.demo.catalogue import catalogue
+    from kamflow.demo.plan import DEMO_SECRET, demo_people
+    from kamflow.identity import derived_seed, keep_seed
+
+    files: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        before = os.environ.get("KAMFLOW_CONFIG_DIR")
+        os.environ["KAMFLOW_CONFIG_DIR"] = scratch
+        try:
+            for person in demo_people(catalogue()):
+                path = keep_seed(person, derived_seed(person, DEMO_SECRET))
+                files[path.name] = path.read_text()
+        finally:
+            if before is None:
+                os.environ.pop("KAMFLOW_CONFIG_DIR")
+            else:
+                os.environ["KAMFLOW_CONFIG_DIR"] = before
+    return files
+
+
+DEMO_KEY_FILES = _demo_key_files()
+
+
+@pytest.fixture(autouse=True)
+def _own_config_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # People's signing keys (kamflow.identity) and checkpoint keys live in the user's
+    # config folder: every test has its own, never the real home's.
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("KAMFLOW_CONFIG_DIR", str(folder))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    # The demo's people have their demo keys here, as on the machine that ran `kamflow
+    # demo` each would: tests write to demo stores as them (li.wei is one, so li.wei's
+    # key in a new store is this one too; kamflow makes one only for someone without).
+    keys = folder / "keys"
+    keys.mkdir(mode=0o700)
+    for name, pem in DEMO_KEY_FILES.items():
+        path = keys / name
+        path.write_text(pem)
+        path.chmod(0o600)
 
 
 @pytest.fixture(autouse=True)

@@ -50,6 +50,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "policy": ("governance", "Business policies: recorded, with who changed them and when (P1)."),
     "roster": ("governance", "Who holds which role (admin, approver, kam, auditor), recorded."),
     "fx": ("fx", "Exchange rates, recorded, for reports in one currency."),
+    "id": ("ident", "Your signing key: every write is signed by its actor's key."),
     "task": ("tasks", "Tasks (待办) with due dates: add, done, move, cancel, list."),
     "agenda": ("agenda", "What is due for a person, by day, overdue first."),
     "workflow": ("workflows", "The state machines behind the rules."),
@@ -132,6 +133,8 @@ class Session:
         self.tz = tz
         self._kamflow: Kamflow | None = None
         self._exists = False
+        # --on-behalf-of: the person a delegate records for (ADR 0025), else None.
+        self.behalf: str | None = None
 
     @property
     def actor(self) -> str:
@@ -405,9 +408,17 @@ def fail(
     help="Business time zone, an IANA name such as Asia/Shanghai (default: the team's"
     " `policy set timezone`, else this machine's). Env: KAMFLOW_TZ.",
 )
+@click.option(
+    "--on-behalf-of",
+    "behalf",
+    metavar="NAME",
+    help="Record a write for NAME, signed with your own key (you hold the delegate role).",
+)
 @click.version_option(__version__, prog_name="kamflow")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, actor: str | None, tz: str | None) -> None:
+def cli(
+    ctx: click.Context, db: str | None, actor: str | None, tz: str | None, behalf: str | None
+) -> None:
     """kamflow: every fact about a key account is an immutable event.
 
     \b
@@ -419,6 +430,7 @@ def cli(ctx: click.Context, db: str | None, actor: str | None, tz: str | None) -
     source = ctx.get_parameter_source("actor")
     from_env = source is not None and source.name == "ENVIRONMENT"
     obj = Session(db, actor, tz, "KAMFLOW_ACTOR" if from_env else "--actor")
+    obj.behalf = behalf
     ctx.obj = obj
     ctx.call_on_close(obj.close)
 

@@ -314,7 +314,9 @@ def run(
             )
         ) from None
     actor = sess.actor  # refused before the store is opened, so nothing is created
-    outcome = sess.writer.execute(command, actor=actor, command_id=command_id, again=again)
+    outcome = sess.writer.execute(
+        command, actor=actor, command_id=command_id, again=again, on_behalf_of=sess.behalf
+    )
     # Said after it was accepted, so that a refusal stays one line.
     deprecated = command.deprecation()
     if deprecated:

@@ -155,8 +155,27 @@ LISTING: dict[str, dict[str, tuple[str, str]]] = {
         )
     },
     "roster": {
-        "grant": ("governing", "Give a person a role."),
+        "grant": (
+            "governing",
+            "Give a person a role, and with --key register their public key "
+            "(the one\n"
+            "`kamflow id init` printed for them; needed before they can "
+            "write where signatures\n"
+            "are required).",
+        ),
+        "key": (
+            "governing",
+            "Register a person's public key, or rotate it: their writes are "
+            "signed with it\n"
+            "from their next write on (ADR 0025).",
+        ),
         "revoke": ("governing", "Take a role away from a person."),
+        "revoke-key": (
+            "governing",
+            "Revoke a person's key (lost, stolen, left): nothing signed "
+            "with it later is\n"
+            "accepted, by kamflow or by `audit verify`.",
+        ),
     },
     "sale": {
         "credit": (

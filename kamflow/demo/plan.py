@@ -17,12 +17,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from kamflow.demo.catalogue import Company
+from kamflow.demo.catalogue import Catalogue, Company
 from kamflow.demo.people import People
 from kamflow.demo.planned import Chain, PlannedAccount, first_allowed
 from kamflow.demo.timeline import Step, days, money, quarter, spread, workday
 from kamflow.domain.policies import credit_limit
 from kamflow.domain.values import BIG_TIERS, TIERS, Tier
+from kamflow.identity import PersonalKey, derived_key
 from kamflow.workflows.lifecycle import LIFECYCLE
 from kamflow.workflows.program import PROGRAM, STEPS
 from kamflow.workflows.stage import STAGE
@@ -55,20 +56,34 @@ class Planner(People):
             self.account(account)
         return accounts
 
+    def signatures(self, value: str, reason: str) -> None:
+        fields = {"policy": "signatures", "value": value, "reason": reason}
+        self.add(
+            None, self.start, "policy set", fields, actor=self.c.staff.general_manager, order=-1
+        )
+
     def governance(self) -> None:
         """Day one: who may approve exceptions, and the credit limits of the year (P1)."""
         staff = self.c.staff
         for grant in self.c.roster:
             post = getattr(staff, grant.post)
             for person in post if isinstance(post, list | tuple) else [post]:
-                fields = {"person": person, "role": grant.role, "reason": grant.reason}
+                fields = {
+                    "person": person,
+                    "role": grant.role,
+                    "reason": grant.reason,
+                    "key": demo_key(person).public,  # registered with the grant (ADR 0025)
+                }
                 self.add(
                     None, self.start, "roster grant", fields, actor=staff.general_manager, order=-1
                 )
         # History the commands now refuse, written below them (kamflow/demo/legacy.py):
-        # one of each act `report principles` flags (ADR 0023).
+        # one of each act `report principles` flags (ADR 0023). Imported unsigned, with
+        # signatures off for the length of the import, as a team would (ADR 0025):
+        # `audit verify` reports those positions as written while signatures were off.
         first, second = staff.owners[0], staff.owners[1]
         legacy = "recorded before roles were enforced (imported from the old CRM)"
+        self.signatures("off", "importing the old CRM's history, which no one signed")
         self.add(
             None,
             self.start,
@@ -90,6 +105,7 @@ class Planner(People):
                 actor=actor,
                 order=-1,
             )
+        self.signatures("required", "the old CRM's history is in")
         self.rates()
         for tier in TIERS:
             self.add(
@@ -642,3 +658,24 @@ class Planner(People):
             reviewed = LIFECYCLE.state_after("PostMortemRecorded")
             if first_allowed(LIFECYCLE, reviewed, "archive", a, day, day):
                 self.add(a, day, "account archive", {"note": losses.archive_note}, order=9)
+
+
+# The demo's people sign with keys derived from their names and this (ADR 0025): the
+# same keys on every run, kept in no file. Anyone can sign as a demo person.
+DEMO_SECRET = b"kamflow demo: not a secret"
+
+
+def demo_key(person: str) -> PersonalKey:
+    """The demo person's signing key."""
+    return derived_key(person, DEMO_SECRET)
+
+
+def demo_people(c: Catalogue) -> list[str]:
+    """Everyone the demo's roster grants a role (and so a key), in grant order."""
+    people: list[str] = []
+    for grant in c.roster:
+        post = getattr(c.staff, grant.post)
+        for person in post if isinstance(post, list | tuple) else [post]:
+            if person not in people:
+                people.append(person)
+    return people

@@ -15,7 +15,7 @@ from kamflow.application import DEFAULT_DB, Kamflow, describe_locator
 from kamflow.demo import legacy
 from kamflow.demo.catalogue import catalogue
 from kamflow.demo.corrections import correct
-from kamflow.demo.plan import Planner
+from kamflow.demo.plan import Planner, demo_key
 from kamflow.demo.timeline import cover_credit, number_invoices, record_times
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import Conflict, InvalidInput, KamflowError
@@ -96,6 +96,9 @@ def build_demo(
     by_account: dict[str, float] = {}
     written = 0
     clock_now = [times[0]]
+    # Each person signs their writes with their demo key (ADR 0025); the blank and
+    # two-line names of the legacy import have none (they are written unsigned).
+    kamflow.use_keys(demo_key(s.actor) for s in steps if s.actor.strip() and "\n" not in s.actor)
     with kamflow.using_clock(lambda: clock_now[0]):
         for index, (step, at) in enumerate(zip(steps, times, strict=True)):
             clock_now[0] = at

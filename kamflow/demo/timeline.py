@@ -118,7 +118,7 @@ def cover_credit(
     legacy_done = False
     for step in steps:
         key = str(step.fields.get("account", ""))
-        if step.command == "policy set":
+        if step.command == "policy set" and step.fields["policy"] != "signatures":
             name = str(step.fields["policy"])
             governance.policies[name] = parse_policy_value(name, str(step.fields["value"]))
         elif step.command in ("account open", "tier set", "legacy tier set"):

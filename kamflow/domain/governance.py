@@ -94,12 +94,20 @@ class Governance(Recorder, Aggregate):
         person: str
         role: str
         reason: str
+        # The person's public key registered with the grant (`--key`, ADR 0025); None:
+        # no key given, or the one they have already.
+        key: str | None = None
 
         def evolve(self, governance: Governance) -> None:
             roles = governance.roster.setdefault(self.person, [])
             roles.append(self.role)
+            if self.key is not None:
+                governance.key_book()[self.person] = self.key
 
-        said = "{person} holds {role}: {reason}"
+        def summary(self) -> str:
+            # The key itself is in `roster show`; a line of history stays readable.
+            key = " (key registered)" if self.key else ""
+            return f"{self.person} holds {self.role}{key}: {self.reason}"
 
     class AdminBootstrapped(Event):
         """The first person to write to a new database: its first admin, and a KAM so
@@ -108,15 +116,61 @@ class Governance(Recorder, Aggregate):
 
         person: str
         roles: list[str]
+        # Since ADR 0025: the first admin's public key (made on the spot if they had
+        # none) and the team's signatures policy of a new database ("required"). None
+        # in a database bootstrapped before: no key, signatures off.
+        key: str | None = None
+        signatures: str | None = None
 
         def evolve(self, governance: Governance) -> None:
             held = governance.roster.setdefault(self.person, [])
             held.extend(r for r in self.roles if r not in held)
+            if self.key is not None:
+                governance.key_book()[self.person] = self.key
+            if self.signatures is not None:
+                governance.settings["signatures"] = self.signatures
 
         def summary(self) -> str:
             return (
                 f"{self.person} holds {', '.join(self.roles)}: the first to write to this database"
             )
+
+    class KeyRegistered(Event):
+        """An admin binds a person to an Ed25519 public key (``ed25519:<base64>``): their
+        writes are signed with it from the next write on; ``previous``: the key it
+        replaces (a rotation), or None (ADR 0025)."""
+
+        person: str
+        key: str
+        previous: str | None
+        reason: str
+
+        def evolve(self, governance: Governance) -> None:
+            governance.key_book()[self.person] = self.key
+
+        def changed(self) -> list[Change]:
+            return [Change(self.person, "key", self.previous, self.key)]
+
+        def summary(self) -> str:
+            verb = "rotated to" if self.previous else "registered"
+            return f"{self.person}'s key {verb} {self.key}: {self.reason}"
+
+    class KeyRevoked(Event):
+        """An admin withdraws a person's key: nothing signed with it later is accepted,
+        by kamflow or by ``audit verify`` (ADR 0025)."""
+
+        person: str
+        key: str
+        reason: str
+
+        def evolve(self, governance: Governance) -> None:
+            governance.key_book().pop(self.person, None)
+
+        def changed(self) -> list[Change]:
+            return [Change(self.person, "key", self.key, None)]
+
+        def summary(self) -> str:
+            return f"{self.person}'s key {self.key} revoked: {self.reason}"
 
     class RoleRevoked(Event):
         person: str
@@ -162,6 +216,13 @@ class Governance(Recorder, Aggregate):
         previous = self.settings.get(name)
         if previous == value:
             raise Conflict(f"setting {name} is already {value}")
+        if name == "signatures" and value == "required" and self.key_of(meta.actor) is None:
+            # Else the admin who turns it on could not sign their next write.
+            raise RuleViolation(
+                "signatures",
+                f"{meta.actor} has no key registered; run `kamflow id init` and register"
+                f" it first: kamflow roster key {meta.actor} --key ed25519:... --reason ...",
+            )
         self.record(
             self.SettingSet, meta, setting=name, value=value, previous=previous, reason=reason
         )
@@ -188,6 +249,53 @@ class Governance(Recorder, Aggregate):
             previous=previous,
         )
 
+    def key_book(self) -> dict[str, str]:
+        """Each person's registered public key, by roster name. Created on first use: a
+        snapshot taken before kamflow kept keys has no such attribute (ADR 0025)."""
+        keys: dict[str, str] = self.__dict__.setdefault("keys", {})
+        return keys
+
+    def key_of(self, person: str) -> str | None:
+        """The public key registered for ``person`` (by identity), or None."""
+        return self.key_book().get(self.person(person))
+
+    @property
+    def signing(self) -> bool:
+        """Whether every write must be signed (the team setting ``signatures``:
+        ``required`` from the first write of a database made since ADR 0025; a
+        database made before has none, and is ``off`` until an admin sets it)."""
+        return self.settings.get("signatures") == "required"
+
+    def register_key(self, meta: Meta, person: str, key: str, reason: str) -> None:
+        """Bind ``person`` (who must be on the roster) to ``key``, replacing any key
+        they had. Conflict when it is their key already."""
+        person = self.person(person)
+        if self.enforcing and person not in self.roster:
+            raise Conflict(
+                f"{person} is not on the roster; grant a role with their key instead:"
+                f" kamflow roster grant {person} ROLE --key {key} --reason ..."
+            )
+        previous = self.key_of(person)
+        if previous == key:
+            raise Conflict(f"{person}'s key is {key} already")
+        self._key_free(person, key)
+        self.record(
+            self.KeyRegistered, meta, person=person, key=key, previous=previous, reason=reason
+        )
+
+    def _key_free(self, person: str, key: str) -> None:
+        taken = next((p for p, k in self.key_book().items() if k == key and p != person), None)
+        if taken is not None:
+            # One key, one person: a signature must name its signer beyond doubt.
+            raise Conflict(f"that key is {taken}'s; each person has a key of their own")
+
+    def revoke_key(self, meta: Meta, person: str, reason: str) -> None:
+        person = self.person(person)
+        key = self.key_of(person)
+        if key is None:
+            raise Conflict(f"{person} has no key registered")
+        self.record(self.KeyRevoked, meta, person=person, key=key, reason=reason)
+
     def holds(self, person: str, role: str) -> bool:
         return role in self.roster.get(self.person(person), [])
 
@@ -203,12 +311,21 @@ class Governance(Recorder, Aggregate):
         """Whether anyone holds ``role``."""
         return any(role in roles for roles in self.roster.values())
 
-    def bootstrap(self, meta: Meta) -> str:
-        """Make ``meta.actor`` this database's first admin (and a KAM); the note to show."""
-        self.record(self.AdminBootstrapped, meta, person=meta.actor, roles=["admin", "kam"])
+    def bootstrap(self, meta: Meta, key: str | None = None) -> str:
+        """Make ``meta.actor`` this database's first admin (and a KAM), bound to ``key``
+        with signatures required when a key is given (ADR 0025); the note to show."""
+        self.record(
+            self.AdminBootstrapped,
+            meta,
+            person=meta.actor,
+            roles=["admin", "kam"],
+            key=key,
+            signatures="required" if key else None,
+        )
+        signed = f"; every write here is signed, {meta.actor}'s with key {key}" if key else ""
         return (
             f"{meta.actor} is the first to write to this database and is now its admin"
-            " (roles admin, kam); give others roles with `kamflow roster grant`"
+            f" (roles admin, kam); give others roles with `kamflow roster grant`{signed}"
         )
 
     def authorize(self, actor: str, role: str, command: str) -> None:
@@ -219,19 +336,42 @@ class Governance(Recorder, Aggregate):
             return
         held = self.roster.get(self.person(actor))
         holds = f"holds {', '.join(held)}" if held else "is not on the roster"
+        # Where writes are signed, the grant registers the key `kamflow id init` prints.
+        keyless = self.signing and self.key_of(actor) is None
+        options: dict[str, str | None] = (
+            {"key": None, "reason": None} if keyless else {"reason": None}
+        )
         raise RuleViolation(
             f"role {role}",
             f'"{command}" needs the {role} role and {actor} {holds}; an admin can grant it with ',
             Suggest(
                 "roster grant",
                 (self.person(actor), role),
-                {"reason": None},
+                options,
                 argument_names=("person", "role"),
             ),
+            *((f" (the key is what `kamflow id init` prints for {actor})",) if keyless else ()),
         )
 
-    def grant(self, meta: Meta, person: str, role: str, reason: str) -> None:
+    def grant(
+        self, meta: Meta, person: str, role: str, reason: str, key: str | None = None
+    ) -> None:
+        """Give ``person`` ``role``, registering ``key`` (``ed25519:...``) for them if
+        given and not theirs already. Raises RuleViolation (four eyes) for a grant to
+        oneself while enforcing; Conflict for a role held, or a key that differs from
+        theirs (a rotation is ``roster key``) or is another person's."""
         person = self.person(person)
+        if key is not None:
+            registered = self.key_of(person)
+            if registered == key:
+                key = None
+            elif registered is not None:
+                raise Conflict(
+                    f"{person} has another key registered ({registered}); to rotate it:"
+                    f" kamflow roster key {person} --key {key} --reason ..."
+                )
+            else:
+                self._key_free(person, key)
         if self.enforcing and identity(person) == identity(meta.actor):
             # Segregation of duties: a role comes from someone else, or a person could
             # make themselves an approver and approve their own request.
@@ -241,7 +381,7 @@ class Governance(Recorder, Aggregate):
             )
         if self.holds(person, role):
             raise Conflict(f"{person} already holds the {role} role")
-        self.record(self.RoleGranted, meta, person=person, role=role, reason=reason)
+        self.record(self.RoleGranted, meta, person=person, role=role, reason=reason, key=key)
 
     def revoke(self, meta: Meta, person: str, role: str, reason: str) -> None:
         person = self.person(person)

@@ -181,7 +181,14 @@ SETTINGS: dict[str, SettingSpec] = {
         " times (default: KAMFLOW_TZ, else this machine's zone)",
         "-",
     ),
+    "signatures": SettingSpec(
+        "whether every write must be signed by its actor's key: required (a database made"
+        " since ADR 0025) or off (one made before, until an admin sets it)",
+        "-",
+    ),
 }
+
+SIGNATURES = ("required", "off")
 
 
 def parse_setting_value(name: str, raw: str) -> str:
@@ -190,6 +197,11 @@ def parse_setting_value(name: str, raw: str) -> str:
     from kamflow.domain.dates import BadZone, zone_named
 
     assert name in SETTINGS, name
+    if name == "signatures":
+        value = raw.strip().lower()
+        if value not in SIGNATURES:
+            raise InvalidInput(f"policy signatures: must be required or off, not {raw!r}")
+        return value
     try:
         return str(zone_named(raw.strip()).key)
     except BadZone as exc:

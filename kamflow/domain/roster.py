@@ -16,31 +16,60 @@ from kamflow.domain.values import identity
 
 _PREFIX = "kamflow.domain.governance:Governance."
 # Governance events that change nothing in the roster (what a read may skip).
-NOT_ROSTER = frozenset(_PREFIX + name for name in ("Started", "PolicySet", "SettingSet", "RateSet"))
+NOT_ROSTER = frozenset(_PREFIX + name for name in ("Started", "PolicySet", "RateSet"))
 GRANTED = _PREFIX + "RoleGranted"
 BOOTSTRAPPED = _PREFIX + "AdminBootstrapped"
 REVOKED = _PREFIX + "RoleRevoked"
+# Keys and the signatures setting (ADR 0025): a write is signed by its actor's key.
+KEY_REGISTERED = _PREFIX + "KeyRegistered"
+KEY_REVOKED = _PREFIX + "KeyRevoked"
+SETTING = _PREFIX + "SettingSet"
 
 
 class Roster:
-    """Person -> roles held, as ``Governance.roster`` after the same events."""
+    """Person -> roles held, as ``Governance.roster`` after the same events; with each
+    person's registered key and whether writes are signed (``Governance.key_book`` and
+    ``Governance.signing``)."""
 
     def __init__(self) -> None:
         self.roster: dict[str, list[str]] = {}
+        self.keys: dict[str, str] = {}
+        self.signatures: str | None = None
 
     def apply(self, topic: str, state: dict[str, object]) -> bool:
         """Apply one stored governance event's state (its JSON object); False when the
         event is not one this knows (the caller then reads the aggregate instead)."""
         if topic in NOT_ROSTER:
             return True
+        if topic == SETTING:
+            if state.get("setting") == "signatures":
+                value = state.get("value")
+                if not isinstance(value, str):
+                    return False
+                self.signatures = value
+            return True
         person, role, roles = state.get("person"), state.get("role"), state.get("roles")
         if not isinstance(person, str):
             return False
+        key = state.get("key")
+        if key is not None and not isinstance(key, str):
+            return False
         if topic == GRANTED and isinstance(role, str):
             self.roster.setdefault(person, []).append(role)
+            if key is not None:
+                self.keys[person] = key
         elif topic == BOOTSTRAPPED and isinstance(roles, list):
             held = self.roster.setdefault(person, [])
             held.extend(r for r in roles if isinstance(r, str) and r not in held)
+            if key is not None:
+                self.keys[person] = key
+            signatures = state.get("signatures")
+            if isinstance(signatures, str):
+                self.signatures = signatures
+        elif topic == KEY_REGISTERED and key is not None:
+            self.keys[person] = key
+        elif topic == KEY_REVOKED:
+            self.keys.pop(person, None)
         elif topic == REVOKED and isinstance(role, str):
             left = self.roster.get(person, [])
             if role in left:
@@ -59,6 +88,15 @@ class Roster:
     def holds(self, person: str, role: str) -> bool:
         return role in self.roster.get(self.person(person), [])
 
+    def key_of(self, person: str) -> str | None:
+        """The public key registered for ``person`` (by identity), or None."""
+        return self.keys.get(self.person(person))
+
+    @property
+    def signing(self) -> bool:
+        """Whether every write must be signed (the setting ``signatures``, ADR 0025)."""
+        return self.signatures == "required"
+
     @property
     def enforcing(self) -> bool:
         """Whether roles are enforced: once the roster has an admin (ADR 0023)."""
@@ -71,13 +109,19 @@ class Roster:
             return
         held = self.roster.get(self.person(actor))
         holds = f"holds {', '.join(held)}" if held else "is not on the roster"
+        # Where writes are signed, the grant registers the key `kamflow id init` prints.
+        keyless = self.signing and self.key_of(actor) is None
+        options: dict[str, str | None] = (
+            {"key": None, "reason": None} if keyless else {"reason": None}
+        )
         raise RuleViolation(
             f"role {role}",
             f'"{command}" needs the {role} role and {actor} {holds}; an admin can grant it with ',
             Suggest(
                 "roster grant",
                 (self.person(actor), role),
-                {"reason": None},
+                options,
                 argument_names=("person", "role"),
             ),
+            *((f" (the key is what `kamflow id init` prints for {actor})",) if keyless else ()),
         )

@@ -55,6 +55,9 @@ UNPROJECTED: dict[type, str] = {
     Account.PolicyExceptionRequested: "covers nothing until an approver approves it"
     " (account history shows it)",
     Governance.Started: "opens the governance stream; no policy or role is set by it",
+    Governance.KeyRegistered: "a person's public key: `roster show` reads it from the"
+    " governance aggregate and `audit verify` from the log (ADR 0025)",
+    Governance.KeyRevoked: "a person's key withdrawn: read as KeyRegistered is (ADR 0025)",
     # eventsourcing gives every aggregate a creation event class of this name; kamflow
     # creates with its own (Account.AccountOpened, Governance.Started).
     Account.Created: "never recorded: an account is created by AccountOpened",

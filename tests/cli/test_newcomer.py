@@ -61,7 +61,11 @@ NO_STORE = (
     " or `kamflow demo`, or point --db or KAMFLOW_DB at one"
 )
 # Commands that read no store, with the arguments they need.
-STORE_FREE = {("workflow", "list"): [], ("workflow", "show"): ["complaint"]}
+STORE_FREE = {
+    ("workflow", "list"): [],
+    ("workflow", "show"): ["complaint"],
+    ("id", "init"): [],  # a person's key, in their config folder (ADR 0025)
+}
 # Commands that write (and so may create the store), besides the model commands.
 WRITERS = {("apply",), ("demo",), ("import",), ("fx", "import")}
 EXTRA = {("projections", "follow"): ["--for", "0"]}

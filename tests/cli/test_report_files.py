@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import fake_clock, imported_by
+from conftest import fake_clock, imported_by, personal_key
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -140,9 +140,10 @@ def injected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = str(tmp_path_factory.mktemp("injection") / "k.db")
     with fake_clock(TODAY):
         # li.wei, the first writer and so the admin, lets each actor do what its lines do.
+        # Each with their key (ADR 0025), made in the session's config folder.
         team = [
             {"command": "roster grant", "person": f"{_marker(i)}actor", "role": role,
-             "reason": "team"}
+             "reason": "team", "key": personal_key(f"{_marker(i)}actor")}
             for i in range(len(FORMULA_STARTS))
             for role in ("kam", "admin")
         ]  # fmt: skip

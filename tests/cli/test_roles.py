@@ -31,6 +31,7 @@ from kamflow.application import Kamflow
 from kamflow.domain.account import Account
 from kamflow.domain.envelope import Meta
 from kamflow.domain.governance import Governance
+from kamflow.identity import key_path, load_key
 
 OPEN = ("account", "open", "acme", "--name", "Acme Feed", "--industry", "feed", "--owner", ACTOR)
 APPROVER = "zhao.director"
@@ -118,13 +119,18 @@ def test_the_first_writer_of_a_new_database_becomes_its_admin_and_is_told(
 ) -> None:
     # Programs read it in --json; a person at a terminal sees it on stderr (a script's
     # stderr stays clean, as with progress bars).
+    key_path("li.wei").unlink()  # the demo's li.wei key the tests keep (conftest)
     result = json_of(invoke(locator, *OPEN, "--json"))
+    # With a signing key made on the spot (they had none), and signatures required.
+    made = load_key("li.wei")
+    assert made is not None
     assert result["notice"] == (
         "li.wei is the first to write to this database and is now its admin (roles admin,"
-        " kam); give others roles with `kamflow roster grant`"
+        " kam); give others roles with `kamflow roster grant`; every write here is signed,"
+        f" li.wei's with key {made.public} (made now, at {made.path})"
     )
     roster = json_of(invoke(locator, "roster", "show", "--json"))
-    assert roster == [{"person": "li.wei", "roles": ["admin", "kam"]}]
+    assert roster == [{"person": "li.wei", "roles": ["admin", "kam"], "key": made.public}]
     # Only the first write says so.
     second = invoke(locator, "complaint", "raise", "acme", "--summary", "x", "--severity", "low")
     assert (second.exit_code, second.stderr) == (0, "")
@@ -182,7 +188,9 @@ def test_a_person_without_the_role_is_refused_naming_it(
     line = refusal(store(*args, actor=actor), 1)
     assert line.startswith(f"Error: role {role}: ")
     assert f"needs the {role} role" in line
-    assert f"`kamflow roster grant {actor} {role} --reason ...`" in line
+    # Someone with no key registered is granted the role with their key (ADR 0025).
+    key = " --key ..." if actor == "wang.fang" else ""
+    assert f"`kamflow roster grant {actor} {role}{key} --reason ...`" in line
 
 
 def test_approving_needs_the_approver_role(store: Kam) -> None:

@@ -157,23 +157,6 @@ def test_kamflow_help_imports_no_noun_module_and_no_command(tmp_path: Path) -> N
     assert not any(n.startswith("kamflow.domain.commands") for n in loaded)
 
 
-def loaded_all_modules(tmp_path: Path, *args: str) -> set[str]:
-    """Every module a real `kamflow ARGS` process imported (not only kamflow's)."""
-    code = (
-        "import sys\n"
-        "from kamflow.cli import main\n"
-        "try:\n"
-        f"    main({list(args)!r})\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "sys.__stdout__.write('\\n' + __import__('json').dumps(sorted(sys.modules)))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
-    )
-    return set(json.loads(done.stdout.splitlines()[-1]))
-
-
 def test_the_listing_of_write_commands_is_what_the_models_say() -> None:
     """kamflow/cli/listing.py (what a noun's help lists without importing its models)
     holds every command model, in its module, with its help's first paragraph; after
@@ -189,7 +172,7 @@ def test_the_listing_of_write_commands_is_what_the_models_say() -> None:
 def test_a_nouns_help_imports_no_command_model_nor_pydantic_nor_the_domain(
     tmp_path: Path, noun: str
 ) -> None:
-    loaded = loaded_all_modules(tmp_path, noun, "--help")
+    loaded = imported_by(tmp_path, noun, "--help")
 
     assert not any(n.startswith("kamflow.domain.commands") for n in loaded)
     assert not any(n == "pydantic" or n.startswith("pydantic.") for n in loaded)

@@ -426,7 +426,7 @@ def test_no_pager_and_short_text_print_straight_to_the_terminal(
     assert not Path(terminal_env["PAGED"]).exists()
     assert len(long.splitlines()) > 100
     assert max(width(line) for line in long.splitlines()) <= 80
-    assert short.splitlines()[0].split() == ["person", "roles"]
+    assert short.splitlines()[0].split() == ["person", "roles", "key"]
 
 
 @pytest.mark.slow

@@ -41,6 +41,7 @@ def test_the_roster_read_from_json_is_the_aggregates_after_grants_and_revokes(
             ("policy set", {"policy": "discount-ceiling-pct", "value": "12", "reason": "r"}),
             ("roster revoke", {"person": "ZHAO MIN", "role": "approver", "reason": "r"}),
             ("roster revoke", {"person": "zhao min", "role": "kam", "reason": "r"}),
+            ("roster revoke-key", {"person": "wu", "reason": "r"}),
             ("roster grant", {"person": "Ｗｕ", "role": "approver", "reason": "r"}),
         ]
         for name, step in steps:
@@ -50,6 +51,7 @@ def test_the_roster_read_from_json_is_the_aggregates_after_grants_and_revokes(
             governance = kf.governance()
             assert roster.roster == governance.roster, name
             assert roster.enforcing == governance.enforcing
+            assert (roster.keys, roster.signing) == (governance.key_book(), governance.signing)
             for actor in (ACTOR, "Zhao Min", "wu", "Ｗｕ", "stranger"):
                 assert roster.person(actor) == governance.person(actor)
                 assert refusal(roster, actor) == refusal(kf, actor), (name, actor)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sys
 import tempfile
 from datetime import date
@@ -148,6 +149,8 @@ def read_outputs(path: Path) -> dict[str, Any]:
 def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent)
     with tempfile.TemporaryDirectory() as tmp:
+        # A signing key the build makes (ADR 0025) stays in here, not in the user's.
+        os.environ["KAMFLOW_CONFIG_DIR"] = str(Path(tmp) / "config")
         db = str(Path(tmp) / "demo.db")
         build(db)
         (out / "help.txt").write_text(help_texts(), encoding="utf-8")

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from conftest import (
     REPLACING,
     StoredRow,
     fake_clock,
+    invoke,
     old_store,
     postgres_problem,
     postgres_schema,
@@ -35,7 +36,6 @@ from conftest import (
 )
 
 from kamflow.application import Kamflow
-from kamflow.cli import cli
 from kamflow.domain import envelope
 from kamflow.domain.account import Account
 from kamflow.domain.governance import Governance
@@ -53,9 +53,7 @@ Row = StoredRow
 
 def invoker(locator: str) -> Kam:
     def kam(*args: str, actor: str = ACTOR) -> Result:
-        return CliRunner().invoke(
-            cli, ["--db", locator, "--actor", actor, *args], catch_exceptions=False
-        )
+        return invoke(locator, *args, actor=actor)  # a grant registers the grantee's key
 
     return kam
 

@@ -39,6 +39,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ),
     # --- the sealed recorders and `audit verify` (ADR 0017)
     ("sealed.py", "SEALS"): "the seal table's name, a constant of the module",
+    ("signing.py", "SIGNATURES"): "the signatures table's name, a constant of the module",
+    ("signing.py", "columns"): "the signatures table's column names, a constant string",
     ("sealed.py", "META"): "the seal meta table's name, a constant of the module",
     ("sealed.py", "self.events_table_name"): (
         "eventsourcing's table name, a constant of the recorder ('stored_events')"

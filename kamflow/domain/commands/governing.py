@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from kamflow.domain.commands import GovernanceCommand, option
 from kamflow.domain.commands.fields import Name, PolicyName, PolicyValue, Text
+from kamflow.domain.keys import canonical_public
 from kamflow.domain.policies import ROLES, SETTINGS, parse_policy_value, parse_setting_value
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ class RosterChange(GovernanceCommand):
 
 
 class GrantRole(RosterChange):
-    """Give a person a role.
+    """Give a person a role, and with --key register their public key (the one
+    `kamflow id init` printed for them; needed before they can write where signatures
+    are required).
 
     \b
     Example:
@@ -59,10 +62,54 @@ class GrantRole(RosterChange):
     """
 
     name = "roster grant"
+    key: Name | None = option(
+        "their public key, ed25519:... (from `kamflow id init`)", default=None, metavar="PUB"
+    )
 
     def apply_to(self, governance: Governance, meta: Meta) -> str:
-        governance.grant(meta, self.person, str(self.role), self.reason)
+        key = canonical_public(self.key) if self.key is not None else None
+        governance.grant(meta, self.person, str(self.role), self.reason, key)
         return f"{self.person} {self.role}"
+
+
+class RegisterKey(GovernanceCommand):
+    """Register a person's public key, or rotate it: their writes are signed with it
+    from their next write on (ADR 0025).
+
+    \b
+    Example:
+        kamflow roster key zhao.director --key ed25519:... --reason "new laptop"
+    """
+
+    name = "roster key"
+    arguments = ("person",)
+    person: Name = option(metavar="PERSON")
+    key: Name = option("their public key, ed25519:... (from `kamflow id init`)", metavar="PUB")
+    reason: Text = option()
+
+    def apply_to(self, governance: Governance, meta: Meta) -> str:
+        key = canonical_public(self.key)
+        governance.register_key(meta, self.person, key, self.reason)
+        return f"{self.person} {key}"
+
+
+class RevokeKey(GovernanceCommand):
+    """Revoke a person's key (lost, stolen, left): nothing signed with it later is
+    accepted, by kamflow or by `audit verify`.
+
+    \b
+    Example:
+        kamflow roster revoke-key zhao.director --reason "laptop stolen"
+    """
+
+    name = "roster revoke-key"
+    arguments = ("person",)
+    person: Name = option(metavar="PERSON")
+    reason: Text = option()
+
+    def apply_to(self, governance: Governance, meta: Meta) -> str:
+        governance.revoke_key(meta, self.person, self.reason)
+        return self.person
 
 
 class RevokeRole(RosterChange):

@@ -1,0 +1,203 @@
+"""People's keys through the command line (issue 12, ADR 0025): `kamflow id init`, the
+roster binding people to keys (grant --key, roster key, roster revoke-key), the refusal
+of a write by someone whose key is not registered (saying what to run, on both sides),
+and the team policy `signatures` (required in a new database, off in an older one)."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+from conftest import ACTOR, invoke, json_of, ok, old_store, refusal
+
+from kamflow.cli import cli
+from kamflow.identity import key_path, load_key
+from kamflow.projections.db import ViewDB
+from kamflow.signing import SIGNATURES
+
+OPEN = ("account", "open", "acme", "--name", "Acme", "--industry", "feed", "--owner", ACTOR)
+COST = ("cost", "record", "acme", "--amount", "5", "--category", "travel")
+
+
+def bare(db: str, *args: str, actor: str = ACTOR) -> Result:
+    """``invoke`` without the conftest's help: a `roster grant` registers no key."""
+    return CliRunner().invoke(cli, ["--db", db, "--actor", actor, *args], catch_exceptions=False)
+
+
+def events(db: str) -> int:
+    return int(json_of(invoke(db, "audit", "verify", "--json"))["size"])
+
+
+def test_id_init_makes_a_key_once_kept_private_and_prints_its_public_key() -> None:
+    first = ok(invoke("unused.db", "id", "init", actor="zhou.hui"))
+    again = ok(invoke("unused.db", "id", "init", actor="Zhou.Hui"))  # one person, one key
+
+    (public,) = first
+    assert public.startswith("ed25519:") and len(public) == len("ed25519:") + 44
+    assert again == first
+    path = key_path("zhou.hui")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "PRIVATE KEY" in path.read_text()
+    key = load_key("zhou.hui")
+    assert key is not None and key.public == public
+    assert not Path("unused.db").exists()
+
+
+def test_a_write_by_someone_without_a_registered_key_is_refused_saying_what_to_run(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))  # li.wei: the first admin, with a key made on the spot
+    ok(bare(db, "roster", "grant", "wang.fang", "kam", "--reason", "KAM"))  # no --key
+    before = events(db)
+
+    # wang.fang has no key at all: run id init, then the admin registers it.
+    line = refusal(bare(db, *COST, actor="wang.fang"), 1)
+    assert line == (
+        "Error: signatures: every write to this database is signed and wang.fang has no key"
+        " registered; wang.fang runs `kamflow id init` and gives the public key it prints"
+        " (PUB) to an admin, who runs: kamflow roster key wang.fang --key PUB --reason ..."
+    )
+    # With a key made, the refusal gives the very command the admin runs.
+    (public,) = ok(bare(db, "id", "init", actor="wang.fang"))
+    line = refusal(bare(db, *COST, actor="wang.fang"), 1)
+    assert line.endswith(f"an admin runs: kamflow roster key wang.fang --key {public} --reason ...")
+    assert events(db) == before
+
+    ok(bare(db, "roster", "key", "wang.fang", "--key", public, "--reason", "her laptop"))
+    assert ok(bare(db, *COST, actor="wang.fang"))[0].startswith("recorded ServiceCostRecorded")
+    roster = {r["person"]: r["key"] for r in json_of(invoke(db, "roster", "show", "--json"))}
+    assert roster["wang.fang"] == public
+
+
+def test_someone_not_on_the_roster_is_told_the_grant_with_their_key(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+
+    line = refusal(bare(db, *COST, actor="chen.jie"), 1)
+
+    assert "`kamflow roster grant chen.jie kam --key ... --reason ...`" in line
+    assert "`kamflow id init` prints for chen.jie" in line
+
+
+def test_a_key_on_this_machine_that_is_not_the_registered_one_is_refused(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))  # their key
+    key_path("zhou.hui").unlink()
+    (new,) = ok(bare(db, "id", "init", actor="zhou.hui"))
+
+    line = refusal(bare(db, *COST, actor="zhou.hui"), 1)
+
+    assert "is not the one registered for them" in line
+    assert line.endswith(f"an admin runs: kamflow roster key zhou.hui --key {new} --reason ...")
+
+
+def test_a_revoked_key_signs_nothing_more(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))
+    ok(invoke(db, *COST, actor="zhou.hui"))
+
+    ok(invoke(db, "roster", "revoke-key", "zhou.hui", "--reason", "laptop stolen"))
+
+    assert "zhou.hui has no key registered" in refusal(bare(db, *COST, actor="zhou.hui"), 1)
+    roster = {r["person"]: r["key"] for r in json_of(invoke(db, "roster", "show", "--json"))}
+    assert roster["zhou.hui"] is None
+
+
+def test_a_public_key_that_is_not_one_is_refused_in_one_line(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+
+    line = refusal(bare(db, "roster", "key", ACTOR, "--key", "ssh-rsa AAAA", "--reason", "r"), 2)
+
+    assert 'a public key is "ed25519:" and 44 base64 characters' in line
+
+
+def test_signatures_off_lets_unsigned_writes_in_and_verify_reports_their_range(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))  # positions 1-3, signed
+    ok(bare(db, "roster", "grant", "wang.fang", "kam", "--reason", "KAM"))  # 4, signed
+    ok(invoke(db, "policy", "set", "signatures", "off", "--reason", "migration"))  # 5, signed
+    ok(bare(db, *COST, actor="wang.fang"))  # 6: unsigned, allowed
+
+    found = json_of(invoke(db, "audit", "verify", "--json"))
+    assert found["signatures"] == (
+        "3 writes (5 events) signed by their actor's key; unsigned while signatures were off:"
+        " positions 6; signatures are off (an admin turns them on: policy set signatures"
+        " required)"
+    )
+
+    ok(invoke(db, "policy", "set", "signatures", "required", "--reason", "done"))  # 7
+    assert "has no key registered" in refusal(bare(db, *COST, actor="wang.fang"), 1)
+    found = json_of(invoke(db, "audit", "verify", "--json"))
+    assert found["signatures"].endswith("unsigned while signatures were off: positions 6-7")
+
+
+def test_an_older_database_writes_unsigned_until_an_admin_with_a_key_turns_them_on(
+    tmp_path: Path,
+) -> None:
+    db = old_store("demo-03f4076.db.gz", str(tmp_path / "old.db"))
+    ok(invoke(db, *COST[:2], "wantwant", *COST[3:], actor="someone.new"))
+    found = json_of(invoke(db, "audit", "verify", "--json"))
+    assert found["ok"] and "unsigned while signatures were off: positions 1-" in found["signatures"]
+
+    ok(bare(db, "roster", "grant", "boss", "admin", "--reason", "first admin"))
+    line = refusal(
+        invoke(db, "policy", "set", "signatures", "required", "--reason", "now", actor="boss"), 1
+    )
+    assert line.startswith("Error: signatures: boss has no key registered")
+
+
+def test_roster_show_lists_each_persons_key(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(bare(db, "roster", "grant", "wang.fang", "kam", "--reason", "KAM"))
+
+    shown = json.loads(invoke(db, "roster", "show", "--json").stdout)
+
+    mine = load_key(ACTOR)
+    assert mine is not None
+    assert shown == [
+        {"person": ACTOR, "roles": ["admin", "kam"], "key": mine.public},
+        {"person": "wang.fang", "roles": ["kam"], "key": None},
+    ]
+
+
+def test_a_delegate_records_for_a_named_person_signed_with_its_own_key(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))
+    ok(invoke(db, "roster", "grant", "crm.bot", "delegate", "--reason", "the CRM sync"))
+
+    lines = ok(invoke(db, "--on-behalf-of", "Zhou.Hui", *COST, actor="crm.bot"))
+
+    assert lines[0].startswith("recorded ServiceCostRecorded")
+    history = json_of(invoke(db, "account", "history", "acme", "--json"))
+    assert history[-1]["actor"] == "zhou.hui"  # the work is theirs
+    found = json_of(invoke(db, "audit", "verify", "--json"))
+    assert found["ok"] and found["signatures"].startswith("4 writes (6 events)")
+    views = ViewDB(db)
+    try:
+        rows = views.rows(f"SELECT signer, behalf FROM {SIGNATURES} ORDER BY position")
+    finally:
+        views.close()
+    assert tuple(rows[-1]) == ("crm.bot", "zhou.hui")  # both names, in the signed record
+
+
+def test_on_behalf_of_needs_the_delegate_role_and_the_persons_role(tmp_path: Path) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))
+    ok(invoke(db, "roster", "grant", "crm.bot", "delegate", "--reason", "the CRM sync"))
+    ok(invoke(db, "roster", "grant", "gao.yan", "auditor", "--reason", "audit"))
+
+    line = refusal(invoke(db, "--on-behalf-of", "li.wei", *COST, actor="zhou.hui"), 1)
+    assert line.startswith('Error: role delegate: "--on-behalf-of" needs the delegate role')
+    line = refusal(invoke(db, "--on-behalf-of", "gao.yan", *COST, actor="crm.bot"), 1)
+    assert line.startswith('Error: role kam: "cost record" needs the kam role and gao.yan')

@@ -1,0 +1,249 @@
+"""Signed writes (issue 12, ADR 0025), on SQLite and PostgreSQL: every write is signed by
+its actor's key; `kamflow audit verify` names each forgery (an event recorded under
+another person's name, an edited signature, a signature copied from other events, an
+event signed by a revoked key, an unsigned event where signatures are required), exit 1;
+an untouched store verifies, exit 0."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ACTOR, FakeClock, invoke, personal_key, run
+from test_audit_verify import Raw
+
+from kamflow.application import Kamflow
+from kamflow.domain.commands import COMMANDS, build
+from kamflow.domain.envelope import Meta
+from kamflow.identity import PersonalKey, load_key, make_key
+from kamflow.signing import SIGNATURES, WriteSigner
+
+DAY = date(2026, 11, 2)
+KAM = "zhou.hui"
+
+
+def cost(amount: int) -> dict[str, Any]:
+    return {"account": "acme", "amount": Decimal(amount), "category": "travel"}
+
+
+def team(locator: str) -> None:
+    """li.wei opens acme (the first writer: admin, key made, signatures required), grants
+    zhou.hui kam with zhou.hui's key, and each records costs.
+
+    Positions: 1-3 li.wei (Started, AdminBootstrapped, AccountOpened), 4 li.wei
+    (RoleGranted), 5 and 6 zhou.hui (costs), 7 li.wei (a cost)."""
+    kf = Kamflow(locator, clock=FakeClock(DAY))
+    try:
+        run(kf, "account open", {"account": "acme", "name": "Acme", "industry": "feed",
+                                 "owner": ACTOR})  # fmt: skip
+        run(kf, "roster grant", {"person": KAM, "role": "kam", "reason": "KAM"})
+        run(kf, "cost record", cost(101), actor=KAM)
+        run(kf, "cost record", cost(102), actor=KAM)
+        run(kf, "cost record", cost(103))
+    finally:
+        kf.close()
+
+
+def forge(locator: str, actor: str, signer: WriteSigner | None) -> int:
+    """A cost on acme recorded as ``actor``, saved through kamflow's own recorder (so
+    sealed as kamflow seals) and signed by ``signer`` (None: unsigned), past every
+    check: what someone who can write the database and run kamflow's code can do. The
+    position it was written at."""
+    kf = Kamflow(locator, clock=FakeClock(DAY))
+    try:
+        account = kf.load("acme")
+        meta = Meta(actor, uuid.uuid4().hex, DAY, kf.clock(), today=DAY)
+        decided, _ = build(COMMANDS["cost record"], cost(666)).decide(account, meta)
+        kf.app.recorder.signer = signer  # type: ignore[attr-defined]
+        kf.app.save(*decided.collect_events())
+        return int(kf.app.recorder.max_notification_id() or 0)
+    finally:
+        kf.close()
+
+
+def audit(locator: str) -> tuple[int, dict[str, Any]]:
+    result = invoke(locator, "audit", "verify", "--json")
+    return result.exit_code, json.loads(result.stdout)
+
+
+def signature_findings(found: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f["where"], f["kind"]) for f in found["findings"] if f["check"] == "signature"]
+
+
+def key_of(person: str) -> PersonalKey:
+    key = load_key(person)
+    assert key is not None
+    return key
+
+
+@pytest.fixture
+def store(locator: str) -> str:
+    team(locator)
+    return locator
+
+
+def test_an_untouched_store_verifies_every_signature(store: str) -> None:
+    code, found = audit(store)
+
+    assert (code, found["findings"]) == (0, [])
+    assert found["signatures"] == "5 writes (7 events) signed by their actor's key"
+
+
+def test_an_event_inserted_under_another_persons_name_is_named(store: str) -> None:
+    # Unsigned (the forger has no one's key): where signatures are required, unsigned.
+    unsigned = forge(store, KAM, None)
+    # Signed with the forger's own registered key, recorded as zhou.hui.
+    as_other = forge(store, KAM, WriteSigner(ACTOR, key_of(ACTOR)))
+
+    code, found = audit(store)
+
+    assert code == 1
+    assert signature_findings(found) == [
+        (str(unsigned), "unsigned"),
+        (str(as_other), "not entitled"),
+    ]
+    details = [f["detail"] for f in found["findings"]]
+    assert f"signed by {ACTOR}, recorded as {KAM}" in details[1]
+
+
+def test_an_edited_signature_is_named(store: str) -> None:
+    with Raw(store) as raw:
+        ((signature,),) = raw.db.rows(f"SELECT signature FROM {SIGNATURES} WHERE position = 5")
+        edited = bytes([bytes(signature)[0] ^ 1]) + bytes(signature)[1:]
+        raw.execute(f"UPDATE {SIGNATURES} SET signature = ? WHERE position = 5", (edited,))
+
+    code, found = audit(store)
+
+    assert (code, signature_findings(found)) == (1, [("5", "bad signature")])
+
+
+def test_a_signature_copied_from_another_event_is_named(store: str) -> None:
+    # zhou.hui's signature of position 5 put on position 6, their other cost.
+    with Raw(store) as raw:
+        (row,) = raw.db.rows(f"SELECT anchor, signature FROM {SIGNATURES} WHERE position = 5")
+        raw.execute(
+            f"UPDATE {SIGNATURES} SET anchor = ?, signature = ? WHERE position = 6",
+            (bytes(row[0]), bytes(row[1])),
+        )
+
+    code, found = audit(store)
+
+    assert (code, signature_findings(found)) == (1, [("6", "bad signature")])
+
+
+def test_an_edited_event_fails_its_writers_signature_even_with_the_seals_recomputed(
+    store: str,
+) -> None:
+    # The edit of zhou.hui's cost, resealed as kamflow seals: the chain is whole again,
+    # the signature is not.
+    with Raw(store) as raw:
+        state = bytes(raw.row(5)[3])
+        assert b'"101' in state, state
+        raw.execute(
+            f"UPDATE {raw.events} SET state = ? WHERE {raw.position} = 5",
+            (state.replace(b'"101', b'"9101', 1),),
+        )
+        reseal(raw)
+
+    code, found = audit(store)
+
+    assert code == 1
+    assert signature_findings(found) == [("5", "bad signature"), ("6", "history rewritten")]
+
+
+def reseal(raw: Raw) -> None:
+    """Recompute every seal, as someone who knows the format could."""
+    from kamflow.seal import GENESIS, link
+
+    rows = raw.db.rows(
+        f"SELECT {raw.position}, originator_id, originator_version, topic, state"
+        f" FROM {raw.events} ORDER BY {raw.position}"
+    )
+    previous = GENESIS
+    for position, oid, version, topic, state in rows:
+        ident = oid if isinstance(oid, uuid.UUID) else uuid.UUID(str(oid))
+        previous = link(previous, int(position), ident, int(version), str(topic), bytes(state))
+        raw.execute("UPDATE kamflow_seals SET seal = ? WHERE position = ?", (previous, position))
+
+
+def test_an_event_signed_with_a_revoked_key_is_named(store: str) -> None:
+    stolen = key_of(KAM)
+    kf = Kamflow(store, clock=FakeClock(DAY))
+    try:
+        run(kf, "roster revoke-key", {"person": KAM, "reason": "laptop stolen"})
+        revoked_at = int(kf.app.recorder.max_notification_id() or 0)
+    finally:
+        kf.close()
+    position = forge(store, KAM, WriteSigner(KAM, stolen))
+
+    code, found = audit(store)
+
+    assert (code, signature_findings(found)) == (1, [(str(position), "not entitled")])
+    (detail,) = [f["detail"] for f in found["findings"]]
+    assert detail == f"signed by {KAM} with a key revoked at position {revoked_at}"
+
+
+def test_a_rotated_key_signs_from_the_next_write_and_the_old_one_no_longer(store: str) -> None:
+    old = key_of(KAM)
+    key_of(KAM).path.unlink()
+    new = make_key(KAM)
+    kam = invoke(store, "roster", "key", KAM, "--key", new.public, "--reason", "new laptop")
+    assert kam.exit_code == 0, kam.stderr
+    assert invoke(store, "cost", "record", "acme", "--amount", "7", "--category", "travel",
+                  actor=KAM).exit_code == 0  # fmt: skip
+    position = forge(store, KAM, WriteSigner(KAM, old))
+
+    code, found = audit(store)
+
+    assert (code, signature_findings(found)) == (1, [(str(position), "not entitled")])
+    assert "replaced at position 8" in found["findings"][0]["detail"]
+
+
+def test_a_signature_row_deleted_leaves_its_write_unsigned(store: str) -> None:
+    with Raw(store) as raw:
+        raw.execute(f"DELETE FROM {SIGNATURES} WHERE position = 5")
+
+    code, found = audit(store)
+
+    assert (code, signature_findings(found)) == (1, [("5", "unsigned")])
+
+
+def test_the_conftest_grant_registers_the_grantees_own_key(store: str) -> None:
+    roster = json.loads(invoke(store, "roster", "show", "--json").stdout)
+    assert {r["person"]: r["key"] for r in roster} == {
+        ACTOR: personal_key(ACTOR),
+        KAM: personal_key(KAM),
+    }
+
+
+def test_an_export_carries_the_signatures_and_its_check_and_import_keep_them(
+    store: str, tmp_path: Path
+) -> None:
+    export = tmp_path / "log.jsonl"
+    assert invoke(store, "export", "--out", str(export)).exit_code == 0
+    checked = invoke(store, "audit", "verify", "--file", str(export), "--json")
+    assert checked.exit_code == 0, checked.stderr
+
+    copy = str(tmp_path / "copy.db")
+    assert invoke(copy, "import", str(export)).exit_code == 0
+    code, found = audit(copy)
+    assert (code, found["signatures"]) == (0, "5 writes (7 events) signed by their actor's key")
+
+    # A signature edited in the file: its check names the write.
+    lines = export.read_text().splitlines()
+    fifth = json.loads(lines[5])
+    assert fifth["position"] == 5 and "signature" in fifth
+    value = bytearray(base64.b64decode(fifth["signature"]["value"]))
+    value[0] ^= 1
+    fifth["signature"]["value"] = base64.b64encode(bytes(value)).decode()
+    lines[5] = json.dumps(fifth)
+    export.write_text("\n".join(lines) + "\n")
+    failed = invoke(store, "audit", "verify", "--file", str(export))
+    assert failed.exit_code == 1
+    assert "the signature of position 5: bad signature" in failed.stderr
