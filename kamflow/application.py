@@ -497,14 +497,29 @@ class Kamflow:
             if attempt.notice:
                 self._zone = None
                 self.notices.append(attempt.notice)
+            erased = self._erased(attempt)
+            self.notices.extend(erased)
             return Outcome(
                 attempt.subject,
                 attempt.reference,
                 events,
                 cid,
                 _ids(attempt.pending),
-                attempt.notice,
+                "; ".join(filter(None, [attempt.notice, *erased])) or None,
             )
+
+    def _erased(self, attempt: _Saved) -> list[str]:
+        """After a ContactForgotten is saved (its key already destroyed), remove the
+        person's values from snapshots and views (kamflow.erasure, ADR 0026); what to
+        tell the user."""
+        if not isinstance(attempt.aggregate, Account):
+            return []
+        people = [e.contact_id for e in attempt.pending if isinstance(e, Account.ContactForgotten)]
+        if not people:
+            return []
+        from kamflow.erasure import complete
+
+        return [note for person in people for note in complete(self, attempt.aggregate, person)]
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:

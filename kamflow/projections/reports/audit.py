@@ -68,6 +68,7 @@ EVENT_TYPES = (
     "TaskCancelled", "FactVoided", "SaleCredited", "VisitAmended", "ContactRenamed",
     "AccountClosed", "AccountAbsorbed", "AccountMergedInto", "TierRaiseRequested",
     "TierRaiseApproved", "PolicyExceptionRequested", "PolicyExceptionApproved",
+    "ContactForgotten",
     # Governance
     "Started", "PolicySet", "SettingSet", "RateSet", "RoleGranted", "RoleRevoked",
     "AdminBootstrapped",
