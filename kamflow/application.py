@@ -497,15 +497,15 @@ class Kamflow:
             if attempt.notice:
                 self._zone = None
                 self.notices.append(attempt.notice)
+            # What an erasure could not do is part of what was done (ADR 0026).
             erased = self._erased(attempt)
-            self.notices.extend(erased)
             return Outcome(
                 attempt.subject,
-                attempt.reference,
+                "; ".join([attempt.reference, *erased]),
                 events,
                 cid,
                 _ids(attempt.pending),
-                "; ".join(filter(None, [attempt.notice, *erased])) or None,
+                attempt.notice,
             )
 
     def _erased(self, attempt: _Saved) -> list[str]:

@@ -59,8 +59,12 @@ def complete(kamflow: Kamflow, account: Account, person: str) -> list[str]:
         own.append(stored)
         if _holds_plain(resolve_topic(stored.topic), state, person):
             plain.append(stored.originator_version)
-    _drop_plain_snapshots(kamflow, aid, person)
-    kamflow._snapshot(account)
+    if _drop_plain_snapshots(kamflow, aid, person):
+        # A snapshot replayed from the events (and what snapshots remain), so that the
+        # next load need not replay the whole account.
+        fresh = kamflow._load_or_none(aid)
+        if fresh is not None:
+            kamflow._snapshot(fresh)
     rows = []
     for stored in own:
         event = mapper.to_domain_event(stored)
@@ -95,12 +99,12 @@ def _holds_plain(cls: type, state: dict[str, Any], person: str) -> bool:
     )
 
 
-def _drop_plain_snapshots(kamflow: Kamflow, aid: UUID, person: str) -> None:
+def _drop_plain_snapshots(kamflow: Kamflow, aid: UUID, person: str) -> bool:
     """Delete the account's snapshots that hold the person's name or a personal value of
-    theirs in plain text (taken before encryption)."""
+    theirs in plain text (taken before encryption); whether there were any."""
     snapshots: Any = kamflow.app.snapshots
     if snapshots is None:
-        return
+        return False
     recorder: Any = snapshots.recorder
     from eventsourcing.domain import Snapshot
 
@@ -110,7 +114,7 @@ def _drop_plain_snapshots(kamflow: Kamflow, aid: UUID, person: str) -> None:
         if _holds_plain(Snapshot, json.loads(stored.state), person)
     ]
     if not doomed:
-        return
+        return False
     if not kamflow.store.postgres:
         with recorder.datastore.transaction(commit=True) as c:
             c.execute("PRAGMA secure_delete = ON")
@@ -119,7 +123,7 @@ def _drop_plain_snapshots(kamflow: Kamflow, aid: UUID, person: str) -> None:
                 " AND originator_version = ?",
                 [(aid.hex, v) for v in doomed],
             )
-        return
+        return True
     from psycopg import sql
 
     text = sql.SQL("DELETE FROM {}.{} WHERE originator_id = %s AND originator_version = %s")
@@ -128,6 +132,7 @@ def _drop_plain_snapshots(kamflow: Kamflow, aid: UUID, person: str) -> None:
     )
     with recorder.datastore.transaction(commit=True) as curs:
         curs.executemany(statement, [(aid, v) for v in doomed])
+    return True
 
 
 def _purge_views(
@@ -140,22 +145,23 @@ def _purge_views(
     try:
         if not db.table_exists("kf_tracking"):
             return
+        tables = {t for t in ("kf_audit", "kf_contacts", "kf_report_cache") if db.table_exists(t)}
         with db.transaction() as cur:
             if not db.postgres:
                 cur.execute("PRAGMA secure_delete = ON")
-            if db.table_exists("kf_audit"):
+            if "kf_audit" in tables:
                 cur.executemany(
                     db.sql(
                         "UPDATE kf_audit SET summary = ?, changes = ? WHERE key = ? AND version = ?"
                     ),
                     rows,
                 )
-            if db.table_exists("kf_contacts"):
+            if "kf_contacts" in tables:
                 cur.execute(
                     db.sql("UPDATE kf_contacts SET name = ? WHERE key = ? AND contact_id = ?"),
                     (ERASED, key, person),
                 )
-            if db.table_exists("kf_report_cache"):
+            if "kf_report_cache" in tables:
                 cur.execute(db.sql("DELETE FROM kf_report_cache"))
         if not db.postgres:
             # No free page, and no WAL frame, keeps an older copy of a row.

@@ -463,6 +463,8 @@ class Importer:
             "department": values["department"],
             "roles": values["role"] or [],
             "on": values["on"],
+            # Personal data (encrypted as stored, ADR 0026), when the mapping names it.
+            **{f: values.get(f) for f in ("mobile", "email", "wechat", "birthday", "note")},
         }
         outcome = self._execute(
             "contact add",

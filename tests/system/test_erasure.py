@@ -1,0 +1,282 @@
+"""Personal data is erased for real (ADR 0026).
+
+Given an account whose contact has a name, a phone, an e-mail and notes, when the KAM
+forgets that person, then no byte of the database (the SQLite file, its WAL and the
+key store; a pg_dump of the store's schemas after the documented VACUUM) nor of an
+export holds any of those values; every output shows them as [erased], the other
+person's data and the rest of the history stand, and the seal still verifies.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from conftest import Kam, fake_clock, invoker, json_of, ok, old_store, refusal
+
+from kamflow.erasure import VACUUM_HINT
+from kamflow.personal import keys_schema
+
+# Each at least 8 characters and found nowhere else in the test.
+GONE = {
+    "name": "Wang Fangzhou-7Q",
+    "mobile": "+86 139 5550 1234",
+    "email": "wang.fangzhou@erase.example",
+    "hobbies": "Kunqu opera and alpine gliding",
+    "personal-notes": "daughter starts university in Zhuhai",
+    "note": "prefers calls after 19:00 Beijing",
+}
+SECOND_EMAIL = "wf.second@erase.example"
+KEPT = {"name": "Li Na Keepme", "mobile": "+86 137 0000 9999"}
+
+
+@pytest.fixture
+def kam(locator: str) -> Iterator[Kam]:
+    with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
+        yield invoker(locator)
+
+
+def _opened(kam: Kam) -> None:
+    ok(kam("account", "open", "acme", "--name", "Acme Feed", "--industry", "feed",
+           "--owner", "li.wei", "--on", "2026-10-01"))  # fmt: skip
+
+
+def _person(kam: Kam) -> None:
+    args = ["contact", "add", "acme", GONE["name"], "--title", "CFO", "--department", "finance"]
+    for field, value in GONE.items():
+        if field != "name":
+            args += [f"--{field}", value]
+    ok(kam(*args))
+    ok(kam("contact", "add", "acme", KEPT["name"], "--title", "GM", "--department",
+           "general management", "--mobile", KEPT["mobile"], "--role", "decider"))  # fmt: skip
+    ok(kam("contact", "change", "acme", "P-1", "--email", SECOND_EMAIL))
+    ok(kam("contact", "rename", "acme", "P-1", GONE["name"] + " Jr"))
+    ok(kam("visit", "log", "acme", "--with", "P-1", "--with", "P-2", "--purpose", "intro",
+           "--objective", "map needs", "--result", "trial agreed"))  # fmt: skip
+    ok(kam("sale", "record", "acme", "--invoice", "INV-1", "--product", "premix",
+           "--amount", "1000", "--cost", "600"))  # fmt: skip
+
+
+def _every_output(kam: Kam, tmp: Path) -> str:
+    """The text of every read a user has, over every view and date (which also catches
+    the views up, so that they hold whatever they hold)."""
+    outputs = [
+        ok(kam("account", "show", "acme")),
+        ok(kam("account", "show", "acme", "--json")),
+        ok(kam("account", "show", "acme", "--version", "3")),
+        ok(kam("account", "history", "acme", "--json")),
+        ok(kam("report", "file", "acme", "--json")),
+        ok(kam("report", "audit", "--json")),
+        ok(kam("report", "buying-centre", "--json")),
+        ok(kam("account", "show", "acme", "--as-of", "2026-11-02")),
+        ok(kam("report", "audit", "--as-of", "2026-11-02", "--json")),
+    ]
+    return "\n".join("\n".join(lines) for lines in outputs)
+
+
+def _database_bytes(locator: str, tmp: Path) -> bytes:
+    if not locator.startswith("postgresql"):
+        files = [Path(locator + end) for end in ("", "-wal", "-shm", ".keys", ".keys-journal")]
+        return b"".join(f.read_bytes() for f in files if f.exists())
+    url = urlparse(locator)
+    schema = parse_qs(url.query)["schema"][0]
+    dump = subprocess.run(
+        ["pg_dump", "-h", url.hostname or "", "-p", str(url.port or 5432), "-U",
+         url.username or "postgres", "-n", schema, "-n", keys_schema(schema),
+         (url.path or "/postgres")[1:]],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return dump.stdout
+
+
+def _vacuum(locator: str) -> None:
+    """What the README says completes the erasure on PostgreSQL."""
+    import psycopg
+
+    url = urlparse(locator)
+    schema = parse_qs(url.query)["schema"][0]
+    base = locator.split("?")[0]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute(VACUUM_HINT.format(keys=keys_schema(schema)))
+
+
+def _found(data: bytes, values: dict[str, str] | list[str]) -> list[str]:
+    wanted = values.values() if isinstance(values, dict) else values
+    return [v for v in wanted if v.encode() in data]
+
+
+def test_after_forget_no_byte_of_the_store_or_an_export_holds_the_person(
+    kam: Kam, locator: str, tmp_path: Path
+) -> None:
+    _opened(kam)
+    _person(kam)
+    before = _every_output(kam, tmp_path)
+    # The values were there to find: in the outputs and in the views, not in the log.
+    assert _found(before.encode(), GONE) == list(GONE.values())
+    assert SECOND_EMAIL in before
+
+    result = kam("contact", "forget", "acme", "P-1", "--reason", "asked by mail of 2026-11-01")
+    lines = ok(result)
+    assert lines[0].startswith('recorded ContactForgotten (version 8) on "acme": P-1')
+    if locator.startswith("postgresql"):
+        assert "VACUUM FULL" in lines[0]
+        _vacuum(locator)
+
+    after = _every_output(kam, tmp_path)
+    export = tmp_path / "export.jsonl"
+    # (Its stderr may note a signing key made for the checkpoint.)
+    assert kam("export", "--out", str(export)).exit_code == 0
+    stored = _database_bytes(locator, tmp_path)
+    gone = [*GONE.values(), SECOND_EMAIL]
+    assert _found(after.encode(), gone) == []
+    assert _found(stored, gone) == []
+    assert _found(export.read_bytes(), gone) == []
+    # The rest stands: the other person, the visit, the sale; the seal verifies.
+    assert _found(after.encode(), KEPT) == list(KEPT.values())
+    assert "[erased]" in after
+    assert "trial agreed" in after and "INV-1" in after
+    ok(kam("audit", "verify", "--views"))
+    history = json_of(kam("account", "history", "acme", "--json"))
+    assert [e["type"] for e in history][1:3] == ["ContactAdded", "ContactAdded"]
+    shown = json_of(kam("account", "show", "acme", "--json"))
+    person = next(c for c in shown["contacts"] if c["id"] == "P-1")
+    assert person["name"] == "[erased]"
+    assert set(person["personal"].values()) == {"[erased]"}
+    assert person["title"] == "CFO"
+
+
+def test_forget_lists_the_free_text_that_names_the_person_and_refuses_twice(kam: Kam) -> None:
+    _opened(kam)
+    _person(kam)
+    ok(kam("visit", "log", "acme", "--with", "P-2", "--purpose", "budget",
+           "--objective", "o", "--result", f"{GONE['name']} Jr will call back"))  # fmt: skip
+    lines = ok(kam("contact", "forget", "acme", GONE["name"] + " jr", "--reason", "asked"))
+    assert "P-1; the name appears in the text of V-2 (version 8): amend them" in lines[0]
+    # A name no one has any more is not found; the id is, and it was forgotten already.
+    assert "no current contact" in refusal(kam("contact", "forget", "acme", GONE["name"],
+                                               "--reason", "x"), 1)  # fmt: skip
+    assert "forgotten already" in refusal(kam("contact", "forget", "acme", "P-1", "--reason",
+                                              "again"), 1)  # fmt: skip
+    # A forgotten person's data is not written again.
+    assert "was forgotten" in refusal(kam("contact", "change", "acme", "P-1", "--mobile",
+                                          "+86 100 0000 0000"), 1)  # fmt: skip
+
+
+def test_personal_values_are_stored_only_encrypted_and_keys_apart(
+    kam: Kam, sqlite_locator: str
+) -> None:
+    kam = invoker(sqlite_locator)
+    with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
+        _opened(kam)
+        _person(kam)
+    log = Path(sqlite_locator).read_bytes() + (
+        Path(sqlite_locator + "-wal").read_bytes()
+        if Path(sqlite_locator + "-wal").exists()
+        else b""
+    )
+    # Before any read caught the views up, the log holds no personal value: a backup
+    # of the database file alone holds none (the views, once caught up, do).
+    import sqlite3
+
+    conn = sqlite3.connect(sqlite_locator)
+    events = b"".join(row[0] for row in conn.execute("SELECT state FROM stored_events"))
+    snapshots = b"".join(row[0] for row in conn.execute("SELECT state FROM stored_snapshots"))
+    conn.close()
+    assert _found(events + snapshots, [*GONE.values(), *KEPT.values()]) == []
+    assert b"pd1:" in events
+    assert Path(sqlite_locator + ".keys").exists()
+    assert log  # the file was read
+
+
+def test_a_ciphertext_moved_to_another_person_does_not_decrypt(sqlite_locator: str) -> None:
+    """The associated data binds a value to its account, person and field."""
+    import sqlite3
+
+    kam = invoker(sqlite_locator)
+    with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
+        _opened(kam)
+        _person(kam)
+    conn = sqlite3.connect(sqlite_locator)
+    rows = conn.execute(
+        "SELECT originator_version, state FROM stored_events WHERE topic LIKE '%ContactAdded'"
+    ).fetchall()
+    first, second = (json.loads(state) for _, state in rows)
+    # P-2's stored name replaced by P-1's ciphertext (with the seal tables left alone,
+    # this is what someone editing the file would do).
+    second["name"] = first["name"]
+    conn.execute(
+        "UPDATE stored_events SET state = ? WHERE originator_version = ? AND topic LIKE"
+        " '%ContactAdded'",
+        (json.dumps(second, separators=(",", ":")).encode(), rows[1][0]),
+    )
+    conn.execute("DELETE FROM stored_snapshots")
+    conn.commit()
+    conn.close()
+    message = refusal(kam("account", "show", "acme"), 1)
+    assert "the name of P-2 does not decrypt under its key" in message
+
+
+def test_a_contact_of_a_store_written_before_encryption_can_be_forgotten(
+    locator: str, tmp_path: Path
+) -> None:
+    old_store("demo-03f4076.db.gz", locator)
+    kam = invoker(locator)
+    shown = json_of(kam("account", "show", "aonong", "--json"))
+    person = shown["contacts"][0]
+    name = person["name"]
+    assert name not in ("[erased]", "")
+    with fake_clock(date(2026, 12, 1), step=timedelta(seconds=20)):
+        result = kam("contact", "forget", "aonong", person["id"], "--reason", "asked")
+    lines = ok(result)
+    assert lines[0].startswith("recorded ContactForgotten")
+    # Honest: the old events keep the name in their sealed bytes, and say which.
+    assert "recorded before personal data was encrypted" in lines[0]
+    after = json_of(kam("account", "show", "aonong", "--json"))
+    assert next(c for c in after["contacts"] if c["id"] == person["id"])["name"] == "[erased]"
+    history = "\n".join(ok(kam("account", "history", "aonong")))
+    assert name not in history
+    ok(kam("audit", "verify"))
+
+
+def test_old_events_load_unchanged_and_new_contacts_on_an_old_store_are_encrypted(
+    sqlite_locator: str,
+) -> None:
+    import sqlite3
+
+    old_store("demo-03f4076.db.gz", sqlite_locator)
+    kam = invoker(sqlite_locator)
+    before = json_of(kam("account", "show", "aonong", "--json"))["contacts"]
+    with fake_clock(date(2026, 12, 1), step=timedelta(seconds=20)):
+        ok(kam("contact", "add", "aonong", "Zhou Xinyi-Q8", "--title", "QA head", "--department",
+               "quality", "--wechat", "zxy-wechat-771"))  # fmt: skip
+    after = json_of(kam("account", "show", "aonong", "--json"))["contacts"]
+    assert after[: len(before)] == before
+    assert after[-1]["personal"] == {"wechat": "zxy-wechat-771"}
+    conn = sqlite3.connect(sqlite_locator)
+    events = b"".join(row[0] for row in conn.execute("SELECT state FROM stored_events"))
+    conn.close()
+    assert b"zxy-wechat-771" not in events and b"Zhou Xinyi-Q8" not in events
+
+
+def test_the_key_store_is_what_the_log_needs_to_read_names(
+    kam: Kam, sqlite_locator: str, tmp_path: Path
+) -> None:
+    """A copy of the database without its key file reads every person as [no key]."""
+    import shutil
+
+    kam = invoker(sqlite_locator)
+    with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
+        _opened(kam)
+        _person(kam)
+    copy = tmp_path / "copy.db"
+    shutil.copy(sqlite_locator, copy)
+    if Path(sqlite_locator + "-wal").exists():
+        shutil.copy(sqlite_locator + "-wal", str(copy) + "-wal")
+    shown = json_of(invoker(str(copy))("account", "show", "acme", "--json"))
+    assert {c["name"] for c in shown["contacts"]} == {"[no key]"}
