@@ -469,7 +469,9 @@ class Importer:
         outcome = self._execute(
             "contact add",
             {k: v for k, v in fields.items() if v is not None},
-            self._cid("contact", key, values["name"]),
+            # A person's name is personal data (ADR 0026): the command id, stored in
+            # plain text with the event, names them by a digest of the name instead.
+            self._cid("contact", key, _digest(values["name"])),
             self._column("contact", "name"),
             values["name"],
             self._dated(row, "contact", "on"),
@@ -705,3 +707,13 @@ def _part(text: str) -> str:
     if len(text) <= MAX_ID_PART and re.fullmatch(r"[\w.@/+-]+", text):
         return text
     return "h" + hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _digest(name: str) -> str:
+    """A name as a command id may hold it: 16 hex digits of the SHA-256 of its identity
+    form (the same person however typed), not the name."""
+    import hashlib
+
+    from kamflow.domain.values import identity
+
+    return hashlib.sha256(identity(name).encode()).hexdigest()[:16]
