@@ -14,10 +14,24 @@ import subprocess
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import Kam, fake_clock, invoker, json_of, ok, old_store, refusal
+from conftest import (
+    ACTOR,
+    FakeClock,
+    Kam,
+    fake_clock,
+    invoker,
+    json_of,
+    ok,
+    old_store,
+    refusal,
+    run,
+)
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from kamflow.erasure import VACUUM_HINT
 from kamflow.personal import keys_schema
@@ -280,3 +294,143 @@ def test_the_key_store_is_what_the_log_needs_to_read_names(
         shutil.copy(sqlite_locator + "-wal", str(copy) + "-wal")
     shown = json_of(invoker(str(copy))("account", "show", "acme", "--json"))
     assert {c["name"] for c in shown["contacts"]} == {"[no key]"}
+
+
+# ------------------------------------------------------------------ property
+STEPS = ("person", "change", "visit", "void", "forget", "leave")
+
+
+def _store_bytes(locator: str) -> bytes:
+    return b"".join(
+        Path(locator + end).read_bytes()
+        for end in ("", "-wal", ".keys")
+        if Path(locator + end).exists()
+    )
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(STEPS), st.booleans(), st.integers(0, 7)), max_size=14
+    ),
+    merge=st.booleans(),
+)
+@example(steps=[("person", True, 0), ("forget", True, 0)], merge=True)
+def test_random_histories_with_forgets_fold_and_leave_no_forgotten_value(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, bool, int]], merge: bool
+) -> None:
+    """Random people, changes, visits, voids, departures and forgets on two accounts,
+    perhaps a merge and forgets after it: the views (caught up as they went, and
+    rebuilt) equal a fold of what survives, and no value of a forgotten person is
+    readable in the store's bytes, the key file, the history or the views."""
+    from kamflow.application import Kamflow
+    from kamflow.domain.errors import KamflowError
+    from kamflow.projections.engine import caught_up_views
+
+    db = str(tmp_path_factory.mktemp("forget") / "s.db")
+    kf = Kamflow(db, clock=FakeClock(date(2026, 11, 2), step=timedelta(minutes=30)))
+    for key in ("acme", "dup"):
+        run(kf, "account open", {"account": key, "name": key, "industry": "feed",
+                                 "owner": ACTOR, "on": "2026-09-01"})  # fmt: skip
+    # Per account: each person's id, every value they ever had, forgotten or not.
+    people: dict[str, list[tuple[str, list[str], bool]]] = {"acme": [], "dup": []}
+    names: dict[tuple[str, str], str] = {}
+    visits: dict[str, list[tuple[str, bool]]] = {"acme": [], "dup": []}
+    closed = False
+
+    def forget(key: str, pick: int) -> None:
+        if not people[key]:
+            return
+        i = pick % len(people[key])
+        cid, values, gone = people[key][i]
+        if not gone:
+            run(kf, "contact forget", {"account": key, "contact": cid, "reason": "asked"})
+            people[key][i] = (cid, values, True)
+
+    for n, (step, on_dup, pick) in enumerate(steps):
+        key = "dup" if on_dup else "acme"
+        if closed and key == "dup" and step != "forget":
+            continue
+        mine = [p for p in people[key] if not p[2]]
+        if step == "person":
+            values = [f"Person{n:02d}-qz", f"+86-139-{n:04d}-71", f"note-{n:02d}-secretive"]
+            out = run(kf, "contact add", {"account": key, "contact": values[0], "title": "t",
+                                          "department": "d", "mobile": values[1],
+                                          "note": values[2]})  # fmt: skip
+            people[key].append((out.reference, values, False))
+            names[key, out.reference] = values[0]
+        elif step == "change" and mine:
+            cid, values, _ = mine[pick % len(mine)]
+            values.append(f"+86-138-{n:04d}-52")
+            run(kf, "contact change", {"account": key, "contact": cid, "mobile": values[-1]})
+        elif step == "visit":
+            with_ = [mine[pick % len(mine)][0]] if mine else []
+            try:
+                out = run(kf, "visit log", {"account": key, "with": with_, "purpose": f"v{n}",
+                                            "objective": "o", "result": "r"})  # fmt: skip
+            except KamflowError:  # one who left, or no one to visit
+                continue
+            visits[key].append((out.reference.split()[0], False))
+        elif step == "void":
+            open_ = [i for i, (_, voided) in enumerate(visits[key]) if not voided]
+            if open_:
+                i = open_[pick % len(open_)]
+                run(kf, "visit void", {"account": key, "ref": visits[key][i][0], "reason": "x"})
+                visits[key][i] = (visits[key][i][0], True)
+        elif step == "leave" and mine:
+            run(kf, "contact leave", {"account": key, "contact": mine[pick % len(mine)][0],
+                                      "reason": "moved", "analysis": "re-map"})  # fmt: skip
+        elif step == "forget":
+            forget(key, pick)
+        # The store's own views, caught up as a reader would have caught them up.
+        caught_up_views(db).close()
+        if merge and not closed and n == len(steps) // 2:
+            run(kf, "account merge", {"account": "dup", "into": "acme", "reason": "r"})
+            closed = True
+    if merge and not closed:
+        run(kf, "account merge", {"account": "dup", "into": "acme", "reason": "r"})
+    # Forgetting works on a merged (closed) file too.
+    forget("dup", 0)
+    caught_up_views(db).close()
+
+    everyone = [p for key in people for p in people[key]]
+    forgotten = [v for _, values, gone in everyone if gone for v in values]
+    kept_names = sorted(values[0] for _, values, gone in everyone if not gone)
+    surviving = sorted(v for key in visits for v, voided in visits[key] if not voided)
+    for viewdb in (caught_up_views(db), _rebuilt(kf)):
+        try:
+            rows = viewdb.rows("SELECT name FROM kf_contacts")
+            assert sorted(r[0] for r in rows if r[0] != "[erased]") == kept_names
+            assert sum(1 for r in rows if r[0] == "[erased]") == sum(
+                1 for _, _, gone in everyone if gone
+            )
+            shown = sorted(
+                r[0].rpartition("/")[2] for r in viewdb.rows("SELECT visit_id FROM kf_visits")
+            )
+            assert shown == sorted(v.rpartition("/")[2] for v in surviving)
+            dump = repr(viewdb.rows("SELECT * FROM kf_audit")) + repr(rows)
+            assert _found(dump.encode(), forgotten) == []
+        finally:
+            viewdb.close()
+    history = repr([list(kf.history(key)) for key in ("acme", "dup")])
+    assert _found(history.encode(), forgotten) == []
+    for key in ("acme", "dup"):
+        for cid, values, gone in people[key]:
+            state = kf.load(key).contacts[cid]
+            assert (state["name"] == "[erased]") == gone
+            if not gone:
+                assert state["name"] == values[0]
+    kf.close()
+    assert _found(_store_bytes(db), forgotten) == []
+
+
+def _rebuilt(kf: Any) -> Any:
+    from kamflow.projections.db import ViewDB
+    from kamflow.projections.engine import Projector
+    from kamflow.projections.log import StoreSource
+
+    db = ViewDB(":memory:")
+    projector = Projector(db)
+    projector.ensure_schema()
+    projector.catch_up(StoreSource(kf.locator))
+    return db

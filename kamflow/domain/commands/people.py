@@ -225,6 +225,7 @@ class ForgetContact(Command):
     reason: Text = option("Who asked, and why (no personal data).")
     # The events are searched for the name (mentions).
     needs_history = True
+    on_closed = True
 
     def execute(self, account: Account, meta: Meta) -> str:
         cid = account.find_contact(self.contact, current=False)
