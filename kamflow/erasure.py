@@ -158,8 +158,11 @@ def _purge_views(
                 )
             if "kf_contacts" in tables:
                 cur.execute(
-                    db.sql("UPDATE kf_contacts SET name = ? WHERE key = ? AND contact_id = ?"),
-                    (ERASED, key, person),
+                    db.sql(
+                        "UPDATE kf_contacts SET name = ?"
+                        " WHERE (key = ? AND contact_id = ?) OR contact_id = ?"
+                    ),
+                    (ERASED, key, person, f"{key}/{person}"),
                 )
             if "kf_report_cache" in tables:
                 cur.execute(db.sql("DELETE FROM kf_report_cache"))

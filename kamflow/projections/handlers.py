@@ -805,10 +805,11 @@ def _visit_amended(e: Account.VisitAmended, key: str) -> list[Statement]:
 @PEOPLE.on(Account.ContactForgotten)
 def _contact_forgotten(e: Account.ContactForgotten, key: str) -> list[Statement]:
     # The name is gone with the person's key (ADR 0026): a rebuild reads it as [erased].
+    # A person of a merged duplicate is under the target, as dup/P-1 (_merged_people).
     return [
         (
-            "UPDATE kf_contacts SET name=? WHERE key=? AND contact_id=?",
-            (ERASED, key, e.contact_id),
+            "UPDATE kf_contacts SET name=? WHERE (key=? AND contact_id=?) OR contact_id=?",
+            (ERASED, key, e.contact_id, f"{key}/{e.contact_id}"),
         )
     ]
 

@@ -127,7 +127,8 @@ def test_apply_fields_lists_the_json_keys_of_a_command_as_apply_reads_them(kam: 
     assert lines[3].split() == ["key", "type", "default", "help"]
     assert list(rows) == [
         "account", "contact", "title", "department", "roles", "influence", "attitude",
-        "personality", "reports_to", "influenced_by", "on", "command_id",
+        "personality", "reports_to", "influenced_by", "mobile", "email", "wechat",
+        "birthday", "family", "hobbies", "personal_notes", "note", "on", "command_id",
     ]  # fmt: skip
     roles = "initiator|user|influencer|decider|buyer|approver|gatekeeper"
     assert rows["roles"][:4] == ["list", "of", roles, "[]"]

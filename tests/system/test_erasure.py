@@ -9,6 +9,7 @@ person's data and the rest of the history stand, and the seal still verifies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from collections.abc import Iterator
@@ -361,8 +362,12 @@ def test_random_histories_with_forgets_fold_and_leave_no_forgotten_value(
             names[key, out.reference] = values[0]
         elif step == "change" and mine:
             cid, values, _ = mine[pick % len(mine)]
+            try:
+                run(kf, "contact change", {"account": key, "contact": cid,
+                                           "mobile": f"+86-138-{n:04d}-52"})  # fmt: skip
+            except KamflowError:  # they left
+                continue
             values.append(f"+86-138-{n:04d}-52")
-            run(kf, "contact change", {"account": key, "contact": cid, "mobile": values[-1]})
         elif step == "visit":
             with_ = [mine[pick % len(mine)][0]] if mine else []
             try:
@@ -378,8 +383,9 @@ def test_random_histories_with_forgets_fold_and_leave_no_forgotten_value(
                 run(kf, "visit void", {"account": key, "ref": visits[key][i][0], "reason": "x"})
                 visits[key][i] = (visits[key][i][0], True)
         elif step == "leave" and mine:
-            run(kf, "contact leave", {"account": key, "contact": mine[pick % len(mine)][0],
-                                      "reason": "moved", "analysis": "re-map"})  # fmt: skip
+            with contextlib.suppress(KamflowError):  # they left already
+                run(kf, "contact leave", {"account": key, "contact": mine[pick % len(mine)][0],
+                                          "reason": "moved", "analysis": "re-map"})  # fmt: skip
         elif step == "forget":
             forget(key, pick)
         # The store's own views, caught up as a reader would have caught them up.
