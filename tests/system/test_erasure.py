@@ -96,7 +96,7 @@ def _every_output(kam: Kam, tmp: Path) -> str:
 
 def _database_bytes(locator: str, tmp: Path) -> bytes:
     if not locator.startswith("postgresql"):
-        files = [Path(locator + end) for end in ("", "-wal", "-shm", ".keys", ".keys-journal")]
+        files = [Path(locator + end) for end in ("", "-wal", "-shm", ".keys", ".keys-wal")]
         return b"".join(f.read_bytes() for f in files if f.exists())
     url = urlparse(locator)
     schema = parse_qs(url.query)["schema"][0]
@@ -304,7 +304,7 @@ STEPS = ("person", "change", "visit", "void", "forget", "leave")
 def _store_bytes(locator: str) -> bytes:
     return b"".join(
         Path(locator + end).read_bytes()
-        for end in ("", "-wal", ".keys")
+        for end in ("", "-wal", ".keys", ".keys-wal")
         if Path(locator + end).exists()
     )
 
