@@ -199,7 +199,8 @@ def bench_forget(events: int, folder: Path) -> dict[str, Any]:
         from eventsourcing.application import ProjectorFunction  # noqa: F401
 
         stored = list(kf.app.events.get(aid))
-        account = None
+        account: Any = None
+        event: Any
         for event in stored:
             account = event.mutate(account)
         loads.append(time.perf_counter() - start)

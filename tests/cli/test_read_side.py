@@ -163,8 +163,9 @@ def test_apply_fields_of_a_noun_lists_each_of_its_commands(kam: Kam) -> None:
         '{"command": "visit void", ...}',
         '{"command": "visit amend", ...}',
     ]
-    # + fx and forecast, corrections, tasks, four eyes (exception and tier request/approve)
-    assert sum(line.startswith('{"command"') for line in every) == 38 + 3 + 12 + 4 + 4
+    # + fx and forecast, corrections, tasks, four eyes (exception and tier request/approve),
+    # contact forget
+    assert sum(line.startswith('{"command"') for line in every) == 38 + 3 + 12 + 4 + 4 + 1
 
 
 def test_apply_fields_of_an_unknown_command_or_with_a_file_is_bad_usage(
