@@ -40,8 +40,9 @@ NO_KEY = "[no key]"
 KEYS_SUFFIX = ".keys"
 _AAD = b"kamflow/pd1"
 _NONCE = 12
+# The key table on PostgreSQL (the SQLite key file's is the same, with BLOB).
 _KEY_COLUMNS = (
-    "(account TEXT NOT NULL, person TEXT NOT NULL, key {blob}, forgotten_at TEXT,"
+    "(account TEXT NOT NULL, person TEXT NOT NULL, key BYTEA, forgotten_at TEXT,"
     " PRIMARY KEY (account, person))"
 )
 # The event classes (by qualified name) whose values belong to a person, and the
@@ -217,7 +218,9 @@ class SQLiteKeys(KeyStore):
                 # that follows (_destroy).
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute(
-                    "CREATE TABLE IF NOT EXISTS person_keys " + _KEY_COLUMNS.format(blob="BLOB")
+                    "CREATE TABLE IF NOT EXISTS person_keys (account TEXT NOT NULL,"
+                    " person TEXT NOT NULL, key BLOB, forgotten_at TEXT,"
+                    " PRIMARY KEY (account, person))"
                 )
             self._conn = conn
         return self._conn
@@ -290,7 +293,7 @@ class PostgresKeys(KeyStore):
 
         conn = self._opened()
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
-        columns = sql.SQL(_KEY_COLUMNS.format(blob="BYTEA"))
+        columns = sql.SQL(_KEY_COLUMNS)
         conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} {}").format(self._table(), columns))
         self._ready = True
 
