@@ -347,6 +347,10 @@ class Kamflow:
 
     def close(self) -> None:
         self.app.close()
+        # The key store's connection (kamflow.personal), if one was opened.
+        personal = getattr(self.app.mapper, "personal", None)
+        if personal is not None:
+            personal.keys.close()
 
     @property
     def zone(self) -> tzinfo:
