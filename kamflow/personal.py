@@ -160,6 +160,43 @@ class KeyStore:
     def close(self) -> None:
         """Close the connection, if one was opened."""
 
+    def _all(self) -> list[tuple[str, str, bytes | None, str | None]]:
+        raise NotImplementedError
+
+    def _put(self, rows: list[tuple[str, str, bytes | None, str | None]]) -> None:
+        raise NotImplementedError
+
+    def dump(self, accounts: set[str] | None = None) -> list[dict[str, Any]]:
+        """Every key (or only those of ``accounts``) as JSON objects: ``{"account",
+        "person", "key": base64 or null (forgotten), "forgotten_at"}``."""
+        return [
+            {
+                "account": account,
+                "person": person,
+                "key": base64.b64encode(key).decode() if key else None,
+                "forgotten_at": when,
+            }
+            for account, person, key, when in self._all()
+            if accounts is None or account in accounts
+        ]
+
+    def load(self, rows: list[dict[str, Any]]) -> int:
+        """Take in keys written by ``dump`` (a person already known keeps theirs);
+        how many rows were read."""
+        self._put(
+            [
+                (
+                    str(r["account"]),
+                    str(r["person"]),
+                    base64.b64decode(r["key"]) if r.get("key") else None,
+                    r.get("forgotten_at"),
+                )
+                for r in rows
+            ]
+        )
+        self._keys.clear()
+        return len(rows)
+
     # -- what the mapper asks
     def of(self, account: str) -> dict[str, bytes | None]:
         """Person -> key (None: forgotten) for one account."""
@@ -257,6 +294,29 @@ class SQLiteKeys(KeyStore):
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def _all(self) -> list[tuple[str, str, bytes | None, str | None]]:
+        conn = self._opened(write=False)
+        if conn is None:
+            return []
+        try:
+            return conn.execute(
+                "SELECT account, person, key, forgotten_at FROM person_keys"
+                " ORDER BY account, person"
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+
+    def _put(self, rows: list[tuple[str, str, bytes | None, str | None]]) -> None:
+        conn = self._opened(write=True)
+        assert conn is not None
+        with conn:
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO person_keys (account, person, key, forgotten_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (account, person) DO NOTHING",
+                rows,
+            )
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -335,6 +395,46 @@ class PostgresKeys(KeyStore):
             ).format(self._table()),
             (account, person, when, when),
         )
+
+    def _all(self) -> list[tuple[str, str, bytes | None, str | None]]:
+        from psycopg import sql
+
+        if not self._rows_exist():
+            return []
+        rows: list[tuple[str, str, bytes | None, str | None]] = (
+            self._opened()
+            .execute(
+                sql.SQL(
+                    "SELECT account, person, key, forgotten_at FROM {} ORDER BY account, person"
+                ).format(self._table())
+            )
+            .fetchall()
+        )
+        return rows
+
+    def _rows_exist(self) -> bool:
+        found = (
+            self._opened()
+            .execute(
+                "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'person_keys'",
+                (self.schema,),
+            )
+            .fetchone()
+        )
+        return found is not None
+
+    def _put(self, rows: list[tuple[str, str, bytes | None, str | None]]) -> None:
+        from psycopg import sql
+
+        self._ensure()
+        with self._opened().cursor() as cur:
+            cur.executemany(
+                sql.SQL(
+                    "INSERT INTO {} (account, person, key, forgotten_at) VALUES (%s, %s, %s, %s)"
+                    " ON CONFLICT (account, person) DO NOTHING"
+                ).format(self._table()),
+                rows,
+            )
 
     def close(self) -> None:
         if self._conn is not None:
@@ -429,3 +529,15 @@ class Personal:
                     ) from exc
             elif self.keys.forgotten(aid, person):
                 box[name] = ERASED
+
+
+def store_keys(locator: str) -> KeyStore | None:
+    """The key store of the store at ``locator``."""
+    from kamflow.storage import parse
+
+    return key_store(parse(locator).env().get)
+
+
+def keys_beside(export: str) -> str:
+    """The key file `kamflow export --out FILE` writes beside an export (ADR 0026)."""
+    return export + KEYS_SUFFIX

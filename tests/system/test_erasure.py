@@ -152,6 +152,16 @@ def test_after_forget_no_byte_of_the_store_or_an_export_holds_the_person(
     assert _found(after.encode(), gone) == []
     assert _found(stored, gone) == []
     assert _found(export.read_bytes(), gone) == []
+    # The keys travel beside the export, apart from it: imported elsewhere, the kept
+    # person reads as before, the forgotten one stays [erased].
+    assert Path(f"{export}.keys").exists()
+    assert _found(Path(f"{export}.keys").read_bytes(), [*gone, *KEPT.values()]) == []
+    moved = invoker(str(tmp_path / "moved.db"))
+    assert moved("import", str(export)).exit_code == 0
+    names = {
+        c["id"]: c["name"] for c in json_of(moved("account", "show", "acme", "--json"))["contacts"]
+    }
+    assert names == {"P-1": "[erased]", "P-2": KEPT["name"]}
     # The rest stands: the other person, the visit, the sale; the seal verifies.
     assert _found(after.encode(), KEPT) == list(KEPT.values())
     assert "[erased]" in after
