@@ -29,7 +29,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 from uuid import UUID
 
 from kamflow.domain.values import ERASED, PERSONAL_FIELDS
@@ -246,7 +246,13 @@ class SQLiteKeys(KeyStore):
         if self._conn is None:
             if not os.path.exists(self.path) and (not write or self.read_only):
                 return None
-            uri = f"file:{self.path}" + ("?mode=ro" if self.read_only else "")
+            uri = f"file:{quote(self.path)}"
+            if self.read_only:
+                # As the store itself (storage.Store.sqlite_uri): in a folder no one can
+                # write, SQLite cannot make the WAL's shared memory, so read the file as
+                # it stands (closing the last writer checkpointed its WAL into it).
+                folder = os.path.dirname(os.path.abspath(self.path))
+                uri += "?mode=ro" + ("" if os.access(folder, os.W_OK) else "&immutable=1")
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
             if not self.read_only:
                 conn.execute("PRAGMA secure_delete = ON")
