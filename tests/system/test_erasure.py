@@ -455,3 +455,38 @@ def _rebuilt(kf: Any) -> Any:
     projector.ensure_schema()
     projector.catch_up(StoreSource(kf.locator))
     return db
+
+
+def test_personal_fields_through_apply_are_stored_encrypted(
+    sqlite_locator: str, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    lines = [
+        {"command": "account open", "account": "newhope", "name": "New Hope", "industry": "feed",
+         "owner": ACTOR, "on": "2026-11-01"},
+        {"command": "contact add", "account": "newhope", "contact": "Li Na Applied-9",
+         "title": "GM", "department": "general management", "mobile": "+86 135 4444 0909",
+         "wechat": "lina-applied-wx", "birthday": "03-14", "family": "two sons, both at school"},
+        {"command": "contact change", "account": "newhope", "contact": "P-1",
+         "email": "li.na.applied@example.cn"},
+    ]  # fmt: skip
+    feed = tmp_path / "lines.jsonl"
+    feed.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    kam = invoker(sqlite_locator)
+    with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
+        ok(kam("apply", str(feed)))
+    shown = json_of(kam("account", "show", "newhope", "--json"))["contacts"][0]
+    assert shown["name"] == "Li Na Applied-9"
+    assert shown["personal"] == {
+        "mobile": "+86 135 4444 0909",
+        "wechat": "lina-applied-wx",
+        "birthday": "03-14",
+        "family": "two sons, both at school",
+        "email": "li.na.applied@example.cn",
+    }
+    conn = sqlite3.connect(sqlite_locator)
+    events = b"".join(row[0] for row in conn.execute("SELECT state FROM stored_events"))
+    conn.close()
+    values = [shown["name"], *shown["personal"].values()]
+    assert _found(events, [v for v in values if len(v) >= 8]) == []
