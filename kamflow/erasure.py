@@ -53,7 +53,7 @@ def complete(kamflow: Kamflow, account: Account, person: str) -> list[str]:
     for stored in recorder.select_events(aid):
         if stored.topic.rpartition(":")[2] not in EVENTS:
             continue
-        state = json.loads(stored.state)
+        state = _json(mapper, stored.state)
         if state.get("contact_id") != person:
             continue
         own.append(stored)
@@ -86,6 +86,16 @@ def complete(kamflow: Kamflow, account: Account, person: str) -> list[str]:
     return notes
 
 
+def _json(mapper: Any, state: bytes) -> Any:
+    """The JSON of stored bytes, through the store's cipher and compressor if it has
+    them (eventsourcing's CIPHER_TOPIC, COMPRESSOR_TOPIC)."""
+    if mapper.cipher is not None:
+        state = mapper.cipher.decrypt(state)
+    if mapper.compressor is not None:
+        state = mapper.compressor.decompress(state)
+    return json.loads(state)
+
+
 def _holds_plain(cls: type, state: dict[str, Any], person: str) -> bool:
     """Whether a stored event's (or snapshot's) state holds a value of the person's
     that is not encrypted (stored before encryption)."""
@@ -111,7 +121,7 @@ def _drop_plain_snapshots(kamflow: Kamflow, aid: UUID, person: str) -> bool:
     doomed = [
         stored.originator_version
         for stored in recorder.select_events(aid)
-        if _holds_plain(Snapshot, json.loads(stored.state), person)
+        if _holds_plain(Snapshot, _json(kamflow.app.mapper, stored.state), person)
     ]
     if not doomed:
         return False
