@@ -367,12 +367,10 @@ class PostgresKeys(KeyStore):
         from psycopg import sql
 
         conn = self._opened()
-        found = conn.execute(
-            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'person_keys'",
-            (self.schema,),
-        ).fetchone()
-        if found is None:
-            return []
+        if not self._ready:
+            if not self._rows_exist():
+                return []
+            self._ready = True  # the table exists: no need to create it or ask again
         rows: list[tuple[str, bytes | None]] = conn.execute(
             sql.SQL("SELECT person, key FROM {} WHERE account = %s").format(self._table()),
             (account,),
@@ -405,7 +403,7 @@ class PostgresKeys(KeyStore):
     def _all(self) -> list[tuple[str, str, bytes | None, str | None]]:
         from psycopg import sql
 
-        if not self._rows_exist():
+        if not self._ready and not self._rows_exist():
             return []
         rows: list[tuple[str, str, bytes | None, str | None]] = (
             self._opened()
