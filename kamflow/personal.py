@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -144,8 +145,13 @@ class KeyStore:
     """Data keys by (account id, person id); a destroyed key leaves a row whose key is
     NULL (the person was forgotten). Keys of an account are read once per process."""
 
+    # How long an account's keys, once read, are trusted without reading them again:
+    # another process may add a person or forget one meanwhile.
+    MAX_AGE = 1.0  # seconds
+
     def __init__(self) -> None:
         self._keys: dict[str, dict[str, bytes | None]] = {}
+        self._read_at: dict[str, float] = {}
 
     # -- backend
     def _rows(self, account: str) -> list[tuple[str, bytes | None]]:
@@ -195,22 +201,27 @@ class KeyStore:
             ]
         )
         self._keys.clear()
+        self._read_at.clear()
         return len(rows)
 
     # -- what the mapper asks
-    def of(self, account: str) -> dict[str, bytes | None]:
-        """Person -> key (None: forgotten) for one account."""
+    def of(self, account: str, *, fresh: bool = False) -> dict[str, bytes | None]:
+        """Person -> key (None: forgotten) for one account, read again when ``fresh`` or
+        when read more than MAX_AGE ago."""
         found = self._keys.get(account)
-        if found is None:
-            found = self._keys[account] = {
-                p: (bytes(k) if k else None) for p, k in self._rows(account)
-            }
+        now = time.monotonic()
+        if found is None or fresh or now - self._read_at[account] > self.MAX_AGE:
+            rows = self._rows(account)
+            found = self._keys[account] = {p: (bytes(k) if k else None) for p, k in rows}
+            self._read_at[account] = now
         return found
 
     def key(self, account: str, person: str, *, create: bool) -> bytes | None:
         """The person's key; a new one when ``create`` and they have none (never for a
         forgotten person: None)."""
         keys = self.of(account)
+        if person not in keys:
+            keys = self.of(account, fresh=True)  # added by another process since
         if person in keys:
             return keys[person]
         if not create:
