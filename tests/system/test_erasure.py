@@ -490,3 +490,31 @@ def test_personal_fields_through_apply_are_stored_encrypted(
     conn.close()
     values = [shown["name"], *shown["personal"].values()]
     assert _found(events, [v for v in values if len(v) >= 8]) == []
+
+
+def test_a_second_process_reads_new_people_and_forgets_with_the_first(
+    sqlite_locator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys are read per account and kept a moment: one kamflow sees the people another
+    added, and (once its keys are read again) that another forgot one."""
+    from kamflow.application import Kamflow
+    from kamflow.personal import KeyStore
+
+    clock = FakeClock(date(2026, 11, 2), step=timedelta(minutes=30))
+    first, second = Kamflow(sqlite_locator, clock=clock), Kamflow(sqlite_locator, clock=clock)
+    try:
+        run(first, "account open", {"account": "acme", "name": "Acme", "industry": "feed",
+                                    "owner": ACTOR, "on": "2026-09-01"})  # fmt: skip
+        run(first, "contact add", {"account": "acme", "contact": "Early Bird-31",
+                                   "title": "t", "department": "d"})  # fmt: skip
+        assert second.load("acme").contacts["P-1"]["name"] == "Early Bird-31"
+        run(first, "contact add", {"account": "acme", "contact": "Late Comer-42",
+                                   "title": "t", "department": "d"})  # fmt: skip
+        assert second.load("acme").contacts["P-2"]["name"] == "Late Comer-42"
+        monkeypatch.setattr(KeyStore, "MAX_AGE", 0.0)
+        run(first, "contact forget", {"account": "acme", "contact": "P-1", "reason": "asked"})
+        history = repr(list(second.history("acme")))
+        assert "Early Bird-31" not in history and "Late Comer-42" in history
+    finally:
+        first.close()
+        second.close()
