@@ -157,7 +157,9 @@ class KeyStore:
     def _rows(self, account: str) -> list[tuple[str, bytes | None]]:
         raise NotImplementedError
 
-    def _insert(self, account: str, person: str, key: bytes) -> None:
+    def _insert(self, account: str, keys: list[tuple[str, bytes]]) -> None:
+        """Store new keys (person, key) in one transaction; a person who has a key
+        already keeps it."""
         raise NotImplementedError
 
     def _destroy(self, account: str, person: str, when: str) -> None:
@@ -226,10 +228,14 @@ class KeyStore:
             return keys[person]
         if not create:
             return None
-        key = os.urandom(32)
-        self._insert(account, person, key)
-        keys[person] = key
-        return key
+        # Keys for the next few people of the account too, in the same transaction:
+        # each commit of the key store is an fsync, and a script adding an account's
+        # people one after the other would pay one per person. A key made for someone
+        # who is never added decrypts nothing.
+        fresh = [(p, os.urandom(32)) for p in _next_people(person) if p not in keys]
+        self._insert(account, fresh)
+        # Another process may have made some of them first: theirs stand.
+        return self.of(account, fresh=True)[person]
 
     def forgotten(self, account: str, person: str) -> bool:
         keys = self.of(account)
@@ -290,13 +296,16 @@ class SQLiteKeys(KeyStore):
         except sqlite3.OperationalError:  # a read-only file without the table yet
             return []
 
-    def _insert(self, account: str, person: str, key: bytes) -> None:
+    def _insert(self, account: str, keys: list[tuple[str, bytes]]) -> None:
         conn = self._opened(write=True)
         assert conn is not None
-        conn.execute(
-            "INSERT INTO person_keys (account, person, key) VALUES (?, ?, ?)",
-            (account, person, key),
-        )
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO person_keys (account, person, key) VALUES (?, ?, ?)"
+                " ON CONFLICT (account, person) DO NOTHING",
+                [(account, person, key) for person, key in keys],
+            )
 
     def _destroy(self, account: str, person: str, when: str) -> None:
         conn = self._opened(write=True)
@@ -388,16 +397,19 @@ class PostgresKeys(KeyStore):
         ).fetchall()
         return rows
 
-    def _insert(self, account: str, person: str, key: bytes) -> None:
+    def _insert(self, account: str, keys: list[tuple[str, bytes]]) -> None:
         from psycopg import sql
 
         self._ensure()
-        self._opened().execute(
-            sql.SQL("INSERT INTO {} (account, person, key) VALUES (%s, %s, %s)").format(
-                self._table()
-            ),
-            (account, person, key),
-        )
+        conn = self._opened()
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany(
+                sql.SQL(
+                    "INSERT INTO {} (account, person, key) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (account, person) DO NOTHING"
+                ).format(self._table()),
+                [(account, person, key) for person, key in keys],
+            )
 
     def _destroy(self, account: str, person: str, when: str) -> None:
         from psycopg import sql
@@ -455,6 +467,18 @@ class PostgresKeys(KeyStore):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+# How many people's keys one write of the key store makes (KeyStore.key).
+POOL = 8
+
+
+def _next_people(person: str) -> list[str]:
+    """``person`` and, for an id of the form P-n, the next POOL - 1 ids."""
+    kind, _, number = person.rpartition("-")
+    if not number.isdigit():
+        return [person]
+    return [f"{kind}-{int(number) + i}" for i in range(POOL)]
 
 
 def keys_schema(schema: str | None) -> str:
