@@ -122,22 +122,34 @@ def _aad(account: str, person: str, field: str) -> bytes:
     return b"\0".join((_AAD, account.encode(), person.encode(), field.encode()))
 
 
+# One AESGCM object per key in use (making one costs more than encrypting a name).
+_CIPHERS: dict[bytes, Any] = {}
+
+
+def _cipher(key: bytes) -> Any:
+    found = _CIPHERS.get(key)
+    if found is None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        if len(_CIPHERS) > 4096:
+            _CIPHERS.clear()
+        found = _CIPHERS[key] = AESGCM(key)
+    return found
+
+
 def encrypt(key: bytes, account: str, person: str, field: str, text: str) -> str:
     """``text`` as a stored value: ``pd1:`` + base64url(nonce + ciphertext + tag)."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     nonce = os.urandom(_NONCE)
-    sealed = AESGCM(key).encrypt(nonce, text.encode(), _aad(account, person, field))
+    sealed = _cipher(key).encrypt(nonce, text.encode(), _aad(account, person, field))
     return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
 
 def decrypt(key: bytes, account: str, person: str, field: str, value: str) -> str:
     """The text of a stored value. Raises ``cryptography.exceptions.InvalidTag`` when the
     value was not made for this account, person and field, or was altered."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     raw = base64.urlsafe_b64decode(value[len(PREFIX) :])
-    return AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], _aad(account, person, field)).decode()
+    aad = _aad(account, person, field)
+    return str(_cipher(key).decrypt(raw[:_NONCE], raw[_NONCE:], aad).decode())
 
 
 # ------------------------------------------------------------------ the key store
@@ -244,6 +256,9 @@ class KeyStore:
     def destroy(self, account: str, person: str) -> None:
         """Destroy the person's key (a row without one stays, saying they were forgotten)."""
         when = datetime.now(UTC).isoformat(timespec="seconds")
+        old = self.of(account).get(person)
+        if old is not None:
+            _CIPHERS.pop(old, None)  # no copy of it kept in this process either
         self._destroy(account, person, when)
         self.of(account)[person] = None
 
@@ -532,15 +547,18 @@ class Personal:
             self.keys.destroy(aid, state["contact_id"])
             return state
         state = copied(cls, state)
+        keys: dict[str, bytes | None] = {}  # person -> key, None: forgotten
         for box, name, person, field in list(slots(cls, state)):
             value = box[name]
             if not isinstance(value, str) or value.startswith(PREFIX):
                 continue
-            if value in (ERASED, NO_KEY) or self.keys.forgotten(aid, person):
+            if person not in keys:
+                forgotten = self.keys.forgotten(aid, person)
+                keys[person] = None if forgotten else self.keys.key(aid, person, create=True)
+            key = keys[person]
+            if key is None or value in (ERASED, NO_KEY):
                 box[name] = ERASED
                 continue
-            key = self.keys.key(aid, person, create=True)
-            assert key is not None
             box[name] = encrypt(key, aid, person, field, value)
         return state
 
