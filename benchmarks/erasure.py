@@ -227,7 +227,7 @@ def main() -> None:
         folder = Path(tmp)
         results = {
             "contact_add": bench_contact_add(5 if quick else 21, folder),
-            "apply": bench_apply(2, 10 if quick else 60, folder),
+            "apply": bench_apply(2 if quick else 4, 10 if quick else 60, folder),
             "forget": bench_forget(1000 if quick else 5000, folder),
         }
     results["load_average"] = {"before": load_before, "after": os.getloadavg()}
