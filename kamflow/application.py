@@ -356,6 +356,10 @@ class Kamflow:
 
     def close(self) -> None:
         self.app.close()
+        # The key store's connection (kamflow.personal), if one was opened.
+        personal = getattr(self.app.mapper, "personal", None)
+        if personal is not None:
+            personal.keys.close()
 
     @property
     def zone(self) -> tzinfo:
@@ -514,9 +518,11 @@ class Kamflow:
             if attempt.notice:
                 self._zone = None
                 self.notices.append(attempt.notice)
+            # What an erasure could not do is part of what was done (ADR 0026).
+            erased = self._erased(attempt)
             return Outcome(
                 attempt.subject,
-                attempt.reference,
+                "; ".join([attempt.reference, *erased]),
                 events,
                 cid,
                 _ids(attempt.pending),
@@ -534,6 +540,19 @@ class Kamflow:
         if isinstance(command, GovernanceCommand):
             return (GOVERNANCE_ID,), ()
         return (self.locate(command.typed_account)[1],), (GOVERNANCE_ID,)
+
+    def _erased(self, attempt: _Saved) -> list[str]:
+        """After a ContactForgotten is saved (its key already destroyed), remove the
+        person's values from snapshots and views (kamflow.erasure, ADR 0026); what to
+        tell the user."""
+        if not isinstance(attempt.aggregate, Account):
+            return []
+        people = [e.contact_id for e in attempt.pending if isinstance(e, Account.ContactForgotten)]
+        if not people:
+            return []
+        from kamflow.erasure import complete
+
+        return [note for person in people for note in complete(self, attempt.aggregate, person)]
 
     @contextlib.contextmanager
     def _write_lock(

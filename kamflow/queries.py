@@ -133,6 +133,14 @@ def _account_sections(view: dict[str, Any]) -> dict[str, Any]:
             }
             for c in view["contacts"]
         ]
+        # Personal data (ADR 0026): one line per person who has some.
+        personal = [
+            {"id": c["id"], "field": field, "value": value}
+            for c in view["contacts"]
+            for field, value in (c.get("personal") or {}).items()
+        ]
+        if personal:
+            sections["Personal data (erased by `contact forget`)"] = personal
     visits: dict[str, Any] = {"count": view["visits"]}
     if view["last_visit"]:
         last = view["last_visit"]

@@ -212,9 +212,45 @@ def _snapshot_problem(snapshot: Snapshot) -> str | None:
 
 class CheckedMapper(Mapper[UUID]):
     """eventsourcing's mapper, refusing what it cannot decode or what does not fit the
-    event's class, as UnreadableEvent (never a half-built event that fails later)."""
+    event's class, as UnreadableEvent (never a half-built event that fails later).
+    With ``personal`` (the store's key store), a contact's personal values are
+    encrypted as they are stored and decrypted as they are read (kamflow.personal)."""
+
+    personal: Any = None  # kamflow.personal.Personal, set by checked_mapper
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        personal = self.personal
+        if personal is not None:
+            from kamflow import personal as pd
+
+            cls = type(domain_event)
+            state = vars(domain_event)
+            if pd.concerns(cls, state):
+                concealed = object.__new__(cls)
+                hidden = personal.conceal(cls, state["originator_id"], state)
+                object.__setattr__(concealed, "__dict__", hidden)
+                return super().to_stored_event(concealed)
+        return super().to_stored_event(domain_event)
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        event = self._decoded(stored_event)
+        if self.personal is not None:
+            from kamflow import personal as pd
+
+            state = vars(event)
+            if pd.concerns(type(event), state):
+                try:
+                    self.personal.reveal(type(event), stored_event.originator_id, state)
+                except ValueError as exc:
+                    raise UnreadableEvent(
+                        stored_event.originator_id,  # type: ignore[arg-type]
+                        stored_event.originator_version,
+                        f"cannot be read: {exc}",
+                        snapshot=stored_event.topic.endswith(":Snapshot"),
+                    ) from exc
+        return event
+
+    def _decoded(self, stored_event: StoredEvent) -> Any:
         snapshot = stored_event.topic.endswith(":Snapshot")
         try:
             event = super().to_domain_event(stored_event)
@@ -278,9 +314,15 @@ def checked_mapper(factory: BaseInfrastructureFactory[Any]) -> CheckedMapper:
     transcoder = factory.transcoder()
     if isinstance(transcoder, JSONTranscoder):
         register_transcodings(transcoder)
-    return CheckedMapper(
+    mapper = CheckedMapper(
         transcoder=transcoder, cipher=factory.cipher(), compressor=factory.compressor()
     )
+    from kamflow.personal import Personal, key_store
+
+    keys = key_store(factory.env.get)
+    if keys is not None:
+        mapper.personal = Personal(keys)
+    return mapper
 
 
 def log_mapper(settings: Mapping[str, str]) -> CheckedMapper:

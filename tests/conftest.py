@@ -405,7 +405,8 @@ def postgres_locator() -> Iterator[str]:
 
 @contextlib.contextmanager
 def postgres_schema() -> Iterator[str]:
-    """A locator for a fresh PostgreSQL schema, dropped with everything in it after."""
+    """A locator for a fresh PostgreSQL schema, dropped with everything in it after
+    (and its key store's schema, ``<schema>_keys``: kamflow.personal)."""
     import psycopg
 
     schema = f"kf_{uuid.uuid4().hex[:12]}"
@@ -417,6 +418,7 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema}_keys CASCADE")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

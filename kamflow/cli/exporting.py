@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -79,8 +80,32 @@ def export(account: str | None, out: str | None, key: str | None) -> None:
         raise
     new_key_notice(chosen)
     if target is not None:
+        _write_keys(kamflow, str(target), scope)
         log = written.checkpoint["log"]
         click.echo(
             f"exported {written.lines:,} events to {out}; checkpoint: {log['size']:,} events,"
             f" head {log['head'][:16]}..., key {written.checkpoint['key_id']}"
         )
+
+
+def _write_keys(kamflow: Any, out: str, scope: Any) -> None:
+    """The persons' keys beside the export (``FILE.keys``, JSON Lines), apart from it as
+    the key store is apart from the log, so that `kamflow import` of FILE can read the
+    names it holds encrypted (ADR 0026). None: no file."""
+    from kamflow.personal import keys_beside, store_keys
+
+    keys = store_keys(kamflow.locator)
+    if keys is None:
+        return
+    try:
+        rows = keys.dump({str(scope[1])} if scope is not None else None)
+    finally:
+        keys.close()
+    path = Path(keys_beside(out))
+    if not rows:
+        path.unlink(missing_ok=True)
+        return
+    import json
+
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    path.chmod(0o600)

@@ -299,9 +299,30 @@ def _import_log(file: Path, public_key: str | None) -> None:
                 lines = sum(c.count(b"\n") for c in iter(lambda: stream.read(1 << 20), b""))
             bar.set_total(max(lines - 2, 1))
         imported = load(file, locator, trusted=trusted, progress=bar.advance)
+    _read_keys(file, locator)
     checkpoint = imported.verified.checkpoint
     click.echo(
         f"imported {imported.events:,} events from {file}; every seal verified; head"
         f" {checkpoint.head.hex()[:16]}..., as the checkpoint of {checkpoint.made_at}"
         f" signed by {checkpoint.signer} (key {checkpoint.key_id})"
     )
+
+
+def _read_keys(file: Path, locator: str) -> None:
+    """The persons' keys `kamflow export` wrote beside the file, into this store's key
+    store (ADR 0026); without them the imported names read as [no key]."""
+    import json
+
+    from kamflow.personal import keys_beside, store_keys
+
+    beside = Path(keys_beside(str(file)))
+    if not beside.exists():
+        return
+    keys = store_keys(locator)
+    if keys is None:
+        return
+    try:
+        lines = beside.read_text(encoding="utf-8").splitlines()
+        keys.load([json.loads(line) for line in lines if line.strip()])
+    finally:
+        keys.close()

@@ -67,6 +67,10 @@ LISTING: dict[str, dict[str, tuple[str, str]]] = {
     "contact": {
         "add": ("people", "Add a person to an account's file."),
         "change": ("people", "Change a person's title, department, roles, influence or relations."),
+        "forget": (
+            "people",
+            "Erase a person's personal data at their request (PIPL art. 47, GDPR art. 17).",
+        ),
         "leave": ("people", "Record that a person left (a personnel change and its analysis)."),
         "rename": ("people", "Correct (or change) a person's name; the history keeps the old one."),
     },

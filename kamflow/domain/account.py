@@ -49,7 +49,14 @@ from kamflow.domain.state import (
     TaskState,
     VisitRef,
 )
-from kamflow.domain.values import MAX_TOTAL, account_id, format_money, identity
+from kamflow.domain.values import (
+    ERASED,
+    MAX_TOTAL,
+    PERSONAL_FIELDS,
+    account_id,
+    format_money,
+    identity,
+)
 from kamflow.workflows.base import Workflow
 from kamflow.workflows.complaint import COMPLAINT
 from kamflow.workflows.lifecycle import LIFECYCLE
@@ -195,6 +202,10 @@ class Account(Recorder, Aggregate):
             return "profile: " + described(self.changed())
 
     class ContactAdded(Event):
+        """A key person added. ``name`` and the values of ``personal`` (the fields of
+        values.PERSONAL_FIELDS that were given) are stored encrypted under the person's
+        key and read back decrypted, or as values.ERASED once forgotten (ADR 0026)."""
+
         contact_id: str
         name: str
         title: str
@@ -205,6 +216,14 @@ class Account(Recorder, Aggregate):
         personality: str | None
         reports_to: str | None
         influenced_by: list[str]
+        personal: dict[str, str]
+
+        # 2: personal fields (ADR 0026); events stored before had none.
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["personal"] = {}
 
         def evolve(self, account: Account) -> None:
             account.count("P")
@@ -221,6 +240,8 @@ class Account(Recorder, Aggregate):
                 "current": True,
                 "since": self.occurred_on,
             }
+            if self.personal:
+                account.contacts[self.contact_id]["personal"] = dict(self.personal)
 
         def summary(self) -> str:
             roles = "/".join(self.roles) or "no role"
@@ -242,10 +263,20 @@ class Account(Recorder, Aggregate):
         @staticmethod
         def prior(account: Account, payload: Mapping[str, Any]) -> dict[str, Any]:
             contact: Mapping[str, Any] = account.contacts[payload["contact_id"]]
-            return {k: _copied(contact.get(k)) for k in payload["changes"]}
+            personal: Mapping[str, Any] = contact.get("personal", {})
+            return {
+                k: _copied(personal.get(k) if k in PERSONAL_FIELDS else contact.get(k))
+                for k in payload["changes"]
+            }
 
         def evolve(self, account: Account) -> None:
-            account.contacts[self.contact_id].update(self.changes)  # type: ignore[typeddict-item]
+            contact = account.contacts[self.contact_id]
+            # Personal fields live in the contact's "personal" (ADR 0026).
+            mine = {k: v for k, v in self.changes.items() if k not in PERSONAL_FIELDS}
+            contact.update(mine)  # type: ignore[typeddict-item]
+            personal = {k: v for k, v in self.changes.items() if k in PERSONAL_FIELDS}
+            if personal:
+                contact["personal"] = {**contact.get("personal", {}), **personal}
 
         def changed(self) -> list[Change]:
             return changes_of(self.previous, self.changes, self.contact_id)
@@ -980,6 +1011,25 @@ class Account(Recorder, Aggregate):
 
         def summary(self) -> str:
             return f"contact {self.contact_id} renamed: {described(self.changed())}"
+
+    class ContactForgotten(Event):
+        """A person's personal data erased at their request (PIPL art. 47, GDPR art. 17):
+        their key is destroyed as this event is stored, so their name and personal
+        fields in every earlier event read as values.ERASED (ADR 0026). Holds who asked
+        and why, never a personal value."""
+
+        contact_id: str
+        reason: str
+
+        def evolve(self, account: Account) -> None:
+            contact = account.contacts[self.contact_id]
+            contact["name"] = ERASED
+            if "personal" in contact:
+                contact["personal"] = dict.fromkeys(contact["personal"], ERASED)
+            contact["forgotten"] = True
+
+        def summary(self) -> str:
+            return f"contact {self.contact_id} forgotten (personal data erased): {self.reason}"
 
     class AccountClosed(Event):
         """An account closed without being a lost customer (opened in error): out of

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, NamedTuple, Pro
 
 from eventsourcing.domain import Aggregate
 
+from kamflow.domain.values import ERASED
+
 if TYPE_CHECKING:
     from decimal import Decimal
 
@@ -95,9 +97,12 @@ def shown(value: Any) -> str:
 
 def described(changes: list[Change]) -> str:
     """Changes in a summary: ``owner li.wei -> zhang.min, size (not set) -> 12 mills``;
-    a value stated again as it was, ``strengths price (unchanged)``."""
+    a value stated again as it was, ``strengths price (unchanged)``; values of a
+    forgotten person, ``mobile [erased]`` (ADR 0026: what it was is not known)."""
     return ", ".join(
-        f"{c.field} {shown(c.new)} (unchanged)"
+        f"{c.field} {ERASED}"
+        if c.new == ERASED
+        else f"{c.field} {shown(c.new)} (unchanged)"
         if c.old == c.new and c.source != "unknown"
         else f"{c.field} {shown(c.old)} -> {shown(c.new)}"
         for c in changes

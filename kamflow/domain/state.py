@@ -26,6 +26,10 @@ class ContactState(TypedDict):
     current: bool
     since: date
     left_on: NotRequired[date]
+    # The personal fields given (values.PERSONAL_FIELDS; decrypted in memory, encrypted
+    # in snapshots: ADR 0026) and whether the person was forgotten.
+    personal: NotRequired[dict[str, str]]
+    forgotten: NotRequired[bool]
 
 
 class VisitRef(TypedDict):

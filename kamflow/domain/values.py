@@ -56,6 +56,15 @@ PROFILE_FIELDS: tuple[str, ...] = (
 
 MAX_KEY = 64
 MAX_NAME = 200
+
+# A key person's personal data (the playbook's customer file, §4): kept only encrypted
+# under that person's own key, and erased with it by `contact forget` (ADR 0026). The
+# person's name is encrypted the same way. ERASED is what every output shows in place of
+# a value whose key was destroyed. One-line fields first, then prose.
+PERSONAL_LINES = ("mobile", "email", "wechat", "birthday")
+PERSONAL_PROSE = ("family", "hobbies", "personal_notes", "note")
+PERSONAL_FIELDS = PERSONAL_LINES + PERSONAL_PROSE
+ERASED = "[erased]"
 MAX_TEXT = 2000
 
 # Money. Views keep amounts as 64-bit integer cents (BIGINT) and add them up per

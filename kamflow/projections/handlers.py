@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol
 
 from kamflow.domain.account import Account
 from kamflow.domain.governance import Governance
+from kamflow.domain.values import ERASED
 from kamflow.projections.db import Statement
 from kamflow.projections.views import (
     ACCOUNTS,
@@ -800,6 +801,18 @@ def _visit_amended(e: Account.VisitAmended, key: str) -> list[Statement]:
         (
             f"UPDATE kf_visits SET {names} WHERE key=? AND visit_id=?",
             (*changes.values(), key, e.visit_id),
+        )
+    ]
+
+
+@PEOPLE.on(Account.ContactForgotten)
+def _contact_forgotten(e: Account.ContactForgotten, key: str) -> list[Statement]:
+    # The name is gone with the person's key (ADR 0026): a rebuild reads it as [erased].
+    # A person of a merged duplicate is under the target, as dup/P-1 (_merged_people).
+    return [
+        (
+            "UPDATE kf_contacts SET name=? WHERE (key=? AND contact_id=?) OR contact_id=?",
+            (ERASED, key, e.contact_id, f"{key}/{e.contact_id}"),
         )
     ]
 

@@ -60,6 +60,12 @@ SECTIONS: dict[str, dict[str, tuple[bool, str]]] = {
         "department": (True, "text"),
         "role": (False, "list"),
         "on": (False, "date"),
+        # Personal data, stored encrypted under the person's key (ADR 0026).
+        "mobile": (False, "text"),
+        "email": (False, "text"),
+        "wechat": (False, "text"),
+        "birthday": (False, "text"),
+        "note": (False, "text"),
     },
     "opportunity": {
         "id": (True, "text"),

@@ -464,11 +464,15 @@ class Importer:
             "department": values["department"],
             "roles": values["role"] or [],
             "on": values["on"],
+            # Personal data (encrypted as stored, ADR 0026), when the mapping names it.
+            **{f: values.get(f) for f in ("mobile", "email", "wechat", "birthday", "note")},
         }
         outcome = self._execute(
             "contact add",
             {k: v for k, v in fields.items() if v is not None},
-            self._cid("contact", key, values["name"]),
+            # A person's name is personal data (ADR 0026): the command id, stored in
+            # plain text with the event, names them by a digest of the name instead.
+            self._cid("contact", key, _digest(values["name"])),
             self._column("contact", "name"),
             values["name"],
             self._dated(row, "contact", "on"),
@@ -710,3 +714,13 @@ def _part(text: str) -> str:
     if len(text) <= MAX_ID_PART and _PLAIN.fullmatch(text):
         return text
     return "h" + hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _digest(name: str) -> str:
+    """A name as a command id may hold it: 16 hex digits of the SHA-256 of its identity
+    form (the same person however typed), not the name."""
+    import hashlib
+
+    from kamflow.domain.values import identity
+
+    return hashlib.sha256(identity(name).encode()).hexdigest()[:16]

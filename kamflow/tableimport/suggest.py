@@ -66,6 +66,10 @@ SYNONYMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("contact", "name"): ("联系人", "联系人姓名", "contact", "contact name"),
     ("contact", "title"): ("职位", "职务", "title", "job title", "position"),
     ("contact", "department"): ("部门", "department"),
+    ("contact", "mobile"): ("手机", "手机号", "联系电话", "电话", "mobile", "phone", "cell"),
+    ("contact", "email"): ("邮箱", "电子邮件", "email", "e-mail", "mail"),
+    ("contact", "wechat"): ("微信", "微信号", "wechat"),
+    ("contact", "birthday"): ("生日", "birthday"),
     ("opportunity", "id"): (
         "商机编号",
         "项目编号",

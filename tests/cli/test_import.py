@@ -344,6 +344,24 @@ def test_a_gbk_file_with_chinese_headers_imports_as_its_utf8_twin(tmp_path: Path
     assert shown["gbk"][2]["tier"] == "strategic" and shown["gbk"][2]["contacts"] == []
 
 
+def test_the_phone_column_is_imported_as_the_contacts_mobile_encrypted(tmp_path: Path) -> None:
+    import sqlite3
+
+    (tmp_path / "map.toml").write_text(CHINESE_MAP + 'mobile = "电话"\n', encoding="utf-8")
+    (tmp_path / "c.csv").write_text(CHINESE, encoding="utf-8")
+    kam = invoker("c.db")
+    summary = json_of(kam("import", "c.csv", "--mapping", "map.toml", "--json"))
+    assert (summary["created"], summary["rejected"]) == (3, 0)
+    geely = json_of(kam("account", "show", "c-001", "--json"))
+    assert [(c["name"], c["personal"]) for c in geely["contacts"]] == [
+        ("王芳", {"mobile": "13800000001"})
+    ]
+    conn = sqlite3.connect("c.db")
+    events = b"".join(row[0] for row in conn.execute("SELECT state FROM stored_events"))
+    conn.close()
+    assert b"13800000001" not in events and "王芳".encode() not in events
+
+
 def test_an_xlsx_twin_imports_as_the_csv(tmp_path: Path) -> None:
     from openpyxl import Workbook
 
@@ -419,7 +437,8 @@ def test_suggest_reads_chinese_headers_and_leaves_todos_the_mapping_refuses(tmp_
         'name = "联系人"',
         'title = "职位"',
         'department = "部门"',
-        "#   电话 (phone)",
+        # The phone column is a contact's mobile now (personal data, ADR 0026).
+        'mobile = "电话"',
     ):
         assert line in text.splitlines(), line
     Path("map.toml").write_text(text, encoding="utf-8")

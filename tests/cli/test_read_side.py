@@ -127,7 +127,8 @@ def test_apply_fields_lists_the_json_keys_of_a_command_as_apply_reads_them(kam: 
     assert lines[3].split() == ["key", "type", "default", "help"]
     assert list(rows) == [
         "account", "contact", "title", "department", "roles", "influence", "attitude",
-        "personality", "reports_to", "influenced_by", "on", "command_id",
+        "personality", "reports_to", "influenced_by", "mobile", "email", "wechat",
+        "birthday", "family", "hobbies", "personal_notes", "note", "on", "command_id",
     ]  # fmt: skip
     roles = "initiator|user|influencer|decider|buyer|approver|gatekeeper"
     assert rows["roles"][:4] == ["list", "of", roles, "[]"]
@@ -163,8 +164,8 @@ def test_apply_fields_of_a_noun_lists_each_of_its_commands(kam: Kam) -> None:
         '{"command": "visit amend", ...}',
     ]
     # + fx and forecast, corrections, tasks, four eyes (exception and tier request/approve),
-    # keys (roster key, roster revoke-key)
-    assert sum(line.startswith('{"command"') for line in every) == 38 + 3 + 12 + 4 + 4 + 2
+    # keys (roster key, roster revoke-key), contact forget
+    assert sum(line.startswith('{"command"') for line in every) == 38 + 3 + 12 + 4 + 4 + 2 + 1
 
 
 def test_apply_fields_of_an_unknown_command_or_with_a_file_is_bad_usage(

@@ -37,6 +37,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("application.py", "recorder.events_table_name"): (
         "eventsourcing's table name, a constant of the recorder ('stored_events')"
     ),
+    # --- erasure of a forgotten person's snapshots (ADR 0026)
+    ("erasure.py", "recorder.events_table_name"): (
+        "eventsourcing's snapshot table name, a constant of the recorder ('stored_snapshots')"
+    ),
     # --- the sealed recorders and `audit verify` (ADR 0017)
     ("sealed.py", "SEALS"): "the seal table's name, a constant of the module",
     ("signing.py", "SIGNATURES"): "the signatures table's name, a constant of the module",

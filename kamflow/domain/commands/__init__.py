@@ -86,6 +86,9 @@ class Command(BaseModel):
     needs_history: ClassVar[bool] = False
     # The role the acting person must hold once roles are enforced (ADR 0023).
     needs_role: ClassVar[str] = "kam"
+    # True for a command that must work on a closed file too (lost, archived, closed,
+    # merged): erasing a person's data is owed whatever the account's state (ADR 0026).
+    on_closed: ClassVar[bool] = False
     account: Key = option(metavar="KEY")
     on: BusinessDate | None = None
     # The key as the user typed it, for accounts an older kamflow keyed differently
@@ -125,7 +128,12 @@ class Command(BaseModel):
                     {"display_name": None, "industry": None, "owner": None},
                 ),
             )
-        account.check_open(meta)
+        if self.on_closed:
+            from kamflow.domain.account import check_not_future
+
+            check_not_future(meta)
+        else:
+            account.check_open(meta)
         return account, self.execute(account, meta)
 
     def execute(self, account: Account, meta: Meta) -> str:

@@ -8,13 +8,35 @@ from kamflow.domain.account import Account
 from kamflow.domain.commands import Command, option
 from kamflow.domain.commands.fields import MAX_ITEMS, Name, Text
 from kamflow.domain.errors import Conflict, Field, InvalidInput
-from kamflow.domain.values import Attitude, BuyingRole, Level, Personality
+from kamflow.domain.values import (
+    PERSONAL_FIELDS,
+    Attitude,
+    BuyingRole,
+    Level,
+    Personality,
+    identity,
+)
 
 if TYPE_CHECKING:
     from kamflow.domain.envelope import Meta
 
 ROLE_HELP = "Buying-centre role; repeat for several."
 CONTACT_REF = "NAME|ID"
+# The personal fields' help (stored encrypted under the person's key; ADR 0026).
+_SECRET = " Personal data: stored encrypted, erased by `contact forget`."
+MOBILE = "Mobile phone number." + _SECRET
+EMAIL = "E-mail address." + _SECRET
+WECHAT = "WeChat id." + _SECRET
+BIRTHDAY = "Birthday, as known (2026-03-14, 03-14...)." + _SECRET
+FAMILY = "Family (spouse, children...)." + _SECRET
+HOBBIES = "Hobbies and interests." + _SECRET
+PERSONAL_NOTES = "Personal notes (what matters to the person)." + _SECRET
+NOTE = "Any other personal detail." + _SECRET
+
+
+def _not_forgotten(account: Account, cid: str) -> None:
+    if account.contacts[cid].get("forgotten"):
+        raise Conflict(f"contact {cid} was forgotten (its personal data erased); add them again")
 
 
 class AddContact(Command):
@@ -40,6 +62,14 @@ class AddContact(Command):
     influenced_by: list[Name] = option(
         "Repeat for several.", default=[], metavar=CONTACT_REF, max_length=MAX_ITEMS
     )
+    mobile: Name | None = option(MOBILE, default=None)
+    email: Name | None = option(EMAIL, default=None)
+    wechat: Name | None = option(WECHAT, default=None)
+    birthday: Name | None = option(BIRTHDAY, default=None)
+    family: Text | None = option(FAMILY, default=None)
+    hobbies: Text | None = option(HOBBIES, default=None)
+    personal_notes: Text | None = option(PERSONAL_NOTES, default=None)
+    note: Text | None = option(NOTE, default=None)
 
     def execute(self, account: Account, meta: Meta) -> str:
         # Two people may share a name (ADR 0020): they are told apart by id, and a
@@ -60,6 +90,7 @@ class AddContact(Command):
             personality=self.personality,
             reports_to=boss,
             influenced_by=influencers,
+            personal={k: v for k in PERSONAL_FIELDS if (v := getattr(self, k)) is not None},
         )
         return contact_id
 
@@ -87,6 +118,14 @@ class ChangeContact(Command):
     influenced_by: list[Name] | None = option(
         "Repeat for several.", default=None, metavar=CONTACT_REF, max_length=MAX_ITEMS
     )
+    mobile: Name | None = option(MOBILE, default=None)
+    email: Name | None = option(EMAIL, default=None)
+    wechat: Name | None = option(WECHAT, default=None)
+    birthday: Name | None = option(BIRTHDAY, default=None)
+    family: Text | None = option(FAMILY, default=None)
+    hobbies: Text | None = option(HOBBIES, default=None)
+    personal_notes: Text | None = option(PERSONAL_NOTES, default=None)
+    note: Text | None = option(NOTE, default=None)
 
     def execute(self, account: Account, meta: Meta) -> str:
         changes: dict[str, Any] = self.model_dump(
@@ -104,7 +143,14 @@ class ChangeContact(Command):
         if "roles" in changes:
             changes["roles"] = sorted(set(changes["roles"]))
         current = account.contacts[cid]
-        real = {k: v for k, v in changes.items() if current.get(k) != v}
+        if any(k in PERSONAL_FIELDS for k in changes):
+            _not_forgotten(account, cid)
+        personal = current.get("personal", {})
+        real = {
+            k: v
+            for k, v in changes.items()
+            if (personal.get(k) if k in PERSONAL_FIELDS else current.get(k)) != v
+        }
         if not real:
             raise Conflict(f"contact {cid}: nothing to change; the values are unchanged")
         account.record(Account.ContactChanged, meta, contact_id=cid, changes=real)
@@ -149,7 +195,80 @@ class RenameContact(Command):
 
     def execute(self, account: Account, meta: Meta) -> str:
         cid = account.find_contact(self.contact, current=False)
+        _not_forgotten(account, cid)
         if account.contacts[cid]["name"] == self.new_name:
             raise Conflict(f'contact {cid} is already named "{self.new_name}"')
         account.record(Account.ContactRenamed, meta, contact_id=cid, name=self.new_name)
         return cid
+
+
+# The envelope's fields, never free text about someone.
+_NOT_PROSE = frozenset({"actor", "command_id", "topic", "contact_id"})
+
+
+class ForgetContact(Command):
+    """Erase a person's personal data at their request (PIPL art. 47, GDPR art. 17).
+
+    Destroys the person's key: their name and personal fields read as [erased] in every
+    output, for every date; the rest of the history stands and the seal still verifies.
+    Free text elsewhere that names them (a visit's result, a complaint) cannot be found
+    for sure: the events whose text contains the name are listed, to amend.
+
+    \b
+    Example:
+        kamflow contact forget acme P-1 --reason "asked to be forgotten, mail of 2026-11-30"
+    """
+
+    name = "contact forget"
+    arguments = ("account", "contact")
+    contact: Name = option(metavar=CONTACT_REF)
+    reason: Text = option("Who asked, and why (no personal data).")
+    # The events are searched for the name (mentions).
+    needs_history = True
+    on_closed = True
+
+    def execute(self, account: Account, meta: Meta) -> str:
+        cid = account.find_contact(self.contact, current=False)
+        contact = account.contacts[cid]
+        if contact.get("forgotten"):
+            raise Conflict(f'contact {cid} was forgotten already on "{account.key}"')
+        mentions = _mentions(meta.history or (), cid, contact["name"])
+        account.record(Account.ContactForgotten, meta, contact_id=cid, reason=self.reason)
+        if not mentions:
+            return cid
+        return f"{cid}; the name appears in the text of {', '.join(mentions)}: amend them"
+
+
+def _mentions(history: Any, cid: str, name: str) -> list[str]:
+    """The events (a visit's id, else ``version N``) whose free text contains the name,
+    other than the person's own events. A name may be written otherwise (a nickname,
+    a surname alone): this finds the exact name only, in any case or width."""
+    wanted = identity(name)
+    if not wanted:
+        return []
+    found: list[str] = []
+    for event in history:
+        fields = vars(event)
+        if fields.get("contact_id") == cid:
+            continue
+        texts = _texts(v for k, v in fields.items() if k not in _NOT_PROSE)
+        if any(wanted in identity(t) for t in texts):
+            ref = fields.get("visit_id") or fields.get("complaint_id")
+            found.append(
+                f"{ref} (version {event.originator_version})"
+                if ref
+                else f"version {event.originator_version}"
+            )
+    return found
+
+
+def _texts(values: Any) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict):
+            out.extend(_texts(value.values()))
+        elif isinstance(value, list):
+            out.extend(_texts(value))
+    return out
