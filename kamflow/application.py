@@ -876,6 +876,18 @@ class Kamflow:
             from kamflow.signing import WriteSigner
 
             return WriteSigner(actor, key)
+        if registered is not None:
+            from kamflow.demo.plan import demo_key
+
+            demo = demo_key(actor)
+            if demo.public == registered:
+                # A person of `kamflow demo`, whose key is derived from a public secret
+                # (ADR 0025): whoever holds the demo database signs as them, as the demo
+                # did, and nothing is written to the user's key folder, where a real
+                # person of that name keeps a key of their own.
+                from kamflow.signing import WriteSigner
+
+                return WriteSigner(actor, demo)
         path = key_path(actor)  # for the refusals below only
         if registered is None:
             pub = key.public if key is not None else "PUB"

@@ -9,6 +9,7 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from conftest import ACTOR, invoke, json_of, ok, old_store, refusal
 
@@ -201,3 +202,25 @@ def test_on_behalf_of_needs_the_delegate_role_and_the_persons_role(tmp_path: Pat
     assert line.startswith('Error: role delegate: "--on-behalf-of" needs the delegate role')
     line = refusal(invoke(db, "--on-behalf-of", "gao.yan", *COST, actor="crm.bot"), 1)
     assert line.startswith('Error: role kam: "cost record" needs the kam role and gao.yan')
+
+
+def test_the_demos_people_sign_on_a_machine_without_their_key_files_and_none_are_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A user who ran `kamflow demo` goes on as its admin (lin.feng, the first writer,
+    # whose key no roster grant carries) or as one of its KAMs; their keys are derived
+    # from the demo's public secret, never kept in the user's key folder (ADR 0025).
+    empty = tmp_path / "config"
+    empty.mkdir()
+    monkeypatch.setenv("KAMFLOW_CONFIG_DIR", str(empty))
+    db = str(tmp_path / "demo.db")
+    ok(invoke(db, "demo", "--accounts", "2"))
+    shown = json_of(invoke(db, "account", "list", "--json"))
+    key = shown[0]["key"]
+
+    for person in ("lin.feng", "li.wei"):
+        ok(invoke(db, "cost", "record", key, "--amount", "5", "--category", "travel",
+                  "--again", actor=person))  # fmt: skip
+
+    assert not (empty / "keys").exists() or list((empty / "keys").iterdir()) == []
+    assert json_of(invoke(db, "audit", "verify", "--json"))["ok"] is True
