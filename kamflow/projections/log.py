@@ -135,6 +135,9 @@ class EventDecoder:
         self.classes: dict[str, type | None] = {}
         # Topic -> its class's class_version, as stored (absent: version 1).
         self.versions: dict[str, int] = {}
+        # Topics whose values kamflow.personal decrypts -> the mapper's key store (None:
+        # the mapper has none, and values stay as stored, as the mapper leaves them).
+        self.personal: dict[str, Any] = {}
         self.ids: dict[Any, UUID] = {}  # one UUID object per account, not one per event
 
     def _class(self, topic: str) -> type | None:
@@ -143,9 +146,13 @@ class EventDecoder:
 
         cls: type = resolve_topic(topic)
         self.versions[topic] = getattr(cls, "class_version", 1)
-        # Events holding personal values are decrypted by the mapper (kamflow.personal).
-        personal = cls.__qualname__ in PERSONAL_EVENTS
-        self.classes[topic] = cls if self.plain and not personal else None
+        # Events holding personal values have them decrypted on the way (kamflow.personal)
+        # by the mapper's key store, as the mapper itself would; the rest of their
+        # decoding stays here, so a fault in one (a missing field) is met by the views
+        # that read that field only, as for every other event.
+        if cls.__qualname__ in PERSONAL_EVENTS:
+            self.personal[topic] = getattr(self.mapper, "personal", None)
+        self.classes[topic] = cls if self.plain else None
         return self.classes[topic]
 
     def __call__(self, originator_id: Any, version: int, topic: str, raw: bytes) -> Any:
@@ -160,6 +167,9 @@ class EventDecoder:
         odd = 92 in raw if self.plain else True
         if cls is not None:
             state: dict[str, Any] = self.parse(raw)
+            personal = self.personal.get(topic)
+            if personal is not None:
+                personal.reveal(cls, uid, state)
             if odd:
                 state = readable(state)
             typed = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -171,7 +172,7 @@ def test_after_forget_no_byte_of_the_store_or_an_export_holds_the_person(
     assert "[erased]" in after
     assert "trial agreed" in after and "INV-1" in after
     verified = "\n".join(ok(kam("audit", "verify", "--views")))
-    assert "snapshots  1 match their accounts' events" in verified
+    assert re.search(r"^snapshots +1 match their accounts' events$", verified, re.M)
     history = json_of(kam("account", "history", "acme", "--json"))
     assert [e["type"] for e in history][1:3] == ["ContactAdded", "ContactAdded"]
     shown = json_of(kam("account", "show", "acme", "--json"))
