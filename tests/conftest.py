@@ -58,9 +58,14 @@ os.environ.pop("KAMFLOW_TZ", None)
 # Nor on the user's keys (ADR 0025): people's and checkpoint keys go to a folder of the
 # session's (each test then gets its own, _own_config_folder), also from fixtures set up
 # before any test's and from the processes tests start, never the real home's.
-_SESSION_CONFIG = tempfile.mkdtemp(prefix="kamflow-config-")
-os.environ["KAMFLOW_CONFIG_DIR"] = _SESSION_CONFIG
-os.environ["XDG_CONFIG_HOME"] = _SESSION_CONFIG
+# A process a test starts (spawned workers import this module again) keeps the folder
+# the test gave it, where the test's people have their keys.
+if os.environ.get("KAMFLOW_TEST_SESSION") is None:
+    os.environ["KAMFLOW_TEST_SESSION"] = _SESSION_CONFIG = tempfile.mkdtemp(
+        prefix="kamflow-config-"
+    )
+    os.environ["KAMFLOW_CONFIG_DIR"] = _SESSION_CONFIG
+    os.environ["XDG_CONFIG_HOME"] = _SESSION_CONFIG
 
 # Where things are, wherever a test module sits below tests/.
 TESTS = Path(__file__).resolve().parent
