@@ -150,7 +150,7 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
                 wanted = {advisory_key(i): "" for i in exclusive}
                 wanted.update({advisory_key(i): "_shared" for i in shared if i not in exclusive})
                 for key in sorted(wanted):
-                    curs.execute(SQL(f"SELECT pg_advisory_xact_lock{wanted[key]}(%s)"), (key,))
+                    curs.execute(_ADVISORY[wanted[key]], (key,))
                 self._held.table = False
             else:
                 curs.execute(self._lock)
@@ -241,6 +241,13 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
             SQL("INSERT INTO {}.{} (name, value) VALUES (%s, %s)").format(schema, Identifier(META)),
             _meta_rows(first, last),
         )
+
+
+# The two advisory locks a writer takes on an aggregate (ADR 0029), as whole statements.
+_ADVISORY = {
+    "": SQL("SELECT pg_advisory_xact_lock(%s)"),
+    "_shared": SQL("SELECT pg_advisory_xact_lock_shared(%s)"),
+}
 
 
 def advisory_key(aggregate_id: UUID) -> int:

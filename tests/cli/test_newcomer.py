@@ -314,4 +314,5 @@ def test_the_readmes_tour_runs_as_written_in_order(tmp_path: Path) -> None:
         assert (done.returncode, done.stderr) == (0, ""), command
         if "--json" in shlex.split(command, comments=True):
             json.loads(done.stdout)
-    assert {p.name.split("-")[0] for p in tmp_path.iterdir()} == {"tour.db"}
+    # The store and, beside it, its key store of personal data (ADR 0026): nothing else.
+    assert {p.name.split("-")[0] for p in tmp_path.iterdir()} == {"tour.db", "tour.db.keys"}
