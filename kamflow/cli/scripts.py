@@ -73,7 +73,11 @@ def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None, as_
     try:
         with progress("applying", _count_lines(file) if drawn() else None, unit="lines") as bar:
             summary = apply_lines(
-                sess.writer, _counted(file, bar.advance), actor=actor, on_outcome=on_outcome
+                sess.writer,
+                _counted(file, bar.advance),
+                actor=actor,
+                on_outcome=on_outcome,
+                on_behalf_of=sess.behalf,
             )
     except LineFailed as exc:
         # The lines before it stay applied: their views are caught up as after a whole

@@ -180,6 +180,7 @@ def test_a_delegate_records_for_a_named_person_signed_with_its_own_key(tmp_path:
     assert lines[0].startswith("recorded ServiceCostRecorded")
     history = json_of(invoke(db, "account", "history", "acme", "--json"))
     assert history[-1]["actor"] == "zhou.hui"  # the work is theirs
+    assert history[-1]["delegate"] == "crm.bot"  # recorded by the delegate, shown
     found = json_of(invoke(db, "audit", "verify", "--json"))
     assert found["ok"] and found["signatures"].startswith("4 writes (6 events)")
     views = ViewDB(db)
