@@ -191,6 +191,29 @@ def test_a_delegate_records_for_a_named_person_signed_with_its_own_key(tmp_path:
     assert tuple(rows[-1]) == ("crm.bot", "zhou.hui")  # both names, in the signed record
 
 
+def test_with_signatures_off_a_delegates_events_still_name_it(tmp_path: Path) -> None:
+    # No signature row to hold the delegate's name: the events do (ADR 0025).
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))
+    ok(invoke(db, "roster", "grant", "crm.bot", "delegate", "--reason", "the CRM sync"))
+    ok(invoke(db, "policy", "set", "signatures", "off", "--reason", "migration"))
+
+    ok(invoke(db, "--on-behalf-of", "zhou.hui", *COST, actor="crm.bot"))
+
+    views = ViewDB(db)
+    try:
+        assert views.rows(f"SELECT behalf FROM {SIGNATURES} WHERE behalf <> ''") == []
+    finally:
+        views.close()
+    (last,) = json_of(invoke(db, "report", "audit", "--type", "ServiceCostRecorded", "--json"))[
+        "rows"
+    ]
+    assert (last["actor"], last["delegate"]) == ("zhou.hui", "crm.bot")
+    found = json_of(invoke(db, "audit", "verify", "--json"))
+    assert found["ok"] and "unsigned while signatures were off" in found["signatures"]
+
+
 def test_on_behalf_of_needs_the_delegate_role_and_the_persons_role(tmp_path: Path) -> None:
     db = str(tmp_path / "k.db")
     ok(invoke(db, *OPEN))
