@@ -316,6 +316,10 @@ def test_a_delegates_write_shows_both_names_in_history_the_audit_trail_and_the_e
     assert [(e["actor"], e["delegate"]) for e in lines[-2:]] == [(KAM, DELEGATE)] * 2
     assert lines[-1]["signature"]["signer"] == DELEGATE  # the signed row says the same
     assert invoke(store, "audit", "verify", "--file", str(export)).exit_code == 0
+    copy = str(tmp_path / "copy.db")
+    assert invoke(copy, "import", str(export)).exit_code == 0  # the events, byte for byte
+    again = json_of(invoke(copy, "account", "history", "acme", "--json"))
+    assert [e["delegate"] for e in again] == [e["delegate"] for e in history]
 
     code, found = audit(store)
     assert (code, found["findings"]) == (0, [])
