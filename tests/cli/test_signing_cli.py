@@ -225,3 +225,22 @@ def test_on_behalf_of_needs_the_delegate_role_and_the_persons_role(tmp_path: Pat
     assert line.startswith('Error: role delegate: "--on-behalf-of" needs the delegate role')
     line = refusal(invoke(db, "--on-behalf-of", "gao.yan", *COST, actor="crm.bot"), 1)
     assert line.startswith('Error: role kam: "cost record" needs the kam role and gao.yan')
+
+
+def test_fx_import_records_for_the_named_person_and_demo_and_import_refuse_on_behalf_of(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))  # li.wei: admin, who sets rates
+    ok(invoke(db, "roster", "grant", "crm.bot", "delegate", "--reason", "the rate feed"))
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,quote,rate,on,source\nEUR,CNY,7.8,2026-11-01,ecb\n")
+
+    ok(invoke(db, "--on-behalf-of", ACTOR, "fx", "import", str(rates), actor="crm.bot"))
+
+    (row,) = json_of(invoke(db, "report", "audit", "--type", "RateSet", "--json"))["rows"]
+    assert (row["actor"], row["delegate"]) == (ACTOR, "crm.bot")
+    for args in (("demo",), ("import", str(rates))):
+        line = refusal(invoke(str(tmp_path / "new.db"), "--on-behalf-of", ACTOR, *args), 2)
+        assert line.startswith(f'Error: --on-behalf-of is not taken by "{args[0]}"')
+    assert not (tmp_path / "new.db").exists()  # refused before the store is opened
