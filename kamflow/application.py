@@ -186,6 +186,8 @@ class EventRecord:
     version: int
     type: str
     actor: str
+    # Who recorded it for ``actor`` (`--on-behalf-of`, ADR 0025), else None.
+    delegate: str | None
     occurred_on: date
     recorded_at: datetime
     command_id: str
@@ -635,10 +637,12 @@ class Kamflow:
         # Then the key the write is signed with (ADR 0025): the role refusal first, as
         # it is the one an admin answers with a grant and the key together.
         signer = self._signer(governance, actor, getattr(command, "needs_role", "kam"))
+        delegate: str | None = None
         if behalf is not None:
             # A delegate records for a named person (ADR 0025): the events are that
             # person's, who must hold the command's role; the signature is the
-            # delegate's own, naming both.
+            # delegate's own, naming both, and each event names the delegate too.
+            delegate = actor
             actor = self._delegated(governance, actor, behalf, command, signer)
         if isinstance(command, GovernanceCommand):
             from kamflow.domain.governance import Governance
@@ -702,6 +706,10 @@ class Kamflow:
             # The first admin's events, saved with the command's or not at all.
             extra = list(self._full(governance).collect_events()) if notice else []
         pending = aggregate.collect_events()
+        if delegate is not None:
+            from kamflow.domain.envelope import delegated
+
+            delegated(pending, delegate)
         if self._rehearsing:
             # A governance change in a rehearsal: decided, never saved.
             events = [(type(e).__name__, e.originator_version) for e in pending]
@@ -1323,6 +1331,7 @@ class Kamflow:
                 version=event.originator_version,
                 type=type(event).__name__,
                 actor=event.actor,
+                delegate=event.delegate,
                 occurred_on=event.occurred_on,
                 recorded_at=event.timestamp.astimezone(zone),
                 command_id=event.command_id,

@@ -90,10 +90,13 @@ def apply_lines(
     *,
     actor: str,
     on_outcome: Callable[[int, Outcome], None] | None = None,
+    on_behalf_of: str | None = None,
 ) -> str:
     """Apply each line in order; the summary line (``applied 3 commands``). Raises
     LineFailed for the first line refused, the lines before it staying applied.
-    ``on_outcome`` is told each applied (or already applied) line's number and outcome."""
+    ``on_outcome`` is told each applied (or already applied) line's number and outcome.
+    ``on_behalf_of``: every line is recorded by ``actor`` as a delegate for that person
+    (`kamflow --on-behalf-of NAME apply`, ADR 0025)."""
     kamflow.keep_loaded()
     applied = skipped = 0
     for number, raw in enumerate(lines, start=1):
@@ -103,7 +106,9 @@ def apply_lines(
                 continue
             name, fields, command_id, again = parsed
             command = build(COMMANDS[name], fields, today=kamflow.today)
-            outcome = kamflow.execute(command, actor=actor, command_id=command_id, again=again)
+            outcome = kamflow.execute(
+                command, actor=actor, command_id=command_id, again=again, on_behalf_of=on_behalf_of
+            )
         except KamflowError as exc:
             raise LineFailed(number, applied, exc) from None
         if outcome.applied:

@@ -6,7 +6,7 @@ An export is three kinds of line, each one JSON object::
      "made_at": "2026-12-01T02:13:18Z", "account": null, "account_id": null,
      "seal_meta": {}}                                                # the header
     {"position": 7, "account": "acme", "account_id": "<32 hex>", "version": 3,
-     "type": "TierChanged", "actor": "li.wei", "occurred_on": "2026-03-02",
+     "type": "TierChanged", "actor": "li.wei", "delegate": null, "occurred_on": "2026-03-02",
      "recorded_at": "2026-03-02T01:02:03+00:00", "command_id": "...",
      "payload": {...}, "topic": "kamflow.domain.account:Account.TierChanged",
      "state": "<the stored bytes, as text>", "previous": "<64 hex>", "seal": "<64 hex>"}
@@ -211,6 +211,9 @@ class Readable:
             "account": self.keys.get(row.originator_id),
             "type": kind,
             "actor": state.get("actor"),
+            # Who recorded it for its actor (`--on-behalf-of`, ADR 0025), else None;
+            # an older file without the field reads as None, as its events had none.
+            "delegate": state.get("delegate"),
             "occurred_on": _shown(state.get("occurred_on")),
             "recorded_at": _shown(state.get("timestamp")),
             "command_id": state.get("command_id"),
@@ -221,7 +224,7 @@ class Readable:
 # What every stored event carries besides its payload (kamflow.domain.envelope), and
 # eventsourcing's class version.
 _ENVELOPE = frozenset(
-    {"timestamp", "originator_topic", "actor", "occurred_on", "command_id",
+    {"timestamp", "originator_topic", "actor", "delegate", "occurred_on", "command_id",
      "command_id_given", "class_version"}
 )  # fmt: skip
 

@@ -38,6 +38,7 @@ HISTORY_LAYOUT = {
     "occurred_on": Col(ID, 1),
     "recorded_at": Col(ID, 4),
     "actor": Col(ID, 2),
+    "delegate": Col(ID, 2),
     "type": Col(rank=3, least=14),
     "summary": Col(rank=1),
 }
@@ -242,14 +243,17 @@ def account_list(kf: Kamflow) -> Report:
 
 def account_history(kf: Kamflow, key: str) -> Report:
     """Every event of an account (``EventRecord``s as JSON); the CSV adds the command
-    id that the table leaves out. Raises AccountNotFound."""
+    id that the table leaves out. ``delegate``: who recorded an event for its actor
+    (`--on-behalf-of`, ADR 0025), null for the others; in the text table only when an
+    event has one. Raises AccountNotFound."""
     records = [asdict(e) for e in kf.history(key)]
+    delegated = [*HISTORY_COLUMNS[:4], "delegate", *HISTORY_COLUMNS[4:]]
     return Report(
         title="",
-        columns=HISTORY_COLUMNS,
+        columns=delegated if any(r["delegate"] for r in records) else HISTORY_COLUMNS,
         rows=records,
         document=records,
-        csv_columns=[*HISTORY_COLUMNS, "command_id"],
+        csv_columns=[*delegated, "command_id"],
         layout=HISTORY_LAYOUT,
     )
 

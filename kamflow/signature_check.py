@@ -188,6 +188,15 @@ class _Walker:
         event = self._decode(row)
         return "" if event is None else str(event[1].get("actor", ""))
 
+    def _delegate(self, row: Row) -> str | None:
+        """Who the event says recorded it for its actor (``Event.delegate``), or None.
+        Plain JSON without the key has none: no decoding for almost every event."""
+        if row.state[:1] == b"{" and b'"delegate"' not in row.state:
+            return None
+        event = self._decode(row)
+        found = None if event is None else event[1].get("delegate")
+        return found if isinstance(found, str) else None
+
     def _governance(self, row: Row) -> None:
         if row.originator_id == self.governance:
             self.roster.apply(self._decode(row), row.position)
@@ -286,6 +295,19 @@ class _Walker:
                     "not entitled",
                     f"{signature.signer} recorded for {signature.behalf} without the delegate role",
                 )
+            else:
+                # Each event names the delegate who recorded it (shown by history and
+                # the audit trail): the signer of a write for someone else, no one else.
+                named = signature.signer if signature.behalf else None
+                wrong = {d for d in (self._delegate(r) for r in rows) if d != named}
+                if wrong:
+                    said = ", ".join(sorted(d or "no one" for d in wrong))
+                    problem = (
+                        "not entitled",
+                        f"signed by {signature.signer}"
+                        f"{' for ' + signature.behalf if signature.behalf else ''}, its events"
+                        f" name {said} as the delegate who recorded them",
+                    )
         if problem is not None:
             self._finding(where, *problem)
         else:

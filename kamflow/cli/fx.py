@@ -76,7 +76,7 @@ def fx_import(path: str) -> None:
     recorded = skipped = 0
     for command in wanted:
         try:
-            sess.writer.execute(command, actor=sess.actor)
+            sess.writer.execute(command, actor=sess.actor, on_behalf_of=sess.behalf)
         except Conflict:  # that very rate is already recorded for that day
             skipped += 1
         else:

@@ -94,8 +94,10 @@ def import_(
         kamflow import customers.csv --mapping map.toml
         kamflow --db postgresql://kam@db.example.com/kam import kam.jsonl
     """
+    from kamflow.cli.scripts import refuse_behalf
     from kamflow.tableimport.read import TABLE_SUFFIXES
 
+    refuse_behalf("import")
     if not (suggest or mapping is not None or file.suffix.lower() in TABLE_SUFFIXES):
         if _is_export(file):
             _import_log(file, public_key)

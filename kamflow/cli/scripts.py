@@ -73,7 +73,11 @@ def apply(ctx: click.Context, file: IO[bytes] | None, fields_of: str | None, as_
     try:
         with progress("applying", _count_lines(file) if drawn() else None, unit="lines") as bar:
             summary = apply_lines(
-                sess.writer, _counted(file, bar.advance), actor=actor, on_outcome=on_outcome
+                sess.writer,
+                _counted(file, bar.advance),
+                actor=actor,
+                on_outcome=on_outcome,
+                on_behalf_of=sess.behalf,
             )
     except LineFailed as exc:
         # The lines before it stay applied: their views are caught up as after a whole
@@ -201,6 +205,18 @@ def _kind(s: Shape) -> str:
     return "|".join(s.choices) if s.choices is not None else s.kind
 
 
+def refuse_behalf(command: str) -> None:
+    """Refuse `--on-behalf-of` on a writer that records as --actor only (demo, import),
+    rather than record the delegate's work under its own name (InvalidInput, exit 2)."""
+    if session().behalf is not None:
+        from kamflow.domain.errors import InvalidInput
+
+        raise InvalidInput(
+            f'--on-behalf-of is not taken by "{command}", which records as --actor; it is'
+            " for the commands that record one person's work, apply and fx import"
+        )
+
+
 @click.command("demo")
 @click.option("--accounts", default=60, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--seed", default=7, show_default=True, type=int)
@@ -214,6 +230,7 @@ def demo(accounts: int, seed: int) -> None:
     from kamflow.cli.progress import progress
     from kamflow.demo import build_demo, render_summary
 
+    refuse_behalf("demo")
     sess = session()
     with progress("building the demo", unit="commands") as bar:
         summary = build_demo(sess.writer, accounts=accounts, seed=seed, on_step=bar.update)

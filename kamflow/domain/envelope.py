@@ -32,6 +32,7 @@ ENVELOPE = frozenset(
         "occurred_on",
         "command_id",
         "command_id_given",
+        "delegate",
     }
 )
 
@@ -172,6 +173,12 @@ class Event(Aggregate.Event):
     occurred_on: date
     command_id: str
     command_id_given: bool
+    # Who recorded it for ``actor`` (`--on-behalf-of`, ADR 0025): the delegate, as the
+    # roster knows them; None for an event its actor recorded. Not a dataclass field: a
+    # class default, so events without it (every other one, and every event stored
+    # before) decode unchanged and store no extra bytes; Kamflow sets it on a
+    # delegate's events before they are saved (``delegated``).
+    delegate: ClassVar[str | None] = None
 
     def apply(self, aggregate: Any) -> None:
         # Governance remembers given ids in its (small) state; an account's are in an
@@ -269,6 +276,13 @@ def backfill(event: Any, before: Any) -> bool:
         return False
     object.__setattr__(event, "previous", Recomputed(found))
     return True
+
+
+def delegated(events: Sequence[Any], delegate: str) -> None:
+    """Mark ``events`` (collected, not yet saved) as recorded by ``delegate`` for their
+    actor: stored with them, so covered by their seals and their write's signature."""
+    for event in events:
+        object.__setattr__(event, "delegate", delegate)
 
 
 def created(meta: Meta) -> dict[str, Any]:

@@ -61,7 +61,7 @@ KEYS_INSERT = (
 )
 AUDIT_INSERT = (
     "INSERT INTO kf_audit (position, key, version, type, actor, occurred_on, recorded_at,"
-    " command_id, summary, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " command_id, summary, changes, delegate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 QUARANTINE_TABLE = (
     "CREATE TABLE IF NOT EXISTS kf_quarantine (view TEXT NOT NULL, position BIGINT NOT NULL,"
@@ -494,6 +494,8 @@ class Projector:
             event.command_id,
             event.summary(),
             audit_changes(event),
+            # Who recorded it for its actor (`--on-behalf-of`, ADR 0025), else None.
+            getattr(event, "delegate", None),
         )
 
     @staticmethod

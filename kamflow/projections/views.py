@@ -43,8 +43,10 @@ HANDLERS_VERSION = "4"
 # the code that writes the audit trail's text (each event's summary and changes).
 # tests/projections/test_projection_structure.py fails when it differs, so that a changed handler
 # cannot ship without a thought for HANDLERS_VERSION. Rows the same on a rebuild
-# before and after (a pure refactoring): update this only.
-HANDLERS_DIGEST = "0acc94643f698fdd"
+# before and after (a pure refactoring): update this only. Also when only the audit
+# row gains a column (its delegate, ADR 0025): the new column changes the audit view's
+# fingerprint, which rebuilds that view alone; every other view's rows are the same.
+HANDLERS_DIGEST = "862f569e4d061dfc"
 
 HANDLERS_MODULE = "kamflow.projections.handlers"
 _handlers_loaded = False
@@ -309,7 +311,9 @@ TASKS = View(
 # ---------------------------------------------------------------------- audit
 # Every event, written by the engine itself (Projector: AUDIT_INSERT), not by handlers.
 # ``changes``: what the event replaced, old and new value by field, as JSON text
-# (engine.audit_changes); NULL for an event that replaced nothing.
+# (engine.audit_changes); NULL for an event that replaced nothing. ``delegate``: who
+# recorded the event for its actor (`--on-behalf-of`, ADR 0025); NULL for the others. A
+# column added changes this view's fingerprint, so stored audit views are rebuilt.
 AUDIT = View(
     "audit",
     "every event: position, account, version, type, actor, dates, command id, summary,"
@@ -319,7 +323,7 @@ AUDIT = View(
             position BIGINT PRIMARY KEY, key TEXT NOT NULL, version INTEGER NOT NULL,
             type TEXT NOT NULL, actor TEXT NOT NULL, occurred_on TEXT NOT NULL,
             recorded_at TEXT NOT NULL, command_id TEXT NOT NULL, summary TEXT NOT NULL,
-            changes TEXT""",
+            delegate TEXT, changes TEXT""",
     },
     indexes={"kf_audit_key": "kf_audit (key, version)"},
 )

@@ -45,10 +45,11 @@ def test_account_history_csv_adds_the_command_id_the_table_leaves_out(kam: Kam) 
     csv = ok(kam("account", "history", "acme", "--csv"))
 
     assert "command_id" not in table[0]
-    assert csv[0] == "version,occurred_on,recorded_at,actor,type,summary,command_id"
+    assert csv[0] == "version,occurred_on,recorded_at,actor,delegate,type,summary,command_id"
     assert csv[-1] == (
-        "9,2026-12-01,2026-12-01T09:00:09+00:00,li.wei,ComplaintRaised,complaint C-2 (low): torn,c9"
-    )
+        "9,2026-12-01,2026-12-01T09:00:09+00:00,li.wei,,ComplaintRaised,"
+        "complaint C-2 (low): torn,c9"
+    )  # no delegate: li.wei recorded it
 
 
 def test_program_status_shows_each_step_and_what_the_next_needs(kam: Kam) -> None:

@@ -379,8 +379,8 @@ def _flatten(mapping: dict[str, Any], prefix: str = "") -> list[list[Any]]:
     return out
 
 
-AUDIT_COLUMNS = ["position", "key", "version", "type", "actor", "occurred_on", "recorded_at",
-                 "command_id", "summary"]  # fmt: skip
+AUDIT_COLUMNS = ["position", "key", "version", "type", "actor", "delegate", "occurred_on",
+                 "recorded_at", "command_id", "summary"]  # fmt: skip
 CHANGE_COLUMNS = ["subject", "field", "old", "new", "old_source"]
 
 

@@ -181,6 +181,7 @@ def test_a_delegate_records_for_a_named_person_signed_with_its_own_key(tmp_path:
     assert lines[0].startswith("recorded ServiceCostRecorded")
     history = json_of(invoke(db, "account", "history", "acme", "--json"))
     assert history[-1]["actor"] == "zhou.hui"  # the work is theirs
+    assert history[-1]["delegate"] == "crm.bot"  # recorded by the delegate, shown
     found = json_of(invoke(db, "audit", "verify", "--json"))
     assert found["ok"] and found["signatures"].startswith("4 writes (6 events)")
     views = ViewDB(db)
@@ -189,6 +190,29 @@ def test_a_delegate_records_for_a_named_person_signed_with_its_own_key(tmp_path:
     finally:
         views.close()
     assert tuple(rows[-1]) == ("crm.bot", "zhou.hui")  # both names, in the signed record
+
+
+def test_with_signatures_off_a_delegates_events_still_name_it(tmp_path: Path) -> None:
+    # No signature row to hold the delegate's name: the events do (ADR 0025).
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))
+    ok(invoke(db, "roster", "grant", "crm.bot", "delegate", "--reason", "the CRM sync"))
+    ok(invoke(db, "policy", "set", "signatures", "off", "--reason", "migration"))
+
+    ok(invoke(db, "--on-behalf-of", "zhou.hui", *COST, actor="crm.bot"))
+
+    views = ViewDB(db)
+    try:
+        assert views.rows(f"SELECT behalf FROM {SIGNATURES} WHERE behalf <> ''") == []
+    finally:
+        views.close()
+    (last,) = json_of(invoke(db, "report", "audit", "--type", "ServiceCostRecorded", "--json"))[
+        "rows"
+    ]
+    assert (last["actor"], last["delegate"]) == ("zhou.hui", "crm.bot")
+    found = json_of(invoke(db, "audit", "verify", "--json"))
+    assert found["ok"] and "unsigned while signatures were off" in found["signatures"]
 
 
 def test_on_behalf_of_needs_the_delegate_role_and_the_persons_role(tmp_path: Path) -> None:
@@ -224,3 +248,22 @@ def test_the_demos_people_sign_on_a_machine_without_their_key_files_and_none_are
 
     assert not (empty / "keys").exists() or list((empty / "keys").iterdir()) == []
     assert json_of(invoke(db, "audit", "verify", "--json"))["ok"] is True
+
+
+def test_fx_import_records_for_the_named_person_and_demo_and_import_refuse_on_behalf_of(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))  # li.wei: admin, who sets rates
+    ok(invoke(db, "roster", "grant", "crm.bot", "delegate", "--reason", "the rate feed"))
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,quote,rate,on,source\nEUR,CNY,7.8,2026-11-01,ecb\n")
+
+    ok(invoke(db, "--on-behalf-of", ACTOR, "fx", "import", str(rates), actor="crm.bot"))
+
+    (row,) = json_of(invoke(db, "report", "audit", "--type", "RateSet", "--json"))["rows"]
+    assert (row["actor"], row["delegate"]) == (ACTOR, "crm.bot")
+    for args in (("demo",), ("import", str(rates))):
+        line = refusal(invoke(str(tmp_path / "new.db"), "--on-behalf-of", ACTOR, *args), 2)
+        assert line.startswith(f'Error: --on-behalf-of is not taken by "{args[0]}"')
+    assert not (tmp_path / "new.db").exists()  # refused before the store is opened

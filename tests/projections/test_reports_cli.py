@@ -285,15 +285,15 @@ def test_audit_csv_lists_an_actors_events_since_a_business_date(kam: Kam, clock:
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "position,key,version,type,actor,occurred_on,recorded_at,command_id,summary,"
+        "position,key,version,type,actor,delegate,occurred_on,recorded_at,command_id,summary,"
         "subject,field,old,new,old_source",
-        "1,(governance),1,Started,li.wei,2026-03-02,2026-03-02T09:00:00+00:00,c-1,"
+        "1,(governance),1,Started,li.wei,,2026-03-02,2026-03-02T09:00:00+00:00,c-1,"
         "governance started,,,,,",
-        "2,(governance),2,AdminBootstrapped,li.wei,2026-03-02,2026-03-02T09:00:00+00:00,c-1,"
+        "2,(governance),2,AdminBootstrapped,li.wei,,2026-03-02,2026-03-02T09:00:00+00:00,c-1,"
         '"li.wei holds admin, kam: the first to write to this database",,,,,',
-        "6,acme,3,VisitLogged,li.wei,2026-03-04,2026-03-05T11:00:00+00:00,c-3,"
+        "6,acme,3,VisitLogged,li.wei,,2026-03-04,2026-03-05T11:00:00+00:00,c-3,"
         "visit V-1: trial -> 2 t agreed,,,,,",
-        "7,(governance),4,PolicySet,li.wei,2026-03-06,2026-03-06T12:00:00+00:00,c-4,"
+        "7,(governance),4,PolicySet,li.wei,,2026-03-06,2026-03-06T12:00:00+00:00,c-4,"
         "policy complaint-sla-days.key: 5 -> 4 (faster),,complaint-sla-days.key,5,4,recorded",
     ]
     by_other = report(kam, "audit", "--actor", "wang.fang")

@@ -7,6 +7,7 @@ an untouched store verifies, exit 0."""
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import uuid
 from datetime import date
@@ -15,12 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ACTOR, FakeClock, invoke, personal_key, run
+from conftest import (
+    ACTOR,
+    FakeClock,
+    fake_clock,
+    invoke,
+    json_of,
+    ok,
+    personal_key,
+    refusal,
+    run,
+)
 from test_audit_verify import Raw
 
 from kamflow.application import Kamflow
 from kamflow.domain.commands import COMMANDS, build
-from kamflow.domain.envelope import Meta
+from kamflow.domain.envelope import Meta, delegated
 from kamflow.identity import PersonalKey, load_key, make_key
 from kamflow.signing import SIGNATURES, WriteSigner
 
@@ -247,3 +258,104 @@ def test_an_export_carries_the_signatures_and_its_check_and_import_keep_them(
     failed = invoke(store, "audit", "verify", "--file", str(export))
     assert failed.exit_code == 1
     assert "the signature of position 5: bad signature" in failed.stderr
+
+
+# --on-behalf-of (issue 12 item 3, ADR 0025): a delegate records for a named person.
+DELEGATE = "crm.bot"
+COST_LINE = ("cost", "record", "acme", "--amount", "7", "--category", "travel")
+
+
+def delegated_writes(store: str, tmp_path: Path) -> None:
+    """li.wei grants crm.bot the delegate role; crm.bot records a cost for zhou.hui on
+    the command line (position 9) and one more through `apply` (position 10)."""
+    with fake_clock(DAY):
+        ok(invoke(store, "roster", "grant", DELEGATE, "delegate", "--reason", "the CRM sync"))
+        ok(invoke(store, "--on-behalf-of", KAM, *COST_LINE, actor=DELEGATE))
+        script = tmp_path / "costs.jsonl"
+        line = {"command": "cost record", "account": "acme", "amount": 8, "category": "meals"}
+        script.write_text(json.dumps(line) + "\n")
+        ok(invoke(store, "--on-behalf-of", KAM, "apply", str(script), actor=DELEGATE))
+
+
+def test_a_delegates_write_shows_both_names_in_history_the_audit_trail_and_the_export(
+    store: str, tmp_path: Path
+) -> None:
+    delegated_writes(store, tmp_path)
+
+    history = json_of(invoke(store, "account", "history", "acme", "--json"))
+    assert [(e["actor"], e["delegate"]) for e in history[-3:]] == [
+        (ACTOR, None),  # li.wei's own cost
+        (KAM, DELEGATE),  # the work is zhou.hui's, recorded by crm.bot
+        (KAM, DELEGATE),  # the same through apply
+    ]
+    table = ok(invoke(store, "account", "history", "acme", "--wide"))
+    assert "delegate" in table[0].split()
+    # version, occurred_on, recorded_at (date, time, offset), actor, delegate...
+    assert table[-1].split()[5:7] == [KAM, DELEGATE]
+    assert table[-3].split()[5:7] == [ACTOR, "-"]
+    csv_lines = list(csv.DictReader(ok(invoke(store, "account", "history", "acme", "--csv"))))
+    assert [(r["actor"], r["delegate"]) for r in csv_lines[-2:]] == [(KAM, DELEGATE)] * 2
+    assert csv_lines[0]["delegate"] == ""
+
+    trail = json_of(invoke(store, "report", "audit", "--json"))["rows"]
+    assert [(r["position"], r["actor"], r["delegate"]) for r in trail[-3:]] == [
+        (8, ACTOR, None),  # the grant
+        (9, KAM, DELEGATE),
+        (10, KAM, DELEGATE),
+    ]
+    assert {r["delegate"] for r in trail[:-2]} == {None}
+    audit_csv = ok(invoke(store, "report", "audit", "--csv", "--section", "rows"))
+    rows = list(csv.DictReader(audit_csv))
+    assert [(r["actor"], r["delegate"]) for r in rows[-2:]] == [(KAM, DELEGATE)] * 2
+    narrowed = json_of(invoke(store, "report", "audit", "--actor", KAM, "--json"))["rows"]
+    assert [r["delegate"] for r in narrowed] == [None, None, DELEGATE, DELEGATE]
+
+    export = tmp_path / "log.jsonl"
+    assert invoke(store, "export", "--out", str(export)).exit_code == 0  # notes its key
+    lines = [json.loads(line) for line in export.read_text().splitlines()[1:-1]]
+    assert [(e["actor"], e["delegate"]) for e in lines[-2:]] == [(KAM, DELEGATE)] * 2
+    assert lines[-1]["signature"]["signer"] == DELEGATE  # the signed row says the same
+    assert invoke(store, "audit", "verify", "--file", str(export)).exit_code == 0
+    copy = str(tmp_path / "copy.db")
+    assert invoke(copy, "import", str(export)).exit_code == 0  # the events, byte for byte
+    again = json_of(invoke(copy, "account", "history", "acme", "--json"))
+    assert [e["delegate"] for e in again] == [e["delegate"] for e in history]
+
+    code, found = audit(store)
+    assert (code, found["findings"]) == (0, [])
+    assert found["signatures"] == "8 writes (10 events) signed by their actor's key"
+
+
+def test_on_behalf_of_by_someone_without_the_delegate_role_is_refused(store: str) -> None:
+    before = audit(store)[1]["size"]
+
+    with fake_clock(DAY):
+        result = invoke(store, "--on-behalf-of", KAM, *COST_LINE, actor=ACTOR)
+
+    line = refusal(result, 1)
+    assert line.startswith('Error: role delegate: "--on-behalf-of" needs the delegate role')
+    assert ACTOR in line
+    assert audit(store)[1]["size"] == before  # nothing written
+
+
+def test_an_event_naming_a_delegate_its_write_was_not_signed_by_is_named(store: str) -> None:
+    # zhou.hui's own signed write whose event claims crm.bot recorded it: the event's
+    # delegate is what history shows, so verify holds it to the signature.
+    kf = Kamflow(store, clock=FakeClock(DAY))
+    try:
+        account = kf.load("acme")
+        meta = Meta(KAM, uuid.uuid4().hex, DAY, kf.clock(), today=DAY)
+        decided, _ = build(COMMANDS["cost record"], cost(666)).decide(account, meta)
+        pending = decided.collect_events()
+        delegated(pending, DELEGATE)
+        kf.app.recorder.signer = WriteSigner(KAM, key_of(KAM))  # type: ignore[attr-defined]
+        kf.app.save(*pending)
+        position = int(kf.app.recorder.max_notification_id() or 0)
+    finally:
+        kf.close()
+
+    code, found = audit(store)
+
+    assert (code, signature_findings(found)) == (1, [(str(position), "not entitled")])
+    (detail,) = [f["detail"] for f in found["findings"]]
+    assert detail.endswith(f"its events name {DELEGATE} as the delegate who recorded them")

@@ -17,6 +17,9 @@ the known types, an account or an actor that no event of the trail has is not fo
 (exit 1), the actor with the actors who did act. An account or actor that did act, but
 not within the other filters, gives an empty trail.
 
+Each row names who recorded the event for its actor (``delegate``, `--on-behalf-of`,
+ADR 0025), null when the actor recorded it.
+
 Each row also says what the event replaced (``changes``: subject, field, old and new
 value, where the old value comes from: ``Change.as_json``); the summary shows it as
 ``old -> new``. JSON nests them in each row; CSV has one line per changed field (an
@@ -47,6 +50,17 @@ COLUMNS = [
     "command_id",
     "summary",
 ]
+# Who recorded an event for its actor (`--on-behalf-of`, ADR 0025; null for the others):
+# in every JSON row and CSV line, next to the actor; in the text table only when a row
+# has one, so a trail without delegates reads as before.
+DELEGATE = "delegate"
+
+
+def _with_delegate(columns: list[str]) -> list[str]:
+    at = columns.index("actor") + 1
+    return [*columns[:at], DELEGATE, *columns[at:]]
+
+
 # What an event replaced, one CSV line per changed field.
 CHANGE_COLUMNS = ["subject", "field", "old", "new", "old_source"]
 
@@ -75,6 +89,7 @@ LAYOUT = {
     "version": Col(NUMBER, 4),
     "type": Col(rank=3, least=14),
     "actor": Col(ID, 1),
+    DELEGATE: Col(ID, 1),
     "occurred_on": Col(ID, 1),
     "recorded_at": Col(ID, 4),
     "command_id": Col(ID, 5),
@@ -156,7 +171,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     described = ", ".join(f"{k} {v}" for k, v in given.items())
     title = f"audit trail{' (' + described + ')' if described else ''}"
     _check_filters(db, params)
-    csv_columns = [*COLUMNS, *CHANGE_COLUMNS]
+    csv_columns = [*_with_delegate(COLUMNS), *CHANGE_COLUMNS]
     if not db.table_exists("kf_audit"):
         return Report(title=title, columns=COLUMNS, rows=[], layout=LAYOUT, csv_columns=csv_columns)
 
@@ -182,7 +197,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
     if params.until is not None:
         where.append("occurred_on <= ?")
         args.append(params.until.isoformat())
-    sql = f"SELECT {', '.join(COLUMNS)}, changes FROM kf_audit"
+    sql = f"SELECT {', '.join(_with_delegate(COLUMNS))}, changes FROM kf_audit"
     if where:
         sql += " WHERE " + " AND ".join(where)
     rows = db.query(sql + " ORDER BY position", args)
@@ -198,7 +213,7 @@ def build(db: ViewDB, params: ReportParams) -> Report:
         by_type[r["type"]] = by_type.get(r["type"], 0) + 1
     return Report(
         title=title,
-        columns=COLUMNS,
+        columns=_with_delegate(COLUMNS) if any(r[DELEGATE] for r in rows) else COLUMNS,
         rows=rows,
         layout=LAYOUT,
         csv_columns=csv_columns,
