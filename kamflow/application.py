@@ -1147,14 +1147,15 @@ class Kamflow:
             self._rebuild(aid)
             raise
         pending = aggregate.collect_events()
+        held = aggregate.id  # a property: read once
         if meta.command_id_given:
-            known = self._held_ids.get(aggregate.id)
+            known = self._held_ids.get(held)
             if known is None:
-                known = self._held_ids[aggregate.id] = self.applied.given(aggregate.id)
+                known = self._held_ids[held] = self.applied.given(held)
             known.add(cid)
-        self._unsaved.setdefault(aggregate.id, []).extend(pending)  # type: ignore[arg-type]
-        self._held_order.extend(aggregate.id for _ in pending)
-        self._loaded[aggregate.id] = aggregate
+        self._unsaved.setdefault(held, []).extend(pending)  # type: ignore[arg-type]
+        self._held_order += [held] * len(pending)
+        self._loaded[held] = aggregate
         events = [(type(e).__name__, e.originator_version) for e in pending]
         return Outcome(subject, reference, events, cid, _ids(pending))
 
