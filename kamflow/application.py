@@ -275,6 +275,9 @@ class Kamflow:
         self._held_ids: dict[uuid.UUID, set[str]] = {}
         self._snapshots_due: set[uuid.UUID] = set()  # taken by flush(last=True)
         self._held_governance: Governance | None = None
+        # In hold(): (actor, command class) -> (the actor as the roster knows them, their
+        # signer), checked once (_attempt).
+        self._held_checks: dict[tuple[str, type], tuple[str, WriteSigner | None]] = {}
         # What kamflow told the writers (Outcome.notice), for `apply` to show at the end.
         self.notices: list[str] = []
         # Told once per snapshot that cannot be used (one line for the user; stderr).
@@ -465,7 +468,9 @@ class Kamflow:
         behalf: str | None = None,
     ) -> Outcome:
         conflicts = 0
-        deadline = time.monotonic() + lock_timeout()
+        # The deadline is only read on a conflict: KAMFLOW_LOCK_TIMEOUT is read from the
+        # environment then, not at every command of a batch.
+        started = time.monotonic()
         first_done = False
         if given and isinstance(command, Command) and self._unsaved is None:
             # A given id is looked up in its index before the account is loaded, and
@@ -504,7 +509,7 @@ class Kamflow:
                 continue
             if attempt is _CONFLICT:
                 conflicts += 1
-                if conflicts >= MIN_ATTEMPTS and time.monotonic() >= deadline:
+                if conflicts >= MIN_ATTEMPTS and time.monotonic() >= started + lock_timeout():
                     raise StorageError(
                         f'"{command.name}" kept meeting concurrent writes in {conflicts}'
                         f" attempts over {lock_timeout():.1f} s; try again (or set"
@@ -612,6 +617,7 @@ class Kamflow:
         governance: Governance | Roster | None = self._roster(light)
         notice: str | None = None
         extra: list[Any] = []
+        started_now = False
         if governance is None and self._new_store():
             from kamflow.domain.governance import Governance
 
@@ -626,17 +632,36 @@ class Kamflow:
             )
             if made and key is not None:
                 notice += f" (made now, at {key.path})"
-            governance = started
-        elif governance is not None:
-            # One person, one spelling: Li.Wei acts as the li.wei the roster knows.
-            actor = governance.person(actor)
-        # A command without a name of its own is the other side of one that has one (a
-        # merge's target, Command.first), authorized as that command already.
-        if governance is not None and hasattr(command, "name") and behalf is None:
-            governance.authorize(actor, command.needs_role, command.name)
-        # Then the key the write is signed with (ADR 0025): the role refusal first, as
-        # it is the one an admin answers with a grant and the key together.
-        signer = self._signer(governance, actor, getattr(command, "needs_role", "kam"))
+            governance, started_now = started, True
+        # In hold() the roster is read once and fixed for the batch (hold, _roster): who
+        # the actor is, their right to a kind of command and their signer are the same
+        # for every command of that kind, so they are checked once per (actor, kind).
+        # A refusal is not kept (it is raised again); a governance command clears them.
+        held = (
+            (actor, type(command))
+            if self._unsaved is not None
+            and not started_now
+            and behalf is None
+            and governance is not None
+            and isinstance(command, Command)
+            else None
+        )
+        checked = self._held_checks.get(held) if held is not None else None
+        if checked is not None:
+            actor, signer = checked
+        else:
+            if governance is not None and not started_now:
+                # One person, one spelling: Li.Wei acts as the li.wei the roster knows.
+                actor = governance.person(actor)
+            # A command without a name of its own is the other side of one that has one
+            # (a merge's target, Command.first), authorized as that command already.
+            if governance is not None and hasattr(command, "name") and behalf is None:
+                governance.authorize(actor, command.needs_role, command.name)
+            # Then the key the write is signed with (ADR 0025): the role refusal first,
+            # as it is the one an admin answers with a grant and the key together.
+            signer = self._signer(governance, actor, getattr(command, "needs_role", "kam"))
+            if held is not None:
+                self._held_checks[held] = (actor, signer)
         delegate: str | None = None
         if behalf is not None:
             # A delegate records for a named person (ADR 0025): the events are that
@@ -654,6 +679,7 @@ class Kamflow:
             meta = Meta(actor, cid, occurred_on, recorded_at, given, today=today)
             if governance is None:
                 governance = Governance.start(meta)
+            self._held_checks.clear()  # the roster may change now
             reference = command.apply_to(governance, meta)
             aggregate: Account | Governance = governance
         else:
@@ -1091,11 +1117,14 @@ class Kamflow:
         try:
             with self._reading(), self._signing(self._held_signer):
                 if events:
-                    # Straight to the event store: Application.save would only check each
+                    # Straight to the recorder: Application.save would only check each
                     # event against eventsourcing's runtime protocol (~30 us an event)
-                    # and keep no aggregate (none given, no cache, no snapshot interval);
-                    # the recorder seals and signs them all the same.
-                    self.app.events.put(events)
+                    # and keep no aggregate (none given, no cache, no snapshot interval),
+                    # and EventStore.put only adds a Recording per event, which nothing
+                    # reads here; the mapper (encryption) and the recorder (seals, the
+                    # signature) see them all the same.
+                    to_stored = self.app.mapper.to_stored_event
+                    self.app.recorder.insert_events([to_stored(e) for e in events])
         except (IntegrityError, StorageError) as exc:
             for aid in held:
                 self._forget(aid)
@@ -1138,14 +1167,15 @@ class Kamflow:
             self._rebuild(aid)
             raise
         pending = aggregate.collect_events()
+        held = aggregate.id  # a property: read once
         if meta.command_id_given:
-            known = self._held_ids.get(aggregate.id)
+            known = self._held_ids.get(held)
             if known is None:
-                known = self._held_ids[aggregate.id] = self.applied.given(aggregate.id)
+                known = self._held_ids[held] = self.applied.given(held)
             known.add(cid)
-        self._unsaved.setdefault(aggregate.id, []).extend(pending)  # type: ignore[arg-type]
-        self._held_order.extend(aggregate.id for _ in pending)
-        self._loaded[aggregate.id] = aggregate
+        self._unsaved.setdefault(held, []).extend(pending)  # type: ignore[arg-type]
+        self._held_order += [held] * len(pending)
+        self._loaded[held] = aggregate
         events = [(type(e).__name__, e.originator_version) for e in pending]
         return Outcome(subject, reference, events, cid, _ids(pending))
 

@@ -93,18 +93,34 @@ class Workflow:
         return state
 
     # ---------------------------------------------------------------- queries
+    @cached_property
+    def _moves(self) -> dict[tuple[str, str], tuple[str | None, tuple[str, ...]]]:
+        # (state, trigger) -> (dest, guards), as the machine answered: it never changes
+        # once built, and a bulk load asks the same few questions ~20,000 times.
+        return {}
+
+    def _move(self, state: str, trigger: str) -> tuple[str | None, tuple[str, ...]]:
+        key = (state, trigger)
+        known = self._moves.get(key)
+        if known is None:
+            found = (
+                self.machine.get_transitions(trigger=trigger, source=state)
+                if trigger in self.machine.events
+                else []
+            )
+            known = self._moves[key] = (
+                (str(found[0].dest), tuple(str(c.func) for c in found[0].conditions))
+                if found
+                else (None, ())
+            )
+        return known
+
     def dest(self, state: str, trigger: str) -> str | None:
         """Where ``trigger`` leads from ``state``, or None if the machine forbids it."""
-        if trigger not in self.machine.events:
-            return None
-        found = self.machine.get_transitions(trigger=trigger, source=state)
-        return str(found[0].dest) if found else None
+        return self._move(state, trigger)[0]
 
     def guards(self, state: str, trigger: str) -> tuple[str, ...]:
-        found = self.machine.get_transitions(trigger=trigger, source=state)
-        if not found:
-            return ()
-        return tuple(str(c.func) for c in found[0].conditions)
+        return self._move(state, trigger)[1]
 
     def triggers(self, state: str) -> list[str]:
         """Triggers a user may fire from ``state``, in table order."""

@@ -555,3 +555,35 @@ def test_the_readmes_import_example_runs_as_written(tmp_path: Path) -> None:
         )
         assert (done.returncode, done.stderr) == (0, ""), line
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["crm.db"]
+
+
+def test_a_role_revoked_within_a_held_batch_refuses_the_next_command(locator: str) -> None:
+    # In hold() an actor's role is checked once per kind of command (Kamflow._attempt);
+    # a roster change within the batch must check it again.
+    from conftest import run
+
+    from kamflow.domain.errors import RuleViolation
+
+    kam = "zhou.hui"
+    cost = {"account": "acme", "amount": Decimal(101), "category": "travel"}
+    kf = Kamflow(locator)
+    try:
+        opening = {"account": "acme", "name": "Acme", "industry": "feed", "owner": "li.wei"}
+        run(kf, "account open", opening)
+        run(kf, "roster grant", {"person": kam, "role": "kam", "reason": "KAM"})
+        kf.hold()
+        run(kf, "cost record", cost, actor=kam)
+        run(kf, "roster revoke", {"person": kam, "role": "kam", "reason": "left"})
+        with pytest.raises(RuleViolation) as refused:
+            run(kf, "cost record", {**cost, "amount": Decimal(102)}, actor=kam)
+        assert refused.value.principle == "role kam"
+        assert kf.flush(last=True) == 1  # the first cost only
+    finally:
+        kf.close()
+    again = Kamflow(locator)
+    try:
+        events = again.app.events.get(again.locate("acme")[1])
+        costs = [(e.actor, e.amount) for e in events if type(e).__name__ == "ServiceCostRecorded"]
+    finally:
+        again.close()
+    assert costs == [(kam, Decimal(101))]
