@@ -84,16 +84,17 @@ def test_someone_not_on_the_roster_is_told_the_grant_with_their_key(tmp_path: Pa
 
 
 def test_a_key_on_this_machine_that_is_not_the_registered_one_is_refused(tmp_path: Path) -> None:
+    # qian.wu: not one of the demo's people, whose derived keys sign anywhere (ADR 0025).
     db = str(tmp_path / "k.db")
     ok(invoke(db, *OPEN))
-    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))  # their key
-    key_path("zhou.hui").unlink()
-    (new,) = ok(bare(db, "id", "init", actor="zhou.hui"))
+    ok(invoke(db, "roster", "grant", "qian.wu", "kam", "--reason", "KAM"))  # their key
+    key_path("qian.wu").unlink()
+    (new,) = ok(bare(db, "id", "init", actor="qian.wu"))
 
-    line = refusal(bare(db, *COST, actor="zhou.hui"), 1)
+    line = refusal(bare(db, *COST, actor="qian.wu"), 1)
 
     assert "is not the one registered for them" in line
-    assert line.endswith(f"an admin runs: kamflow roster key zhou.hui --key {new} --reason ...")
+    assert line.endswith(f"an admin runs: kamflow roster key qian.wu --key {new} --reason ...")
 
 
 def test_a_revoked_key_signs_nothing_more(tmp_path: Path) -> None:
