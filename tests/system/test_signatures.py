@@ -247,3 +247,28 @@ def test_an_export_carries_the_signatures_and_its_check_and_import_keep_them(
     failed = invoke(store, "audit", "verify", "--file", str(export))
     assert failed.exit_code == 1
     assert "the signature of position 5: bad signature" in failed.stderr
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "signature = CAST(X'00' || substr(signature, 2) AS TEXT)",  # text, not UTF-8
+        "signature = 'some text'",
+        "anchor = X'00'",
+        "last_position = 'six'",
+        "signer = CAST(X'ff' AS TEXT)",
+    ],
+)
+def test_a_signature_row_of_the_wrong_type_is_a_finding_not_a_crash(
+    sqlite_locator: str, edit: str
+) -> None:
+    # SQLite keeps whatever type it is given in any column: an auditor's verify names
+    # the write, exit 1, rather than stopping with an internal error (exit 70).
+    team(sqlite_locator)
+    with Raw(sqlite_locator) as raw:
+        raw.execute(f"UPDATE {SIGNATURES} SET {edit} WHERE position = 5")
+
+    code, found = audit(sqlite_locator)
+
+    assert code == 1
+    assert [where for where, _ in signature_findings(found)] == ["5"]
