@@ -66,13 +66,14 @@ class VerifyFailed(KamflowError):
 # ------------------------------------------------------------------ keys
 def default_key_path() -> Path:
     """Where the signing key is kept when no ``--key`` is given: ``checkpoint-key.pem``
-    in the user's config folder (platformdirs: ``$XDG_CONFIG_HOME/kamflow`` on Linux,
-    ``~/Library/Application Support/kamflow`` on macOS, ``%APPDATA%\\kamflow`` on
+    in the config folder people's keys are kept under (``kamflow.identity.config_dir``:
+    ``KAMFLOW_CONFIG_DIR`` when set, else platformdirs: ``$XDG_CONFIG_HOME/kamflow`` on
+    Linux, ``~/Library/Application Support/kamflow`` on macOS, ``%APPDATA%\\kamflow`` on
     Windows). Never in the database: whoever can edit the database must not also hold
     the key that vouches for it."""
-    from platformdirs import user_config_dir
+    from kamflow.identity import config_dir
 
-    return Path(user_config_dir("kamflow", appauthor=False)) / KEY_FILE
+    return config_dir() / KEY_FILE
 
 
 @dataclass(frozen=True)
