@@ -137,11 +137,15 @@ def keep_seed(person: str, seed: bytes) -> Path:
     path = key_path(person)
     body = base64.b64encode(_PKCS8_HEAD + seed).decode("ascii")
     pem = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        if not path.parent.is_dir():  # the folder is a file or a link to nowhere
+            raise InvalidInput(f'cannot keep the key at "{path}": no such folder') from None
         raise InvalidInput(f'{person} has a key already, at "{path}"; it is kept') from None
+    except OSError as exc:  # a folder that cannot be made or written (KAMFLOW_CONFIG_DIR)
+        raise InvalidInput(f'cannot keep the key at "{path}": {exc.strerror}') from None
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(pem)
     return path

@@ -9,6 +9,7 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from conftest import ACTOR, invoke, json_of, ok, old_store, refusal
 
@@ -201,3 +202,19 @@ def test_on_behalf_of_needs_the_delegate_role_and_the_persons_role(tmp_path: Pat
     assert line.startswith('Error: role delegate: "--on-behalf-of" needs the delegate role')
     line = refusal(invoke(db, "--on-behalf-of", "gao.yan", *COST, actor="crm.bot"), 1)
     assert line.startswith('Error: role kam: "cost record" needs the kam role and gao.yan')
+
+
+def test_a_config_folder_where_no_key_can_be_kept_is_one_line_not_an_internal_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # KAMFLOW_CONFIG_DIR names a link to nowhere (a folder that cannot be made): both
+    # `id init` and a new database's first write, which makes its writer's key.
+    (tmp_path / "config").symlink_to(tmp_path / "gone" / "deeper")
+    monkeypatch.setenv("KAMFLOW_CONFIG_DIR", str(tmp_path / "config"))
+
+    made = refusal(invoke("unused.db", "id", "init", actor="zhou.hui"), 2)
+    first = refusal(bare(str(tmp_path / "k.db"), *OPEN), 2)
+
+    for line in (made, first):
+        assert line.startswith("Error: cannot keep the key at ")
+        assert str(tmp_path / "config") in line
