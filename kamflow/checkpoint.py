@@ -112,8 +112,8 @@ def key_id(raw: bytes) -> str:
 def signing_key(given: str | None) -> SigningKey:
     """The key ``--key FILE`` names (a PEM Ed25519 private key; it must exist), or the
     default key (``default_key_path``), made on first use with mode 0600. Raises
-    InvalidInput for a missing or unreadable ``--key`` file, or one that is not an
-    Ed25519 private key."""
+    InvalidInput for a missing or unreadable ``--key`` file, one that is not an
+    Ed25519 private key, or a default key that cannot be made there."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import (
         Encoding,
@@ -132,10 +132,14 @@ def signing_key(given: str | None) -> SigningKey:
             )
         private = Ed25519PrivateKey.generate()
         pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Created 0600 from the first byte (not chmod-ed after): no moment in which
-        # another user could read it.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Created 0600 from the first byte (not chmod-ed after): no moment in which
+            # another user could read it.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:  # a folder that cannot be made or written
+            why = exc.strerror if path.parent.is_dir() else "no such folder"
+            raise InvalidInput(f'cannot keep the signing key at "{path}": {why}') from None
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
         return SigningKey(private, path, made=True)

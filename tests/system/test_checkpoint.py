@@ -298,3 +298,16 @@ def test_the_default_key_is_in_kamflow_config_dir_when_it_is_set(
     assert made.exit_code == 0
     assert (tmp_path / "mine" / "checkpoint-key.pem").exists()
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_config_folder_where_the_key_cannot_be_kept_is_one_line(
+    sqlite_locator: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history(sqlite_locator, accounts=1, visits=0)
+    (tmp_path / "config").symlink_to(tmp_path / "gone" / "deeper")  # a link to nowhere
+    monkeypatch.setenv("KAMFLOW_CONFIG_DIR", str(tmp_path / "config"))
+
+    line = refusal(invoker(sqlite_locator)("audit", "checkpoint"), 2)
+
+    assert line.startswith('Error: cannot keep the signing key at "')
+    assert str(tmp_path / "config") in line
