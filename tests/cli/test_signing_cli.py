@@ -5,6 +5,7 @@ and the team policy `signatures` (required in a new database, off in an older on
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
 from pathlib import Path
@@ -218,3 +219,30 @@ def test_a_config_folder_where_no_key_can_be_kept_is_one_line_not_an_internal_er
     for line in (made, first):
         assert line.startswith("Error: cannot keep the key at ")
         assert str(tmp_path / "config") in line
+
+
+# Points of small order (1, 2, 4, 8) of Ed25519, as 32-byte encodings: a "public key"
+# that is one verifies signatures nobody made (with the identity, (R = identity, S = 0)
+# verifies over every message), so whoever reads the roster could sign as its person.
+SMALL_ORDER = [
+    "01" + "00" * 31,  # the identity (order 1)
+    "00" * 32,  # order 4
+    "ec" + "ff" * 30 + "7f",  # order 2
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",  # order 8
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",  # its negation
+]
+
+
+@pytest.mark.parametrize("point", SMALL_ORDER)
+def test_a_public_key_of_small_order_is_refused(tmp_path: Path, point: str) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    weak = "ed25519:" + base64.b64encode(bytes.fromhex(point)).decode()
+    before = events(db)
+
+    grant = ("roster", "grant", "zhou.hui", "kam", "--key", weak, "--reason", "r")
+    line = refusal(bare(db, *grant), 2)
+    other = refusal(bare(db, "roster", "key", ACTOR, "--key", weak, "--reason", "r"), 2)
+
+    assert "is not a usable Ed25519 public key" in line and line == other
+    assert events(db) == before
