@@ -252,6 +252,25 @@ def test_a_ciphertext_moved_to_another_person_does_not_decrypt(sqlite_locator: s
     assert "the name of P-2 does not decrypt under its key" in message
 
 
+def test_a_key_edited_to_text_in_the_key_store_is_named_not_a_crash(sqlite_locator: str) -> None:
+    """SQLite keeps text where a blob was: the name does not decrypt, said in one line
+    (exit 1), as for any other wrong key."""
+    import sqlite3
+
+    kam = invoker(sqlite_locator)
+    with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
+        _opened(kam)
+        _person(kam)
+    conn = sqlite3.connect(sqlite_locator + ".keys")
+    conn.execute("UPDATE person_keys SET key = 'not a key' WHERE person = 'P-1'")
+    conn.commit()
+    conn.close()
+
+    message = refusal(kam("account", "show", "acme"), 1)
+
+    assert "the name of P-1 does not decrypt under its key" in message
+
+
 def test_a_contact_of_a_store_written_before_encryption_can_be_forgotten(
     locator: str, tmp_path: Path
 ) -> None:
