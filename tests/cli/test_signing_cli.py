@@ -246,3 +246,23 @@ def test_a_public_key_of_small_order_is_refused(tmp_path: Path, point: str) -> N
 
     assert "is not a usable Ed25519 public key" in line and line == other
     assert events(db) == before
+
+
+def test_a_revoked_key_is_never_bound_again(tmp_path: Path) -> None:
+    # "laptop stolen": the key revoked is the thief's now. Binding it again, to its
+    # person or anyone (as the refusal of their next write once suggested), would let
+    # the thief sign as them.
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))
+    (stolen,) = ok(invoke(db, "id", "init", actor="zhou.hui"))
+    ok(invoke(db, "roster", "revoke-key", "zhou.hui", "--reason", "laptop stolen"))
+    before = events(db)
+
+    again = refusal(bare(db, "roster", "key", "zhou.hui", "--key", stolen, "--reason", "r"), 1)
+    grant = ("roster", "grant", "zhao", "approver", "--key", stolen, "--reason", "r")
+    other = refusal(bare(db, *grant), 1)
+
+    for line in (again, other):
+        assert "that key was revoked (zhou.hui's); it is never bound again" in line
+    assert events(db) == before
