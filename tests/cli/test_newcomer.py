@@ -314,7 +314,8 @@ def test_the_readmes_tour_runs_as_written_in_order(tmp_path: Path) -> None:
         assert (done.returncode, done.stderr) == (0, ""), command
         if "--json" in shlex.split(command, comments=True):
             json.loads(done.stdout)
-    assert {p.name.split("-")[0] for p in tmp_path.iterdir()} == {"tour.db"}
+    # The database and, beside it, its key store of personal data (ADR 0026).
+    assert {p.name.split("-")[0] for p in tmp_path.iterdir()} == {"tour.db", "tour.db.keys"}
 
 
 def test_the_readmes_personal_data_example_forgets_the_person_it_gave_data_to(
