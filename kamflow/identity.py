@@ -100,10 +100,11 @@ def load_key(person: str) -> PersonalKey | None:
     InvalidInput for a file that is not an unencrypted Ed25519 PKCS#8 PEM key."""
     path = key_path(person)
     try:
-        text = path.read_text("ascii")
+        # Bytes that are not ASCII are no PEM: named below as not a key.
+        text = path.read_bytes().decode("ascii", "replace")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise InvalidInput(f'cannot read the key "{path}": {exc}') from None
     found = _PEM.search(text)
     der = b""

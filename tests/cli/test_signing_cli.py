@@ -266,3 +266,17 @@ def test_a_revoked_key_is_never_bound_again(tmp_path: Path) -> None:
     for line in (again, other):
         assert "that key was revoked (zhou.hui's); it is never bound again" in line
     assert events(db) == before
+
+
+def test_a_key_file_of_binary_bytes_is_named_as_not_a_key(tmp_path: Path) -> None:
+    # As any other file that is not a key: the user is told what kamflow needs, not
+    # which codec failed on which byte.
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    key_path(ACTOR).write_bytes(bytes(range(256)))
+
+    line = refusal(bare(db, *COST), 2)
+
+    assert line.endswith(
+        "is not an unencrypted Ed25519 private key in PEM (`kamflow id init` makes one)"
+    )
