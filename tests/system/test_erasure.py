@@ -538,3 +538,34 @@ def test_a_second_process_reads_new_people_and_forgets_with_the_first(
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("contact", "add", "acme", "Wu", "--title", "t", "--department", "d", "--note",
+         "pd1:see the wiki"),
+        ("contact", "add", "acme", "pd1:Wu", "--title", "t", "--department", "d"),
+        ("contact", "add", "acme", "[no key]", "--title", "t", "--department", "d"),
+        ("contact", "add", "acme", "[erased]", "--title", "t", "--department", "d"),
+        ("contact", "change", "acme", "P-1", "--mobile", "pd1:139"),
+        ("contact", "rename", "acme", "P-1", "[erased]"),
+    ],
+)  # fmt: skip
+def test_a_personal_value_spelt_as_kamflows_own_marks_is_refused(
+    sqlite_locator: str, args: tuple[str, ...]
+) -> None:
+    """ "pd1:" begins the encrypted values (one typed was stored in plain text, then read
+    as a ciphertext that does not decrypt: the account could no longer be read or
+    written); "[erased]" and "[no key]" are what kamflow shows for erased or keyless
+    data (stored as a real name, it would read as a forgotten person)."""
+    kam = invoker(sqlite_locator)
+    with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
+        _opened(kam)
+        _person(kam)
+        before = json_of(kam("account", "history", "acme", "--json"))
+
+        line = refusal(kam(*args), 2)
+
+        assert "kamflow's own" in line
+        assert json_of(kam("account", "history", "acme", "--json")) == before
