@@ -272,3 +272,23 @@ def test_a_signature_row_of_the_wrong_type_is_a_finding_not_a_crash(
 
     assert code == 1
     assert [where for where, _ in signature_findings(found)] == ["5"]
+
+
+def test_an_export_whose_signature_anchor_is_not_a_seal_is_a_finding(
+    sqlite_locator: str, tmp_path: Path
+) -> None:
+    # The same short anchor as in the table, in an export: it stopped `verify --file`
+    # with an internal error (exit 70).
+    team(sqlite_locator)
+    export = tmp_path / "log.jsonl"
+    assert invoke(sqlite_locator, "export", "--out", str(export)).exit_code == 0
+    lines = export.read_text().splitlines()
+    fifth = json.loads(lines[5])
+    fifth["signature"]["anchor"] = "00"
+    lines[5] = json.dumps(fifth)
+    export.write_text("\n".join(lines) + "\n")
+
+    failed = invoke(sqlite_locator, "audit", "verify", "--file", str(export))
+
+    assert failed.exit_code == 1
+    assert "the signature of position 5: bad signature" in failed.stderr
