@@ -569,3 +569,19 @@ def test_a_personal_value_spelt_as_kamflows_own_marks_is_refused(
 
         assert "kamflow's own" in line
         assert json_of(kam("account", "history", "acme", "--json")) == before
+
+
+def test_account_show_heads_live_personal_data_without_calling_it_erased(
+    sqlite_locator: str,
+) -> None:
+    # An auditor reading "Personal data (erased by ...)" above a phone number took it
+    # for erased data.
+    kam = invoker(sqlite_locator)
+    with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
+        _opened(kam)
+        _person(kam)
+        shown = ok(kam("account", "show", "acme"))
+
+    (heading,) = [line for line in shown if line.startswith("Personal data")]
+    assert "erased by" not in heading and "contact forget" in heading
+    assert KEPT["mobile"] in "\n".join(shown)
