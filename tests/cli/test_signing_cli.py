@@ -105,7 +105,11 @@ def test_a_revoked_key_signs_nothing_more(tmp_path: Path) -> None:
 
     ok(invoke(db, "roster", "revoke-key", "zhou.hui", "--reason", "laptop stolen"))
 
-    assert "zhou.hui has no key registered" in refusal(bare(db, *COST, actor="zhou.hui"), 1)
+    # Said as it is: the key was revoked and a new one is needed (not "register this
+    # key", which would bind the revoked key again).
+    line = refusal(bare(db, *COST, actor="zhou.hui"), 1)
+    assert "zhou.hui's key ed25519:" in line and "was revoked" in line
+    assert "`kamflow id init`" in line and "--key PUB" in line
     roster = {r["person"]: r["key"] for r in json_of(invoke(db, "roster", "show", "--json"))}
     assert roster["zhou.hui"] is None
 

@@ -55,6 +55,7 @@ def test_the_roster_read_from_json_is_the_aggregates_after_grants_and_revokes(
             assert roster.roster == governance.roster, name
             assert roster.enforcing == governance.enforcing
             assert (roster.keys, roster.signing) == (governance.key_book(), governance.signing)
+            assert roster.revoked_keys() == governance.revoked_keys()
             for actor in (ACTOR, "Zhao Min", "wu", "Ｗｕ", "stranger"):
                 assert roster.person(actor) == governance.person(actor)
                 assert refusal(roster, actor) == refusal(kf, actor), (name, actor)
