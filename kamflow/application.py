@@ -923,6 +923,14 @@ class Kamflow:
 
                 return WriteSigner(actor, demo)
         path = key_path(actor)  # for the refusals below only
+        if registered is None and key is not None and key.public in governance.revoked_keys():
+            # Not "register this key": a revoked key is never bound again.
+            raise RuleViolation(
+                "signatures",
+                f"{actor}'s key {key.public} was revoked; {actor} needs a new one: move"
+                f" {path} away, run `kamflow id init` (as {actor}), and an admin runs:"
+                f" kamflow roster key {actor} --key PUB --reason ...",
+            )
         if registered is None:
             pub = key.public if key is not None else "PUB"
             admin = (

@@ -66,13 +66,14 @@ class VerifyFailed(KamflowError):
 # ------------------------------------------------------------------ keys
 def default_key_path() -> Path:
     """Where the signing key is kept when no ``--key`` is given: ``checkpoint-key.pem``
-    in the user's config folder (platformdirs: ``$XDG_CONFIG_HOME/kamflow`` on Linux,
-    ``~/Library/Application Support/kamflow`` on macOS, ``%APPDATA%\\kamflow`` on
+    in the config folder people's keys are kept under (``kamflow.identity.config_dir``:
+    ``KAMFLOW_CONFIG_DIR`` when set, else platformdirs: ``$XDG_CONFIG_HOME/kamflow`` on
+    Linux, ``~/Library/Application Support/kamflow`` on macOS, ``%APPDATA%\\kamflow`` on
     Windows). Never in the database: whoever can edit the database must not also hold
     the key that vouches for it."""
-    from platformdirs import user_config_dir
+    from kamflow.identity import config_dir
 
-    return Path(user_config_dir("kamflow", appauthor=False)) / KEY_FILE
+    return config_dir() / KEY_FILE
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,8 @@ def key_id(raw: bytes) -> str:
 def signing_key(given: str | None) -> SigningKey:
     """The key ``--key FILE`` names (a PEM Ed25519 private key; it must exist), or the
     default key (``default_key_path``), made on first use with mode 0600. Raises
-    InvalidInput for a missing or unreadable ``--key`` file, or one that is not an
-    Ed25519 private key."""
+    InvalidInput for a missing or unreadable ``--key`` file, one that is not an
+    Ed25519 private key, or a default key that cannot be made there."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import (
         Encoding,
@@ -131,10 +132,14 @@ def signing_key(given: str | None) -> SigningKey:
             )
         private = Ed25519PrivateKey.generate()
         pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Created 0600 from the first byte (not chmod-ed after): no moment in which
-        # another user could read it.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Created 0600 from the first byte (not chmod-ed after): no moment in which
+            # another user could read it.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:  # a folder that cannot be made or written
+            why = exc.strerror if path.parent.is_dir() else "no such folder"
+            raise InvalidInput(f'cannot keep the signing key at "{path}": {why}') from None
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
         return SigningKey(private, path, made=True)

@@ -100,10 +100,11 @@ def load_key(person: str) -> PersonalKey | None:
     InvalidInput for a file that is not an unencrypted Ed25519 PKCS#8 PEM key."""
     path = key_path(person)
     try:
-        text = path.read_text("ascii")
+        # Bytes that are not ASCII are no PEM: named below as not a key.
+        text = path.read_bytes().decode("ascii", "replace")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise InvalidInput(f'cannot read the key "{path}": {exc}') from None
     found = _PEM.search(text)
     der = b""
@@ -137,11 +138,15 @@ def keep_seed(person: str, seed: bytes) -> Path:
     path = key_path(person)
     body = base64.b64encode(_PKCS8_HEAD + seed).decode("ascii")
     pem = f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        if not path.parent.is_dir():  # the folder is a file or a link to nowhere
+            raise InvalidInput(f'cannot keep the key at "{path}": no such folder') from None
         raise InvalidInput(f'{person} has a key already, at "{path}"; it is kept') from None
+    except OSError as exc:  # a folder that cannot be made or written (KAMFLOW_CONFIG_DIR)
+        raise InvalidInput(f'cannot keep the key at "{path}": {exc.strerror}') from None
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(pem)
     return path

@@ -305,8 +305,11 @@ class SQLiteKeys(KeyStore):
         if conn is None:
             return []
         try:
+            # As bytes whatever the type stored (SQLite keeps text where a blob was): an
+            # edited key does not decrypt, and says so, rather than failing to be read.
             return conn.execute(
-                "SELECT person, key FROM person_keys WHERE account = ?", (account,)
+                "SELECT person, CAST(key AS BLOB) FROM person_keys WHERE account = ?",
+                (account,),
             ).fetchall()
         except sqlite3.OperationalError:  # a read-only file without the table yet
             return []
@@ -341,7 +344,7 @@ class SQLiteKeys(KeyStore):
             return []
         try:
             return conn.execute(
-                "SELECT account, person, key, forgotten_at FROM person_keys"
+                "SELECT account, person, CAST(key AS BLOB), forgotten_at FROM person_keys"
                 " ORDER BY account, person"
             ).fetchall()
         except sqlite3.OperationalError:

@@ -141,7 +141,7 @@ def _account_sections(view: dict[str, Any]) -> dict[str, Any]:
             for field, value in (c.get("personal") or {}).items()
         ]
         if personal:
-            sections["Personal data (erased by `contact forget`)"] = personal
+            sections["Personal data (`contact forget` erases it)"] = personal
     visits: dict[str, Any] = {"count": view["visits"]}
     if view["last_visit"]:
         last = view["last_visit"]

@@ -231,7 +231,7 @@ class _Walker:
 
         self._close_off()
         where = f"{signature.first}" + (
-            f"-{signature.last}" if signature.last != signature.first else ""
+            f"-{signature.last}" if signature.last > signature.first else ""
         )
         signer = identity(signature.signer)
         decoded = [(row, self._decode(row)) for row in rows if row.originator_id == self.governance]
@@ -246,10 +246,13 @@ class _Walker:
                 ):
                     key = event[1].get("key")
         head = signature.anchor
-        for row in rows:
+        anchored = len(head) == len(GENESIS)  # a seal, as kamflow writes it; else edited
+        for row in rows if anchored else ():
             head = link(head, row.position, row.originator_id, row.version, row.topic, row.state)
         problem: tuple[str, str] | None = None
-        if not rows or rows[0].position != signature.first or rows[-1].position != signature.last:
+        if not anchored:
+            problem = ("bad signature", "its row is not as kamflow writes it (the anchor)")
+        elif not rows or rows[0].position != signature.first or rows[-1].position != signature.last:
             problem = ("bad signature", "the events it covers are not the ones signed")
         elif key is None or _key_id(key) != signature.key_id:
             ended = next(

@@ -145,12 +145,25 @@ def read_signatures(source: Any) -> dict[int, Signature]:
             curs.execute(statement)
             rows = [tuple(r.values()) for r in curs.fetchall()]
     else:
+        # SQLite keeps any type in any column: every column but the key is read as its
+        # bytes, so an edited row (text that is not UTF-8, text for a blob) is a finding
+        # of the check, not an error of the read.
+        raw = ", ".join(f"CAST({c} AS BLOB)" for c in columns.split(", ")[1:])
         with recorder.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT {columns} FROM {SIGNATURES} ORDER BY position")
+            c.execute(f"SELECT position, {raw} FROM {SIGNATURES} ORDER BY position")
             rows = [tuple(r) for r in c.fetchall()]
-    return {
-        int(r[0]): Signature(
-            int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), bytes(r[5]), bytes(r[6])
-        )
-        for r in rows
-    }
+    return {int(r[0]): _signature(r) for r in rows}
+
+
+def _signature(r: Sequence[Any]) -> Signature:
+    """One row as a Signature: text read as bytes is decoded (U+FFFD for what is not
+    UTF-8), a last position that is not a whole number is -1 (it covers nothing)."""
+
+    def text(value: Any) -> str:
+        return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+    try:
+        last = int(text(r[1]))
+    except ValueError:
+        last = -1
+    return Signature(int(r[0]), last, text(r[2]), text(r[3]), text(r[4]), bytes(r[5]), bytes(r[6]))

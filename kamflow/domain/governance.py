@@ -165,6 +165,7 @@ class Governance(Recorder, Aggregate):
 
         def evolve(self, governance: Governance) -> None:
             governance.key_book().pop(self.person, None)
+            governance.__dict__.setdefault("revoked", {})[self.key] = self.person
 
         def changed(self) -> list[Change]:
             return [Change(self.person, "key", self.key, None)]
@@ -255,6 +256,13 @@ class Governance(Recorder, Aggregate):
         keys: dict[str, str] = self.__dict__.setdefault("keys", {})
         return keys
 
+    def revoked_keys(self) -> dict[str, str]:
+        """Every key ever revoked, to the person it was revoked from. Only a revocation
+        creates the attribute (a read does not: a snapshot equals a replay's), so a
+        snapshot taken before kamflow kept it, or of a roster without one, has none."""
+        revoked: dict[str, str] = self.__dict__.get("revoked", {})
+        return revoked
+
     def key_of(self, person: str) -> str | None:
         """The public key registered for ``person`` (by identity), or None."""
         return self.key_book().get(self.person(person))
@@ -284,6 +292,13 @@ class Governance(Recorder, Aggregate):
         )
 
     def _key_free(self, person: str, key: str) -> None:
+        revoked = self.revoked_keys().get(key)
+        if revoked is not None:
+            # Revoked because lost or stolen: bound again, whoever holds it signs as them.
+            raise Conflict(
+                f"that key was revoked ({revoked}'s); it is never bound again: {person}"
+                " makes a new one (`kamflow id init`, the old key file moved away first)"
+            )
         taken = next((p for p, k in self.key_book().items() if k == key and p != person), None)
         if taken is not None:
             # One key, one person: a signature must name its signer beyond doubt.

@@ -34,6 +34,7 @@ class Roster:
     def __init__(self) -> None:
         self.roster: dict[str, list[str]] = {}
         self.keys: dict[str, str] = {}
+        self.revoked: dict[str, str] = {}  # key -> the person it was revoked from
         self.signatures: str | None = None
 
     def apply(self, topic: str, state: dict[str, object]) -> bool:
@@ -70,6 +71,8 @@ class Roster:
             self.keys[person] = key
         elif topic == KEY_REVOKED:
             self.keys.pop(person, None)
+            if key is not None:
+                self.revoked[key] = person
         elif topic == REVOKED and isinstance(role, str):
             left = self.roster.get(person, [])
             if role in left:
@@ -91,6 +94,10 @@ class Roster:
     def key_of(self, person: str) -> str | None:
         """The public key registered for ``person`` (by identity), or None."""
         return self.keys.get(self.person(person))
+
+    def revoked_keys(self) -> dict[str, str]:
+        """Every key revoked, to its person (``Governance.revoked_keys``)."""
+        return self.revoked
 
     @property
     def signing(self) -> bool:

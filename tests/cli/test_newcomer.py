@@ -314,5 +314,27 @@ def test_the_readmes_tour_runs_as_written_in_order(tmp_path: Path) -> None:
         assert (done.returncode, done.stderr) == (0, ""), command
         if "--json" in shlex.split(command, comments=True):
             json.loads(done.stdout)
-    # The store and, beside it, its key store of personal data (ADR 0026): nothing else.
+    # The database and, beside it, its key store of personal data (ADR 0026).
     assert {p.name.split("-")[0] for p in tmp_path.iterdir()} == {"tour.db", "tour.db.keys"}
+
+
+def test_the_readmes_personal_data_example_forgets_the_person_it_gave_data_to(
+    tmp_path: Path,
+) -> None:
+    # Read after the tour, on its acme: the person given a phone and a WeChat is the
+    # one `contact forget` erases (not the tour's other "Wang Fang", left with them).
+    tour = shell_lines(code_block("## A five-minute tour"))
+    exports = [line for line in tour if line.startswith("export ")]
+    commands = [line for line in tour if not line.startswith("export ")]
+    commands += shell_lines(code_block("### Personal data and erasure"))
+    env = shell_env(tmp_path, with_venv=True)
+    script = "\n".join(["set -e", *exports, *commands, "kamflow account show acme --json"])
+
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout.splitlines()[-1])
+    assert [c["name"] for c in shown["contacts"]] == ["[erased]"]
+    assert "+86 139 0000 0000" not in done.stdout.splitlines()[-1]

@@ -5,6 +5,7 @@ and the team policy `signatures` (required in a new database, off in an older on
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
 from pathlib import Path
@@ -105,7 +106,11 @@ def test_a_revoked_key_signs_nothing_more(tmp_path: Path) -> None:
 
     ok(invoke(db, "roster", "revoke-key", "zhou.hui", "--reason", "laptop stolen"))
 
-    assert "zhou.hui has no key registered" in refusal(bare(db, *COST, actor="zhou.hui"), 1)
+    # Said as it is: the key was revoked and a new one is needed (not "register this
+    # key", which would bind the revoked key again).
+    line = refusal(bare(db, *COST, actor="zhou.hui"), 1)
+    assert "zhou.hui's key ed25519:" in line and "was revoked" in line
+    assert "`kamflow id init`" in line and "--key PUB" in line
     roster = {r["person"]: r["key"] for r in json_of(invoke(db, "roster", "show", "--json"))}
     assert roster["zhou.hui"] is None
 
@@ -268,3 +273,80 @@ def test_fx_import_records_for_the_named_person_and_demo_and_import_refuse_on_be
         line = refusal(invoke(str(tmp_path / "new.db"), "--on-behalf-of", ACTOR, *args), 2)
         assert line.startswith(f'Error: --on-behalf-of is not taken by "{args[0]}"')
     assert not (tmp_path / "new.db").exists()  # refused before the store is opened
+
+
+def test_a_config_folder_where_no_key_can_be_kept_is_one_line_not_an_internal_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # KAMFLOW_CONFIG_DIR names a link to nowhere (a folder that cannot be made): both
+    # `id init` and a new database's first write, which makes its writer's key.
+    (tmp_path / "config").symlink_to(tmp_path / "gone" / "deeper")
+    monkeypatch.setenv("KAMFLOW_CONFIG_DIR", str(tmp_path / "config"))
+
+    made = refusal(invoke("unused.db", "id", "init", actor="zhou.hui"), 2)
+    first = refusal(bare(str(tmp_path / "k.db"), *OPEN), 2)
+
+    for line in (made, first):
+        assert line.startswith("Error: cannot keep the key at ")
+        assert str(tmp_path / "config") in line
+
+
+# Points of small order (1, 2, 4, 8) of Ed25519, as 32-byte encodings: a "public key"
+# that is one verifies signatures nobody made (with the identity, (R = identity, S = 0)
+# verifies over every message), so whoever reads the roster could sign as its person.
+SMALL_ORDER = [
+    "01" + "00" * 31,  # the identity (order 1)
+    "00" * 32,  # order 4
+    "ec" + "ff" * 30 + "7f",  # order 2
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",  # order 8
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",  # its negation
+]
+
+
+@pytest.mark.parametrize("point", SMALL_ORDER)
+def test_a_public_key_of_small_order_is_refused(tmp_path: Path, point: str) -> None:
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    weak = "ed25519:" + base64.b64encode(bytes.fromhex(point)).decode()
+    before = events(db)
+
+    grant = ("roster", "grant", "zhou.hui", "kam", "--key", weak, "--reason", "r")
+    line = refusal(bare(db, *grant), 2)
+    other = refusal(bare(db, "roster", "key", ACTOR, "--key", weak, "--reason", "r"), 2)
+
+    assert "is not a usable Ed25519 public key" in line and line == other
+    assert events(db) == before
+
+
+def test_a_revoked_key_is_never_bound_again(tmp_path: Path) -> None:
+    # "laptop stolen": the key revoked is the thief's now. Binding it again, to its
+    # person or anyone (as the refusal of their next write once suggested), would let
+    # the thief sign as them.
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    ok(invoke(db, "roster", "grant", "zhou.hui", "kam", "--reason", "KAM"))
+    (stolen,) = ok(invoke(db, "id", "init", actor="zhou.hui"))
+    ok(invoke(db, "roster", "revoke-key", "zhou.hui", "--reason", "laptop stolen"))
+    before = events(db)
+
+    again = refusal(bare(db, "roster", "key", "zhou.hui", "--key", stolen, "--reason", "r"), 1)
+    grant = ("roster", "grant", "zhao", "approver", "--key", stolen, "--reason", "r")
+    other = refusal(bare(db, *grant), 1)
+
+    for line in (again, other):
+        assert "that key was revoked (zhou.hui's); it is never bound again" in line
+    assert events(db) == before
+
+
+def test_a_key_file_of_binary_bytes_is_named_as_not_a_key(tmp_path: Path) -> None:
+    # As any other file that is not a key: the user is told what kamflow needs, not
+    # which codec failed on which byte.
+    db = str(tmp_path / "k.db")
+    ok(invoke(db, *OPEN))
+    key_path(ACTOR).write_bytes(bytes(range(256)))
+
+    line = refusal(bare(db, *COST), 2)
+
+    assert line.endswith(
+        "is not an unencrypted Ed25519 private key in PEM (`kamflow id init` makes one)"
+    )

@@ -53,6 +53,16 @@ def test_the_readme_command_table_names_every_command_and_no_other() -> None:
     assert sorted(named - set(LEAVES)) == [], "the README table names commands that do not exist"
 
 
+def test_the_readme_command_table_has_each_area_once() -> None:
+    # Merges added rows beside the old ones (two "value", "market" and "governance"
+    # rows, one listing commands the other did not): a reader takes the first as whole.
+    start = README.index("| area | commands |")
+    table = README[start:].split("\n\n", 1)[0]
+    areas = [row.split("|")[1].strip() for row in table.splitlines()[2:]]
+
+    assert sorted(a for a in set(areas) if areas.count(a) > 1) == []
+
+
 def test_every_command_and_group_has_help() -> None:
     missing = [" ".join(path) for path, command in TREE.items() if not (command.help or "").strip()]
 

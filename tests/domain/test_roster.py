@@ -9,6 +9,7 @@ from conftest import ACTOR, run
 from kamflow.application import Kamflow
 from kamflow.domain.errors import KamflowError
 from kamflow.domain.roster import Roster
+from kamflow.identity import derived_key
 
 
 def light_roster(kf: Kamflow) -> Roster | None:
@@ -34,6 +35,7 @@ def test_the_roster_read_from_json_is_the_aggregates_after_grants_and_revokes(
         assert light_roster(kf) is None  # nothing recorded yet
         fields = {"account": "acme", "name": "Acme", "industry": "feed", "owner": ACTOR}
         run(kf, "account open", fields)  # the first writer becomes admin and KAM
+        new = derived_key("wu", b"a new laptop").public
         steps = [
             ("roster grant", {"person": "Zhao Min", "role": "approver", "reason": "r"}),
             ("roster grant", {"person": "zhao  min", "role": "kam", "reason": "r"}),
@@ -42,7 +44,8 @@ def test_the_roster_read_from_json_is_the_aggregates_after_grants_and_revokes(
             ("roster revoke", {"person": "ZHAO MIN", "role": "approver", "reason": "r"}),
             ("roster revoke", {"person": "zhao min", "role": "kam", "reason": "r"}),
             ("roster revoke-key", {"person": "wu", "reason": "r"}),
-            ("roster grant", {"person": "Ｗｕ", "role": "approver", "reason": "r"}),
+            # A new key: the revoked one is never bound again.
+            ("roster grant", {"person": "Ｗｕ", "role": "approver", "reason": "r", "key": new}),
         ]
         for name, step in steps:
             run(kf, name, step)
@@ -52,6 +55,7 @@ def test_the_roster_read_from_json_is_the_aggregates_after_grants_and_revokes(
             assert roster.roster == governance.roster, name
             assert roster.enforcing == governance.enforcing
             assert (roster.keys, roster.signing) == (governance.key_book(), governance.signing)
+            assert roster.revoked_keys() == governance.revoked_keys()
             for actor in (ACTOR, "Zhao Min", "wu", "Ｗｕ", "stranger"):
                 assert roster.person(actor) == governance.person(actor)
                 assert refusal(roster, actor) == refusal(kf, actor), (name, actor)

@@ -264,6 +264,7 @@ def test_the_default_key_is_made_once_private_and_its_public_key_printed(
     sqlite_locator: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "fresh"))
+    monkeypatch.delenv("KAMFLOW_CONFIG_DIR")
     history(sqlite_locator, accounts=1, visits=0)
     kam = invoker(sqlite_locator)
     first = kam("audit", "checkpoint")
@@ -280,3 +281,33 @@ def test_the_default_key_is_made_once_private_and_its_public_key_printed(
     assert "no signing key at" in line
     line = refusal(kam("audit", "verify", "--public-key", "ed25519:short"), 2)
     assert "--public-key must be an Ed25519 public key" in line
+
+
+def test_the_default_key_is_in_kamflow_config_dir_when_it_is_set(
+    sqlite_locator: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # KAMFLOW_CONFIG_DIR is the config folder for every key kamflow keeps (people's
+    # keys are in its keys/): a checkpoint key made elsewhere (the user config folder
+    # of another setup, another user's) is not the one this user set up.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("KAMFLOW_CONFIG_DIR", str(tmp_path / "mine"))
+    history(sqlite_locator, accounts=1, visits=0)
+
+    made = invoker(sqlite_locator)("audit", "checkpoint")
+
+    assert made.exit_code == 0
+    assert (tmp_path / "mine" / "checkpoint-key.pem").exists()
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_config_folder_where_the_key_cannot_be_kept_is_one_line(
+    sqlite_locator: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history(sqlite_locator, accounts=1, visits=0)
+    (tmp_path / "config").symlink_to(tmp_path / "gone" / "deeper")  # a link to nowhere
+    monkeypatch.setenv("KAMFLOW_CONFIG_DIR", str(tmp_path / "config"))
+
+    line = refusal(invoker(sqlite_locator)("audit", "checkpoint"), 2)
+
+    assert line.startswith('Error: cannot keep the signing key at "')
+    assert str(tmp_path / "config") in line

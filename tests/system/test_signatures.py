@@ -359,3 +359,48 @@ def test_an_event_naming_a_delegate_its_write_was_not_signed_by_is_named(store: 
     assert (code, signature_findings(found)) == (1, [(str(position), "not entitled")])
     (detail,) = [f["detail"] for f in found["findings"]]
     assert detail.endswith(f"its events name {DELEGATE} as the delegate who recorded them")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "signature = CAST(X'00' || substr(signature, 2) AS TEXT)",  # text, not UTF-8
+        "signature = 'some text'",
+        "anchor = X'00'",
+        "last_position = 'six'",
+        "signer = CAST(X'ff' AS TEXT)",
+    ],
+)
+def test_a_signature_row_of_the_wrong_type_is_a_finding_not_a_crash(
+    sqlite_locator: str, edit: str
+) -> None:
+    # SQLite keeps whatever type it is given in any column: an auditor's verify names
+    # the write, exit 1, rather than stopping with an internal error (exit 70).
+    team(sqlite_locator)
+    with Raw(sqlite_locator) as raw:
+        raw.execute(f"UPDATE {SIGNATURES} SET {edit} WHERE position = 5")
+
+    code, found = audit(sqlite_locator)
+
+    assert code == 1
+    assert [where for where, _ in signature_findings(found)] == ["5"]
+
+
+def test_an_export_whose_signature_anchor_is_not_a_seal_is_a_finding(
+    sqlite_locator: str, tmp_path: Path
+) -> None:
+    # The same short anchor as in the table, in an export: it stopped `verify --file`
+    # with an internal error (exit 70).
+    team(sqlite_locator)
+    export = tmp_path / "log.jsonl"
+    assert invoke(sqlite_locator, "export", "--out", str(export)).exit_code == 0
+    lines = export.read_text().splitlines()
+    fifth = json.loads(lines[5])
+    fifth["signature"]["anchor"] = "00"
+    lines[5] = json.dumps(fifth)
+    export.write_text("\n".join(lines) + "\n")
+
+    failed = invoke(sqlite_locator, "audit", "verify", "--file", str(export))
+
+    assert failed.exit_code == 1
+    assert "the signature of position 5: bad signature" in failed.stderr

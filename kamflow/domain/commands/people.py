@@ -9,6 +9,7 @@ from kamflow.domain.commands import Command, option
 from kamflow.domain.commands.fields import MAX_ITEMS, Name, Text
 from kamflow.domain.errors import Conflict, Field, InvalidInput
 from kamflow.domain.values import (
+    ERASED,
     PERSONAL_FIELDS,
     Attitude,
     BuyingRole,
@@ -32,6 +33,27 @@ FAMILY = "Family (spouse, children...)." + _SECRET
 HOBBIES = "Hobbies and interests." + _SECRET
 PERSONAL_NOTES = "Personal notes (what matters to the person)." + _SECRET
 NOTE = "Any other personal detail." + _SECRET
+
+
+# kamflow's own marks in personal values (ADR 0026): the prefix of an encrypted value
+# (kamflow.personal.PREFIX; a typed one was stored in plain text, then read as a
+# ciphertext that does not decrypt, and the account could no longer be read or written)
+# and what is shown for erased or keyless data (stored as a name, it reads as erased).
+_CIPHER_PREFIX = "pd1:"
+_MARKS = (ERASED, "[no key]")
+
+
+def _not_a_mark(values: dict[str, str | None]) -> None:
+    """Refuse a name or personal value spelt as one of kamflow's own marks."""
+    for name, value in values.items():
+        if value is not None and (value.startswith(_CIPHER_PREFIX) or value.strip() in _MARKS):
+            raise InvalidInput(
+                "invalid ",
+                Field(name),
+                f': "{value[:20]}" is spelt as one of kamflow\'s own marks ("pd1:" begins'
+                ' an encrypted value, "[erased]" and "[no key]" show erased data); write it'
+                " otherwise",
+            )
 
 
 def _not_forgotten(account: Account, cid: str) -> None:
@@ -74,6 +96,7 @@ class AddContact(Command):
     def execute(self, account: Account, meta: Meta) -> str:
         # Two people may share a name (ADR 0020): they are told apart by id, and a
         # repeat of this same command is caught as a repeat (corrections.repeated).
+        _not_a_mark({"contact": self.contact, **{k: getattr(self, k) for k in PERSONAL_FIELDS}})
         boss = account.find_contact(self.reports_to) if self.reports_to else None
         influencers = [account.find_contact(n) for n in self.influenced_by]
         contact_id = account.next_id("P")
@@ -133,6 +156,7 @@ class ChangeContact(Command):
         )
         if not changes:
             raise InvalidInput("nothing to change: give at least one field, e.g. ", Field("title"))
+        _not_a_mark({k: v for k, v in changes.items() if k in PERSONAL_FIELDS})
         cid = account.find_contact(self.contact)
         if changes.get("reports_to") is not None:
             changes["reports_to"] = account.find_contact(changes["reports_to"])
@@ -194,6 +218,7 @@ class RenameContact(Command):
     new_name: Name = option(metavar="NAME")
 
     def execute(self, account: Account, meta: Meta) -> str:
+        _not_a_mark({"new_name": self.new_name})
         cid = account.find_contact(self.contact, current=False)
         _not_forgotten(account, cid)
         if account.contacts[cid]["name"] == self.new_name:
