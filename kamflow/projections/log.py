@@ -138,6 +138,7 @@ class EventDecoder:
         # Topics whose values kamflow.personal decrypts -> the mapper's key store (None:
         # the mapper has none, and values stay as stored, as the mapper leaves them).
         self.personal: dict[str, Any] = {}
+        self.key_store: Any = getattr(mapper, "personal", None)
         self.ids: dict[Any, UUID] = {}  # one UUID object per account, not one per event
 
     def _class(self, topic: str) -> type | None:
@@ -151,7 +152,7 @@ class EventDecoder:
         # decoding stays here, so a fault in one (a missing field) is met by the views
         # that read that field only, as for every other event.
         if cls.__qualname__ in PERSONAL_EVENTS:
-            self.personal[topic] = getattr(self.mapper, "personal", None)
+            self.personal[topic] = self.key_store
         self.classes[topic] = cls if self.plain else None
         return self.classes[topic]
 
