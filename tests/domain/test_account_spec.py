@@ -208,6 +208,7 @@ def test_adding_a_contact_gives_them_the_next_person_id(kf: Kamflow) -> None:
         "personality": "doubting",
         "reports_to": None,
         "influenced_by": [],
+        "personal": {},  # none given (ADR 0026: mobile, e-mail... encrypted when given)
     }
 
 
