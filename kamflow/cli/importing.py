@@ -316,13 +316,14 @@ def _import_log(file: Path, public_key: str | None) -> None:
 
     trusted = trusted_key(public_key) if public_key is not None else None
     locator = resolve(session().db)
+    keys = _key_rows(file)  # checked before anything is imported
     with progress("importing", unit="events") as bar:
         if drawn():
             with file.open("rb") as stream:
                 lines = sum(c.count(b"\n") for c in iter(lambda: stream.read(1 << 20), b""))
             bar.set_total(max(lines - 2, 1))
         imported = load(file, locator, trusted=trusted, progress=bar.advance)
-    _read_keys(file, locator)
+    _read_keys(keys, locator)
     checkpoint = imported.verified.checkpoint
     click.echo(
         f"imported {imported.events:,} events from {file}; every seal verified; head"
@@ -331,21 +332,59 @@ def _import_log(file: Path, public_key: str | None) -> None:
     )
 
 
-def _read_keys(file: Path, locator: str) -> None:
-    """The persons' keys `kamflow export` wrote beside the file, into this store's key
-    store (ADR 0026); without them the imported names read as [no key]."""
+def _key_rows(file: Path) -> list[dict[str, Any]] | None:
+    """The persons' keys `kamflow export` wrote beside the file (None: no such file).
+    Raises InvalidInput for a file that is not one, naming its line: read before the
+    import, so that a bad key file leaves nothing written (not a log without names)."""
+    import base64
+    import binascii
     import json
 
-    from kamflow.personal import keys_beside, store_keys
+    from kamflow.domain.errors import InvalidInput
+    from kamflow.personal import keys_beside
 
     beside = Path(keys_beside(str(file)))
-    if not beside.exists():
+    try:
+        text = beside.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f'cannot read "{beside}": {exc}') from None
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            good = (
+                isinstance(row, dict)
+                and isinstance(row.get("account"), str)
+                and isinstance(row.get("person"), str)
+                and isinstance(row.get("forgotten_at"), str | None)
+                and (row.get("key") is None or len(base64.b64decode(row["key"], validate=True)))
+            )
+        except (ValueError, TypeError, binascii.Error):
+            good = False
+        if not good:
+            raise InvalidInput(
+                f'"{beside}" line {number}: not a person\'s key as `kamflow export` writes'
+                " them; nothing was imported"
+            )
+        rows.append(row)
+    return rows
+
+
+def _read_keys(rows: list[dict[str, Any]] | None, locator: str) -> None:
+    """The persons' keys read beside the export (``_key_rows``), into this store's key
+    store (ADR 0026); without them the imported names read as [no key]."""
+    from kamflow.personal import store_keys
+
+    if rows is None:
         return
     keys = store_keys(locator)
     if keys is None:
         return
     try:
-        lines = beside.read_text(encoding="utf-8").splitlines()
-        keys.load([json.loads(line) for line in lines if line.strip()])
+        keys.load(rows)
     finally:
         keys.close()

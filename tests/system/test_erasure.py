@@ -585,3 +585,27 @@ def test_account_show_heads_live_personal_data_without_calling_it_erased(
     (heading,) = [line for line in shown if line.startswith("Personal data")]
     assert "erased by" not in heading and "contact forget" in heading
     assert KEPT["mobile"] in "\n".join(shown)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    ["garbage\n", "[]\n", '{"account": 1}\n', '{"account": "a", "person": "P-1", "key": "!!"}\n'],
+)
+def test_an_export_whose_key_file_is_not_one_is_refused_before_anything_is_imported(
+    sqlite_locator: str, tmp_path: Path, keys: str
+) -> None:
+    # It imported the events, then stopped with an internal error (exit 70): a database
+    # holding the log without its names, that a second import refuses as not empty.
+    kam = invoker(sqlite_locator)
+    with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
+        _opened(kam)
+        _person(kam)
+        export = tmp_path / "log.jsonl"
+        assert kam("export", "--out", str(export)).exit_code == 0
+    Path(f"{export}.keys").write_text(keys)
+    moved = invoker(str(tmp_path / "moved.db"))
+
+    line = refusal(moved("import", str(export)), 2)
+
+    assert f"{export}.keys" in line
+    assert moved("account", "list").exit_code == 1  # no kamflow database there

@@ -6,6 +6,8 @@ cannot be trusted, or into a database that is not empty, writes nothing."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -41,6 +43,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("config")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CONFIG_HOME", str(folder))
+        patch.setenv("KAMFLOW_CONFIG_DIR", str(folder))  # where the checkpoint key is
         from kamflow.checkpoint import signing_key
 
         signing_key(None)
@@ -71,6 +74,11 @@ def exported(source: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def _key_folder(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    # The checkpoint key is read from KAMFLOW_CONFIG_DIR, each test's own (people's keys
+    # are there): the module's key is put there too, as the one the exports are signed by.
+    own = Path(os.environ["KAMFLOW_CONFIG_DIR"]) / "checkpoint-key.pem"
+    if not own.exists():
+        shutil.copy2(config / "checkpoint-key.pem", own)
 
 
 def public_key(config: Path) -> str:
