@@ -850,6 +850,17 @@ class Kamflow:
                 "--on-behalf-of needs a roster with an admin, who grants the delegate role",
             )
         governance.authorize(delegate, "delegate", "--on-behalf-of")
+        role = getattr(command, "needs_role", "kam")
+        if isinstance(command, GovernanceCommand) or role != "kam":
+            # A delegate records a KAM's account work, nothing else: through roster,
+            # policy, key or approval commands one delegate could act as the admin, or
+            # as both the requester and the approver of four eyes (ADR 0023, 0025).
+            name = getattr(command, "name", "this command")
+            raise RuleViolation(
+                "role delegate",
+                f'--on-behalf-of records account work only; "{name}" needs the {role}'
+                " role, which that person exercises themselves, never through a delegate",
+            )
         person = governance.person(behalf)
         if hasattr(command, "name"):
             governance.authorize(person, command.needs_role, command.name)

@@ -256,19 +256,30 @@ def test_the_demos_people_sign_on_a_machine_without_their_key_files_and_none_are
     assert json_of(invoke(db, "audit", "verify", "--json"))["ok"] is True
 
 
-def test_fx_import_records_for_the_named_person_and_demo_and_import_refuse_on_behalf_of(
+def test_a_delegate_never_acts_as_admin_or_approver_and_demo_and_import_refuse_it(
     tmp_path: Path,
 ) -> None:
+    # Through roster, policy, rate or approval commands one delegate could make itself
+    # admin, or be both the requester and the approver of four eyes (ADR 0023, 0025).
     db = str(tmp_path / "k.db")
-    ok(invoke(db, *OPEN))  # li.wei: admin, who sets rates
-    ok(invoke(db, "roster", "grant", "crm.bot", "delegate", "--reason", "the rate feed"))
+    ok(invoke(db, *OPEN))  # li.wei: admin
+    ok(invoke(db, "roster", "grant", "crm.bot", "delegate", "--reason", "the CRM sync"))
+    ok(invoke(db, "roster", "grant", "zhao", "approver", "--reason", "sales director"))
+    ok(invoke(db, "tier", "request", "acme", "key", "--reason", "top producer"))
     rates = tmp_path / "rates.csv"
     rates.write_text("currency,quote,rate,on,source\nEUR,CNY,7.8,2026-11-01,ecb\n")
+    before = events(db)
 
-    ok(invoke(db, "--on-behalf-of", ACTOR, "fx", "import", str(rates), actor="crm.bot"))
-
-    (row,) = json_of(invoke(db, "report", "audit", "--type", "RateSet", "--json"))["rows"]
-    assert (row["actor"], row["delegate"]) == (ACTOR, "crm.bot")
+    bot = ("--on-behalf-of",)
+    for behalf, args in [
+        (ACTOR, ("roster", "grant", "crm.bot", "admin", "--reason", "x")),
+        (ACTOR, ("policy", "set", "credit-limit.target", "99999999", "--reason", "x")),
+        (ACTOR, ("fx", "import", str(rates))),
+        ("zhao", ("tier", "approve", "acme")),
+    ]:
+        line = refusal(invoke(db, *bot, behalf, *args, actor="crm.bot"), 1)
+        assert line.startswith("Error: role delegate: --on-behalf-of records account work only")
+    assert events(db) == before
     for args in (("demo",), ("import", str(rates))):
         line = refusal(invoke(str(tmp_path / "new.db"), "--on-behalf-of", ACTOR, *args), 2)
         assert line.startswith(f'Error: --on-behalf-of is not taken by "{args[0]}"')
