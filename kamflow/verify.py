@@ -129,6 +129,7 @@ def verify(
         result.signatures = signed.summary()
         result.findings += signed.findings
     check_snapshots(kamflow, result)
+    check_personal(kamflow, result)
     check_store(kamflow, result)
     if views:
         check_views(kamflow, result)
@@ -243,6 +244,73 @@ def _named_ids(row: Row) -> list[uuid.UUID]:
     if legacy is not None:
         ids.append(legacy)
     return ids
+
+
+# ------------------------------------------------------------------ personal data
+# The stored events that may hold a person's encrypted values (kamflow.personal.EVENTS).
+_PERSONAL_TOPICS = tuple(
+    f"kamflow.domain.account:Account.{name}"
+    for name in ("ContactAdded", "ContactChanged", "ContactRenamed")
+)
+
+
+def check_personal(kamflow: Kamflow, result: Verification) -> None:
+    """Every person whose values the log holds encrypted has their key in the key store,
+    or was forgotten (ADR 0026): a key row deleted, the key store replaced or lost, or a
+    key swapped for another loses a person's data with no `contact forget` recorded, and
+    the seal cannot see it (the keys live apart from the log). Names each such person
+    once: ``personal <account> <person>: no key | does not decrypt``."""
+    from kamflow import personal as pd
+    from kamflow.stored import UnreadableEvent
+
+    mapper: Any = kamflow.app.mapper
+    recorder: Any = kamflow.app.recorder
+    marker = pd.PREFIX.encode()
+    named: set[tuple[Any, str]] = set()
+    start = 1
+    while True:
+        batch = recorder.select_notifications(start, 1000, topics=_PERSONAL_TOPICS)
+        for stored in batch:
+            if marker not in bytes(stored.state):
+                continue  # stored before names were encrypted (plain, ADR 0026)
+            person = _person_of(stored.state)
+            if (stored.originator_id, person) in named:
+                continue
+            try:
+                event: Any = mapper.to_domain_event(stored)
+            except UnreadableEvent as exc:
+                kind, detail = "does not decrypt", exc.cause
+            else:
+                state = vars(event)
+                values = [box[name] for box, name, _, _ in pd.slots(type(event), state)]
+                if pd.NO_KEY not in values and not any(
+                    isinstance(v, str) and v.startswith(pd.PREFIX) for v in values
+                ):
+                    continue
+                kind = "no key"
+                detail = (
+                    "their values are stored encrypted, the key store has no key for them"
+                    " and no `contact forget` was recorded (a key deleted, or the key store"
+                    " lost or replaced)"
+                )
+            named.add((stored.originator_id, person))
+            result.findings.append(
+                Finding(
+                    "personal", f"{_name(kamflow, stored.originator_id)} {person}", kind, detail
+                )
+            )
+        if len(batch) < 1000:
+            return
+        start = batch[-1].id + 1
+
+
+def _person_of(state: bytes) -> str:
+    """The contact id a stored contact event names ('' when it names none)."""
+    try:
+        value = json.loads(state).get("contact_id", "")
+    except (ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 # ------------------------------------------------------------------ snapshots

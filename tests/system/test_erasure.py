@@ -332,6 +332,53 @@ def test_the_key_store_is_what_the_log_needs_to_read_names(
     assert {c["name"] for c in shown["contacts"]} == {"[no key]"}
 
 
+@pytest.mark.parametrize("damage", ["key deleted", "key swapped", "key store lost"])
+def test_verify_names_a_person_whose_key_the_key_store_lost(
+    sqlite_locator: str, damage: str
+) -> None:
+    """The seal cannot see the key store (it lives apart from the log): a key lost or
+    swapped there loses a person's data with no `contact forget`, and verify says so."""
+    import sqlite3
+
+    kam = invoker(sqlite_locator)
+    with fake_clock(date(2026, 11, 2), step=timedelta(seconds=20)):
+        _opened(kam)
+        _person(kam)
+    assert json_of(kam("audit", "verify", "--json"))["ok"] is True
+    keys = Path(sqlite_locator + ".keys")
+    if damage == "key store lost":
+        for path in keys.parent.glob(keys.name + "*"):
+            path.unlink()
+    else:
+        conn = sqlite3.connect(keys)
+        if damage == "key deleted":
+            conn.execute("DELETE FROM person_keys WHERE person = 'P-1'")
+        else:
+            conn.execute(
+                "UPDATE person_keys SET key = (SELECT key FROM person_keys WHERE person ="
+                " 'P-2') WHERE person = 'P-1'"
+            )
+        conn.commit()
+        conn.close()
+
+    result = kam("audit", "verify", "--json")
+
+    assert result.exit_code == 1
+    found = [
+        (f["where"], f["kind"])
+        for f in json.loads(result.stdout)["findings"]
+        if f["check"] == "personal"
+    ]
+    assert (
+        found
+        == {
+            "key deleted": [("acme P-1", "no key")],
+            "key swapped": [("acme P-1", "does not decrypt")],
+            "key store lost": [("acme P-1", "no key"), ("acme P-2", "no key")],
+        }[damage]
+    ), result.stdout
+
+
 # ------------------------------------------------------------------ property
 STEPS = ("person", "change", "visit", "void", "forget", "leave")
 

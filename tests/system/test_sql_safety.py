@@ -45,6 +45,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("sealed.py", "SEALS"): "the seal table's name, a constant of the module",
     ("signing.py", "SIGNATURES"): "the signatures table's name, a constant of the module",
     ("signing.py", "columns"): "the signatures table's column names, a constant string",
+    ("signing.py", "raw"): "CAST(<column> AS BLOB) for each of those constant column names",
     ("sealed.py", "META"): "the seal meta table's name, a constant of the module",
     ("sealed.py", "self.events_table_name"): (
         "eventsourcing's table name, a constant of the recorder ('stored_events')"
@@ -135,7 +136,9 @@ ALLOWED: dict[tuple[str, str], str] = {
         "a literal CASE expression over the literal column contacts; the prefix is bound"
     ),
     # --- reports: literal fragments and literal table names
-    ("projections/reports/audit.py", "', '.join(COLUMNS)"): "COLUMNS, a literal list",
+    ("projections/reports/audit.py", "', '.join(_with_delegate(COLUMNS))"): (
+        "COLUMNS, a literal list, with the literal column name DELEGATE put after actor"
+    ),
     ("projections/reports/audit.py", "' AND '.join(where)"): (
         "literal conditions with ? placeholders; the values are bound parameters"
     ),
