@@ -13,8 +13,9 @@ from eventsourcing.domain import Aggregate
 
 from kamflow.domain import envelope
 from kamflow.domain.envelope import Change, Meta, Recorder
-from kamflow.domain.errors import Conflict, RuleViolation, Suggest
+from kamflow.domain.errors import Conflict, RuleViolation
 from kamflow.domain.policies import POLICIES, ROLES, parse_policy_value
+from kamflow.domain.roster import authorize
 from kamflow.domain.values import GOVERNANCE_ID as GOVERNANCE_ID  # its users import it here
 from kamflow.domain.values import identity
 
@@ -346,27 +347,10 @@ class Governance(Recorder, Aggregate):
     def authorize(self, actor: str, role: str, command: str) -> None:
         """Refuse ``command`` unless ``actor`` holds ``role`` (only while enforcing).
 
-        Raises RuleViolation naming the role needed and how an admin grants it."""
-        if not self.enforcing or self.holds(actor, role):
-            return
-        held = self.roster.get(self.person(actor))
-        holds = f"holds {', '.join(held)}" if held else "is not on the roster"
-        # Where writes are signed, the grant registers the key `kamflow id init` prints.
-        keyless = self.signing and self.key_of(actor) is None
-        options: dict[str, str | None] = (
-            {"key": None, "reason": None} if keyless else {"reason": None}
-        )
-        raise RuleViolation(
-            f"role {role}",
-            f'"{command}" needs the {role} role and {actor} {holds}; an admin can grant it with ',
-            Suggest(
-                "roster grant",
-                (self.person(actor), role),
-                options,
-                argument_names=("person", "role"),
-            ),
-            *((f" (the key is what `kamflow id init` prints for {actor})",) if keyless else ()),
-        )
+        Raises RuleViolation naming the role needed and how an admin grants it
+        (kamflow.domain.roster.authorize: one refusal for the aggregate and the light
+        roster a single write reads)."""
+        authorize(self, actor, role, command)
 
     def grant(
         self, meta: Meta, person: str, role: str, reason: str, key: str | None = None

@@ -11,6 +11,8 @@ know, and for commands that read policies.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from kamflow.domain.errors import RuleViolation, Suggest
 from kamflow.domain.values import identity
 
@@ -111,24 +113,47 @@ class Roster:
 
     def authorize(self, actor: str, role: str, command: str) -> None:
         """Refuse ``command`` unless ``actor`` holds ``role`` (only while enforcing):
-        the RuleViolation ``Governance.authorize`` raises, word for word."""
-        if not self.enforcing or self.holds(actor, role):
-            return
-        held = self.roster.get(self.person(actor))
-        holds = f"holds {', '.join(held)}" if held else "is not on the roster"
-        # Where writes are signed, the grant registers the key `kamflow id init` prints.
-        keyless = self.signing and self.key_of(actor) is None
-        options: dict[str, str | None] = (
-            {"key": None, "reason": None} if keyless else {"reason": None}
-        )
-        raise RuleViolation(
-            f"role {role}",
-            f'"{command}" needs the {role} role and {actor} {holds}; an admin can grant it with ',
-            Suggest(
-                "roster grant",
-                (self.person(actor), role),
-                options,
-                argument_names=("person", "role"),
-            ),
-            *((f" (the key is what `kamflow id init` prints for {actor})",) if keyless else ()),
-        )
+        the RuleViolation ``Governance.authorize`` raises, word for word (``authorize``)."""
+        authorize(self, actor, role, command)
+
+
+class Entitled(Protocol):
+    """What a role check reads: ``Roster`` (a single write's) or ``Governance``."""
+
+    roster: dict[str, list[str]]
+
+    @property
+    def enforcing(self) -> bool: ...
+
+    @property
+    def signing(self) -> bool: ...
+
+    def person(self, name: str) -> str: ...
+
+    def holds(self, person: str, role: str) -> bool: ...
+
+    def key_of(self, person: str) -> str | None: ...
+
+
+def authorize(who: Entitled, actor: str, role: str, command: str) -> None:
+    """Refuse ``command`` unless ``actor`` holds ``role`` on ``who``'s roster (only once
+    it has an admin, ADR 0023). Raises RuleViolation naming the role needed and the grant
+    an admin runs, with ``--key`` where writes are signed and the actor has no key."""
+    if not who.enforcing or who.holds(actor, role):
+        return
+    held = who.roster.get(who.person(actor))
+    holds = f"holds {', '.join(held)}" if held else "is not on the roster"
+    # Where writes are signed, the grant registers the key `kamflow id init` prints.
+    keyless = who.signing and who.key_of(actor) is None
+    options: dict[str, str | None] = {"key": None, "reason": None} if keyless else {"reason": None}
+    raise RuleViolation(
+        f"role {role}",
+        f'"{command}" needs the {role} role and {actor} {holds}; an admin can grant it with ',
+        Suggest(
+            "roster grant",
+            (who.person(actor), role),
+            options,
+            argument_names=("person", "role"),
+        ),
+        *((f" (the key is what `kamflow id init` prints for {actor})",) if keyless else ()),
+    )
