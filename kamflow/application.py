@@ -922,7 +922,7 @@ class Kamflow:
 
             return WriteSigner(actor, key)
         if registered is not None:
-            from kamflow.demo.plan import demo_key
+            from kamflow.identity import demo_key
 
             demo = demo_key(actor)
             if demo.public == registered:

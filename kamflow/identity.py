@@ -160,6 +160,18 @@ def derived_key(person: str, secret: bytes) -> PersonalKey:
     return PersonalKey(person, Path("(derived, not kept)"), seed, _public_of(seed))
 
 
+# The demo's people sign with keys derived from their names and this (ADR 0025): the
+# same keys on every run, kept in no file. Anyone can sign as a demo person. Here, not
+# in the demo package, because a write by a demo person signs with it (Kamflow._signer)
+# and must not import the demo's planner to do so.
+DEMO_SECRET = b"kamflow demo: not a secret"
+
+
+def demo_key(person: str) -> PersonalKey:
+    """The demo person's signing key."""
+    return derived_key(person, DEMO_SECRET)
+
+
 def derived_seed(person: str, secret: bytes) -> bytes:
     """The 32-byte seed of ``derived_key`` (no ``cryptography`` needed)."""
     from kamflow.domain.values import identity

@@ -339,8 +339,8 @@ def _demo_key_files() -> dict[str, str]:
     import tempfile
 
     from kamflow.demo.catalogue import catalogue
-    from kamflow.demo.plan import DEMO_SECRET, demo_people
-    from kamflow.identity import derived_seed, keep_seed
+    from kamflow.demo.plan import demo_people
+    from kamflow.identity import DEMO_SECRET, derived_seed, keep_seed
 
     files: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as scratch:

@@ -23,7 +23,7 @@ from kamflow.demo.planned import Chain, PlannedAccount, first_allowed
 from kamflow.demo.timeline import Step, days, money, quarter, spread, workday
 from kamflow.domain.policies import credit_limit
 from kamflow.domain.values import BIG_TIERS, TIERS, Tier
-from kamflow.identity import PersonalKey, derived_key
+from kamflow.identity import demo_key
 from kamflow.workflows.lifecycle import LIFECYCLE
 from kamflow.workflows.program import PROGRAM, STEPS
 from kamflow.workflows.stage import STAGE
@@ -658,16 +658,6 @@ class Planner(People):
             reviewed = LIFECYCLE.state_after("PostMortemRecorded")
             if first_allowed(LIFECYCLE, reviewed, "archive", a, day, day):
                 self.add(a, day, "account archive", {"note": losses.archive_note}, order=9)
-
-
-# The demo's people sign with keys derived from their names and this (ADR 0025): the
-# same keys on every run, kept in no file. Anyone can sign as a demo person.
-DEMO_SECRET = b"kamflow demo: not a secret"
-
-
-def demo_key(person: str) -> PersonalKey:
-    """The demo person's signing key."""
-    return derived_key(person, DEMO_SECRET)
 
 
 def demo_people(c: Catalogue) -> list[str]:

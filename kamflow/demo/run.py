@@ -15,11 +15,12 @@ from kamflow.application import DEFAULT_DB, Kamflow, describe_locator
 from kamflow.demo import legacy
 from kamflow.demo.catalogue import catalogue
 from kamflow.demo.corrections import correct
-from kamflow.demo.plan import Planner, demo_key
+from kamflow.demo.plan import Planner
 from kamflow.demo.timeline import cover_credit, number_invoices, record_times
 from kamflow.domain.commands import COMMANDS, build
 from kamflow.domain.errors import Conflict, InvalidInput, KamflowError
 from kamflow.domain.values import TIERS
+from kamflow.identity import demo_key
 
 MAX_ACCOUNTS = 10_000
 PROGRESS_EVERY = 100
