@@ -247,13 +247,6 @@ def _named_ids(row: Row) -> list[uuid.UUID]:
 
 
 # ------------------------------------------------------------------ personal data
-# The stored events that may hold a person's encrypted values (kamflow.personal.EVENTS).
-_PERSONAL_TOPICS = tuple(
-    f"kamflow.domain.account:Account.{name}"
-    for name in ("ContactAdded", "ContactChanged", "ContactRenamed")
-)
-
-
 def check_personal(kamflow: Kamflow, result: Verification) -> None:
     """Every person whose values the log holds encrypted has their key in the key store,
     or was forgotten (ADR 0026): a key row deleted, the key store replaced or lost, or a
@@ -265,11 +258,13 @@ def check_personal(kamflow: Kamflow, result: Verification) -> None:
 
     mapper: Any = kamflow.app.mapper
     recorder: Any = kamflow.app.recorder
+    # The stored events that may hold a person's encrypted values.
+    topics = sorted(f"kamflow.domain.account:{name}" for name in pd.EVENTS)
     marker = pd.PREFIX.encode()
     named: set[tuple[Any, str]] = set()
     start = 1
     while True:
-        batch = recorder.select_notifications(start, 1000, topics=_PERSONAL_TOPICS)
+        batch = recorder.select_notifications(start, 1000, topics=topics)
         for stored in batch:
             if marker not in bytes(stored.state):
                 continue  # stored before names were encrypted (plain, ADR 0026)

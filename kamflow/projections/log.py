@@ -24,12 +24,6 @@ from uuid import UUID
 
 from kamflow.projections.db import ViewDB
 
-# The events whose values kamflow.personal decrypts (its EVENTS; not imported here, to
-# keep this module cheap).
-PERSONAL_EVENTS = frozenset(
-    {"Account.ContactAdded", "Account.ContactChanged", "Account.ContactRenamed"}
-)
-
 if TYPE_CHECKING:
     from eventsourcing.persistence import Mapper
 
@@ -139,6 +133,11 @@ class EventDecoder:
         # the mapper has none, and values stay as stored, as the mapper leaves them).
         self.personal: dict[str, Any] = {}
         self.key_store: Any = getattr(mapper, "personal", None)
+        # The events whose values kamflow.personal decrypts: imported by a decoder, not
+        # by this module, which reports import.
+        from kamflow.personal import EVENTS
+
+        self.personal_events = EVENTS
         self.ids: dict[Any, UUID] = {}  # one UUID object per account, not one per event
 
     def _class(self, topic: str) -> type | None:
@@ -151,7 +150,7 @@ class EventDecoder:
         # by the mapper's key store, as the mapper itself would; the rest of their
         # decoding stays here, so a fault in one (a missing field) is met by the views
         # that read that field only, as for every other event.
-        if cls.__qualname__ in PERSONAL_EVENTS:
+        if cls.__qualname__ in self.personal_events:
             self.personal[topic] = self.key_store
         self.classes[topic] = cls if self.plain else None
         return self.classes[topic]
