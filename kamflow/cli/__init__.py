@@ -218,7 +218,36 @@ def session() -> Session:
     return obj
 
 
-class KamflowGroup(click.Group):
+class ListedGroup(click.Group):
+    """A group whose commands are loaded or built only when invoked (the root's nouns,
+    a noun's model commands: ADR 0029): its help lists them from ``listed`` (stand-ins
+    carrying the help, which click shortens exactly as it would the command's own) and
+    an unknown name is answered with suggestions from every listed name."""
+
+    def listed(self, ctx: click.Context) -> list[tuple[str, click.Command]]:
+        """(name, command or stand-in) for each command, in the help's order."""
+        raise NotImplementedError
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as exc:
+            # Suggest from every listed command, loaded or not ("Did you mean 'log'?").
+            raise click.exceptions.NoSuchCommand(
+                exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, c) for name, c in self.listed(ctx) if not c.hidden]
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, c.get_short_help_str(limit)) for name, c in rows])
+
+
+class KamflowGroup(ListedGroup):
     """The root group: loads a noun's module on first use, prints its help when given
     nothing to do (exit 0), and prints bad input and refusals as one line on stderr,
     never a traceback: ``Error: ...``, or a JSON object when ``--json`` is among the
@@ -240,24 +269,11 @@ class KamflowGroup(click.Group):
         assert isinstance(command, click.Command), cmd_name
         return command
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        try:
-            return super().resolve_command(ctx, args)
-        except click.exceptions.NoSuchCommand as exc:
-            # Suggest from the table: no command is registered eagerly.
-            raise click.exceptions.NoSuchCommand(
-                exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx
-            ) from None
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # The help lines come from the table: listing the commands imports none of them.
-        # Stand-ins let click shorten each line exactly as it would the command's own.
-        stand_ins = [click.Command(name, help=NOUNS[name][1]) for name in self.list_commands(ctx)]
-        limit = formatter.width - 6 - max(len(str(c.name)) for c in stand_ins)
-        with formatter.section("Commands"):
-            formatter.write_dl([(str(c.name), c.get_short_help_str(limit)) for c in stand_ins])
+    def listed(self, ctx: click.Context) -> list[tuple[str, click.Command]]:
+        # The help lines come from the table: listing the nouns imports none of them.
+        return [
+            (name, click.Command(name, help=NOUNS[name][1])) for name in self.list_commands(ctx)
+        ]
 
     def main(  # type: ignore[override]
         self,

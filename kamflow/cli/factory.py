@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 
 import click
 
-from kamflow.cli import DATE, session
+from kamflow.cli import DATE, ListedGroup, session
 from kamflow.domain.errors import Field, InvalidInput
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def model_command(cls: CommandClass) -> ModelCommand:
     )
 
 
-class ModelGroup(click.Group):
+class ModelGroup(ListedGroup):
     """A noun whose write commands are built from their models when one is invoked
     (ADR 0029). Its listing (``kamflow visit --help``) comes from ``kamflow.cli.listing``
     (each command's domain module and the first paragraph of its help, generated from
@@ -180,29 +180,13 @@ class ModelGroup(click.Group):
             self.add_command(model_command(model_named(f"{self.name} {cmd_name}")))
         return super().get_command(ctx, cmd_name)
 
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        try:
-            return super().resolve_command(ctx, args)
-        except click.exceptions.NoSuchCommand as exc:
-            # Suggest from every command, built or not ("Did you mean 'log'?").
-            raise click.exceptions.NoSuchCommand(
-                exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx
-            ) from None
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # As click's, with a stand-in for each command not built: its help's first
-        # paragraph is all click shortens a line from.
-        rows = [
+    def listed(self, ctx: click.Context) -> list[tuple[str, click.Command]]:
+        # A stand-in for each command not built: its help's first paragraph is all
+        # click shortens a line from.
+        return [
             (name, self.commands.get(name) or click.Command(name, help=self.models[name][1]))
             for name in self.list_commands(ctx)
         ]
-        rows = [(name, c) for name, c in rows if not c.hidden]
-        if rows:
-            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
-            with formatter.section("Commands"):
-                formatter.write_dl([(name, c.get_short_help_str(limit)) for name, c in rows])
 
 
 def model_named(name: str) -> CommandClass:
